@@ -1,0 +1,65 @@
+/**
+ * Contracts shared by the Lambda code and the CDK app: handler entry files,
+ * environment variable names, table key layout. `lib/` may import this file
+ * (and only this file) from `lambdas/`.
+ */
+
+/** Environment variables read by the handlers' config modules. */
+export const ENV = {
+  /** DynamoDB registry table (single-table design, DESIGN.md §6). */
+  REGISTRY_TABLE: 'VIGIL_REGISTRY_TABLE',
+  /** DynamoDB captures table (sampled scored rows, TTL). */
+  CAPTURES_TABLE: 'VIGIL_CAPTURES_TABLE',
+  /** DynamoDB drift reports table. */
+  DRIFT_TABLE: 'VIGIL_DRIFT_TABLE',
+  /** S3 bucket holding model packages (`s3://bucket/models/<name>/<version>/`). */
+  ARTIFACT_BUCKET: 'VIGIL_ARTIFACT_BUCKET',
+  /** Local twin only: directory of the filesystem artifact store. */
+  ARTIFACT_DIR: 'VIGIL_ARTIFACT_DIR',
+  /** Local twin only: DynamoDB endpoint (dynalite on loopback). */
+  DYNAMODB_ENDPOINT: 'VIGIL_DYNAMODB_ENDPOINT',
+  /** Pinned model version for published score-function versions (blue/green). */
+  MODEL_VERSION: 'MODEL_VERSION',
+  /** Registry alias served when no version is pinned (default `production`). */
+  MODEL_ALIAS: 'VIGIL_MODEL_ALIAS',
+  /** Share of scored rows written to the captures table, 0..1. */
+  CAPTURE_SAMPLE_RATE: 'VIGIL_CAPTURE_SAMPLE_RATE',
+  /** Days a capture is kept (TTL). */
+  CAPTURE_TTL_DAYS: 'VIGIL_CAPTURE_TTL_DAYS',
+  /** Maximum rows per score request. */
+  MAX_SCORE_ROWS: 'VIGIL_MAX_SCORE_ROWS',
+  /** Maximum rows per explain request. */
+  MAX_EXPLAIN_ROWS: 'VIGIL_MAX_EXPLAIN_ROWS',
+  /** Scoring engine: `fast` (tree fast path) or `onnx` (onnxruntime-web). */
+  ENGINE: 'VIGIL_ENGINE',
+  /** Directory holding onnxruntime-web's wasm files (the Lambda layer mounts them under /opt). */
+  ORT_WASM_DIR: 'VIGIL_ORT_WASM_DIR',
+  /** Secrets Manager secret id holding the hashed API keys. */
+  API_KEYS_SECRET: 'VIGIL_API_KEYS_SECRET',
+  /** EventBridge bus receiving `vigil.drift.detected`. */
+  EVENT_BUS_NAME: 'VIGIL_EVENT_BUS_NAME',
+  /** Comma-separated model names the drift evaluator covers when the event names none. */
+  DRIFT_MODELS: 'VIGIL_DRIFT_MODELS',
+  /** Drift evaluation window in minutes. */
+  DRIFT_WINDOW_MINUTES: 'VIGIL_DRIFT_WINDOW_MINUTES',
+} as const;
+
+/** Lambda entry files (relative to the repo root); each exports `handler`. */
+export const HANDLERS = {
+  score: 'lambdas/handlers/score.ts',
+  explain: 'lambdas/handlers/explain.ts',
+  models: 'lambdas/handlers/models.ts',
+  driftReports: 'lambdas/handlers/drift-reports.ts',
+  driftEvaluate: 'lambdas/handlers/drift-evaluate.ts',
+  authorizer: 'lambdas/handlers/authorizer.ts',
+  health: 'lambdas/handlers/health.ts',
+} as const;
+
+/** Event emitted on the bus when a drift report says `drift: true`. */
+export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.detected' } as const;
+
+/** Metric namespace for EMF metrics. */
+export const METRICS_NAMESPACE = 'Vigil';
+
+/** Default alias that serves traffic. */
+export const PRODUCTION_ALIAS = 'production';

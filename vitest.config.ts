@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // 2-core machines: keep file parallelism modest so CPU-heavy suites don't starve each other.
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});
