@@ -58,7 +58,11 @@ export const ManifestSchema = z
     }
     for (const f of m.features) {
       if (!m.reference.features[f]) {
-        ctx.addIssue({ code: 'custom', message: `reference missing for feature '${f}'`, path: ['reference'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `reference missing for feature '${f}'`,
+          path: ['reference'],
+        });
       }
     }
     const lengths = new Set(Object.values(m.reference.features).map((r) => r.sample.length));

@@ -1,0 +1,103 @@
+import type { MiddlewareObj } from '@middy/core';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { ZodError, ZodType } from 'zod';
+import { isVigilError, VigilError } from '../core/errors.ts';
+import { logger } from './observability.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/** A JSON response. */
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
+  statusCode,
+  headers: { ...JSON_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+/** Default limit of a request body, bytes (API Gateway's own limit is 10 MB). */
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Parses the event body as JSON.
+ * @throws VigilError MalformedJson | PayloadTooLarge | InvalidBody
+ */
+export function parseJsonBody(event: HttpEvent, maxBytes = DEFAULT_MAX_BODY_BYTES): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') {
+    throw new VigilError('InvalidBody', 'Request body is required (JSON)');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new VigilError('PayloadTooLarge', `Request body exceeds ${maxBytes} bytes`, { maxBytes });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new VigilError('MalformedJson', `Request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Validates `value` with a zod schema; failures become a 400 naming the path. */
+export function validate<T>(
+  schema: ZodType<T>,
+  value: unknown,
+  code: 'InvalidBody' | 'BadRequest' = 'InvalidBody',
+): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw zodError(r.error, code);
+  return r.data;
+}
+
+/** Converts a zod error into a VigilError whose message names the first offending path. */
+export function zodError(error: ZodError, code: 'InvalidBody' | 'BadRequest' = 'InvalidBody'): VigilError {
+  const issues = error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = issues[0];
+  const where = first?.path ? ` at '${first.path}'` : '';
+  return new VigilError(code, `Invalid request${where}: ${first?.message ?? 'invalid'}`, { issues });
+}
+
+/** Reads a required path parameter, validated against a pattern. */
+export function pathParam(event: HttpEvent, name: string, pattern = /^[A-Za-z0-9_.-]{1,64}$/): string {
+  const v = event.pathParameters?.[name];
+  if (!v || !pattern.test(v)) {
+    throw new VigilError('BadRequest', `Path parameter '${name}' is missing or invalid`, { parameter: name });
+  }
+  return v;
+}
+
+/**
+ * The one place typed errors become HTTP responses. A VigilError maps to its
+ * status with `{ error: { code, message, details } }`; anything else is a bug:
+ * logged with its stack, answered with a generic 500 carrying the request id.
+ */
+export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Context> => ({
+  onError: async (request) => {
+    const err = request.error;
+    const requestId = request.context?.awsRequestId ?? request.event?.requestContext?.requestId ?? 'unknown';
+    if (isVigilError(err)) {
+      if (err.status >= 500) logger.error('request failed', { err, requestId });
+      request.response = json(
+        err.status,
+        { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
+        { 'x-request-id': requestId },
+      );
+      return;
+    }
+    logger.error('unhandled error', { error: err, requestId });
+    request.response = json(
+      500,
+      { error: { code: 'InternalError', message: 'Internal error', requestId } },
+      { 'x-request-id': requestId },
+    );
+  },
+});
+
+/** Wraps an HTTP handler core with middy and the shared error mapping. */
+export const httpHandler = (fn: HttpHandler) => middy<HttpEvent, HttpResult>().use(httpErrors()).handler(fn);
