@@ -1,0 +1,439 @@
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoRegistry } from '../../../lambdas/adapters/dynamodb-registry.ts';
+import { ConflictError, VigilError } from '../../../lambdas/core/errors.ts';
+import { summarizeManifest } from '../../../lambdas/core/registry/rules.ts';
+import type { ModelRegistry } from '../../../lambdas/core/registry/types.ts';
+import type { LocalDynamo } from '../../../local/dynalite.ts';
+import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
+import { freshRegistry, startDynalite } from './harness.ts';
+
+const actor = 'alice';
+const summary = summarizeManifest(fixturePackage().manifest);
+
+async function register(registry: ModelRegistry, name = 'cpu-model', reason?: string) {
+  return registry.register({
+    name,
+    sha256: 'a'.repeat(64),
+    summary,
+    actor,
+    reason,
+    store: async (version) => `file:///store/${name}/${version}`,
+  });
+}
+
+/** Registers `n` versions and approves them all. */
+async function approvedVersions(registry: ModelRegistry, n: number, name = 'cpu-model') {
+  for (let i = 0; i < n; i++) {
+    const v = await register(registry, name);
+    await registry.approve(name, v.version, { actor: 'bob', reason: 'looks good' });
+  }
+}
+
+async function errorOf(p: Promise<unknown>): Promise<VigilError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof VigilError) return e;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('DynamoRegistry on dynalite', () => {
+  let db: LocalDynamo;
+  beforeAll(async () => {
+    db = await startDynalite();
+  });
+  afterAll(async () => db.close());
+
+  describe('register', () => {
+    it('numbers versions 1, 2, 3 per model, pending approval, with the URI returned by the store', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      const a = await register(registry, 'cpu-model');
+      const b = await register(registry, 'cpu-model');
+      const other = await register(registry, 'mem-model');
+      const c = await register(registry, 'cpu-model');
+      expect([a.version, b.version, c.version]).toEqual([1, 2, 3]);
+      expect(other.version).toBe(1);
+      expect(c.approval).toBe('PendingManualApproval');
+      expect(c.artifactUri).toBe('file:///store/cpu-model/3');
+      expect((await registry.listVersions('cpu-model')).map((v) => v.version)).toEqual([1, 2, 3]);
+      expect(await registry.getVersion('cpu-model', 2)).toEqual(b);
+    });
+
+    it('gives concurrent registrations distinct consecutive numbers', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      const out = await Promise.all(Array.from({ length: 12 }, () => register(registry)));
+      expect(out.map((v) => v.version).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 12 }, (_, i) => i + 1),
+      );
+    });
+
+    it('refuses an invalid model name before allocating a version', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      const err = await errorOf(register(registry, 'Bad Name'));
+      expect(err.code).toBe('BadRequest');
+      expect(await registry.listModels()).toEqual([]);
+    });
+  });
+
+  describe('approval', () => {
+    it('approves a pending version and records who and why', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      const v = await registry.approve('cpu-model', 1, { actor: 'bob', reason: 'auc ok' });
+      expect(v.approval).toBe('Approved');
+      expect(v.decidedBy).toBe('bob');
+      expect((await registry.getVersion('cpu-model', 1)).approval).toBe('Approved');
+    });
+
+    it('refuses to change a decision: approve twice, or reject after approve', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      await registry.approve('cpu-model', 1, { actor: 'bob' });
+      const again = await errorOf(registry.approve('cpu-model', 1, { actor: 'bob' }));
+      expect(again).toBeInstanceOf(ConflictError);
+      expect(again.message).toMatch(/already Approved/);
+      const rej = await errorOf(registry.reject('cpu-model', 1, { actor: 'carol' }));
+      expect(rej.code).toBe('Conflict');
+      expect((await registry.getVersion('cpu-model', 1)).approval).toBe('Approved');
+    });
+
+    it('rejects a pending version; approving it afterwards fails', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      expect((await registry.reject('cpu-model', 1, { actor: 'bob', reason: 'bad auc' })).approval).toBe(
+        'Rejected',
+      );
+      expect((await errorOf(registry.approve('cpu-model', 1, { actor: 'bob' }))).code).toBe('Conflict');
+    });
+
+    it('answers unknown models and versions with 404 errors', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      expect((await errorOf(registry.approve('nope', 1, { actor }))).code).toBe('ModelNotFound');
+      const missing = await errorOf(registry.approve('cpu-model', 7, { actor }));
+      expect(missing.code).toBe('VersionNotFound');
+      expect(missing.status).toBe(404);
+    });
+  });
+
+  describe('aliases', () => {
+    it('promotes an approved version to production and records the move', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 2);
+      const first = await registry.setAlias('cpu-model', 'production', 1, { actor, reason: 'launch' });
+      expect(first).toMatchObject({ changed: true, state: { version: 1, revision: 1 } });
+      expect(first.event).toMatchObject({
+        type: 'alias-set',
+        alias: 'production',
+        to: 1,
+        actor,
+        reason: 'launch',
+      });
+      expect(first.event?.from).toBeUndefined();
+      const second = await registry.setAlias('cpu-model', 'production', 2, { actor });
+      expect(second.state).toMatchObject({ version: 2, revision: 2 });
+      expect(second.event).toMatchObject({ from: 1, to: 2 });
+    });
+
+    it('refuses to promote a pending version to production with a NotApproved error', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      const err = await errorOf(registry.setAlias('cpu-model', 'production', 1, { actor }));
+      expect(err.code).toBe('NotApproved');
+      expect(err.message).toMatch(
+        /PendingManualApproval; only Approved versions can take alias 'production'/,
+      );
+      expect(await registry.listAliases('cpu-model')).toEqual([]);
+    });
+
+    it('lets a pending version take a non-protected alias such as staging', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      const move = await registry.setAlias('cpu-model', 'staging', 1, { actor });
+      expect(move.state).toMatchObject({ alias: 'staging', version: 1 });
+    });
+
+    it('refuses a rejected version on any alias', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      await registry.reject('cpu-model', 1, { actor });
+      expect((await errorOf(registry.setAlias('cpu-model', 'staging', 1, { actor }))).code).toBe(
+        'NotApproved',
+      );
+    });
+
+    it('refuses unknown versions and models, and invalid alias names', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 1);
+      expect((await errorOf(registry.setAlias('cpu-model', 'production', 9, { actor }))).code).toBe(
+        'VersionNotFound',
+      );
+      expect((await errorOf(registry.setAlias('ghost', 'production', 1, { actor }))).code).toBe(
+        'ModelNotFound',
+      );
+      expect((await errorOf(registry.setAlias('cpu-model', 'Prod#1', 1, { actor }))).code).toBe('BadRequest');
+    });
+
+    it('treats pointing an alias at the version it already has as a no-op without an event', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 1);
+      await registry.setAlias('cpu-model', 'production', 1, { actor });
+      const again = await registry.setAlias('cpu-model', 'production', 1, { actor });
+      expect(again).toMatchObject({ changed: false, state: { revision: 1 } });
+      expect((await registry.history('cpu-model')).filter((e) => e.type === 'alias-set')).toHaveLength(1);
+    });
+
+    it('honours expectedRevision as compare-and-set', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 2);
+      await registry.setAlias('cpu-model', 'production', 1, { actor, expectedRevision: 0 });
+      const stale = await errorOf(
+        registry.setAlias('cpu-model', 'production', 2, { actor, expectedRevision: 0 }),
+      );
+      expect(stale).toBeInstanceOf(ConflictError);
+      const ok = await registry.setAlias('cpu-model', 'production', 2, { actor, expectedRevision: 1 });
+      expect(ok.state.revision).toBe(2);
+    });
+  });
+
+  describe('rollback', () => {
+    it('by default returns the alias to the version it pointed at before, and walks further back when repeated', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 3);
+      for (const v of [1, 2, 3]) await registry.setAlias('cpu-model', 'production', v, { actor });
+      const r1 = await registry.rollback('cpu-model', 'production', { actor, reason: 'alarm' });
+      expect(r1.state.version).toBe(2);
+      expect(r1.event).toMatchObject({ type: 'rolled-back', from: 3, to: 2, reason: 'alarm' });
+      expect((await registry.rollback('cpu-model', 'production', { actor })).state.version).toBe(1);
+      const none = await errorOf(registry.rollback('cpu-model', 'production', { actor }));
+      expect(none.code).toBe('BadRequest');
+      expect(none.message).toMatch(/no earlier version to roll back to/);
+    });
+
+    it('rolls back to an explicit earlier version and refuses one the alias never served', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 4);
+      for (const v of [1, 3, 4]) await registry.setAlias('cpu-model', 'production', v, { actor });
+      const bad = await errorOf(registry.rollback('cpu-model', 'production', { actor, to: 2 }));
+      expect(bad.message).toMatch(/not an earlier version of that alias \(eligible: 1, 3\)/);
+      const ok = await registry.rollback('cpu-model', 'production', { actor, to: 1 });
+      expect(ok.state).toMatchObject({ version: 1, revision: 4 });
+    });
+
+    it('fails clearly when the alias was never set', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 1);
+      const err = await errorOf(registry.rollback('cpu-model', 'production', { actor }));
+      expect(err.code).toBe('NotFound');
+      expect(err.message).toMatch(/no 'production' alias set/);
+    });
+  });
+
+  describe('history', () => {
+    it('records every change, in order, with who, why and from → to', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry, 'cpu-model', 'initial');
+      await register(registry);
+      await registry.approve('cpu-model', 1, { actor: 'bob', reason: 'ok' });
+      await registry.reject('cpu-model', 2, { actor: 'bob', reason: 'worse' });
+      await registry.setAlias('cpu-model', 'production', 1, { actor: 'carol', reason: 'go live' });
+      await register(registry);
+      await registry.approve('cpu-model', 3, { actor: 'bob' });
+      await registry.setAlias('cpu-model', 'production', 3, { actor: 'carol' });
+      await registry.rollback('cpu-model', 'production', { actor: 'dave', reason: 'p99 alarm' });
+      const h = await registry.history('cpu-model');
+      expect(h.map((e) => [e.type, e.version ?? null, e.from ?? null, e.to ?? null, e.actor])).toEqual([
+        ['registered', 1, null, null, actor],
+        ['registered', 2, null, null, actor],
+        ['approved', 1, null, null, 'bob'],
+        ['rejected', 2, null, null, 'bob'],
+        ['alias-set', null, null, 1, 'carol'],
+        ['registered', 3, null, null, actor],
+        ['approved', 3, null, null, 'bob'],
+        ['alias-set', null, 1, 3, 'carol'],
+        ['rolled-back', null, 3, 1, 'dave'],
+      ]);
+      expect(h[0].reason).toBe('initial');
+      expect(h.at(-1)?.reason).toBe('p99 alarm');
+      expect(new Set(h.map((e) => e.id)).size).toBe(h.length);
+    });
+
+    it('answers which version served production at a given time', async () => {
+      const clock = steppingClock();
+      const { registry } = await freshRegistry(db, clock);
+      await approvedVersions(registry, 3);
+      const before = clock.now();
+      await registry.setAlias('cpu-model', 'production', 1, { actor });
+      const t1 = clock.last();
+      await registry.setAlias('cpu-model', 'production', 3, { actor });
+      const t3 = clock.last();
+      const between = clock.now();
+      await registry.rollback('cpu-model', 'production', { actor });
+      const after = clock.now();
+      expect(await registry.productionAt('cpu-model', before)).toBeUndefined();
+      expect(await registry.productionAt('cpu-model', t1)).toBe(1);
+      expect(await registry.productionAt('cpu-model', t3)).toBe(3);
+      expect(await registry.productionAt('cpu-model', between)).toBe(3);
+      expect(await registry.productionAt('cpu-model', after)).toBe(1);
+      expect(await registry.aliasAt('cpu-model', 'staging', after)).toBeUndefined();
+    });
+
+    it('keeps exactly one event per alias move when an event write fails after the move', async () => {
+      const clock = steppingClock();
+      const { client, tableName } = await freshRegistry(db, clock);
+      let dropped = 0;
+      // Fault injection on the wire, not a fake DynamoDB: the first alias event put is lost.
+      const lossy = Object.create(client) as DynamoDBDocumentClient;
+      lossy.send = (async (cmd: unknown) => {
+        const item = cmd instanceof PutCommand ? cmd.input.Item : undefined;
+        if (dropped === 0 && typeof item?.SK === 'string' && item.SK.includes('#alias#')) {
+          dropped++;
+          throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+        }
+        return client.send(cmd as PutCommand);
+      }) as DynamoDBDocumentClient['send'];
+      const warnings: string[] = [];
+      const registry = new DynamoRegistry({
+        client: lossy,
+        tableName,
+        clock,
+        onWarning: (m) => warnings.push(m),
+      });
+      await approvedVersions(registry, 2);
+      const move = await registry.setAlias('cpu-model', 'production', 1, { actor });
+      expect(move.changed).toBe(true);
+      expect(dropped).toBe(1);
+      expect(warnings).toHaveLength(1);
+      const storedEvents = async () =>
+        (
+          await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :e)',
+              ExpressionAttributeValues: { ':pk': 'MODEL#cpu-model', ':e': 'EVENT#' },
+            }),
+          )
+        ).Items ?? [];
+      expect((await storedEvents()).filter((i) => i.alias === 'production')).toHaveLength(0);
+      // Derived from the alias item meanwhile...
+      expect((await registry.history('cpu-model')).filter((e) => e.alias === 'production')).toHaveLength(1);
+      // ...and materialised by the next move.
+      await registry.setAlias('cpu-model', 'production', 2, { actor });
+      const stored = (await storedEvents()).filter((i) => i.alias === 'production');
+      expect(stored.map((i) => i.revision).sort()).toEqual([1, 2]);
+      expect((await registry.history('cpu-model')).filter((e) => e.alias === 'production')).toHaveLength(2);
+    });
+  });
+
+  describe('resolve', () => {
+    it('serves the production alias by default, another alias on request, and an explicit version over both', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 3);
+      await registry.setAlias('cpu-model', 'production', 2, { actor });
+      await registry.setAlias('cpu-model', 'staging', 3, { actor });
+      expect(await registry.resolve('cpu-model', {})).toEqual({
+        name: 'cpu-model',
+        version: 2,
+        artifactUri: 'file:///store/cpu-model/2',
+        sha256: 'a'.repeat(64),
+      });
+      expect((await registry.resolve('cpu-model', { alias: 'staging' })).version).toBe(3);
+      expect((await registry.resolve('cpu-model', { version: 1, alias: 'staging' })).version).toBe(1);
+    });
+
+    it('fails with 404s for an unknown model, an unknown version and an unset alias', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 1);
+      expect((await errorOf(registry.resolve('ghost', {}))).code).toBe('ModelNotFound');
+      expect((await errorOf(registry.resolve('cpu-model', { version: 5 }))).code).toBe('VersionNotFound');
+      const unset = await errorOf(registry.resolve('cpu-model', {}));
+      expect(unset.code).toBe('NotFound');
+      expect(unset.status).toBe(404);
+      expect(unset.message).toBe("Model 'cpu-model' has no 'production' alias set");
+    });
+  });
+
+  describe('listModels', () => {
+    it('lists models with their latest version and aliases', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 2, 'b-model');
+      await register(registry, 'a-model');
+      await registry.setAlias('b-model', 'production', 2, { actor });
+      const models = await registry.listModels();
+      expect(models.map((m) => [m.name, m.latestVersion, m.aliases])).toEqual([
+        ['a-model', 1, {}],
+        ['b-model', 2, { production: 2 }],
+      ]);
+    });
+  });
+
+  describe('concurrency', () => {
+    it('20 concurrent promotions: each succeeds or conflicts, last success wins, one event per success, nothing else changes', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 21);
+      await registry.setAlias('cpu-model', 'production', 1, { actor });
+      await registry.setAlias('cpu-model', 'staging', 1, { actor });
+      const versionsBefore = await registry.listVersions('cpu-model');
+      const historyBefore = await registry.history('cpu-model');
+
+      const targets = Array.from({ length: 20 }, (_, i) => i + 2);
+      const outcomes = await Promise.allSettled(
+        targets.map((v) => registry.setAlias('cpu-model', 'production', v, { actor: `w${v}` })),
+      );
+      const wins: { version: number; revision: number }[] = [];
+      for (const o of outcomes) {
+        if (o.status === 'fulfilled') {
+          expect(o.value.changed).toBe(true);
+          wins.push({ version: o.value.state.version, revision: o.value.state.revision });
+        } else {
+          expect(o.reason).toBeInstanceOf(ConflictError);
+        }
+      }
+      expect(wins.length).toBeGreaterThanOrEqual(1);
+      // Successful writes form one unbroken chain of revisions: no lost update.
+      wins.sort((a, b) => a.revision - b.revision);
+      expect(wins.map((w) => w.revision)).toEqual(wins.map((_, i) => i + 2));
+      const final = (await registry.listAliases('cpu-model')).find((a) => a.alias === 'production');
+      expect(final).toMatchObject({ version: wins.at(-1)?.version, revision: wins.length + 1 });
+
+      const history = await registry.history('cpu-model');
+      const newEvents = history.filter((e) => !historyBefore.some((b) => b.id === e.id));
+      expect(newEvents.map((e) => [e.type, e.alias, e.revision, e.to])).toEqual(
+        wins.map((w) => ['alias-set', 'production', w.revision, w.version]),
+      );
+      let prev = 1;
+      for (const e of newEvents) {
+        expect(e.from).toBe(prev);
+        prev = e.to ?? -1;
+      }
+      expect(await registry.listVersions('cpu-model')).toEqual(versionsBefore);
+      expect((await registry.listAliases('cpu-model')).find((a) => a.alias === 'staging')).toMatchObject({
+        version: 1,
+        revision: 1,
+      });
+    });
+
+    it('20 concurrent promotions that retry on conflict all land, one revision each', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 20);
+      const promote = async (v: number): Promise<number> => {
+        for (;;) {
+          try {
+            return (await registry.setAlias('cpu-model', 'production', v, { actor })).state.revision;
+          } catch (e) {
+            if (!(e instanceof ConflictError)) throw e;
+          }
+        }
+      };
+      const revisions = await Promise.all(Array.from({ length: 20 }, (_, i) => promote(i + 1)));
+      expect([...revisions].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      const moves = (await registry.history('cpu-model')).filter((e) => e.type === 'alias-set');
+      expect(moves).toHaveLength(20);
+      const last = moves.reduce((a, b) => ((a.revision ?? 0) > (b.revision ?? 0) ? a : b));
+      expect((await registry.resolve('cpu-model', {})).version).toBe(last.to);
+    });
+  });
+});

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { Manifest, ModelPackage } from '../../../lambdas/core/model/manifest.ts';
+
+/**
+ * A small, valid model package for registry/store tests: `onnx` is arbitrary
+ * bytes (the registry never parses the graph) and the manifest carries their
+ * sha256, computed here independently of the code under test.
+ */
+export function fixturePackage(opts: { name?: string; seed?: number } = {}): ModelPackage {
+  const seed = opts.seed ?? 1;
+  const onnx = new Uint8Array(64).map((_, i) => (i * 31 + seed * 7) % 256);
+  const sample = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const ref = {
+    sample,
+    n: 10,
+    mean: 5.5,
+    std: 2.87,
+    min: 1,
+    max: 10,
+    deciles: [1.9, 2.8, 3.7, 4.6, 5.5, 6.4, 7.3, 8.2, 9.1],
+  };
+  const manifest: Manifest = {
+    name: opts.name ?? 'default',
+    version: 0,
+    algorithm: 'isolation-forest',
+    features: ['cpu', 'memory'],
+    params: { trees: 2 },
+    threshold: 0.6,
+    output: { name: 'score', higherIsAnomalous: true, raw: 'path_length', rawHigherIsAnomalous: false },
+    sha256: createHash('sha256').update(onnx).digest('hex'),
+    createdAt: '2025-01-01T00:00:00.000Z',
+    training: { rows: 10, dataSha256: 'abc', window: null, seed },
+    reference: { rows: 10, features: { cpu: ref, memory: ref } },
+    metrics: { auc: 0.9 },
+  };
+  return { manifest, onnx };
+}
+
+/** A clock that advances one second per reading, from 2025-01-01T00:00:00Z. */
+export function steppingClock(start = Date.parse('2025-01-01T00:00:00.000Z'), stepMs = 1000) {
+  let t = start - stepMs;
+  return {
+    now: () => {
+      t += stepMs;
+      return new Date(t);
+    },
+    /** The last instant handed out. */
+    last: () => new Date(t),
+  };
+}
