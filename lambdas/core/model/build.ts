@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { TreeScorer } from '../forest/fast-path.ts';
+import { averagePathLength } from '../forest/isolation.ts';
+import { Rng } from '../forest/rng.ts';
+import type { TrainedForest } from '../forest/train.ts';
+import { exportOnnx } from '../onnx/export.ts';
+import { meanStd, quantileSorted } from '../stats.ts';
+import { type FeatureReference, type Manifest, ManifestSchema, type ModelPackage } from './manifest.ts';
+
+/** Most reference rows kept in a package (drift reference and SHAP covers). */
+export const MAX_REFERENCE_ROWS = 10_000;
+/** Algorithm tag of Vigil-trained isolation forests: the fast path knows its score transform. */
+export const VIGIL_ISOLATION_FOREST = 'isolation_forest';
+/** Default cut when contamination is 'auto': s(x) ≥ 0.6 is an anomaly (Liu et al.: s ≫ 0.5 means anomaly). */
+export const AUTO_THRESHOLD = 0.6;
+
+export const sha256Hex = (bytes: Uint8Array | string): string =>
+  createHash('sha256').update(bytes).digest('hex');
+
+export interface BuildPackageInput {
+  readonly name: string;
+  readonly features: readonly string[];
+  /** Training data, column-major, in `features` order. */
+  readonly columns: ReadonlyArray<ArrayLike<number>>;
+  readonly forest: TrainedForest;
+  /** Share of anomalies expected in training data, or 'auto' (threshold 0.6). */
+  readonly contamination: number | 'auto';
+  readonly createdAt: string;
+  readonly dataSha256: string;
+  readonly window?: { from: string; to: string } | null;
+  readonly metrics?: Record<string, number>;
+  readonly version?: number;
+}
+
+/**
+ * Assembles a model package (DESIGN.md §3) from a trained forest: the ONNX
+ * graph (trees → path_length → score), the manifest with reference data and
+ * the threshold derived from contamination.
+ */
+export function buildIsolationForestPackage(input: BuildPackageInput): ModelPackage {
+  const { forest, columns, features } = input;
+  const onnx = exportOnnx(forest.ensemble, {
+    rawOutputName: 'path_length',
+    isolationScore: { psi: forest.psi, scoreOutputName: 'score' },
+    metadata: { 'vigil.features': features.join(','), 'vigil.algorithm': VIGIL_ISOLATION_FOREST },
+  });
+  const threshold = thresholdFor(forest, columns, input.contamination);
+  const manifest: Manifest = {
+    name: input.name,
+    version: input.version ?? 0,
+    algorithm: VIGIL_ISOLATION_FOREST,
+    features: [...features],
+    params: {
+      nEstimators: forest.nEstimators,
+      maxSamples: forest.psi,
+      seed: forest.seed,
+      contamination: input.contamination,
+      averagePathLengthPsi: averagePathLength(forest.psi),
+    },
+    threshold,
+    output: { name: 'score', higherIsAnomalous: true, raw: 'path_length', rawHigherIsAnomalous: false },
+    sha256: sha256Hex(onnx),
+    createdAt: input.createdAt,
+    training: {
+      rows: columns[0]?.length ?? 0,
+      dataSha256: input.dataSha256,
+      window: input.window ?? null,
+      seed: forest.seed,
+    },
+    reference: referenceData(features, columns, forest.seed),
+    metrics: input.metrics ?? {},
+  };
+  return { manifest: ManifestSchema.parse(manifest), onnx };
+}
+
+/** Score cut: the (1 − contamination) quantile of training scores, or 0.6 for 'auto'. */
+function thresholdFor(
+  forest: TrainedForest,
+  columns: ReadonlyArray<ArrayLike<number>>,
+  c: number | 'auto',
+): number {
+  if (c === 'auto') return AUTO_THRESHOLD;
+  if (!(c > 0 && c < 0.5)) throw new Error('contamination must be in (0, 0.5) or "auto"');
+  // Scored with the same walk the fast path uses, so the cut matches served scores.
+  const n = columns[0].length;
+  const nf = columns.length;
+  const x = new Float32Array(n * nf);
+  for (let i = 0; i < n; i++) for (let f = 0; f < nf; f++) x[i * nf + f] = columns[f][i];
+  const raw = scoreRaw(forest, x, n);
+  const c2 = averagePathLength(forest.psi);
+  const scores = Float64Array.from(raw, (h) => 2 ** (-h / c2)).sort();
+  return quantileSorted(scores, 1 - c);
+}
+
+const scoreRaw = (forest: TrainedForest, x: Float32Array, n: number): Float64Array =>
+  new TreeScorer(forest.ensemble).predictRaw(x, n);
+
+/** Row-aligned reference sample (≤ 10,000 rows) plus per-feature statistics over all rows. */
+export function referenceData(
+  features: readonly string[],
+  columns: ReadonlyArray<ArrayLike<number>>,
+  seed: number,
+): Manifest['reference'] {
+  const n = columns[0]?.length ?? 0;
+  let idx = Array.from({ length: n }, (_, i) => i);
+  if (n > MAX_REFERENCE_ROWS) {
+    const rng = new Rng(seed ^ 0x5eed);
+    for (let i = 0; i < MAX_REFERENCE_ROWS; i++) {
+      const j = i + rng.int(n - i);
+      [idx[i], idx[j]] = [idx[j], idx[i]];
+    }
+    idx = idx.slice(0, MAX_REFERENCE_ROWS).sort((a, b) => a - b);
+  }
+  const out: Record<string, FeatureReference> = {};
+  features.forEach((f, k) => {
+    const col = columns[k];
+    const sorted = Float64Array.from(col).sort();
+    const { mean, std } = meanStd(col);
+    out[f] = {
+      sample: idx.map((i) => col[i]),
+      n,
+      mean,
+      std,
+      min: sorted[0],
+      max: sorted[n - 1],
+      deciles: Array.from({ length: 9 }, (_, i) => quantileSorted(sorted, (i + 1) / 10)),
+    };
+  });
+  return { rows: idx.length, features: out };
+}

@@ -1,0 +1,9 @@
+import onnxProto from 'onnx-proto';
+
+/** The generated ONNX protobuf classes (onnx-proto, protobufjs). */
+export const onnx = onnxProto.onnx;
+export type ModelProto = onnxProto.onnx.IModelProto;
+export type GraphProto = onnxProto.onnx.IGraphProto;
+export type NodeProto = onnxProto.onnx.INodeProto;
+export type AttributeProto = onnxProto.onnx.IAttributeProto;
+export type TensorProto = onnxProto.onnx.ITensorProto;

@@ -1,0 +1,170 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { UnsupportedModelError } from '../../../lambdas/core/errors.ts';
+import { TreeScorer } from '../../../lambdas/core/forest/fast-path.ts';
+import { isolationScore } from '../../../lambdas/core/forest/isolation.ts';
+import { Rng } from '../../../lambdas/core/forest/rng.ts';
+import { trainIsolationForest } from '../../../lambdas/core/forest/train.ts';
+import { exportOnnx, type TreeOpFormat } from '../../../lambdas/core/onnx/export.ts';
+import { createOrtModel } from '../../../lambdas/core/onnx/ort.ts';
+import { parseOnnx } from '../../../lambdas/core/onnx/parse.ts';
+import { onnx } from '../../../lambdas/core/onnx/proto.ts';
+import { NodeMode, type TreeEnsemble } from '../../../lambdas/core/trees.ts';
+import { gridRows, randomEnsemble } from '../../helpers/random-trees.ts';
+
+const ALL_MODES = [
+  NodeMode.BRANCH_LEQ,
+  NodeMode.BRANCH_LT,
+  NodeMode.BRANCH_GTE,
+  NodeMode.BRANCH_GT,
+  NodeMode.BRANCH_EQ,
+  NodeMode.BRANCH_NEQ,
+];
+const FORMATS: TreeOpFormat[] = ['TreeEnsembleRegressor3', 'TreeEnsemble5'];
+
+const forest10 = () => {
+  const rng = new Rng(21);
+  const cols = Array.from({ length: 10 }, () => Float64Array.from({ length: 3000 }, () => rng.normal()));
+  return trainIsolationForest(cols, { nEstimators: 100, maxSamples: 256, seed: 5 });
+};
+
+/** Test models: trained forests in both ONNX formats, random ensembles with every split mode. */
+const testModels = (): Array<{ name: string; t: TreeEnsemble; format: TreeOpFormat; psi?: number }> => {
+  const f = forest10();
+  const out: Array<{ name: string; t: TreeEnsemble; format: TreeOpFormat; psi?: number }> = [];
+  for (const format of FORMATS) {
+    out.push({ name: `isolation forest 10×100 (${format})`, t: f.ensemble, format, psi: f.psi });
+    out.push({
+      name: `random, all modes, SUM + base (${format})`,
+      t: randomEnsemble({ seed: 31, nFeatures: 6, nTrees: 15, maxDepth: 6, modes: ALL_MODES, base: 1.5 }),
+      format,
+    });
+    out.push({
+      name: `random, AVERAGE, no covers (${format})`,
+      t: randomEnsemble({
+        seed: 32,
+        nFeatures: 4,
+        nTrees: 7,
+        maxDepth: 4,
+        aggregate: 'AVERAGE',
+        covers: false,
+      }),
+      format,
+    });
+  }
+  return out;
+};
+
+describe('ONNX export → parse round trip', () => {
+  for (const { name, t, format } of testModels()) {
+    it(`parses back the same predictions: ${name}`, () => {
+      const parsed = parseOnnx(exportOnnx(t, { format }));
+      expect(parsed.ensemble.nFeatures).toBe(t.nFeatures);
+      const x = gridRows(7, 300, t.nFeatures);
+      const a = new TreeScorer(t).predictRaw(x, 300);
+      const b = new TreeScorer(parsed.ensemble).predictRaw(x, 300);
+      for (let i = 0; i < 300; i++) expect(b[i]).toBeCloseTo(a[i], 5);
+    });
+  }
+
+  it('carries node covers through nodes_hitrates', () => {
+    const t = forest10().ensemble;
+    const parsed = parseOnnx(exportOnnx(t)).ensemble;
+    const sum = (e: TreeEnsemble) => e.cover.reduce((s, c) => s + c, 0);
+    expect(sum(parsed)).toBe(sum(t));
+    expect(parsed.cover[parsed.roots[0]]).toBe(256);
+  });
+
+  it('marks covers unknown (NaN) when the graph has none', () => {
+    const t = randomEnsemble({ seed: 1, nFeatures: 3, nTrees: 2, maxDepth: 3, covers: false });
+    const parsed = parseOnnx(exportOnnx(t)).ensemble;
+    expect(parsed.cover.every((c) => Number.isNaN(c))).toBe(true);
+  });
+
+  it('refuses a graph without a tree ensemble', () => {
+    const model = onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: { name: 'g', node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] },
+      }),
+    ).finish();
+    expect(() => parseOnnx(model)).toThrow(UnsupportedModelError);
+  });
+
+  it('refuses bytes that are not ONNX', () => {
+    expect(() => parseOnnx(new TextEncoder().encode('definitely not protobuf {'))).toThrow(
+      /not a valid ONNX/,
+    );
+  });
+
+  it('refuses BRANCH_MEMBER splits with a clear error', () => {
+    const t = randomEnsemble({ seed: 2, nFeatures: 3, nTrees: 1, maxDepth: 2 });
+    const bytes = exportOnnx(t, { format: 'TreeEnsemble5' });
+    const m = onnx.ModelProto.decode(bytes);
+    const node = m.graph?.node?.[0];
+    const modes = node?.attribute?.find((a) => a.name === 'nodes_modes');
+    if (!modes?.t?.rawData) throw new Error('test setup: no modes tensor');
+    modes.t.rawData = Uint8Array.from(modes.t.rawData, () => 6);
+    expect(() => parseOnnx(onnx.ModelProto.encode(m).finish())).toThrow(/BRANCH_MEMBER/);
+  });
+});
+
+describe('tree fast path agrees with onnxruntime-web', () => {
+  const models = testModels();
+  for (const { name, t, format, psi } of models) {
+    it(`within 1e-5: ${name}`, async () => {
+      const bytes = exportOnnx(t, {
+        format,
+        rawOutputName: 'raw',
+        ...(psi ? { isolationScore: { psi, scoreOutputName: 'score' } } : {}),
+      });
+      const parsed = parseOnnx(bytes).ensemble;
+      const rows = 500;
+      const x = gridRows(9, rows, t.nFeatures);
+      const session = await createOrtModel(bytes);
+      const out = await session.run(x, rows, t.nFeatures, psi ? ['raw', 'score'] : ['raw']);
+      const fast = new TreeScorer(parsed).predictRaw(x, rows);
+      for (let i = 0; i < rows; i++) {
+        expect(Math.abs(fast[i] - out.raw[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(out.raw[i])));
+        if (psi) expect(Math.abs(isolationScore(fast[i], psi) - out.score[i])).toBeLessThanOrEqual(1e-5);
+      }
+    });
+  }
+
+  it('within 1e-5 on the shipped default model', async () => {
+    const dir = path.resolve(import.meta.dirname, '../../../models/default');
+    const bytes = new Uint8Array(await readFile(path.join(dir, 'model.onnx')));
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    const parsed = parseOnnx(bytes);
+    const nf = manifest.features.length;
+    const ref = manifest.reference.features;
+    const rows = 1000;
+    const x = new Float32Array(rows * nf);
+    manifest.features.forEach((f: string, k: number) => {
+      for (let r = 0; r < rows; r++) x[r * nf + k] = ref[f].sample[r] * (r % 7 === 0 ? 1.8 : 1);
+    });
+    const session = await createOrtModel(bytes);
+    const out = await session.run(x, rows, nf, ['path_length', 'score']);
+    const fast = new TreeScorer(parsed.ensemble).predictRaw(x, rows);
+    for (let i = 0; i < rows; i++) {
+      expect(Math.abs(fast[i] - out.path_length[i])).toBeLessThanOrEqual(1e-5 * Math.abs(out.path_length[i]));
+      expect(
+        Math.abs(isolationScore(fast[i], manifest.params.maxSamples) - out.score[i]),
+      ).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
+
+describe('the exported graph loads in onnxruntime-web', () => {
+  let bytes: Uint8Array;
+  beforeAll(() => {
+    bytes = exportOnnx(forest10().ensemble, { isolationScore: { psi: 256 } });
+  });
+  it('exposes input [N, 10] and outputs raw + score', async () => {
+    const m = await createOrtModel(bytes);
+    expect(m.session.inputNames).toEqual(['input']);
+    expect(m.session.outputNames).toEqual(['raw', 'score']);
+  });
+});
