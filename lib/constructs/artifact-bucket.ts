@@ -1,0 +1,98 @@
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Properties of {@link ArtifactBucket}. */
+export interface ArtifactBucketProps {
+  /** Customer-managed key encrypting model packages. */
+  readonly encryptionKey: kms.IKey;
+  /** Applied to both buckets. */
+  readonly removalPolicy: RemovalPolicy;
+  /**
+   * Key prefix holding model packages; the read policy is limited to it.
+   * @default 'models/'
+   */
+  readonly modelPrefix?: string;
+  /**
+   * Days after which non-current object versions expire.
+   * @default 90
+   */
+  readonly noncurrentVersionDays?: number;
+}
+
+/**
+ * The S3 bucket holding model packages (`s3://bucket/models/<name>/<version>/`), secure by default:
+ * public access blocked, TLS only, versioned, SSE-KMS with the given key, server access logs to a
+ * second bucket. It also owns the one read policy every reader (score, explain, drift, pods)
+ * attaches, so the S3 grant and its single reviewed wildcard (`models/*`) live in one place.
+ */
+export class ArtifactBucket extends Construct {
+  /** The model package bucket. */
+  public readonly bucket: s3.Bucket;
+  /** The server access log bucket. */
+  public readonly accessLogs: s3.Bucket;
+  /** Read-only access to the model prefix: attach it to any role that loads model packages. */
+  public readonly readPolicy: iam.ManagedPolicy;
+  /** The prefix under which model packages live, e.g. `models/`. */
+  public readonly modelPrefix: string;
+
+  constructor(scope: Construct, id: string, props: ArtifactBucketProps) {
+    super(scope, id);
+    this.modelPrefix = props.modelPrefix ?? 'models/';
+    if (!this.modelPrefix.endsWith('/') || this.modelPrefix.startsWith('/')) {
+      throw new Error(`ArtifactBucket: modelPrefix must look like "models/" (got "${this.modelPrefix}")`);
+    }
+
+    // Access-log targets cannot use SSE-KMS with a customer key, so S3-managed keys here.
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log destination; logging it to itself would loop.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'artifacts/',
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90) }],
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.readPolicy = new iam.ManagedPolicy(this, 'ReadPolicy', {
+      description: 'Read model packages under the artifact bucket model prefix',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [this.bucket.arnForObjects(`${this.modelPrefix}*`)],
+        }),
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${this.modelPrefix}*`] } },
+        }),
+        new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.encryptionKey.keyArn] }),
+      ],
+    });
+    // The finding id names the bucket by its logical id exactly as cdk-nag flattens it.
+    const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(this.readPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${this.modelPrefix}*]`,
+      reason:
+        'Model packages are objects under the model prefix; reading any of them needs the prefix wildcard.',
+    });
+  }
+}

@@ -1,0 +1,251 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/contracts.ts';
+import type { ArtifactBucket } from './artifact-bucket.ts';
+
+/** Repository root: entries in `HANDLERS` are relative to it. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * esbuild banner for ESM bundles: CommonJS dependencies bundled into an ESM file still call
+ * `require` (e.g. for Node built-ins), which does not exist in ESM scope. Defining it through
+ * `createRequire` keeps those calls working without switching the whole bundle to CJS.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);";
+
+/** How much of a table a function may touch. */
+export type TableAccessMode = 'read' | 'write' | 'readWrite';
+
+const TABLE_ACTIONS: Record<TableAccessMode, string[]> = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'],
+  readWrite: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:DescribeTable',
+  ],
+};
+
+/** Properties of {@link ModelFunction}. */
+export interface ModelFunctionProps {
+  /** Handler entry file, relative to the repo root (a value of `HANDLERS`) or absolute. */
+  readonly entry: string;
+  /** Value of `POWERTOOLS_SERVICE_NAME`; also names the log group. */
+  readonly serviceName: string;
+  /** Days the function's log group keeps events. */
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the log group when the stack is deleted. */
+  readonly logRemovalPolicy: RemovalPolicy;
+  /**
+   * Memory in MB.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Function timeout.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Extra environment variables (Powertools variables are always set).
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Layers mounted under `/opt`.
+   * @default - none
+   */
+  readonly layers?: lambda.ILayerVersion[];
+  /**
+   * Reserved concurrency.
+   * @default - the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Description shown in the console.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/** Options of {@link ModelFunction.bindTable}. */
+export interface BindTableOptions {
+  readonly table: ITable;
+  /** Environment variable receiving the table name (a value of `ENV`). */
+  readonly envVar: string;
+  readonly accessMode: TableAccessMode;
+}
+
+/** Options of {@link ModelFunction.bindBucket}. */
+export interface BindBucketOptions {
+  readonly bucket: ArtifactBucket;
+  /** Environment variable receiving the bucket name (a value of `ENV`). */
+  readonly envVar: string;
+}
+
+/** Options of {@link ModelFunction.bindSecret}. */
+export interface BindSecretOptions {
+  readonly secret: secretsmanager.ISecret;
+  /** Environment variable receiving the secret ARN (a value of `ENV`). */
+  readonly envVar: string;
+}
+
+/**
+ * One Vigil Lambda function with the house defaults set once (DESIGN.md §9): Node.js 22 on ARM64,
+ * an ESM esbuild bundle, X-Ray active tracing, Powertools environment, and an explicit log group
+ * with retention, written to by an own role scoped to that log group (no managed policies).
+ *
+ * @example
+ * const fn = new ModelFunction(this, 'Score', { entry: HANDLERS.score, serviceName: 'vigil-score', ... });
+ * fn.bindTable({ table: registry, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
+ */
+export class ModelFunction extends Construct {
+  /** The Lambda function. */
+  public readonly function: NodejsFunction;
+  /** Its execution role. */
+  public readonly role: iam.Role;
+  /** Its log group. */
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ModelFunctionProps) {
+    super(scope, id);
+    const entry = isAbsolute(props.entry) ? props.entry : join(REPO_ROOT, props.entry);
+    if (!existsSync(entry)) {
+      throw new Error(
+        `ModelFunction ${this.node.path}: handler entry ${props.entry} does not exist; ` +
+          'create it (it must export `handler`) or point `entry` at an existing file.',
+      );
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    // An own role instead of the default one: the default attaches the AWS managed
+    // AWSLambdaBasicExecutionRole (logs:* on every group), we grant writes on this log group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.serviceName}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role: this.role,
+      layers: props.layers,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      description: props.description,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // The Node.js 22 runtime ships AWS SDK v3; bundling it would only grow cold starts.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the LTS line the code targets (esbuild target node22, @types/node 22); ' +
+        'moving to 24 is a deliberate upgrade, not an automatic one.',
+    });
+
+    // X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions, so the
+    // statement Lambda adds for active tracing necessarily names Resource "*".
+    const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
+    if (defaultPolicy) {
+      Validations.of(defaultPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
+      });
+    }
+  }
+
+  /**
+   * Passes a table to the function: sets `envVar` to the table name and grants exactly the
+   * item-level actions of `accessMode` on that table (plus KMS use of its key), no index or scan.
+   */
+  public bindTable({ table, envVar, accessMode }: BindTableOptions): this {
+    this.function.addEnvironment(envVar, table.tableName);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: TABLE_ACTIONS[accessMode], resources: [table.tableArn] }),
+    );
+    if (table.encryptionKey)
+      this.allowKey(table.encryptionKey, accessMode === 'read' ? 'decrypt' : 'encryptDecrypt');
+    return this;
+  }
+
+  /**
+   * Passes the artifact bucket to the function: sets `envVar` to the bucket name and attaches the
+   * bucket's read policy (GetObject under `models/`, ListBucket limited to that prefix, KMS decrypt).
+   */
+  public bindBucket({ bucket, envVar }: BindBucketOptions): this {
+    this.function.addEnvironment(envVar, bucket.bucket.bucketName);
+    this.role.addManagedPolicy(bucket.readPolicy);
+    return this;
+  }
+
+  /** Passes a secret to the function: sets `envVar` to its ARN and grants reading that secret only. */
+  public bindSecret({ secret, envVar }: BindSecretOptions): this {
+    this.function.addEnvironment(envVar, secret.secretArn);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [secret.secretArn],
+      }),
+    );
+    if (secret.encryptionKey) this.allowKey(secret.encryptionKey, 'decrypt');
+    return this;
+  }
+
+  /**
+   * Key use through the role's own policy. `key.grant*()` would also edit the key policy when the
+   * key lives in another stack, making the Data stack depend on this one (a cycle); the key policy
+   * already delegates to IAM policies of the account.
+   */
+  private allowKey(key: kms.IKey, use: 'decrypt' | 'encryptDecrypt'): void {
+    const actions =
+      use === 'decrypt' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'];
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [key.keyArn] }));
+  }
+}

@@ -1,0 +1,212 @@
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ENV, PRODUCTION_ALIAS } from '../../lambdas/contracts.ts';
+import type { VigilConfig } from '../config.ts';
+import { ModelFunction } from '../constructs/model-function.ts';
+import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
+import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
+import { type DataStack, removalPolicyOf } from './data-stack.ts';
+
+/** Name of the score function's alias that serves traffic (blue/green via CodeDeploy). */
+export const LIVE_ALIAS = 'live';
+
+/** Properties of {@link ApiStack}. */
+export interface ApiStackProps extends StackProps {
+  readonly config: VigilConfig;
+  readonly data: DataStack;
+  /**
+   * Handler entry files.
+   * @default HANDLERS from lambdas/contracts.ts
+   */
+  readonly entries?: Partial<HandlerEntries>;
+}
+
+/**
+ * The public HTTP API (DESIGN.md §5, §9 `Api`): HTTP API with stage throttling and access logs, an
+ * API-key Lambda authorizer (cached), the score/explain/models/drift-reports/health functions, the
+ * onnxruntime-web wasm layer, and the score function's `live` alias shifted by CodeDeploy.
+ */
+export class ApiStack extends Stack {
+  public readonly api: apigw.HttpApi;
+  public readonly score: ModelFunction;
+  public readonly explain: ModelFunction;
+  public readonly models: ModelFunction;
+  public readonly driftReports: ModelFunction;
+  public readonly health: ModelFunction;
+  public readonly authorizerFn: ModelFunction;
+  public readonly liveAlias: lambda.Alias;
+  public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
+  /** Alarms that roll a score deployment back. */
+  public readonly rollbackAlarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const entries = handlerEntries(props.entries);
+    const removal = removalPolicyOf(config);
+    const fnDefaults = {
+      logRetention: config.logRetentionDays,
+      logRemovalPolicy: removal,
+      timeout: Duration.seconds(config.lambda.timeoutSeconds),
+      memorySize: config.lambda.defaultMemoryMb,
+    };
+
+    const ort = new OrtWasmLayer(this, 'OrtWasm');
+    const modelEnv = { [ENV.ORT_WASM_DIR]: ORT_WASM_MOUNT, [ENV.MODEL_ALIAS]: PRODUCTION_ALIAS };
+
+    this.score = new ModelFunction(this, 'Score', {
+      ...fnDefaults,
+      entry: entries.score,
+      serviceName: 'vigil-score',
+      description: 'Scores rows with the production model',
+      memorySize: config.lambda.scoreMemoryMb,
+      reservedConcurrentExecutions: config.lambda.scoreReservedConcurrency,
+      layers: [ort.layer],
+      environment: {
+        ...modelEnv,
+        [ENV.CAPTURE_SAMPLE_RATE]: String(config.captureSampleRate),
+        [ENV.CAPTURE_TTL_DAYS]: String(config.captureTtlDays),
+        [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
+      },
+    })
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })
+      .bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'write' })
+      .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET });
+
+    this.explain = new ModelFunction(this, 'Explain', {
+      ...fnDefaults,
+      entry: entries.explain,
+      serviceName: 'vigil-explain',
+      description: 'Explains scores with TreeSHAP',
+      memorySize: config.lambda.explainMemoryMb,
+      layers: [ort.layer],
+      environment: { ...modelEnv, [ENV.MAX_EXPLAIN_ROWS]: String(config.maxExplainRows) },
+    })
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })
+      .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET });
+
+    this.models = new ModelFunction(this, 'Models', {
+      ...fnDefaults,
+      entry: entries.models,
+      serviceName: 'vigil-models',
+      description: 'Lists models and their versions',
+    }).bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
+
+    this.driftReports = new ModelFunction(this, 'DriftReports', {
+      ...fnDefaults,
+      entry: entries.driftReports,
+      serviceName: 'vigil-drift-reports',
+      description: 'Returns the latest drift reports of a model',
+    }).bindTable({ table: data.driftTable, envVar: ENV.DRIFT_TABLE, accessMode: 'read' });
+
+    this.health = new ModelFunction(this, 'Health', {
+      ...fnDefaults,
+      entry: entries.health,
+      serviceName: 'vigil-health',
+      description: 'Liveness of the API',
+    });
+
+    this.authorizerFn = new ModelFunction(this, 'Authorizer', {
+      ...fnDefaults,
+      entry: entries.authorizer,
+      serviceName: 'vigil-authorizer',
+      description: 'Checks the x-api-key header against the hashed keys in Secrets Manager',
+    }).bindSecret({ secret: data.apiKeys, envVar: ENV.API_KEYS_SECRET });
+
+    // Blue/green: each deploy publishes a new version; CodeDeploy shifts `live` to it per env policy.
+    this.liveAlias = new lambda.Alias(this, 'ScoreLive', {
+      aliasName: LIVE_ALIAS,
+      version: this.score.function.currentVersion,
+      provisionedConcurrentExecutions:
+        config.lambda.scoreProvisionedConcurrency > 0 ? config.lambda.scoreProvisionedConcurrency : undefined,
+    });
+    const period = Duration.minutes(config.alarms.periodMinutes);
+    this.rollbackAlarms = [
+      new cloudwatch.Alarm(this, 'LiveErrorsAlarm', {
+        alarmDescription: 'Errors on the live score alias; rolls a CodeDeploy deployment back',
+        metric: this.liveAlias.metricErrors({ period, statistic: 'Sum' }),
+        threshold: config.alarms.scoreErrors,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'LiveLatencyAlarm', {
+        alarmDescription: 'p99 duration of the live score alias; rolls a CodeDeploy deployment back',
+        metric: this.liveAlias.metricDuration({ period, statistic: 'p99' }),
+        threshold: config.alarms.scoreP99LatencyMs,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'ScoreDeployment', {
+      alias: this.liveAlias,
+      deploymentConfig: codedeploy.LambdaDeploymentConfig[config.canary],
+      alarms: this.rollbackAlarms,
+      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+    });
+    Validations.of(this.deploymentGroup.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      reason:
+        'AWS-maintained CodeDeploy role policy scoped to Lambda traffic shifting (the "Limited" variant).',
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy: removal,
+    });
+    this.api = new apigw.HttpApi(this, 'HttpApi', {
+      description: `Vigil ${config.envName} scoring API`,
+      createDefaultStage: false,
+    });
+    new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+
+    const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', this.authorizerFn.function, {
+      authorizerName: 'api-key',
+      identitySource: ['$request.header.x-api-key'],
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      resultsCacheTtl: Duration.seconds(config.api.authorizerCacheSeconds),
+    });
+    const route = (path: string, method: apigw.HttpMethod, fn: lambda.IFunction, id: string) =>
+      this.api.addRoutes({
+        path,
+        methods: [method],
+        integration: new HttpLambdaIntegration(id, fn),
+        authorizer,
+      });
+
+    route('/v1/models/{model}/score', apigw.HttpMethod.POST, this.liveAlias, 'ScoreIntegration');
+    route('/v1/models/{model}/explain', apigw.HttpMethod.POST, this.explain.function, 'ExplainIntegration');
+    route('/v1/models', apigw.HttpMethod.GET, this.models.function, 'ModelsIntegration');
+    route('/v1/models/{model}/versions', apigw.HttpMethod.GET, this.models.function, 'VersionsIntegration');
+    route('/v1/models/{model}/drift', apigw.HttpMethod.GET, this.driftReports.function, 'DriftIntegration');
+    const [healthRoute] = this.api.addRoutes({
+      path: '/health',
+      methods: [apigw.HttpMethod.GET],
+      integration: new HttpLambdaIntegration('HealthIntegration', this.health.function),
+    });
+    Validations.of(healthRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'GET /health is the unauthenticated liveness probe; it returns no data.',
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the Vigil API' });
+  }
+}

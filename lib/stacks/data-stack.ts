@@ -1,0 +1,88 @@
+import { RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { VigilConfig } from '../config.ts';
+import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
+
+/**
+ * Table key layout, mirrored from `lambdas/adapters/tables.ts` (`TABLE_KEYS`): that file imports AWS
+ * SDK types, and `lib/` may import only `lambdas/contracts.ts` from the Lambda code.
+ */
+export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK', ttlAttribute: 'ttl' } as const;
+
+/** Maps the config's removal policy onto CDK's. */
+export const removalPolicyOf = (config: VigilConfig): RemovalPolicy =>
+  config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+/** Properties of {@link DataStack}. */
+export interface DataStackProps extends StackProps {
+  readonly config: VigilConfig;
+}
+
+/**
+ * Stateful resources (DESIGN.md §9 `Data`): the registry, captures and drift-report tables, the
+ * model artifact bucket, the API key secret, and the customer-managed KMS key encrypting them all.
+ */
+export class DataStack extends Stack {
+  public readonly key: kms.Key;
+  public readonly registryTable: dynamodb.Table;
+  public readonly capturesTable: dynamodb.Table;
+  public readonly driftTable: dynamodb.Table;
+  public readonly artifacts: ArtifactBucket;
+  public readonly apiKeys: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = removalPolicyOf(config);
+
+    this.key = new kms.Key(this, 'DataKey', {
+      description: `Vigil ${config.envName}: tables, model artifacts and API key secret`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    const table = (id: string, ttl: boolean): dynamodb.Table => {
+      const t = new dynamodb.Table(this, id, {
+        partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        // Table (not TableV2): TableV2 cannot render a customer key in a region-agnostic stack.
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: this.key,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: config.pointInTimeRecovery },
+        timeToLiveAttribute: ttl ? TABLE_KEYS.ttlAttribute : undefined,
+        deletionProtection: config.removalPolicy === 'retain',
+        removalPolicy,
+      });
+      if (!config.pointInTimeRecovery) {
+        Validations.of(t).acknowledge({
+          id: 'AwsSolutions-DDB3',
+          reason: `Point-in-time recovery is off in ${config.envName} by config: its data is disposable test data.`,
+        });
+      }
+      return t;
+    };
+    this.registryTable = table('Registry', false);
+    this.capturesTable = table('Captures', true);
+    this.driftTable = table('DriftReports', false);
+
+    this.artifacts = new ArtifactBucket(this, 'Artifacts', { encryptionKey: this.key, removalPolicy });
+
+    this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
+      description: `Vigil ${config.envName}: hashed API keys read by the authorizer`,
+      encryptionKey: this.key,
+      // Not a secret: the empty key list the authorizer starts from; keys are added hashed later.
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ keys: [] })),
+      removalPolicy,
+    });
+    Validations.of(this.apiKeys).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The secret stores hashes of API keys; rotation means issuing a new key and retiring the old one ' +
+        '(both hashes valid during overlap), done by the key-management CLI, not a rotation Lambda.',
+    });
+  }
+}

@@ -1,0 +1,220 @@
+import { type CfnElement, CfnParameter, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct, IConstruct } from 'constructs';
+import { ENV, PRODUCTION_ALIAS } from '../../lambdas/contracts.ts';
+import type { VigilConfig } from '../config.ts';
+import { type K8sObject, streamingScorerManifests } from '../constructs/streaming-scorer-manifests.ts';
+import { type DataStack, removalPolicyOf } from './data-stack.ts';
+
+/** Namespace and names of the streaming scorer's Kubernetes objects. */
+export const SCORER = {
+  namespace: 'vigil',
+  name: 'streaming-scorer',
+  serviceAccount: 'streaming-scorer',
+} as const;
+
+/** Properties of {@link EksStack}. */
+export interface EksStackProps extends StackProps {
+  readonly config: VigilConfig;
+  readonly data: DataStack;
+}
+
+/**
+ * EKS cluster for long-running containers (DESIGN.md §9 `Eks`): `aws-eks-v2` in Auto Mode with a
+ * private API endpoint, all control-plane logs, VPC flow logs, and the streaming scorer's manifests
+ * (validated `kubernetes-models` objects). The scorer pod reads tables and model packages through
+ * an EKS Pod Identity association.
+ *
+ * Applying manifests needs the kubectl provider, which needs a kubectl Lambda layer; its ARN is a
+ * deploy-time parameter (`KubectlLayerArn`), so synth stays offline and no layer is vendored here.
+ */
+export class EksStack extends Stack {
+  public readonly cluster: eks.Cluster;
+  public readonly serviceAccount: eks.ServiceAccount;
+  /** The validated objects applied to the cluster, in order. */
+  public readonly manifests: K8sObject[];
+
+  constructor(scope: Construct, id: string, props: EksStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+
+    const kubectlLayerArn = new CfnParameter(this, 'KubectlLayerArn', {
+      type: 'String',
+      description:
+        'ARN of a Lambda layer with kubectl and helm (e.g. from @aws-cdk/lambda-layer-kubectl-v33)',
+      allowedPattern: '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$',
+    });
+
+    const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    vpc.addFlowLog('FlowLogs', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, 'FlowLogGroup', {
+          retention: config.logRetentionDays,
+          removalPolicy: removalPolicyOf(config),
+        }),
+      ),
+    });
+
+    this.cluster = new eks.Cluster(this, 'Cluster', {
+      version: eks.KubernetesVersion.V1_33,
+      defaultCapacityType: eks.DefaultCapacityType.AUTOMODE,
+      vpc,
+      vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+      endpointAccess: eks.EndpointAccess.PRIVATE,
+      clusterLogging: [
+        eks.ClusterLoggingTypes.API,
+        eks.ClusterLoggingTypes.AUDIT,
+        eks.ClusterLoggingTypes.AUTHENTICATOR,
+        eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
+        eks.ClusterLoggingTypes.SCHEDULER,
+      ],
+      kubectlProviderOptions: {
+        kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(
+          this,
+          'KubectlLayer',
+          kubectlLayerArn.valueAsString,
+        ),
+        // The endpoint is private, so the provider runs inside the VPC.
+        privateSubnets: vpc.privateSubnets,
+      },
+    });
+
+    this.acknowledgeClusterFindings();
+
+    this.manifests = streamingScorerManifests({
+      namespace: SCORER.namespace,
+      name: SCORER.name,
+      serviceAccountName: SCORER.serviceAccount,
+      image: config.eks.image,
+      containerPort: config.eks.containerPort,
+      resources: config.eks,
+      env: {
+        [ENV.REGISTRY_TABLE]: data.registryTable.tableName,
+        [ENV.CAPTURES_TABLE]: data.capturesTable.tableName,
+        [ENV.ARTIFACT_BUCKET]: data.artifacts.bucket.bucketName,
+        [ENV.MODEL_ALIAS]: PRODUCTION_ALIAS,
+        [ENV.CAPTURE_SAMPLE_RATE]: String(config.captureSampleRate),
+        [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
+        AWS_REGION: this.region,
+      },
+    });
+    const [namespace, ...rest] = this.manifests.map((m) => m.toJSON());
+    const namespaceManifest = this.cluster.addManifest('ScorerNamespace', namespace);
+
+    this.serviceAccount = this.cluster.addServiceAccount('ScorerServiceAccount', {
+      name: SCORER.serviceAccount,
+      namespace: SCORER.namespace,
+      identityType: eks.IdentityType.POD_IDENTITY,
+    });
+    this.serviceAccount.node.addDependency(namespaceManifest);
+    // Same least-privilege access as the score function: read registry, write captures, read models.
+    this.serviceAccount.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+        resources: [data.registryTable.tableArn],
+      }),
+    );
+    this.serviceAccount.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'],
+        resources: [data.capturesTable.tableArn],
+      }),
+    );
+    this.serviceAccount.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [data.key.keyArn],
+      }),
+    );
+    this.serviceAccount.role.addManagedPolicy(data.artifacts.readPolicy);
+
+    const workload = this.cluster.addManifest('StreamingScorer', ...rest);
+    workload.node.addDependency(this.serviceAccount);
+  }
+
+  /**
+   * Findings on resources aws-eks-v2 creates and owns (cluster roles, the kubectl provider), each
+   * acknowledged on its one resource: their policies are what EKS Auto Mode and the provider need.
+   */
+  private acknowledgeClusterFindings(): void {
+    const at = (path: string): IConstruct => {
+      const found = this.cluster.node.tryFindChild(path.split('/')[0]);
+      const target = path
+        .split('/')
+        .slice(1)
+        .reduce<IConstruct | undefined>((node, id) => node?.node.tryFindChild(id), found);
+      if (!target) throw new Error(`EksStack: expected construct Cluster/${path} (aws-eks-v2 changed?)`);
+      return target;
+    };
+    const managed = (name: string) =>
+      `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+    const ack = (path: string, ids: string[], reason: string) => {
+      for (const id of ids) Validations.of(at(path)).acknowledge({ id, reason });
+    };
+    ack(
+      'Role',
+      [
+        'AmazonEKSClusterPolicy',
+        'AmazonEKSComputePolicy',
+        'AmazonEKSBlockStoragePolicy',
+        'AmazonEKSLoadBalancingPolicy',
+        'AmazonEKSNetworkingPolicy',
+      ].map(managed),
+      'EKS Auto Mode requires these AWS-managed policies on the cluster role.',
+    );
+    ack(
+      'ClusternodePoolRole',
+      ['AmazonEKSWorkerNodePolicy', 'AmazonEC2ContainerRegistryReadOnly'].map(managed),
+      'EKS Auto Mode nodes need the AWS-managed worker node and ECR read-only policies.',
+    );
+    const providerReason = 'Role of the aws-eks-v2 kubectl provider (CDK-owned), running in the VPC.';
+    ack(
+      'KubectlProvider/Handler/ServiceRole',
+      [
+        managed('AmazonEC2ContainerRegistryReadOnly'),
+        managed('service-role/AWSLambdaBasicExecutionRole'),
+        managed('service-role/AWSLambdaVPCAccessExecutionRole'),
+        `AwsSolutions-IAM4[Policy::${JSON.stringify({
+          'Fn::If': [
+            this.getLogicalId(at('KubectlProvider/Handler/HasEcrPublic') as CfnElement),
+            {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly',
+                ],
+              ],
+            },
+            { Ref: 'AWS::NoValue' },
+          ],
+        })}]`,
+      ],
+      providerReason,
+    );
+    ack(
+      'KubectlProvider/Provider/framework-onEvent/ServiceRole',
+      [
+        managed('service-role/AWSLambdaBasicExecutionRole'),
+        managed('service-role/AWSLambdaVPCAccessExecutionRole'),
+      ],
+      providerReason,
+    );
+    const handler = at('KubectlProvider/Handler/Resource') as lambda.CfnFunction;
+    ack(
+      'KubectlProvider/Provider/framework-onEvent/ServiceRole/DefaultPolicy',
+      [`AwsSolutions-IAM5[Resource::<${this.getLogicalId(handler)}.Arn>:*]`],
+      'The provider framework invokes the kubectl handler and its versions (ARN:*), nothing else.',
+    );
+    ack(
+      'KubectlProvider/Handler',
+      ['AwsSolutions-L1'],
+      'The kubectl handler runtime is chosen by aws-eks-v2 (latest Python it supports), not by Vigil.',
+    );
+  }
+}

@@ -1,0 +1,212 @@
+import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/contracts.ts';
+import type { VigilConfig } from '../config.ts';
+import { NotificationTopic } from '../constructs/notification-topic.ts';
+import type { ApiStack } from './api-stack.ts';
+import { removalPolicyOf } from './data-stack.ts';
+import type { DriftStack } from './drift-stack.ts';
+
+/**
+ * EMF metrics the handlers emit in the `Vigil` namespace, with the Powertools `service` dimension
+ * (= `POWERTOOLS_SERVICE_NAME`) and, where per model, a `model` dimension.
+ */
+export const EMF_METRICS = {
+  /** score: failed writes to the captures table (count). Dimensions: service. */
+  captureErrors: 'CaptureErrors',
+  /** score: rows scored (count). Dimensions: service, model. */
+  rowsScored: 'RowsScored',
+  /** score: rows over the model threshold (count). Dimensions: service, model. */
+  anomalies: 'Anomalies',
+  /** drift evaluator: 1 when the report says drift, else 0. Dimensions: service, model. */
+  drift: 'Drift',
+  /** drift evaluator: share of drifted features, 0..1. Dimensions: service, model. */
+  driftedShare: 'DriftedShare',
+} as const;
+
+/** Properties of {@link ObservabilityStack}. */
+export interface ObservabilityStackProps extends StackProps {
+  readonly config: VigilConfig;
+  readonly api: ApiStack;
+  readonly drift: DriftStack;
+}
+
+/**
+ * Alarms, the alarm topic and the dashboard (DESIGN.md §9 `Observability`): score errors, p99
+ * latency, throttles, capture errors, drift and an anomaly rate outside its expected band, all
+ * notifying a KMS-encrypted SNS topic.
+ */
+export class ObservabilityStack extends Stack {
+  public readonly alarmTopic: NotificationTopic;
+  public readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm, by a stable name (`ScoreErrors`, `Drift-default`, …). */
+  public readonly alarms: Record<string, cloudwatch.Alarm> = {};
+
+  constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
+    super(scope, id, props);
+    const { config, api, drift } = props;
+    const a = config.alarms;
+    const period = Duration.minutes(a.periodMinutes);
+    const scoreFn = api.score.function;
+    const emf = (metricName: string, service: string, statistic: string, model?: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: model === undefined ? { service } : { service, model },
+        statistic,
+        period,
+      });
+
+    this.alarmTopic = new NotificationTopic(this, 'Alarms', {
+      displayName: `Vigil ${config.envName} alarms`,
+      publisherServices: ['cloudwatch.amazonaws.com'],
+      email: config.alarmEmail,
+      removalPolicy: removalPolicyOf(config),
+    });
+    const action = new SnsAction(this.alarmTopic.topic);
+    const alarm = (
+      name: string,
+      props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number },
+    ): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, name, {
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...props,
+        evaluationPeriods: props.evaluationPeriods ?? a.evaluationPeriods,
+      });
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      this.alarms[name] = created;
+      return created;
+    };
+    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+
+    alarm('ScoreErrors', {
+      alarmDescription: 'Score function errors',
+      metric: scoreFn.metricErrors({ period, statistic: 'Sum' }),
+      threshold: a.scoreErrors,
+      comparisonOperator: atLeast,
+    });
+    alarm('ScoreP99Latency', {
+      alarmDescription: 'Score function p99 duration (ms)',
+      metric: scoreFn.metricDuration({ period, statistic: 'p99' }),
+      threshold: a.scoreP99LatencyMs,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    alarm('ScoreThrottles', {
+      alarmDescription: 'Throttled score invocations',
+      metric: scoreFn.metricThrottles({ period, statistic: 'Sum' }),
+      threshold: a.scoreThrottles,
+      comparisonOperator: atLeast,
+    });
+    alarm('CaptureErrors', {
+      alarmDescription: 'Scored rows that could not be written to the captures table',
+      metric: emf(EMF_METRICS.captureErrors, 'vigil-score', 'Sum'),
+      threshold: a.captureErrors,
+      comparisonOperator: atLeast,
+    });
+
+    const anomalyRate = (model: string) =>
+      new cloudwatch.MathExpression({
+        label: `anomaly rate ${model}`,
+        expression: 'anomalies / rows',
+        usingMetrics: {
+          anomalies: emf(EMF_METRICS.anomalies, 'vigil-score', 'Sum', model),
+          rows: emf(EMF_METRICS.rowsScored, 'vigil-score', 'Sum', model),
+        },
+        period,
+      });
+    for (const model of config.drift.models) {
+      alarm(`Drift-${model}`, {
+        alarmDescription: `Latest drift report of model ${model} says drift`,
+        metric: emf(EMF_METRICS.drift, 'vigil-drift-evaluate', 'Maximum', model),
+        threshold: a.drift,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+      });
+      // One alarm for both sides of the band: 1 when the rate leaves [low, high], else 0.
+      alarm(`AnomalyRate-${model}`, {
+        alarmDescription: `Anomaly rate of model ${model} outside [${a.anomalyRateLow}, ${a.anomalyRateHigh}]`,
+        metric: new cloudwatch.MathExpression({
+          label: `anomaly rate of ${model} outside band`,
+          expression: `IF(rate < ${a.anomalyRateLow} OR rate > ${a.anomalyRateHigh}, 1, 0)`,
+          usingMetrics: { rate: anomalyRate(model) },
+          period,
+        }),
+        threshold: 1,
+        comparisonOperator: atLeast,
+      });
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+    });
+    const live = api.liveAlias;
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Score latency (ms)',
+        left: ['p50', 'p90', 'p99'].map((statistic) =>
+          scoreFn.metricDuration({ period, statistic, label: `score ${statistic}` }),
+        ),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Invocations',
+        left: [
+          scoreFn.metricInvocations({ period, label: 'score' }),
+          api.explain.function.metricInvocations({ period, label: 'explain' }),
+          drift.evaluator.function.metricInvocations({ period, label: 'drift evaluator' }),
+        ],
+        right: [scoreFn.metricErrors({ period, label: 'score errors' })],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Anomaly rate per model',
+        left: config.drift.models.map(anomalyRate),
+        leftAnnotations: [
+          { value: a.anomalyRateLow, label: 'band low' },
+          { value: a.anomalyRateHigh, label: 'band high' },
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Drifted feature share per model',
+        left: config.drift.models.map((model) =>
+          emf(EMF_METRICS.driftedShare, 'vigil-drift-evaluate', 'Maximum', model).with({ label: model }),
+        ),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'live alias traffic by version',
+        // Versions change with every deploy, so search by the ExecutedVersion dimension.
+        left: [
+          new cloudwatch.MathExpression({
+            label: '',
+            expression: `SEARCH('{AWS/Lambda,FunctionName,Resource,ExecutedVersion} FunctionName="${scoreFn.functionName}" Resource="${scoreFn.functionName}:${live.aliasName}" MetricName="Invocations"', 'Sum', ${period.toSeconds()})`,
+            period,
+          }),
+        ],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [...Object.values(this.alarms), ...api.rollbackAlarms],
+        width: 24,
+      }),
+    );
+
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`,
+      description: 'CloudWatch dashboard',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarmTopic.topic.topicArn,
+      description: 'Alarm topic',
+    });
+  }
+}
