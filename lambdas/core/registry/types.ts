@@ -159,5 +159,11 @@ export interface ModelRegistry extends ModelResolver {
   aliasAt(model: string, alias: string, at: Date): Promise<number | undefined>;
   /** `aliasAt(model, 'production', at)`. */
   productionAt(model: string, at: Date): Promise<number | undefined>;
+  /**
+   * An explicit version wins and is served whatever its approval (pinned
+   * Lambda versions and canaries name it on purpose); else the alias
+   * (default `production`).
+   * @throws ModelNotFoundError | VersionNotFoundError | VigilError NotFound (alias unset)
+   */
   resolve(model: string, ref: ModelRef): Promise<ResolvedModel>;
 }
