@@ -70,6 +70,25 @@ describe('DynamoRegistry on dynalite', () => {
       );
     });
 
+    it('writes no version when the package upload fails; the number is burnt, never reused', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      const failing = registry.register({
+        name: 'cpu-model',
+        sha256: 'a'.repeat(64),
+        summary,
+        actor,
+        store: async () => {
+          throw new Error('disk full');
+        },
+      });
+      await expect(failing).rejects.toThrow('disk full');
+      expect(await registry.listVersions('cpu-model')).toEqual([]);
+      expect((await register(registry)).version).toBe(2);
+      expect((await registry.history('cpu-model')).map((e) => [e.type, e.version])).toEqual([
+        ['registered', 2],
+      ]);
+    });
+
     it('refuses an invalid model name before allocating a version', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       const err = await errorOf(register(registry, 'Bad Name'));
@@ -107,6 +126,22 @@ describe('DynamoRegistry on dynalite', () => {
         'Rejected',
       );
       expect((await errorOf(registry.approve('cpu-model', 1, { actor: 'bob' }))).code).toBe('Conflict');
+    });
+
+    it('lets exactly one of a concurrent approve and reject win', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      const [a, r] = await Promise.allSettled([
+        registry.approve('cpu-model', 1, { actor: 'bob' }),
+        registry.reject('cpu-model', 1, { actor: 'carol' }),
+      ]);
+      const winners = [a, r].filter((o) => o.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      const loser = [a, r].find((o) => o.status === 'rejected');
+      expect(loser?.status === 'rejected' && loser.reason).toBeInstanceOf(ConflictError);
+      const decided = (await registry.history('cpu-model')).filter((e) => e.type !== 'registered');
+      expect(decided).toHaveLength(1);
+      expect(decided[0].type).toBe((await registry.getVersion('cpu-model', 1)).approval.toLowerCase());
     });
 
     it('answers unknown models and versions with 404 errors', async () => {
