@@ -63,3 +63,25 @@ export const METRICS_NAMESPACE = 'Vigil';
 
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';
+
+/** Route auth levels: `public` (no key), `key` (any valid API key), `admin` (admin-scoped key). */
+export type RouteAuth = 'public' | 'key' | 'admin';
+
+/**
+ * HTTP API routes (DESIGN.md §5), shared by the CDK Api stack and the local
+ * twin's router so both expose exactly the same surface.
+ */
+export const ROUTES: ReadonlyArray<{
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly handler: keyof typeof HANDLERS;
+  readonly auth: RouteAuth;
+}> = [
+  { method: 'GET', path: '/health', handler: 'health', auth: 'public' },
+  { method: 'POST', path: '/v1/models/{model}/score', handler: 'score', auth: 'key' },
+  { method: 'POST', path: '/v1/models/{model}/explain', handler: 'explain', auth: 'key' },
+  { method: 'GET', path: '/v1/models', handler: 'models', auth: 'key' },
+  { method: 'GET', path: '/v1/models/{model}/versions', handler: 'models', auth: 'key' },
+  { method: 'GET', path: '/v1/models/{model}/history', handler: 'models', auth: 'key' },
+  { method: 'GET', path: '/v1/models/{model}/drift', handler: 'driftReports', auth: 'key' },
+];

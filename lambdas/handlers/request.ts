@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { VigilError } from '../core/errors.ts';
+import type { ModelRef } from '../core/ports.ts';
+import { type HttpEvent, parseJsonBody, pathParam, validate } from './http.ts';
+
+/** Body of score and explain requests (DESIGN.md §5); rows are checked against the model's features later. */
+export const RowsBodySchema = z.object({ rows: z.array(z.unknown()) }).strict();
+
+const VersionQuery = z.coerce.number().int().positive().max(9_999_999);
+
+/** Parsed common parts of a score/explain request. */
+export interface RowsRequest {
+  readonly model: string;
+  readonly ref: ModelRef;
+  readonly rows: unknown[];
+}
+
+/**
+ * Reads `{model}`, optional `?version=N` and the `{ rows: [...] }` body.
+ * A pinned function (`MODEL_VERSION`) serves that version unless the caller names one.
+ */
+export function parseRowsRequest(
+  event: HttpEvent,
+  defaults: { version?: number; alias: string },
+): RowsRequest {
+  const model = pathParam(event, 'model', /^[a-z0-9][a-z0-9_-]{0,62}$/);
+  const q = event.queryStringParameters?.version;
+  let version = defaults.version;
+  if (q !== undefined) {
+    const r = VersionQuery.safeParse(q);
+    if (!r.success)
+      throw new VigilError('BadRequest', `Query parameter 'version' must be a positive integer`);
+    version = r.data;
+  }
+  const body = validate(RowsBodySchema, parseJsonBody(event));
+  return { model, ref: version ? { version } : { alias: defaults.alias }, rows: body.rows };
+}

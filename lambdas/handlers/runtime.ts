@@ -1,0 +1,61 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { FsArtifactStore } from '../adapters/artifact-store-fs.ts';
+import { S3ArtifactStore } from '../adapters/artifact-store-s3.ts';
+import { documentClient } from '../adapters/dynamodb-client.ts';
+import { DynamoRegistry } from '../adapters/dynamodb-registry.ts';
+import type { ArtifactStore, CaptureSink } from '../core/ports.ts';
+import type { ModelRegistry } from '../core/registry/index.ts';
+import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
+import { ModelCache } from './model-cache.ts';
+import { logger } from './observability.ts';
+
+/**
+ * Process-wide wiring of the real adapters from the environment: built on
+ * first use and reused by warm invocations. Lambda and the local twin both go
+ * through here; only the environment differs (DynamoDB endpoint, S3 bucket vs
+ * artifact directory).
+ */
+let cached: Runtime | undefined;
+
+export interface Runtime {
+  readonly config: RuntimeConfig;
+  readonly registry: ModelRegistry;
+  readonly store: ArtifactStore;
+  readonly models: ModelCache;
+  /** Where sampled scored rows go; absent when no captures table is configured. */
+  readonly captures?: CaptureSink;
+}
+
+export function runtime(): Runtime {
+  if (cached) return cached;
+  const config = parseRuntimeConfig();
+  if (!config.registryTable) throw new Error('Environment variable VIGIL_REGISTRY_TABLE is required');
+  const client = documentClient(config.dynamoEndpoint);
+  const registry = new DynamoRegistry({
+    client,
+    tableName: config.registryTable,
+    onWarning: (message, details) => logger.warn(message, details),
+  });
+  const store = artifactStore(config);
+  const models = new ModelCache({
+    resolver: registry,
+    store,
+    engine: config.engine,
+    wasmDir: config.ortWasmDir,
+    aliasTtlMs: config.aliasCacheSeconds * 1000,
+  });
+  cached = { config, registry, store, models };
+  return cached;
+}
+
+function artifactStore(config: RuntimeConfig): ArtifactStore {
+  if (config.artifactBucket)
+    return new S3ArtifactStore({ client: new S3Client({}), bucket: config.artifactBucket });
+  if (config.artifactDir) return new FsArtifactStore({ root: config.artifactDir });
+  throw new Error('Either VIGIL_ARTIFACT_BUCKET or VIGIL_ARTIFACT_DIR is required');
+}
+
+/** Drops the cached wiring (tests and the local twin's restarts). */
+export function resetRuntime(): void {
+  cached = undefined;
+}

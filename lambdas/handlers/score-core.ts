@@ -1,0 +1,81 @@
+import type { Context } from 'aws-lambda';
+import type { CapturedRow, CaptureSink } from '../core/ports.ts';
+import { rowsToMatrix, scoreMatrix } from '../core/scoring.ts';
+import { type HttpEvent, type HttpResult, json } from './http.ts';
+import type { ModelCache } from './model-cache.ts';
+import { logger, metrics } from './observability.ts';
+import { parseRowsRequest } from './request.ts';
+
+export interface ScoreDeps {
+  readonly models: ModelCache;
+  readonly captures?: CaptureSink;
+  readonly captureSampleRate: number;
+  readonly maxRows: number;
+  readonly pinnedVersion?: number;
+  readonly alias: string;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/**
+ * `POST /v1/models/{model}/score`: validate → score → capture a sample →
+ * respond. Every error is a typed VigilError mapped by `httpHandler`.
+ */
+export function scoreRequest(deps: ScoreDeps) {
+  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    const req = parseRowsRequest(event, { version: deps.pinnedVersion, alias: deps.alias });
+    const model = await deps.models.get(req.model, req.ref);
+    const x = rowsToMatrix(req.rows, model.manifest.features, deps.maxRows);
+    const results = await scoreMatrix(model, x, req.rows.length);
+    const requestId = context.awsRequestId;
+    const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
+    metrics.addDimensions({ model: req.model });
+    metrics.addMetric('ScoredRows', 'Count', results.length);
+    metrics.addMetric('AnomalousRows', 'Count', anomalies);
+    if (deps.captures && deps.captureSampleRate > 0) {
+      await capture(deps, req.model, model.version, requestId, req.rows as Record<string, number>[], results);
+    }
+    return json(200, {
+      model: req.model,
+      version: model.version,
+      threshold: model.manifest.threshold,
+      requestId,
+      results,
+    });
+  };
+}
+
+/**
+ * Writes a Bernoulli sample of the scored rows to the capture sink. A capture
+ * failure never fails the request: it is logged and counted (`CaptureErrors`).
+ */
+async function capture(
+  deps: ScoreDeps,
+  model: string,
+  version: number,
+  requestId: string,
+  rows: Record<string, number>[],
+  results: { score: number; anomaly: boolean }[],
+): Promise<void> {
+  const random = deps.random ?? Math.random;
+  const at = (deps.now ?? (() => new Date()))().toISOString();
+  const sample: CapturedRow[] = [];
+  rows.forEach((features, index) => {
+    if (deps.captureSampleRate >= 1 || random() < deps.captureSampleRate) {
+      sample.push({ model, version, at, requestId, index, features, ...results[index] });
+    }
+  });
+  if (sample.length === 0) return;
+  try {
+    const { failed } = await (deps.captures as CaptureSink).write(sample);
+    if (failed > 0) {
+      logger.error('capture rows not written', { failed, requestId, model });
+      metrics.addMetric('CaptureErrors', 'Count', failed);
+    }
+  } catch (error) {
+    logger.error('capture failed', { error: error as Error, requestId, model });
+    metrics.addMetric('CaptureErrors', 'Count', sample.length);
+  }
+}

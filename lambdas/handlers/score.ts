@@ -1,0 +1,29 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context } from 'aws-lambda';
+import { type HttpEvent, httpHandler } from './http.ts';
+import { metrics } from './observability.ts';
+import { runtime } from './runtime.ts';
+import { scoreRequest } from './score-core.ts';
+
+/**
+ * Score Lambda. Wiring only: configuration and adapters come from
+ * `runtime()` (built once per process), the work from `scoreRequest`.
+ */
+let core: ReturnType<typeof scoreRequest> | undefined;
+
+const score = (event: HttpEvent, context: Context) => {
+  if (!core) {
+    const rt = runtime();
+    core = scoreRequest({
+      models: rt.models,
+      captures: rt.captures,
+      captureSampleRate: rt.config.captureSampleRate,
+      maxRows: rt.config.maxScoreRows,
+      pinnedVersion: rt.config.modelVersion,
+      alias: rt.config.modelAlias,
+    });
+  }
+  return core(event, context);
+};
+
+export const handler = httpHandler(score).use(logMetrics(metrics));
