@@ -8,6 +8,6 @@ export default defineConfig({
     // 2-core machines: keep file parallelism modest so CPU-heavy suites don't starve each other.
     maxWorkers: 2,
     pool: 'forks',
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'CRITICAL' },
   },
 });

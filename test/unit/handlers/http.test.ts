@@ -1,0 +1,33 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { VigilError } from '../../../lambdas/core/errors.ts';
+import { httpHandler } from '../../../lambdas/handlers/http.ts';
+
+const event = { requestContext: { requestId: 'r-1' }, headers: {} } as unknown as APIGatewayProxyEventV2;
+const context = { awsRequestId: 'req-123' } as Context;
+
+describe('httpHandler error mapping', () => {
+  it('maps a VigilError to its status and JSON error body', async () => {
+    const h = httpHandler(async () => {
+      throw new VigilError('BatchTooLarge', 'too many', { limit: 3 });
+    });
+    const res = await h(event, context);
+    expect(res.statusCode).toBe(413);
+    expect(JSON.parse(res.body ?? '')).toEqual({
+      error: { code: 'BatchTooLarge', message: 'too many', details: { limit: 3 } },
+    });
+  });
+
+  it('turns an unexpected error into a generic 500 with the request id and no internals', async () => {
+    const h = httpHandler(async () => {
+      throw new TypeError('secret internal detail at /var/task/index.mjs:12');
+    });
+    const res = await h(event, context);
+    expect(res.statusCode).toBe(500);
+    const body = JSON.parse(res.body ?? '');
+    expect(body).toEqual({
+      error: { code: 'InternalError', message: 'Internal error', requestId: 'req-123' },
+    });
+    expect(res.body).not.toContain('secret internal detail');
+  });
+});
