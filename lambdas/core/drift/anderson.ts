@@ -1,4 +1,4 @@
-import { npSum, walkPooled } from './numeric.ts';
+import { npSum, type Pooled, pooledCounts } from './numeric.ts';
 
 /** Significance levels of the tabulated critical values (Scholz & Stephens 1987, Table 2). */
 export const AD_SIGNIFICANCE_LEVELS = [0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001] as const;
@@ -110,44 +110,34 @@ function harmonicTerms(N: number): { h: number; g: number } {
  * Returns `undefined` when the pooled sample has fewer than two distinct
  * values (SciPy raises there: the statistic is undefined).
  */
-export function andersonKsamp(ref: Float64Array, cur: Float64Array): AndersonResult | undefined {
+export function andersonKsamp(
+  ref: Float64Array,
+  cur: Float64Array,
+  pooled: Pooled = pooledCounts(ref, cur),
+): AndersonResult | undefined {
   const n = [ref.length, cur.length];
   const N = n[0] + n[1];
-  const distinct: number[] = [];
-  const lj: number[] = [];
-  const left: number[] = [];
-  const mRef: number[] = [];
-  const fRef: number[] = [];
-  const mCur: number[] = [];
-  const fCur: number[] = [];
-  let pi = 0;
-  let pj = 0;
-  walkPooled(ref, cur, (v, i, j) => {
-    distinct.push(v);
-    left.push(pi + pj);
-    lj.push(i - pi + (j - pj));
-    mRef.push(i);
-    fRef.push(i - pi);
-    mCur.push(j);
-    fCur.push(j - pj);
-    pi = i;
-    pj = j;
-  });
-  const L = distinct.length;
+  const L = pooled.length;
   if (L < 2) return undefined;
   let A2akN = 0;
+  const inner = new Float64Array(L);
   for (let s = 0; s < 2; s++) {
-    const M = s === 0 ? mRef : mCur;
-    const F = s === 0 ? fRef : fCur;
-    const inner = new Float64Array(L);
+    const M = s === 0 ? pooled.cx : pooled.cy;
+    let pi = 0;
+    let pj = 0;
     for (let t = 0; t < L; t++) {
-      const l = N === L ? 1 : lj[t];
-      const Bj = left[t] + l / 2;
-      const Mij = M[t] - F[t] / 2;
+      const i = pooled.cx[t];
+      const j = pooled.cy[t];
+      const l = N === L ? 1 : i - pi + (j - pj);
+      const f = s === 0 ? i - pi : j - pj;
+      const Bj = pi + pj + l / 2;
+      const Mij = M[t] - f / 2;
       const num = N * Mij - Bj * n[s];
       inner[t] = ((l / N) * (num * num)) / (Bj * (N - Bj) - (N * l) / 4);
+      pi = i;
+      pj = j;
     }
-    A2akN += npSum(inner) / n[s];
+    A2akN += npSum(inner, 0, L) / n[s];
   }
   A2akN *= (N - 1) / N;
   const k = 2;

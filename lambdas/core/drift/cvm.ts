@@ -1,4 +1,4 @@
-import { gcd, npSum, pyFloorDiv, walkPooled } from './numeric.ts';
+import { gcd, npSum, type Pooled, pooledCounts, pyFloorDiv } from './numeric.ts';
 
 /** `auto` computes the exact p-value iff max(n1, n2) ≤ this (as SciPy). */
 export const CVM_MAX_EXACT_N = 20;
@@ -85,6 +85,7 @@ export function cramerVonMises2samp(
   ref: Float64Array,
   cur: Float64Array,
   method: 'auto' | 'exact' | 'asymptotic' = 'auto',
+  pooled: Pooled = pooledCounts(ref, cur),
 ): CvmResult {
   const nx = ref.length;
   const ny = cur.length;
@@ -94,7 +95,9 @@ export function cramerVonMises2samp(
   const dy = new Float64Array(ny);
   let pi = 0;
   let pj = 0;
-  walkPooled(ref, cur, (_v, i, j) => {
+  for (let k = 0; k < pooled.length; k++) {
+    const i = pooled.cx[k];
+    const j = pooled.cy[k];
     const start = pi + pj + 1;
     const midrank = start + (i - pi + (j - pj) - 1) / 2;
     for (let t = pi; t < i; t++) {
@@ -107,7 +110,7 @@ export function cramerVonMises2samp(
     }
     pi = i;
     pj = j;
-  });
+  }
   let u = nx * npSum(dx);
   u += ny * npSum(dy);
   const k = nx * ny;

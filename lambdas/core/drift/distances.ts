@@ -1,34 +1,31 @@
-import { npSum, quantileSorted, walkPooled } from './numeric.ts';
+import { npSum, type Pooled, pooledCounts, quantileSorted } from './numeric.ts';
 
 /**
  * 1-Wasserstein distance ∫|F_ref − F_cur| between two empirical distributions
  * (SciPy `wasserstein_distance`), from sorted inputs in one merge pass. The
  * terms are summed with NumPy's pairwise order to match SciPy to the last bits.
  */
-export function wasserstein1(ref: Float64Array, cur: Float64Array): number {
+export function wasserstein1(
+  ref: Float64Array,
+  cur: Float64Array,
+  pooled: Pooled = pooledCounts(ref, cur),
+): number {
   const n1 = ref.length;
   const n2 = cur.length;
   const N = n1 + n2;
   const terms = new Float64Array(Math.max(N - 1, 0));
+  const { values, cx, cy } = pooled;
   let t = 0;
-  let prevV = Number.NaN;
-  let prevI = 0;
-  let prevJ = 0;
-  let count = 0;
-  let ci = 0;
-  let cj = 0;
-  walkPooled(ref, cur, (v, i, j) => {
-    if (count > 0) {
-      t += count - 1; // duplicates: consecutive deltas of 0
-      terms[t++] = Math.abs(prevI / n1 - prevJ / n2) * (v - prevV);
-    }
-    count = i - ci + (j - cj);
-    ci = i;
-    cj = j;
-    prevV = v;
-    prevI = i;
-    prevJ = j;
-  });
+  let pi = 0;
+  let pj = 0;
+  for (let k = 0; k < pooled.length - 1; k++) {
+    const i = cx[k];
+    const j = cy[k];
+    t += i - pi + (j - pj) - 1; // duplicates: consecutive deltas of 0
+    terms[t++] = Math.abs(i / n1 - j / n2) * (values[k + 1] - values[k]);
+    pi = i;
+    pj = j;
+  }
   return npSum(terms);
 }
 

@@ -1,5 +1,5 @@
 import { kolmogorovSf } from './kolmogorov.ts';
-import { gcd, walkPooled } from './numeric.ts';
+import { gcd, type Pooled, pooledCounts } from './numeric.ts';
 
 /** Samples up to this size (both) get the exact p-value under `method: 'auto'` (SciPy's MAX_AUTO_N). */
 export const KS_MAX_AUTO_N = 10_000;
@@ -81,7 +81,12 @@ function outerProbInside(m0: number, n0: number, g: number, h: number): number {
  * re-rounded to h/lcm(n1, n2); the asymptotic p is `kstwo.sf(D, round(en))`.
  * Inputs must be sorted ascending and non-empty.
  */
-export function ks2samp(ref: Float64Array, cur: Float64Array, method: KsMethod = 'auto'): KsResult {
+export function ks2samp(
+  ref: Float64Array,
+  cur: Float64Array,
+  method: KsMethod = 'auto',
+  pooled: Pooled = pooledCounts(ref, cur),
+): KsResult {
   const n1 = ref.length;
   const n2 = cur.length;
   if (n1 === 0 || n2 === 0) throw new RangeError('ks2samp needs non-empty samples');
@@ -95,7 +100,11 @@ export function ks2samp(ref: Float64Array, cur: Float64Array, method: KsMethod =
   let minLocCur = Number.NaN;
   let pi = 0;
   let pj = 0;
-  walkPooled(ref, cur, (v, i, j) => {
+  const { values, cx, cy } = pooled;
+  for (let t = 0; t < pooled.length; t++) {
+    const v = values[t];
+    const i = cx[t];
+    const j = cy[t];
     const d = i / n1 - j / n2;
     const inRef = i > pi;
     const inCur = j > pj;
@@ -117,7 +126,7 @@ export function ks2samp(ref: Float64Array, cur: Float64Array, method: KsMethod =
       if (inRef && Number.isNaN(minLocRef)) minLocRef = v;
       if (inCur && Number.isNaN(minLocCur)) minLocCur = v;
     }
-  });
+  }
   const minS = Math.min(Math.max(-minD, 0), 1);
   let d: number;
   let location: number;

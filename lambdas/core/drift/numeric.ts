@@ -119,23 +119,37 @@ export function gcd(a: number, b: number): number {
 }
 
 /**
- * Merge-walks two ascending arrays, calling `visit(value, i, j)` once per
- * distinct pooled value, where i / j are the counts of x / y elements ≤ value
- * (the right-continuous ECDF numerators). O(n1 + n2).
+ * The distinct pooled values of two ascending arrays with, for each, the
+ * number of x and y elements ≤ it (right-continuous ECDF numerators). Built
+ * once per feature and shared by KS, Wasserstein, Anderson-Darling and CvM.
  */
-export function walkPooled(
-  x: ArrayLike<number>,
-  y: ArrayLike<number>,
-  visit: (value: number, i: number, j: number) => void,
-): void {
+export interface Pooled {
+  readonly values: Float64Array;
+  readonly cx: Int32Array;
+  readonly cy: Int32Array;
+  readonly length: number;
+  readonly nx: number;
+  readonly ny: number;
+}
+
+/** Builds `Pooled` in one merge pass, O(n1 + n2). */
+export function pooledCounts(x: ArrayLike<number>, y: ArrayLike<number>): Pooled {
   const n1 = x.length;
   const n2 = y.length;
+  const values = new Float64Array(n1 + n2);
+  const cx = new Int32Array(n1 + n2);
+  const cy = new Int32Array(n1 + n2);
   let i = 0;
   let j = 0;
+  let L = 0;
   while (i < n1 || j < n2) {
     const v = j >= n2 || (i < n1 && x[i] <= y[j]) ? x[i] : y[j];
     while (i < n1 && x[i] === v) i++;
     while (j < n2 && y[j] === v) j++;
-    visit(v, i, j);
+    values[L] = v;
+    cx[L] = i;
+    cy[L] = j;
+    L++;
   }
+  return { values, cx, cy, length: L, nx: n1, ny: n2 };
 }

@@ -2,6 +2,7 @@ import { type AndersonResult, andersonKsamp } from './anderson.ts';
 import { type CvmResult, cramerVonMises2samp } from './cvm.ts';
 import { binCounts, jensenShannon, psi, quantileEdges, wasserstein1 } from './distances.ts';
 import { type KsMethod, type KsResult, ks2samp } from './ks.ts';
+import { pooledCounts } from './numeric.ts';
 import type { Sample } from './sample.ts';
 import { type WelchResult, welchTTest } from './ttest.ts';
 
@@ -65,15 +66,18 @@ export function featureStats(ref: Sample, cur: Sample, opts: StatsOptions = {}):
     const s = { skipped: empty };
     return { ...base, ks: s, wasserstein: s, anderson: s, cvm: s, jensenShannon: s, psi: s, meanShift: s };
   }
-  const ks = ks2samp(ref.sorted, cur.sorted, opts.ksMethod ?? 'auto');
-  const distance = wasserstein1(ref.sorted, cur.sorted);
+  const pooled = pooledCounts(ref.sorted, cur.sorted);
+  const ks = ks2samp(ref.sorted, cur.sorted, opts.ksMethod ?? 'auto', pooled);
+  const distance = wasserstein1(ref.sorted, cur.sorted, pooled);
   const std = Math.sqrt(ref.var0);
   const wasserstein = { distance, normalized: distance / Math.max(std, opts.stdFloor ?? 0.001) };
   let anderson: AndersonResult | Skipped;
   if (ref.n + cur.n < 4) anderson = { skipped: 'needs at least 4 pooled values' };
   else
-    anderson = andersonKsamp(ref.sorted, cur.sorted) ?? { skipped: 'pooled sample has one distinct value' };
-  const cvm = small ? { skipped: small } : cramerVonMises2samp(ref.sorted, cur.sorted);
+    anderson = andersonKsamp(ref.sorted, cur.sorted, pooled) ?? {
+      skipped: 'pooled sample has one distinct value',
+    };
+  const cvm = small ? { skipped: small } : cramerVonMises2samp(ref.sorted, cur.sorted, 'auto', pooled);
   const edges = quantileEdges(ref.sorted, bins);
   const countsReference = binCounts(ref.sorted, edges);
   const countsCurrent = binCounts(cur.sorted, edges);

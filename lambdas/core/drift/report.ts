@@ -1,0 +1,268 @@
+import type { Manifest } from '../model/manifest.ts';
+import { type DriftConfig, type FeatureConfig, featureConfig, type TestName } from './config.ts';
+import { prepareSample, type Sample } from './sample.ts';
+import { type FeatureStats, featureStats, isSkipped, type Skipped } from './stats.ts';
+
+/** One test's outcome in a report: its numbers, whether it says drift, whether it votes. */
+export type TestOutcome =
+  | (Record<string, unknown> & { readonly drift: boolean; readonly voting: boolean })
+  | Skipped;
+
+export interface FeatureReport {
+  /** `insufficient_data` when the window holds fewer than `minRows` finite values. */
+  readonly status: 'ok' | 'insufficient_data';
+  /** Finite current values used. */
+  readonly n: number;
+  readonly nReference: number;
+  /** NaN / infinite / missing current values, counted and excluded. */
+  readonly nonFinite: number;
+  readonly tests: Record<TestName, TestOutcome>;
+  /** Voting tests that say drift. */
+  readonly votes: number;
+  readonly voters: readonly TestName[];
+  readonly minVotes: number;
+  readonly effect: {
+    readonly wassersteinNormalized: number;
+    readonly ksStatistic: number;
+    readonly floorMet: boolean;
+  };
+  readonly drifted: boolean;
+  /** votes / voters (the `DriftScore` metric). */
+  readonly score: number;
+  /** Share of voters agreeing with this feature's verdict. */
+  readonly confidence: number;
+}
+
+/** The drift report of one model over one window (DESIGN.md §7). */
+export interface DriftReport {
+  readonly model: string;
+  readonly version: number;
+  readonly window: { readonly from: string; readonly to: string };
+  /** Current rows in the window. */
+  readonly n: number;
+  readonly status: 'ok' | 'insufficient_data';
+  readonly features: Record<string, FeatureReport>;
+  /** Drifted features / features with enough data. */
+  readonly driftedShare: number;
+  /** Dataset verdict; `null` when there is not enough data for one. */
+  readonly drift: boolean | null;
+  /** Mean over evaluated features of the share of votes agreeing with the dataset verdict. */
+  readonly confidence: number;
+  readonly correction: DriftConfig['correction'];
+  readonly driftShare: number;
+}
+
+const P_TESTS = ['ks', 'anderson', 'cvm', 'meanShift'] as const;
+
+/** Multiple-testing adjustment of p-values (NaN stays NaN and is not counted). */
+export function adjustPValues(p: readonly number[], method: DriftConfig['correction']): number[] {
+  if (method === 'none') return p.slice();
+  const idx = p.map((_, i) => i).filter((i) => !Number.isNaN(p[i]));
+  const m = idx.length;
+  const out = p.map(() => Number.NaN);
+  if (method === 'bonferroni') {
+    for (const i of idx) out[i] = Math.min(1, p[i] * m);
+    return out;
+  }
+  // Benjamini-Hochberg step-up: adj(i) = min over j ≥ rank(i) of p(j)·m/j.
+  const order = idx.slice().sort((a, b) => p[a] - p[b]);
+  let running = 1;
+  for (let r = m - 1; r >= 0; r--) {
+    const i = order[r];
+    running = Math.min(running, (p[i] * m) / (r + 1));
+    out[i] = running;
+  }
+  return out;
+}
+
+const pOf = (s: FeatureStats, t: (typeof P_TESTS)[number]): number => {
+  const r = s[t];
+  return isSkipped(r) ? Number.NaN : r.pvalue;
+};
+
+/**
+ * Runs all tests on every feature and forms the verdicts. Reference and
+ * current are per-feature value arrays; every test is f(reference, current).
+ */
+export function evaluateDrift(input: {
+  readonly reference: Record<string, ArrayLike<number> | Sample>;
+  readonly current: Record<string, ArrayLike<number>>;
+  readonly features: readonly string[];
+  readonly config: DriftConfig;
+  /** Rows in the window (defaults to the largest current column length). */
+  readonly rows?: number;
+}): Pick<
+  DriftReport,
+  'n' | 'status' | 'features' | 'driftedShare' | 'drift' | 'confidence' | 'correction' | 'driftShare'
+> {
+  const { config, features } = input;
+  const stats: FeatureStats[] = [];
+  const cfgs: FeatureConfig[] = [];
+  const nonFinite: number[] = [];
+  for (const name of features) {
+    const cfg = featureConfig(config, name);
+    const r = input.reference[name];
+    const ref = r && 'sorted' in r ? r : prepareSample(r ?? []);
+    const cur = prepareSample(input.current[name] ?? []);
+    cfgs.push(cfg);
+    nonFinite.push(cur.nonFinite);
+    stats.push(featureStats(ref, cur, { bins: cfg.bins }));
+  }
+  const sufficient = stats.map((s, i) => s.nCurrent >= cfgs[i].minRows && s.nReference >= 2);
+  // Correct each p-value test across the features that get a verdict.
+  const adjusted = new Map<string, number[]>();
+  for (const t of P_TESTS) {
+    const raw = stats.map((s, i) => (sufficient[i] ? pOf(s, t) : Number.NaN));
+    adjusted.set(t, adjustPValues(raw, config.correction));
+  }
+  const out: Record<string, FeatureReport> = {};
+  let evaluated = 0;
+  let drifted = 0;
+  features.forEach((name, i) => {
+    const s = stats[i];
+    const cfg = cfgs[i];
+    const voting = new Set(cfg.voters);
+    const pAdj = (t: (typeof P_TESTS)[number]) => adjusted.get(t)?.[i] ?? Number.NaN;
+    const withVote = (
+      t: TestName,
+      r: object | Skipped,
+      drift: boolean,
+      extra: Record<string, unknown> = {},
+    ) => (isSkipped(r) ? r : { ...r, ...extra, drift, voting: voting.has(t) });
+    const pVote = (t: (typeof P_TESTS)[number]) => {
+      const p = config.correction === 'none' ? pOf(s, t) : pAdj(t);
+      return { drift: p < cfg.alpha, extra: config.correction === 'none' ? {} : { pvalueAdjusted: p } };
+    };
+    const ks = pVote('ks');
+    const ad = pVote('anderson');
+    const cvm = pVote('cvm');
+    const ms = pVote('meanShift');
+    const w = s.wasserstein;
+    const js = s.jensenShannon;
+    const ps = s.psi;
+    const compact = (r: object | Skipped) => {
+      if (isSkipped(r)) return r;
+      const { edges: _e, countsReference: _r, countsCurrent: _c, ...rest } = r as Record<string, unknown>;
+      return rest;
+    };
+    const tests: Record<TestName, TestOutcome> = {
+      ks: withVote('ks', s.ks, ks.drift, ks.extra),
+      wasserstein: withVote('wasserstein', w, !isSkipped(w) && w.normalized > cfg.thresholds.wasserstein, {
+        threshold: cfg.thresholds.wasserstein,
+      }),
+      anderson: withVote('anderson', compact(s.anderson), ad.drift, ad.extra),
+      cvm: withVote('cvm', s.cvm, cvm.drift, cvm.extra),
+      jensenShannon: withVote(
+        'jensenShannon',
+        compact(js),
+        !isSkipped(js) && js.value > cfg.thresholds.jensenShannon,
+        { threshold: cfg.thresholds.jensenShannon },
+      ),
+      psi: withVote('psi', compact(ps), !isSkipped(ps) && ps.value > cfg.thresholds.psi, {
+        threshold: cfg.thresholds.psi,
+      }),
+      meanShift: withVote('meanShift', s.meanShift, ms.drift, ms.extra),
+    };
+    const votes = cfg.voters.filter((t) => {
+      const r = tests[t];
+      return !isSkipped(r) && r.drift;
+    }).length;
+    const wn = isSkipped(w) ? 0 : w.normalized;
+    const ksD = isSkipped(s.ks) ? 0 : s.ks.statistic;
+    const floorMet = wn >= cfg.effectFloor.wassersteinNormalized || ksD >= cfg.effectFloor.ksStatistic;
+    const ok = sufficient[i];
+    const isDrifted = ok && votes >= cfg.minVotes && floorMet;
+    const score = votes / cfg.voters.length;
+    if (ok) {
+      evaluated++;
+      if (isDrifted) drifted++;
+    }
+    out[name] = {
+      status: ok ? 'ok' : 'insufficient_data',
+      n: s.nCurrent,
+      nReference: s.nReference,
+      nonFinite: nonFinite[i],
+      tests,
+      votes,
+      voters: cfg.voters,
+      minVotes: cfg.minVotes,
+      effect: { wassersteinNormalized: wn, ksStatistic: ksD, floorMet },
+      drifted: isDrifted,
+      score,
+      confidence: ok ? (isDrifted ? score : 1 - score) : 0,
+    };
+  });
+  const rows = input.rows ?? Math.max(0, ...features.map((f) => input.current[f]?.length ?? 0));
+  if (evaluated === 0) {
+    return {
+      n: rows,
+      status: 'insufficient_data',
+      features: out,
+      driftedShare: 0,
+      drift: null,
+      confidence: 0,
+      correction: config.correction,
+      driftShare: config.driftShare,
+    };
+  }
+  const driftedShare = drifted / evaluated;
+  const drift = driftedShare >= config.driftShare;
+  let agree = 0;
+  for (const f of Object.values(out)) if (f.status === 'ok') agree += drift ? f.score : 1 - f.score;
+  return {
+    n: rows,
+    status: 'ok',
+    features: out,
+    driftedShare,
+    drift,
+    confidence: agree / evaluated,
+    correction: config.correction,
+    driftShare: config.driftShare,
+  };
+}
+
+const referenceCache = new WeakMap<readonly number[], Sample>();
+/** Reference samples are sorted once per manifest object and reused across evaluations. */
+function referenceSample(values: readonly number[]): Sample {
+  let s = referenceCache.get(values);
+  if (!s) {
+    s = prepareSample(values);
+    referenceCache.set(values, s);
+  }
+  return s;
+}
+
+/**
+ * Builds the drift report of a model package's reference sample
+ * (`manifest.reference.features[name].sample`) against the current rows of a
+ * window. Missing or non-numeric values count as non-finite and are excluded.
+ * Pure: no I/O, no clock.
+ * @example buildDriftReport({ manifest, rows, window: { from, to }, config: parseDriftConfig() })
+ */
+export function buildDriftReport(input: {
+  readonly manifest: Manifest;
+  readonly rows: readonly Record<string, number>[];
+  readonly window: { readonly from: string; readonly to: string };
+  readonly config: DriftConfig;
+}): DriftReport {
+  const { manifest, rows, window, config } = input;
+  const reference: Record<string, Sample> = {};
+  const current: Record<string, Float64Array> = {};
+  for (const f of manifest.features) {
+    reference[f] = referenceSample(manifest.reference.features[f]?.sample ?? []);
+    const col = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const v = rows[i]?.[f];
+      col[i] = typeof v === 'number' ? v : Number.NaN;
+    }
+    current[f] = col;
+  }
+  const verdict = evaluateDrift({
+    reference,
+    current,
+    features: manifest.features,
+    config,
+    rows: rows.length,
+  });
+  return { model: manifest.name, version: manifest.version, window: { ...window }, ...verdict };
+}

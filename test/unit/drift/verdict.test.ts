@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import { driftConfigForModel, featureConfig, parseDriftConfig } from '../../../lambdas/core/drift/config.ts';
+import { adjustPValues, buildDriftReport, evaluateDrift } from '../../../lambdas/core/drift/report.ts';
+import { bimodal, manifestWith, normal, resample, rowsOf } from './helpers.ts';
+
+const config = parseDriftConfig();
+const window = { from: '2025-01-01T00:00:00.000Z', to: '2025-01-01T01:00:00.000Z' };
+
+/** One-feature verdict, reference vs current. */
+function verdict(ref: ArrayLike<number>, cur: ArrayLike<number>, cfg = config) {
+  const r = evaluateDrift({ reference: { x: ref }, current: { x: cur }, features: ['x'], config: cfg });
+  return { feature: r.features.x, report: r };
+}
+
+// Reference samples are at most 10,000 values (the manifest's cap); current windows go up to 200,000.
+const SIZES = [50, 1_000, 10_000, 200_000] as const;
+const refFor = (n: number) => normal(Math.min(n, 10_000), 1);
+// Detectable effects shrink with n; these are still small in absolute terms at large n.
+const SHIFT: Record<number, number> = { 50: 1, 1000: 0.3, 10000: 0.2, 200000: 0.2 };
+
+describe('feature verdict: paired positive / negative cases', () => {
+  for (const n of SIZES) {
+    it(`flags a shifted mean (n=${n})`, () => {
+      const { feature } = verdict(refFor(n), normal(n, 2, SHIFT[n]));
+      expect(feature.drifted).toBe(true);
+      expect(feature.tests.meanShift).toMatchObject({ drift: true });
+    });
+    it(`flags a scaled variance with the same mean (n=${n})`, () => {
+      const { feature } = verdict(refFor(n), normal(n, 3, 0, n === 50 ? 2.5 : 1.5));
+      expect(feature.drifted).toBe(true);
+    });
+    it(`flags a changed shape with the same mean and variance: bimodal vs normal (n=${n})`, () => {
+      const { feature } = verdict(refFor(n), bimodal(n, 4, 0.9, Math.sqrt(1 - 0.81)));
+      expect(feature.drifted).toBe(true);
+      expect(feature.tests.ks).toMatchObject({ drift: true });
+    });
+    it(`flags a bimodal split of a unimodal feature (n=${n})`, () => {
+      const { feature } = verdict(refFor(n), bimodal(n, 5, 1.5, 0.5));
+      expect(feature.drifted).toBe(true);
+    });
+    it(`does not flag a resample of the reference (n=${n})`, () => {
+      const ref = refFor(n);
+      const { feature } = verdict(ref, resample(ref, n, 6));
+      expect(feature.drifted).toBe(false);
+    });
+    it(`does not flag a different seed of the same distribution (n=${n})`, () => {
+      const { feature } = verdict(refFor(n), normal(n, 8));
+      expect(feature.drifted).toBe(false);
+    });
+  }
+
+  // Measured false-alarm rates of the default 3-of-5 vote (400 seed pairs): 8.8 % at n=100, 6.3 % at
+  // n=500, 2.0 % at n=5000; KS alone is 4.8 %. At small n the Evidently distance thresholds (W 0.1,
+  // JS 0.1) are within sampling noise, so they add votes; tune them per model for small windows.
+  for (const [n, maxRate] of [
+    [500, 0.1],
+    [5000, 0.05],
+  ] as const) {
+    it(`keeps the false-alarm rate of the vote below ${maxRate * 100} % on same-distribution pairs (n=${n})`, () => {
+      let alarms = 0;
+      const trials = 100;
+      for (let s = 0; s < trials; s++) {
+        if (verdict(normal(n, 5000 + 2 * s), normal(n, 5001 + 2 * s)).feature.drifted) alarms++;
+      }
+      expect(alarms / trials).toBeLessThanOrEqual(maxRate);
+    });
+  }
+
+  it('does not alarm on 1,000,000 vs 1,000,000 rows shifted by 0.5 % of a std (effect floor)', () => {
+    const ref = normal(1_000_000, 11);
+    const cur = normal(1_000_000, 12, 0.005);
+    const { feature } = verdict(ref, cur);
+    // The significance tests do see the shift at this size …
+    expect(feature.votes).toBeGreaterThanOrEqual(config.minVotes);
+    // … but the effect is far below the floor, so no alarm.
+    expect(feature.effect.floorMet).toBe(false);
+    expect(feature.drifted).toBe(false);
+    // The paired negative: without the floor the same data would alarm.
+    const noFloor = parseDriftConfig({ effectFloor: { wassersteinNormalized: 0, ksStatistic: 0 } });
+    expect(verdict(ref, cur, noFloor).feature.drifted).toBe(true);
+  });
+});
+
+describe('edge cases have defined outcomes', () => {
+  it('reports insufficient data and no verdict for an empty window', () => {
+    const m = manifestWith({ cpu: normal(500, 1), mem: normal(500, 2) });
+    const r = buildDriftReport({ manifest: m, rows: [], window, config });
+    expect(r.status).toBe('insufficient_data');
+    expect(r.drift).toBeNull();
+    expect(r.features.cpu.status).toBe('insufficient_data');
+    expect(r.features.cpu.tests.ks).toEqual({ skipped: 'current window is empty' });
+  });
+
+  it('gives a verdict once the window reaches minRows', () => {
+    const m = manifestWith({ cpu: normal(500, 1) });
+    const few = rowsOf({ cpu: normal(29, 3, 5) });
+    expect(buildDriftReport({ manifest: m, rows: few, window, config }).drift).toBeNull();
+    const enough = rowsOf({ cpu: normal(30, 3, 5) });
+    expect(buildDriftReport({ manifest: m, rows: enough, window, config }).drift).toBe(true);
+  });
+
+  it('counts NaN, infinite and missing values and excludes them', () => {
+    const m = manifestWith({ cpu: normal(500, 1) });
+    const rows = rowsOf({ cpu: normal(100, 4) });
+    rows[0].cpu = Number.NaN;
+    rows[1].cpu = Number.POSITIVE_INFINITY;
+    rows.push({} as Record<string, number>);
+    const r = buildDriftReport({ manifest: m, rows, window, config });
+    expect(r.n).toBe(101);
+    expect(r.features.cpu.nonFinite).toBe(3);
+    expect(r.features.cpu.n).toBe(98);
+    expect(r.drift).toBe(false);
+  });
+
+  it('does not flag two equal constants; AD is skipped (undefined for one distinct value)', () => {
+    const { feature } = verdict(new Float64Array(100).fill(2.5), new Float64Array(80).fill(2.5));
+    expect(feature.drifted).toBe(false);
+    expect(feature.tests.anderson).toEqual({ skipped: 'pooled sample has one distinct value' });
+  });
+
+  it('flags a constant that moved to another constant', () => {
+    const { feature } = verdict(new Float64Array(100).fill(2.5), new Float64Array(80).fill(3.5));
+    expect(feature.drifted).toBe(true);
+    expect(feature.tests.ks).toMatchObject({ statistic: 1, drift: true });
+  });
+
+  it('handles heavy ties (integer-valued features) without error, both ways', () => {
+    const pois = (n: number, seed: number, lam: number) =>
+      Float64Array.from(normal(n, seed), (z) => Math.max(0, Math.round(lam + Math.sqrt(lam) * z)));
+    expect(verdict(pois(2000, 1, 3), pois(2000, 2, 3)).feature.drifted).toBe(false);
+    expect(verdict(pois(2000, 1, 3), pois(2000, 2, 5)).feature.drifted).toBe(true);
+  });
+});
+
+describe('dataset verdict and report shape', () => {
+  const ref = { cpu: normal(2000, 1), mem: normal(2000, 2, 50, 10), net: normal(2000, 3, 500, 100) };
+  const manifest = manifestWith(ref);
+
+  it('is drifted when the drifted share reaches driftShare (2 of 3 ≥ 0.5)', () => {
+    const rows = rowsOf({
+      cpu: normal(1000, 4, 1),
+      mem: normal(1000, 5, 50, 20),
+      net: normal(1000, 6, 500, 100),
+    });
+    const r = buildDriftReport({ manifest, rows, window, config });
+    expect(r).toMatchObject({ model: 'cpu-model', version: 3, window, n: 1000, status: 'ok', drift: true });
+    expect(r.driftedShare).toBeCloseTo(2 / 3, 12);
+    expect(r.features.cpu.drifted).toBe(true);
+    expect(r.features.mem.drifted).toBe(true);
+    expect(r.features.net.drifted).toBe(false);
+    expect(r.confidence).toBeGreaterThan(0.5);
+    expect(r.confidence).toBeLessThanOrEqual(1);
+  });
+
+  it('is not drifted when one of three features drifts (1/3 < 0.5)', () => {
+    const rows = rowsOf({
+      cpu: normal(1000, 4, 1),
+      mem: normal(1000, 5, 50, 10),
+      net: normal(1000, 6, 500, 100),
+    });
+    const r = buildDriftReport({ manifest, rows, window, config });
+    expect(r.drift).toBe(false);
+    expect(r.driftedShare).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('honours per-feature overrides (a feature that needs all 5 votes)', () => {
+    const rows = rowsOf({
+      cpu: normal(1000, 4, 0, 1.5),
+      mem: normal(1000, 5, 50, 10),
+      net: normal(1000, 6, 500, 100),
+    });
+    const strict = parseDriftConfig({ features: { cpu: { minVotes: 5 } } });
+    expect(buildDriftReport({ manifest, rows, window, config }).features.cpu.drifted).toBe(true);
+    expect(buildDriftReport({ manifest, rows, window, config: strict }).features.cpu.drifted).toBe(false);
+  });
+
+  it('lets CvM and PSI vote when configured', () => {
+    const cfg = parseDriftConfig({ voters: ['cvm', 'psi'], minVotes: 2 });
+    const rows = rowsOf({
+      cpu: normal(1000, 4, 1),
+      mem: normal(1000, 5, 50, 10),
+      net: normal(1000, 6, 500, 100),
+    });
+    const r = buildDriftReport({ manifest, rows, window, config: cfg });
+    expect(r.features.cpu.tests.cvm).toMatchObject({ voting: true, drift: true });
+    expect(r.features.cpu.tests.ks).toMatchObject({ voting: false });
+    expect(r.features.cpu.drifted).toBe(true);
+  });
+});
+
+describe('configuration', () => {
+  it('fills the documented defaults', () => {
+    expect(config).toMatchObject({
+      alpha: 0.05,
+      thresholds: { wasserstein: 0.1, jensenShannon: 0.1, psi: 0.2 },
+      voters: ['ks', 'wasserstein', 'anderson', 'jensenShannon', 'meanShift'],
+      minVotes: 3,
+      driftShare: 0.5,
+      correction: 'none',
+      bins: 10,
+    });
+  });
+  it('rejects minVotes above the number of voters and unknown keys', () => {
+    expect(() => parseDriftConfig({ voters: ['ks'], minVotes: 2 })).toThrow(/minVotes/);
+    expect(() => parseDriftConfig({ alhpa: 0.1 })).toThrow();
+  });
+  it('merges per-model settings over the default and per-feature overrides over the model', () => {
+    const c = driftConfigForModel({ default: { alpha: 0.01 }, models: { m1: { driftShare: 0.3 } } }, 'm1');
+    expect(c.alpha).toBe(0.01);
+    expect(c.driftShare).toBe(0.3);
+    const f = featureConfig(parseDriftConfig({ features: { cpu: { thresholds: { psi: 0.5 } } } }), 'cpu');
+    expect(f.thresholds).toEqual({ wasserstein: 0.1, jensenShannon: 0.1, psi: 0.5 });
+  });
+});
+
+describe('multiple-testing correction', () => {
+  // Values checked by hand against R's p.adjust(p, "BH") / "bonferroni".
+  const p = [0.01, 0.04, 0.03, 0.005];
+  it('Benjamini-Hochberg', () => {
+    const a = adjustPValues(p, 'bh');
+    [0.02, 0.04, 0.04, 0.02].forEach((v, i) => {
+      expect(a[i]).toBeCloseTo(v, 15);
+    });
+  });
+  it('Bonferroni (capped at 1), NaN kept out of m', () => {
+    const a = adjustPValues([...p, Number.NaN, 0.5], 'bonferroni');
+    expect(a.slice(0, 4)).toEqual([0.05, 0.2, 0.15, 0.025]);
+    expect(a[4]).toBeNaN();
+    expect(a[5]).toBe(1);
+  });
+  it('a borderline feature that drifts uncorrected does not drift under Bonferroni across many features', () => {
+    const features = Array.from({ length: 20 }, (_, i) => `f${i}`);
+    const reference: Record<string, Float64Array> = {};
+    const current: Record<string, Float64Array> = {};
+    for (const [i, f] of features.entries()) {
+      reference[f] = normal(400, 1000 + i);
+      current[f] = normal(400, 2000 + i, f === 'f0' ? 0.2 : 0);
+    }
+    const cfg = (c: 'none' | 'bonferroni') =>
+      parseDriftConfig({ correction: c, voters: ['meanShift'], minVotes: 1 });
+    const none = evaluateDrift({ reference, current, features, config: cfg('none') });
+    const bonf = evaluateDrift({ reference, current, features, config: cfg('bonferroni') });
+    expect(none.features.f0.tests.meanShift).toMatchObject({ drift: true });
+    expect(bonf.features.f0.tests.meanShift).toMatchObject({ drift: false });
+    expect(bonf.features.f0.tests.meanShift).toHaveProperty('pvalueAdjusted');
+  });
+});
