@@ -107,17 +107,18 @@ export class ObservabilityStack extends Stack {
       comparisonOperator: atLeast,
     });
 
-    const anomalyRate = (model: string) =>
+    // Metric ids must be unique within one graph, which shows every model: suffix the model index.
+    const anomalyRate = (model: string, index: number) =>
       new cloudwatch.MathExpression({
         label: `anomaly rate ${model}`,
-        expression: 'anomalies / rows',
+        expression: `anomalies${index} / rows${index}`,
         usingMetrics: {
-          anomalies: emf(EMF_METRICS.anomalies, 'vigil-score', 'Sum', model),
-          rows: emf(EMF_METRICS.rowsScored, 'vigil-score', 'Sum', model),
+          [`anomalies${index}`]: emf(EMF_METRICS.anomalies, 'vigil-score', 'Sum', model),
+          [`rows${index}`]: emf(EMF_METRICS.rowsScored, 'vigil-score', 'Sum', model),
         },
         period,
       });
-    for (const model of config.drift.models) {
+    for (const [index, model] of config.drift.models.entries()) {
       alarm(`Drift-${model}`, {
         alarmDescription: `Latest drift report of model ${model} says drift`,
         metric: emf(EMF_METRICS.drift, 'vigil-drift-evaluate', 'Maximum', model),
@@ -131,7 +132,7 @@ export class ObservabilityStack extends Stack {
         metric: new cloudwatch.MathExpression({
           label: `anomaly rate of ${model} outside band`,
           expression: `IF(rate < ${a.anomalyRateLow} OR rate > ${a.anomalyRateHigh}, 1, 0)`,
-          usingMetrics: { rate: anomalyRate(model) },
+          usingMetrics: { rate: anomalyRate(model, index) },
           period,
         }),
         threshold: 1,

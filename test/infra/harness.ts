@@ -51,3 +51,27 @@ export const synthEnv = (envName: EnvName, overrides: Partial<VigilConfig> = {})
   );
   return { config, app, stacks, templates, nagFindings };
 };
+
+/** All resources of one type in a template, as `[logicalId, properties]`. */
+export const resourcesOf = (template: Template, type: string): [string, Record<string, any>][] =>
+  Object.entries(template.findResources(type)).map(([id, r]) => [
+    id,
+    (r as { Properties?: object }).Properties ?? {},
+  ]);
+
+/** Vigil's own functions (ModelFunction sets POWERTOOLS_SERVICE_NAME), not CDK-owned helper functions. */
+export const vigilFunctions = (template: Template): [string, Record<string, any>][] =>
+  resourcesOf(template, 'AWS::Lambda::Function').filter(
+    ([, p]) => typeof p.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'string',
+  );
+
+/**
+ * Text of an `Fn::Join` with every intrinsic replaced by `TOKEN`, so JSON carrying CloudFormation
+ * references (e.g. a Kubernetes manifest with table names) can be parsed and inspected.
+ */
+export const joinedText = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) return 'TOKEN';
+  return join[1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(join[0]);
+};

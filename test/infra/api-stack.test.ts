@@ -1,0 +1,160 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../lambdas/contracts.ts';
+import { ENV_NAMES } from '../../lib/config.ts';
+import { resourcesOf, type SynthesizedEnv, synthEnv, vigilFunctions } from './harness.ts';
+
+const envs = Object.fromEntries(ENV_NAMES.map((name) => [name, synthEnv(name)])) as Record<
+  (typeof ENV_NAMES)[number],
+  SynthesizedEnv
+>;
+
+const serviceOf = (p: Record<string, any>): string => p.Environment.Variables.POWERTOOLS_SERVICE_NAME;
+
+describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
+  const { templates, config } = envs[name];
+  const functions = [...vigilFunctions(templates.api), ...vigilFunctions(templates.drift)];
+
+  it('builds all seven handlers', () => {
+    expect(functions.map(([, p]) => serviceOf(p)).sort()).toEqual([
+      'vigil-authorizer',
+      'vigil-drift-evaluate',
+      'vigil-drift-reports',
+      'vigil-explain',
+      'vigil-health',
+      'vigil-models',
+      'vigil-score',
+    ]);
+  });
+
+  it('runs every function on Node.js 22, ARM64, with X-Ray active tracing and JSON logs', () => {
+    for (const [, p] of functions) {
+      expect(p.Runtime).toBe('nodejs22.x');
+      expect(p.Architectures).toEqual(['arm64']);
+      expect(p.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(p.LoggingConfig.LogFormat).toBe('JSON');
+      expect(p.Handler).toBe('index.handler');
+    }
+  });
+
+  it("writes every function's logs to its own log group with the environment's retention", () => {
+    const groups = new Map([
+      ...resourcesOf(templates.api, 'AWS::Logs::LogGroup'),
+      ...resourcesOf(templates.drift, 'AWS::Logs::LogGroup'),
+    ]);
+    for (const [, p] of functions) {
+      const groupId = p.LoggingConfig.LogGroup.Ref as string;
+      expect(groups.get(groupId)?.RetentionInDays).toBe(config.logRetentionDays);
+    }
+  });
+
+  it('sets the Powertools metrics namespace on every function', () => {
+    for (const [, p] of functions) expect(p.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('Vigil');
+  });
+
+  it('gives score and explain the wasm layer and its mount path, and no other function', () => {
+    for (const [, p] of functions) {
+      const usesOnnx = ['vigil-score', 'vigil-explain'].includes(serviceOf(p));
+      expect(p.Layers?.length ?? 0).toBe(usesOnnx ? 1 : 0);
+      expect(p.Environment.Variables[ENV.ORT_WASM_DIR]).toBe(usesOnnx ? '/opt/ort' : undefined);
+    }
+  });
+
+  it('passes the capture and batch settings of the environment to score', () => {
+    const [[, score]] = functions.filter(([, p]) => serviceOf(p) === 'vigil-score');
+    expect(score.Environment.Variables).toMatchObject({
+      [ENV.CAPTURE_SAMPLE_RATE]: String(config.captureSampleRate),
+      [ENV.CAPTURE_TTL_DAYS]: String(config.captureTtlDays),
+      [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
+    });
+    expect(score.MemorySize).toBe(config.lambda.scoreMemoryMb);
+    expect(score.ReservedConcurrentExecutions).toBe(config.lambda.scoreReservedConcurrency);
+  });
+
+  it('shifts the live alias with the CodeDeploy config of the environment and rolls back on alarms', () => {
+    const expected = {
+      ALL_AT_ONCE: 'CodeDeployDefault.LambdaAllAtOnce',
+      LINEAR_10PERCENT_EVERY_1MINUTE: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
+      CANARY_10PERCENT_10MINUTES: 'CodeDeployDefault.LambdaCanary10Percent10Minutes',
+    } as Record<string, string>;
+    const [[, group]] = resourcesOf(templates.api, 'AWS::CodeDeploy::DeploymentGroup');
+    expect(group.DeploymentConfigName).toBe(expected[config.canary]);
+    expect(group.AutoRollbackConfiguration.Events).toContain('DEPLOYMENT_STOP_ON_ALARM');
+    const alarmIds = group.AlarmConfiguration.Alarms.map((a: { Name: { Ref: string } }) => a.Name.Ref);
+    const alarms = new Map(resourcesOf(templates.api, 'AWS::CloudWatch::Alarm'));
+    const metrics = alarmIds.map((id: string) => [
+      alarms.get(id)?.MetricName,
+      alarms.get(id)?.ExtendedStatistic ?? alarms.get(id)?.Statistic,
+      alarms.get(id)?.Threshold,
+    ]);
+    expect(metrics).toEqual([
+      ['Errors', 'Sum', config.alarms.scoreErrors],
+      ['Duration', 'p99', config.alarms.scoreP99LatencyMs],
+    ]);
+  });
+
+  it('puts provisioned concurrency on the live alias only when the environment asks for it', () => {
+    const [[, alias]] = resourcesOf(templates.api, 'AWS::Lambda::Alias');
+    expect(alias.Name).toBe('live');
+    const pc = config.lambda.scoreProvisionedConcurrency;
+    expect(alias.ProvisionedConcurrencyConfig).toEqual(
+      pc > 0 ? { ProvisionedConcurrentExecutions: pc } : undefined,
+    );
+  });
+
+  it('throttles the default stage and writes JSON access logs with the request id', () => {
+    const [[, stage]] = resourcesOf(templates.api, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.StageName).toBe('$default');
+    expect(stage.DefaultRouteSettings).toEqual({
+      ThrottlingBurstLimit: config.api.throttleBurstLimit,
+      ThrottlingRateLimit: config.api.throttleRateLimit,
+    });
+    expect(stage.AccessLogSettings.Format).toContain('$context.requestId');
+  });
+});
+
+describe('HTTP API routes and authorizer', () => {
+  const t = envs.prod.templates.api;
+  const routes = resourcesOf(t, 'AWS::ApiGatewayV2::Route');
+
+  it('exposes the v1 routes of DESIGN.md §5', () => {
+    expect(routes.map(([, p]) => p.RouteKey).sort()).toEqual([
+      'GET /health',
+      'GET /v1/models',
+      'GET /v1/models/{model}/drift',
+      'GET /v1/models/{model}/versions',
+      'POST /v1/models/{model}/explain',
+      'POST /v1/models/{model}/score',
+    ]);
+  });
+
+  it('protects every route except /health with the API-key authorizer', () => {
+    for (const [, p] of routes) {
+      if (p.RouteKey === 'GET /health') expect(p.AuthorizationType).toBe('NONE');
+      else expect(p.AuthorizationType).toBe('CUSTOM');
+    }
+  });
+
+  it('uses a cached REQUEST authorizer on the x-api-key header with simple responses', () => {
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['$request.header.x-api-key'],
+      AuthorizerResultTtlInSeconds: envs.prod.config.api.authorizerCacheSeconds,
+      EnableSimpleResponses: true,
+    });
+  });
+
+  it('routes score traffic to the live alias, not to $LATEST', () => {
+    const [[aliasId]] = resourcesOf(t, 'AWS::Lambda::Alias');
+    const scoreRoute = routes.find(([, p]) => p.RouteKey === 'POST /v1/models/{model}/score');
+    const integrationId = (scoreRoute?.[1].Target['Fn::Join'][1] as unknown[]).find(
+      (x) => typeof x === 'object',
+    ) as { Ref: string };
+    const integration = new Map(resourcesOf(t, 'AWS::ApiGatewayV2::Integration')).get(integrationId.Ref);
+    expect(integration?.IntegrationUri).toEqual({ Ref: aliasId });
+  });
+
+  it('outputs the API URL', () => {
+    t.hasOutput('ApiUrl', { Value: Match.anyValue() });
+  });
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { streamingScorerManifests } from '../../lib/constructs/streaming-scorer-manifests.ts';
+import { SCORER } from '../../lib/stacks/eks-stack.ts';
+import { joinedText, resourcesOf, synthEnv } from './harness.ts';
+
+const { templates, config } = synthEnv('prod');
+const t = templates.eks;
+
+/** Every Kubernetes object the template applies, parsed from the kubectl custom resources. */
+const applied = resourcesOf(t, 'Custom::AWSCDK-EKS-KubernetesResource').flatMap(
+  ([, p]) => JSON.parse(joinedText(p.Manifest)) as { kind: string; metadata: { name: string }; spec?: any }[],
+);
+const one = (kind: string, name: string = SCORER.name) => {
+  const found = applied.filter((o) => o.kind === kind && o.metadata.name === name);
+  expect(found, `${kind}/${name}`).toHaveLength(1);
+  return found[0];
+};
+
+const baseOptions = {
+  namespace: 'vigil',
+  name: 'scorer',
+  serviceAccountName: 'scorer',
+  image: 'example/scorer:1.0.0',
+  containerPort: 8080,
+  resources: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '512Mi' },
+  env: { A: 'b' },
+};
+
+describe('EKS stack', () => {
+  it('creates an Auto Mode cluster with a private endpoint and all control-plane logs', () => {
+    const [[, cluster]] = resourcesOf(t, 'AWS::EKS::Cluster');
+    expect(cluster.ComputeConfig.Enabled).toBe(true);
+    expect(cluster.ResourcesVpcConfig.EndpointPublicAccess).toBe(false);
+    expect(cluster.ResourcesVpcConfig.EndpointPrivateAccess).toBe(true);
+    expect(cluster.Logging.ClusterLogging.EnabledTypes.map((x: { Type: string }) => x.Type).sort()).toEqual([
+      'api',
+      'audit',
+      'authenticator',
+      'controllerManager',
+      'scheduler',
+    ]);
+  });
+
+  it('applies the namespace, ConfigMap, Deployment, Service, HPA, PDB and network policies', () => {
+    expect(applied.map((o) => o.kind).sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'Namespace',
+      'NetworkPolicy',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ]);
+  });
+
+  it('scales on 70% CPU between 2 and 10 replicas', () => {
+    const hpa = one('HorizontalPodAutoscaler');
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: SCORER.name });
+    expect(hpa.spec.metrics).toEqual([
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+      },
+    ]);
+  });
+
+  it('keeps at least one pod through voluntary disruptions', () => {
+    expect(one('PodDisruptionBudget').spec.minAvailable).toBe(1);
+  });
+
+  it('denies all traffic by default and opens only the service port, DNS and HTTPS egress', () => {
+    expect(one('NetworkPolicy', 'default-deny-all').spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+    });
+    const allow = one('NetworkPolicy', `${SCORER.name}-allow`).spec;
+    expect(allow.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: config.eks.containerPort }] }]);
+    const egressPorts = allow.egress.flatMap((e: { ports: { port: number; protocol: string }[] }) => e.ports);
+    expect(egressPorts).toEqual([
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+      { protocol: 'TCP', port: 443 },
+    ]);
+  });
+
+  it('runs the scorer non-root on a read-only root file system with no capabilities and /health probes', () => {
+    const pod = one('Deployment').spec.template.spec;
+    const [container] = pod.containers;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(container.securityContext).toEqual({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(container.livenessProbe.httpGet.path).toBe('/health');
+    expect(container.readinessProbe.httpGet.path).toBe('/health');
+    expect(container.resources).toEqual({
+      requests: { cpu: config.eks.cpuRequest, memory: config.eks.memoryRequest },
+      limits: { cpu: config.eks.cpuLimit, memory: config.eks.memoryLimit },
+    });
+    expect(pod.serviceAccountName).toBe(SCORER.serviceAccount);
+  });
+
+  it('binds the scorer service account to its role through a Pod Identity association', () => {
+    t.hasResourceProperties('AWS::EKS::PodIdentityAssociation', {
+      Namespace: SCORER.namespace,
+      ServiceAccount: SCORER.serviceAccount,
+    });
+  });
+
+  it('needs the kubectl layer ARN only as a deploy-time parameter', () => {
+    expect(t.toJSON().Parameters.KubectlLayerArn.Type).toBe('String');
+  });
+});
+
+describe('streamingScorerManifests', () => {
+  it('returns objects that pass the Kubernetes schema', () => {
+    const objects = streamingScorerManifests(baseOptions);
+    expect(objects).toHaveLength(8);
+    for (const o of objects) expect(() => o.validate()).not.toThrow();
+  });
+
+  it('fails schema validation for a malformed field instead of deferring to kubectl', () => {
+    expect(() =>
+      streamingScorerManifests({ ...baseOptions, containerPort: 'http' as unknown as number }),
+    ).toThrow();
+  });
+
+  it('refuses a PodDisruptionBudget that would cover every replica', () => {
+    expect(() =>
+      streamingScorerManifests({
+        ...baseOptions,
+        minAvailable: 2,
+        scaling: { minReplicas: 2, maxReplicas: 10, cpuUtilization: 70 },
+      }),
+    ).toThrow(/minAvailable \(2\) must be below minReplicas/);
+  });
+});
