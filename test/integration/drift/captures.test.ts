@@ -1,0 +1,130 @@
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturePartition, DynamoCaptureSink } from '../../../lambdas/adapters/dynamodb-captures.ts';
+import { documentClient } from '../../../lambdas/adapters/dynamodb-client.ts';
+import type { CapturedRow } from '../../../lambdas/core/ports.ts';
+import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
+
+const TABLE = 'captures-test';
+
+function rows(n: number, startIso: string, stepMs: number, model = 'cpu-model'): CapturedRow[] {
+  const t0 = Date.parse(startIso);
+  return Array.from({ length: n }, (_, i) => ({
+    model,
+    version: 2,
+    at: new Date(t0 + i * stepMs).toISOString(),
+    requestId: `req-${Math.floor(i / 10)}`,
+    index: i % 10,
+    features: { cpu: i, mem: 2 * i },
+    score: 0.4,
+    anomaly: false,
+  }));
+}
+
+/**
+ * A DocumentClient that behaves like a throttled DynamoDB table: for the first
+ * `throttledCalls` BatchWrite calls it really writes only the first half of the
+ * items and hands the rest back as UnprocessedItems, as DynamoDB does under
+ * provisioned-throughput pressure. Every other call goes to dynalite untouched.
+ */
+function throttling(real: DynamoDBDocumentClient, throttledCalls: number) {
+  const stats = { batchCalls: 0, unprocessedReturned: 0 };
+  let budget = throttledCalls;
+  const client = new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver);
+      return async (cmd: unknown) => {
+        if (cmd instanceof BatchWriteCommand) {
+          stats.batchCalls++;
+          if (budget > 0) {
+            budget--;
+            const [table, reqs] = Object.entries(cmd.input.RequestItems ?? {})[0];
+            const keep = reqs.slice(0, Math.ceil(reqs.length / 2));
+            const rest = reqs.slice(keep.length);
+            if (keep.length) await target.send(new BatchWriteCommand({ RequestItems: { [table]: keep } }));
+            stats.unprocessedReturned += rest.length;
+            return { UnprocessedItems: rest.length ? { [table]: rest } : {} };
+          }
+        }
+        return target.send(cmd as never);
+      };
+    },
+  });
+  return { client, stats };
+}
+
+describe('DynamoCaptureSink against dynalite', () => {
+  let db: LocalDynamo;
+  let real: DynamoDBDocumentClient;
+  beforeAll(async () => {
+    db = await startDynalite();
+    await ensureTables(db.endpoint, [TABLE]);
+    real = documentClient(db.endpoint);
+  });
+  afterAll(async () => {
+    real.destroy();
+    await db.close();
+  });
+
+  it('writes in chunks of 25 and reads the window back across hour partitions, oldest first', async () => {
+    const { client, stats } = throttling(real, 0);
+    const sink = new DynamoCaptureSink({ client, tableName: TABLE });
+    const data = rows(130, '2025-03-01T09:50:00.000Z', 10_000); // 09:50 → 10:11:30, two partitions
+    expect(await sink.write(data)).toEqual({ written: 130, failed: 0 });
+    expect(stats.batchCalls).toBe(Math.ceil(130 / 25));
+    const back = await sink.readWindow('cpu-model', '2025-03-01T09:00:00Z', '2025-03-01T11:00:00Z');
+    expect(back).toHaveLength(130);
+    expect(back[0]).toEqual(data[0]);
+    expect(back.map((r) => r.at)).toEqual(data.map((r) => r.at));
+    // Half-open window [from, to): the row at exactly `to` is excluded.
+    const part = await sink.readWindow('cpu-model', data[10].at, data[70].at);
+    expect(part.map((r) => r.at)).toEqual(data.slice(10, 70).map((r) => r.at));
+    expect(await sink.readWindow('other-model', '2025-03-01T09:00:00Z', '2025-03-01T11:00:00Z')).toEqual([]);
+  });
+
+  it('stores the hour partition key and a TTL in epoch seconds', () => {
+    const sink = new DynamoCaptureSink({ client: real, tableName: TABLE, ttlDays: 7 });
+    const [row] = rows(1, '2025-03-01T09:50:00.000Z', 0);
+    const item = sink.toItem(row);
+    expect(item.PK).toBe(capturePartition('cpu-model', row.at));
+    expect(item.PK).toBe('CAP#cpu-model#2025-03-01T09');
+    expect(item.SK).toBe('2025-03-01T09:50:00.000Z#req-0#0000');
+    expect(item.ttl).toBe(Date.parse(row.at) / 1000 + 7 * 86_400);
+  });
+
+  it('retries UnprocessedItems under throttling with backoff and loses nothing', async () => {
+    const { client, stats } = throttling(real, 3);
+    const delays: number[] = [];
+    const sink = new DynamoCaptureSink({
+      client,
+      tableName: TABLE,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      random: () => 1, // upper edge of the jitter, to see the exponential caps
+    });
+    const data = rows(25, '2025-03-02T00:00:00.000Z', 1000);
+    expect(await sink.write(data)).toEqual({ written: 25, failed: 0 });
+    expect(stats.unprocessedReturned).toBeGreaterThan(0);
+    expect(delays).toEqual([25, 50, 100]);
+    const back = await sink.readWindow('cpu-model', '2025-03-02T00:00:00Z', '2025-03-02T01:00:00Z');
+    expect(back).toHaveLength(25);
+  });
+
+  it('reports rows it gave up on as failed instead of throwing', async () => {
+    const { client } = throttling(real, 1000);
+    const failures: number[] = [];
+    const sink = new DynamoCaptureSink({
+      client,
+      tableName: TABLE,
+      maxAttempts: 3,
+      sleep: async () => {},
+      onFailure: (n) => failures.push(n),
+    });
+    const data = rows(30, '2025-03-03T00:00:00.000Z', 1000);
+    const r = await sink.write(data);
+    // Chunk of 25: 13 + 6 + 3 written, 3 left; chunk of 5: 3 + 1 + 1 written, 0 left.
+    expect(r).toEqual({ written: 27, failed: 3 });
+    expect(failures).toEqual([3]);
+  });
+});
