@@ -35,25 +35,37 @@ const cache = new WeakMap<TreeEnsemble, Prepared>();
 const EMPTY = new Float64Array(0);
 
 /**
- * Holds the unique-path buffers for one ensemble (sized once from the deepest
- * tree, so a call allocates nothing).
+ * Holds the buffers for one ensemble (sized once, so a call allocates nothing).
  *
- * Layout. The path weights `pw` change in every position on each EXTEND, so
- * each recursion level keeps its own slice of `pw` (as in the reference C++):
- * a parent's weights survive the recursion into its hot child and are reused
- * for the cold one. The element descriptors (feature `pf`, zero fraction `pz`,
- * one fraction `po`) only change at the appended position or by the shift of
- * an UNWIND, so they live in one shared array indexed by path position, and a
- * node that unwinds shifts them back before returning. That saves copying
- * three of the four arrays at every node.
+ * Representation. Algorithm 2 keeps, per unique path element i, a zero
+ * fraction z_i and a one fraction o_i, and per path the "permutation weights"
+ * — the coefficients of Π_i (z_i + o_i·y) scaled by Shapley weights. In the
+ * path-dependent algorithm o_i is always 0 or 1, which this implementation
+ * exploits: the product splits into Zc = Π_{cold, o=0} z_i (a number) times
+ * Q(y) = Π_{hot, o=1} (z_i + y) (a polynomial over the hot elements only).
+ * EXTEND multiplies Q by (z + y) for a hot element and Zc by z for a cold one
+ * (O(1)); UNWIND divides them back. At a leaf with path length l, the
+ * contribution of element j is v·(o_j − z_j)·Σ_k r_k·k!(l−1−k)!/l! with
+ * r = the coefficients of Π_{i≠j}(z_i + o_i·y); for every cold element this
+ * is the same number −v·Zc·W(Q), and for a hot one v·(1 − z_j)·Zc·W(Q/(z_j + y)).
+ * The arithmetic is the paper's, organised so that cold elements (about half
+ * of them) cost O(1) instead of O(l).
+ *
+ * Q polynomials are never modified in place: each new one is written at the
+ * first free index of `q`, above every ancestor's, so a parent's Q survives
+ * its children. Element descriptors live in shared arrays indexed by path
+ * position; a node that unwinds a repeated feature shifts them back before
+ * returning.
  */
 class Workspace {
+  /** Feature, zero fraction and hot flag (one fraction) per path position. */
   private readonly pf: Int32Array;
   private readonly pz: Float64Array;
-  private readonly po: Float64Array;
-  private readonly pw: Float64Array;
-  /** inv[k] = 1/k, so the inner loops multiply instead of divide. */
-  private readonly inv: Float64Array;
+  private readonly po: Uint8Array;
+  /** Q coefficients (y^0 first) of every live recursion level. */
+  private readonly q: Float64Array;
+  /** gamma[l·(l−1)/2 + k] = k!(l−1−k)!/l!: the Shapley weight of a k-subset of l−1 other path features. */
+  private readonly gamma: Float64Array;
   private readonly feature: Int32Array;
   private readonly threshold: Float64Array;
   private readonly mode: Uint8Array;
@@ -68,13 +80,22 @@ class Workspace {
   private leafScale = 1;
 
   constructor(t: TreeEnsemble, frac: Float64Array, maxDepth: number) {
-    const d = maxDepth + 2;
-    this.pf = new Int32Array(d + 1);
-    this.pz = new Float64Array(d + 1);
-    this.po = new Float64Array(d + 1);
-    this.pw = new Float64Array(((d + 1) * (d + 2)) / 2 + 1);
-    this.inv = new Float64Array(d + 2);
-    for (let k = 1; k < d + 2; k++) this.inv[k] = 1 / k;
+    // A path holds each feature at most once, so its length is ≤ min(depth, nFeatures).
+    const l = Math.min(maxDepth, t.nFeatures) + 1;
+    this.pf = new Int32Array(l + 1);
+    this.pz = new Float64Array(l + 1);
+    this.po = new Uint8Array(l + 1);
+    // Each level writes at most two polynomials of degree ≤ l.
+    this.q = new Float64Array((maxDepth + 2) * (2 * l + 4));
+    this.gamma = new Float64Array(((l + 1) * l) / 2 + 1);
+    for (let n = 1; n <= l; n++) {
+      const base = (n * (n - 1)) / 2;
+      let g = 1 / n;
+      for (let k = 0; k < n; k++) {
+        this.gamma[base + k] = g;
+        g = (g * (k + 1)) / (n - 1 - k);
+      }
+    }
     this.t = t;
     this.feature = t.feature;
     this.threshold = t.threshold;
@@ -92,7 +113,8 @@ class Workspace {
     this.phi = phi;
     this.leafScale = scale;
     const roots = this.t.roots;
-    for (let r = 0; r < roots.length; r++) this.recurse(roots[r], 0, 0, 1, 1, -1);
+    this.q[0] = 1;
+    for (let r = 0; r < roots.length; r++) this.recurse(roots[r], 0, 0, 0, 1, 1);
     // Drop the caller's buffers so the cache does not keep them alive.
     this.x = EMPTY;
     this.phi = EMPTY;
@@ -106,35 +128,43 @@ class Workspace {
   }
 
   /**
-   * One node of Algorithm 2. `d` is the unique-path length the parent hands
-   * down (the position this call appends at), `parentOff` where the parent's
-   * weights start in `pw`, and (z, o, f) the element to append.
+   * Visits `node` with a path of `d` unique elements (descriptors at
+   * positions 0..d−1), hot polynomial Q of degree `h` at `qOff`, first free
+   * index `free` in `q`, and cold product `zc`.
    */
-  private recurse(node: number, d: number, parentOff: number, z: number, o: number, f: number): void {
+  private recurse(node: number, d: number, h: number, qOff: number, free: number, zc: number): void {
     const pf = this.pf;
     const pz = this.pz;
     const po = this.po;
-    const off = parentOff + d + 1;
-    this.extend(parentOff, off, d, z, o, f);
+    const q = this.q;
 
     if (this.trueChild[node] < 0) {
       const v = this.value[node] * this.leafScale;
-      if (v === 0) return;
+      if (v === 0 || d === 0) return;
       const phi = this.phi;
-      // For an element with one fraction 0 the unwound sum is
-      // (d+1)/z · Σ_j pw[j]/(d−j), so its contribution w·(0 − z)·v reduces to
-      // −(d+1)·v·Σ_j pw[j]/(d−j): the same for every such element, computed once.
+      const gamma = this.gamma;
+      const g = (d * (d - 1)) / 2;
       let coldTerm = 0;
       let haveCold = false;
-      for (let i = 1; i <= d; i++) {
+      for (let i = 0; i < d; i++) {
         if (po[i] === 0) {
           if (!haveCold) {
-            coldTerm = -this.coldSum(off, d) * (d + 1) * v;
+            let w = 0;
+            for (let k = 0; k <= h; k++) w += q[qOff + k] * gamma[g + k];
+            coldTerm = -v * zc * w;
             haveCold = true;
           }
           phi[pf[i]] += coldTerm;
         } else {
-          phi[pf[i]] += this.hotSum(off, d, pz[i]) * (po[i] - pz[i]) * v;
+          // W(Q / (z + y)) by synthetic division from the top (stable: |z| ≤ 1).
+          const z = pz[i];
+          let r = q[qOff + h];
+          let w = r * gamma[g + h - 1];
+          for (let k = h - 1; k >= 1; k--) {
+            r = q[qOff + k] - z * r;
+            w += r * gamma[g + k - 1];
+          }
+          phi[pf[i]] += v * (1 - z) * zc * w;
         }
       }
       return;
@@ -144,25 +174,63 @@ class Workspace {
     const goTrue = this.goesTrue(node, this.x[split]);
     const hot = goTrue ? this.trueChild[node] : this.falseChild[node];
     const cold = goTrue ? this.falseChild[node] : this.trueChild[node];
-    let iz = 1;
-    let io = 1;
     // A feature already on the path is unwound and re-added with the product
     // of both fractions: the Shapley game has one player per feature, not per split.
-    let k = 1;
-    while (k <= d && pf[k] !== split) k++;
-    const repeated = k <= d;
+    let k = 0;
+    while (k < d && pf[k] !== split) k++;
+    const repeated = k < d;
+    let iz = 1;
+    let io = 1;
     if (repeated) {
       iz = pz[k];
       io = po[k];
-      this.unwind(off, d, k);
+      if (io === 1) {
+        // Q / (iz + y), written above the current polynomial.
+        let r = q[qOff + h];
+        q[free + h - 1] = r;
+        for (let j = h - 1; j >= 1; j--) {
+          r = q[qOff + j] - iz * r;
+          q[free + j - 1] = r;
+        }
+        qOff = free;
+        free += h;
+        h -= 1;
+      } else {
+        zc /= iz;
+      }
+      for (let i = k; i < d - 1; i++) {
+        pf[i] = pf[i + 1];
+        pz[i] = pz[i + 1];
+        po[i] = po[i + 1];
+      }
       d -= 1;
     }
+
     const hz = this.frac[hot] * iz;
     const cz = this.frac[cold] * iz;
-    // A branch with zero and one fraction both 0 carries no weight for any
-    // coalition; skipping it is exact and avoids dividing by 0 in unwind.
-    if (hz !== 0 || io !== 0) this.recurse(hot, d + 1, off, hz, io, split);
-    if (cz !== 0) this.recurse(cold, d + 1, off, cz, 0, split);
+    pf[d] = split;
+    if (io === 1) {
+      // Hot child, hot element: Q·(hz + y).
+      pz[d] = hz;
+      po[d] = 1;
+      q[free] = hz * q[qOff];
+      for (let j = 1; j <= h; j++) q[free + j] = hz * q[qOff + j] + q[qOff + j - 1];
+      q[free + h + 1] = q[qOff + h];
+      this.recurse(hot, d + 1, h + 1, free, free + h + 2, zc);
+    } else if (hz !== 0) {
+      // The feature was already cold on this path: the hot child stays cold.
+      // (Zero and one fraction both 0 would carry no weight at all: skipped.)
+      pz[d] = hz;
+      po[d] = 0;
+      this.recurse(hot, d + 1, h, qOff, free, zc * hz);
+    }
+    if (cz !== 0) {
+      pf[d] = split;
+      pz[d] = cz;
+      po[d] = 0;
+      this.recurse(cold, d + 1, h, qOff, free, zc * cz);
+    }
+
     if (repeated) {
       // Undo the shift so the caller finds its path descriptors unchanged.
       for (let i = d; i > k; i--) {
@@ -174,76 +242,6 @@ class Workspace {
       pz[k] = iz;
       po[k] = io;
     }
-  }
-
-  /**
-   * EXTEND: copies the parent's weights (at `from`) to this level (at `off`)
-   * and appends element (z, o, f) in the same pass.
-   */
-  private extend(from: number, off: number, l: number, z: number, o: number, f: number): void {
-    const pw = this.pw;
-    this.pf[l] = f;
-    this.pz[l] = z;
-    this.po[l] = o;
-    pw[off + l] = l === 0 ? 1 : 0;
-    const inv = this.inv[l + 1];
-    for (let i = l - 1; i >= 0; i--) {
-      const p = pw[from + i];
-      pw[off + i + 1] += o * p * (i + 1) * inv;
-      pw[off + i] = z * p * (l - i) * inv;
-    }
-  }
-
-  /** Removes path element k (inverse of `extend`) from a path of length l+1. */
-  private unwind(off: number, l: number, k: number): void {
-    const pw = this.pw;
-    const o = this.po[k];
-    const z = this.pz[k];
-    let next = pw[off + l];
-    if (o !== 0) {
-      for (let i = l - 1; i >= 0; i--) {
-        const tmp = pw[off + i];
-        pw[off + i] = (next * (l + 1)) / ((i + 1) * o);
-        next = tmp - (pw[off + i] * z * (l - i)) / (l + 1);
-      }
-    } else {
-      for (let i = l - 1; i >= 0; i--) pw[off + i] = (pw[off + i] * (l + 1)) / (z * (l - i));
-    }
-    for (let i = k; i < l; i++) {
-      this.pf[i] = this.pf[i + 1];
-      this.pz[i] = this.pz[i + 1];
-      this.po[i] = this.po[i + 1];
-    }
-  }
-
-  /**
-   * Σ of the weights `unwind` would leave after removing an element with one
-   * fraction 1 and zero fraction z, without modifying the path (one fractions
-   * are 0 or 1 in path-dependent TreeSHAP). This is the inner loop of the
-   * whole algorithm (O(D) per path element per leaf), so divisions are read
-   * from the 1/k table.
-   */
-  private hotSum(off: number, l: number, z: number): number {
-    const pw = this.pw;
-    const inv = this.inv;
-    const zc = z * inv[l + 1];
-    let total = 0;
-    let next = pw[off + l];
-    for (let i = l - 1; i >= 0; i--) {
-      const tmp = next * (l + 1) * inv[i + 1];
-      total += tmp;
-      next = pw[off + i] - tmp * zc * (l - i);
-    }
-    return total;
-  }
-
-  /** Σ_j pw[j]/(l−j) over a path of length l+1: the element-independent part of a cold unwound sum. */
-  private coldSum(off: number, l: number): number {
-    const pw = this.pw;
-    const inv = this.inv;
-    let total = 0;
-    for (let i = l - 1; i >= 0; i--) total += pw[off + i] * inv[l - i];
-    return total;
   }
 }
 

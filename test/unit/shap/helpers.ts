@@ -261,3 +261,84 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
 }
+
+interface PathElement {
+  d: number;
+  z: number;
+  o: number;
+  w: number;
+}
+
+/**
+ * The paper's Algorithm 2 written literally (EXTEND / UNWIND over an array of
+ * path elements, copied at every node): slow but polynomial, so it can check
+ * the optimised implementation on models too wide for brute force.
+ */
+export function literalTreeShap(t: TreeEnsemble, x: ArrayLike<number>): Float64Array {
+  const phi = new Float64Array(t.nFeatures);
+  const scale = scaleOf(t);
+  const frac = (a: number, b: number): number => {
+    const s = t.cover[a] + t.cover[b];
+    return s > 0 ? t.cover[a] / s : 0.5;
+  };
+  const extend = (m: PathElement[], z: number, o: number, d: number): PathElement[] => {
+    const l = m.length;
+    const p = m.map((e) => ({ ...e }));
+    p.push({ d, z, o, w: l === 0 ? 1 : 0 });
+    for (let i = l - 1; i >= 0; i--) {
+      p[i + 1].w += (o * p[i].w * (i + 1)) / (l + 1);
+      p[i].w = (z * p[i].w * (l - i)) / (l + 1);
+    }
+    return p;
+  };
+  const unwind = (m: PathElement[], i: number): PathElement[] => {
+    const l = m.length - 1;
+    const p = m.map((e) => ({ ...e }));
+    const { o, z } = m[i];
+    let n = p[l].w;
+    for (let j = l - 1; j >= 0; j--) {
+      if (o !== 0) {
+        const tmp = p[j].w;
+        p[j].w = (n * (l + 1)) / ((j + 1) * o);
+        n = tmp - (p[j].w * z * (l - j)) / (l + 1);
+      } else {
+        p[j].w = (p[j].w * (l + 1)) / (z * (l - j));
+      }
+    }
+    for (let j = i; j < l; j++) {
+      p[j].d = p[j + 1].d;
+      p[j].z = p[j + 1].z;
+      p[j].o = p[j + 1].o;
+    }
+    p.pop();
+    return p;
+  };
+  const recurse = (node: number, m: PathElement[], z: number, o: number, d: number): void => {
+    m = extend(m, z, o, d);
+    if (isLeaf(t, node)) {
+      for (let i = 1; i < m.length; i++) {
+        const w = unwind(m, i).reduce((a, e) => a + e.w, 0);
+        phi[m[i].d] += w * (m[i].o - m[i].z) * t.value[node] * scale;
+      }
+      return;
+    }
+    const f = t.feature[node];
+    const [h, c] = goesTrue(t, node, x[f])
+      ? [t.trueChild[node], t.falseChild[node]]
+      : [t.falseChild[node], t.trueChild[node]];
+    let iz = 1;
+    let io = 1;
+    const k = m.findIndex((e, i) => i > 0 && e.d === f);
+    if (k > 0) {
+      iz = m[k].z;
+      io = m[k].o;
+      m = unwind(m, k);
+    }
+    const hz = frac(h, c) * iz;
+    const cz = frac(c, h) * iz;
+    if (hz !== 0 || io !== 0) recurse(h, m, hz, io, f);
+    if (cz !== 0) recurse(c, m, cz, 0, f);
+  };
+  for (let r = 0; r < t.roots.length; r++) recurse(t.roots[r], [], 1, 1, -1);
+  return phi;
+}

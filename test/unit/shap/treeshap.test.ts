@@ -5,6 +5,7 @@ import { expectedValue, treeShap, treeShapBatch } from '../../../lambdas/core/sh
 import { NodeMode, type TreeEnsemble } from '../../../lambdas/core/trees.ts';
 import {
   bruteForceShap,
+  literalTreeShap,
   maxAbsDiff,
   predictRaw,
   type RandomEnsembleOptions,
@@ -252,5 +253,23 @@ describe('treeShap refuses what it cannot explain', () => {
     }
     expect(err).toBeInstanceOf(VigilError);
     expect((err as VigilError).code).toBe('InvalidFeature');
+  });
+});
+
+describe('treeShap on models too wide for brute force', () => {
+  it('matches a literal transcription of Algorithm 2 on 40-feature forests with 16-deep paths', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const t = randomEnsemble(seed, { nFeatures: 40, nTrees: 4, maxDepth: 16, leafProb: 0.25 });
+      const r = rng(seed);
+      for (let k = 0; k < 5; k++) {
+        const x = randomRow(r, 40);
+        const phi = treeShap(t, x);
+        expect(maxAbsDiff(phi, literalTreeShap(t, x))).toBeLessThanOrEqual(1e-9);
+        const f = predictRaw(t, x);
+        expect(Math.abs(sum(phi) + expectedValue(t) - f)).toBeLessThanOrEqual(
+          1e-9 * Math.max(1, Math.abs(f)),
+        );
+      }
+    }
   });
 });
