@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { FsArtifactStore } from '../adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '../adapters/artifact-store-s3.ts';
+import { DynamoCaptureSink } from '../adapters/dynamodb-captures.ts';
 import { documentClient } from '../adapters/dynamodb-client.ts';
 import { DynamoRegistry } from '../adapters/dynamodb-registry.ts';
 import type { ArtifactStore, CaptureSink } from '../core/ports.ts';
@@ -44,7 +45,15 @@ export function runtime(): Runtime {
     wasmDir: config.ortWasmDir,
     aliasTtlMs: config.aliasCacheSeconds * 1000,
   });
-  cached = { config, registry, store, models };
+  const captures = config.capturesTable
+    ? new DynamoCaptureSink({
+        client,
+        tableName: config.capturesTable,
+        ttlDays: config.captureTtlDays,
+        onFailure: (failed, reason) => logger.error('capture write gave up', { failed, reason }),
+      })
+    : undefined;
+  cached = { config, registry, store, models, captures };
   return cached;
 }
 
