@@ -2,14 +2,14 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/contracts.ts';
 import { ENV_NAMES } from '../../lib/config.ts';
-import { resourcesOf, type SynthesizedEnv, synthEnv, vigilFunctions } from './harness.ts';
+import { type CfnProps, resourcesOf, type SynthesizedEnv, synthEnv, vigilFunctions } from './harness.ts';
 
 const envs = Object.fromEntries(ENV_NAMES.map((name) => [name, synthEnv(name)])) as Record<
   (typeof ENV_NAMES)[number],
   SynthesizedEnv
 >;
 
-const serviceOf = (p: Record<string, any>): string => p.Environment.Variables.POWERTOOLS_SERVICE_NAME;
+const serviceOf = (p: CfnProps): string => p.Environment.Variables.POWERTOOLS_SERVICE_NAME;
 
 describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
   const { templates, config } = envs[name];
@@ -147,7 +147,8 @@ describe('HTTP API routes and authorizer', () => {
   it('routes score traffic to the live alias, not to $LATEST', () => {
     const [[aliasId]] = resourcesOf(t, 'AWS::Lambda::Alias');
     const scoreRoute = routes.find(([, p]) => p.RouteKey === 'POST /v1/models/{model}/score');
-    const integrationId = (scoreRoute?.[1].Target['Fn::Join'][1] as unknown[]).find(
+    expect(scoreRoute).toBeDefined();
+    const integrationId = ((scoreRoute as [string, CfnProps])[1].Target['Fn::Join'][1] as unknown[]).find(
       (x) => typeof x === 'object',
     ) as { Ref: string };
     const integration = new Map(resourcesOf(t, 'AWS::ApiGatewayV2::Integration')).get(integrationId.Ref);

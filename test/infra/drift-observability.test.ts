@@ -114,7 +114,7 @@ describe.each(ENV_NAMES)('Observability stack in %s', (name) => {
 
   it('alarms when the anomaly rate leaves the configured band on either side', () => {
     const alarm = byPrefix('AnomalyRatedefault');
-    const expressions = (alarm?.Metrics as { Expression?: string }[])
+    const expressions = ((alarm ?? {}).Metrics as { Expression?: string }[])
       .map((m) => m.Expression)
       .filter(Boolean);
     expect(expressions).toContain(

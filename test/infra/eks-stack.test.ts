@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { streamingScorerManifests } from '../../lib/constructs/streaming-scorer-manifests.ts';
 import { SCORER } from '../../lib/stacks/eks-stack.ts';
-import { joinedText, resourcesOf, synthEnv } from './harness.ts';
+import { type CfnProps, joinedText, resourcesOf, synthEnv } from './harness.ts';
 
 const { templates, config } = synthEnv('prod');
 const t = templates.eks;
 
 /** Every Kubernetes object the template applies, parsed from the kubectl custom resources. */
 const applied = resourcesOf(t, 'Custom::AWSCDK-EKS-KubernetesResource').flatMap(
-  ([, p]) => JSON.parse(joinedText(p.Manifest)) as { kind: string; metadata: { name: string }; spec?: any }[],
+  ([, p]) =>
+    JSON.parse(joinedText(p.Manifest)) as { kind: string; metadata: { name: string }; spec: CfnProps }[],
 );
 const one = (kind: string, name: string = SCORER.name) => {
   const found = applied.filter((o) => o.kind === kind && o.metadata.name === name);

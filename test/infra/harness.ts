@@ -52,15 +52,19 @@ export const synthEnv = (envName: EnvName, overrides: Partial<VigilConfig> = {})
   return { config, app, stacks, templates, nagFindings };
 };
 
+/** Properties of a synthesized resource: untyped CloudFormation JSON, inspected field by field. */
+// biome-ignore lint/suspicious/noExplicitAny: template JSON has no static type; tests assert its shape.
+export type CfnProps = Record<string, any>;
+
 /** All resources of one type in a template, as `[logicalId, properties]`. */
-export const resourcesOf = (template: Template, type: string): [string, Record<string, any>][] =>
+export const resourcesOf = (template: Template, type: string): [string, CfnProps][] =>
   Object.entries(template.findResources(type)).map(([id, r]) => [
     id,
     (r as { Properties?: object }).Properties ?? {},
   ]);
 
 /** Vigil's own functions (ModelFunction sets POWERTOOLS_SERVICE_NAME), not CDK-owned helper functions. */
-export const vigilFunctions = (template: Template): [string, Record<string, any>][] =>
+export const vigilFunctions = (template: Template): [string, CfnProps][] =>
   resourcesOf(template, 'AWS::Lambda::Function').filter(
     ([, p]) => typeof p.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'string',
   );
