@@ -9,6 +9,10 @@ import { parseOnnx } from '../../lambdas/core/onnx/parse.ts';
 import { explainRow } from '../../lambdas/core/shap/explain.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below.
+type Json = any;
+const readJson = (res: Response): Promise<Json> => res.json();
+
 const NORMAL = { cpu: 35, memory: 55, network: 420, disk_io: 95, latency: 28 };
 const WEIRD = { cpu: 97, memory: 98, network: 40, disk_io: 400, latency: 150 };
 
@@ -35,13 +39,13 @@ describe('local twin over HTTP', () => {
   it('serves /health without a key', async () => {
     const res = await fetch(`${twin.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok' });
+    expect(await readJson(res)).toMatchObject({ status: 'ok' });
   });
 
   it('scores rows with the default model registered as production v1', async () => {
     const res = await post('/v1/models/default/score', { rows: [NORMAL, WEIRD] });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await readJson(res);
     expect(body.model).toBe('default');
     expect(body.version).toBe(1);
     expect(body.results).toHaveLength(2);
@@ -56,14 +60,14 @@ describe('local twin over HTTP', () => {
     const t = parseOnnx(pkg.onnx).ensemble;
     const x = Float32Array.from(pkg.manifest.features.map((f) => WEIRD[f as keyof typeof WEIRD]));
     const expected = isolationScore(new TreeScorer(t).predictRaw(x, 1)[0], 256);
-    const body = await (await post('/v1/models/default/score', { rows: [WEIRD] })).json();
+    const body = await readJson(await post('/v1/models/default/score', { rows: [WEIRD] }));
     expect(body.results[0].score).toBeCloseTo(expected, 12);
   });
 
   it('explains rows with contributions equal to the core TreeSHAP', async () => {
     const res = await post('/v1/models/default/explain', { rows: [WEIRD] });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await readJson(res);
     const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../models/default'));
     const t = parseOnnx(pkg.onnx).ensemble;
     const row = pkg.manifest.features.map((f) => Math.fround(WEIRD[f as keyof typeof WEIRD]));
@@ -85,9 +89,9 @@ describe('local twin over HTTP', () => {
   });
 
   it('lists models and versions', async () => {
-    const models = await (await get('/v1/models')).json();
+    const models = await readJson(await get('/v1/models'));
     expect(models.models.map((m: { name: string }) => m.name)).toContain('default');
-    const versions = await (await get('/v1/models/default/versions')).json();
+    const versions = await readJson(await get('/v1/models/default/versions'));
     expect(JSON.stringify(versions)).toContain('Approved');
   });
 
@@ -116,7 +120,7 @@ describe('local twin over HTTP', () => {
       it(`${name} → ${status} ${code}`, async () => {
         const res = await post('/v1/models/default/score', body);
         expect(res.status).toBe(status);
-        const json = await res.json();
+        const json = await readJson(res);
         expect(json.error.code).toBe(code);
         expect(json.error.message).toMatch(message);
         expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/);
@@ -133,13 +137,13 @@ describe('local twin over HTTP', () => {
     it('unknown model → 404 ModelNotFound', async () => {
       const res = await post('/v1/models/nope/score', { rows: [NORMAL] });
       expect(res.status).toBe(404);
-      expect((await res.json()).error.code).toBe('ModelNotFound');
+      expect((await readJson(res)).error.code).toBe('ModelNotFound');
     });
 
     it('unknown version → 404 VersionNotFound', async () => {
       const res = await post('/v1/models/default/score?version=42', { rows: [NORMAL] });
       expect(res.status).toBe(404);
-      expect((await res.json()).error.code).toBe('VersionNotFound');
+      expect((await readJson(res)).error.code).toBe('VersionNotFound');
     });
 
     it('bad version parameter → 400', async () => {
