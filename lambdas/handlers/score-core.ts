@@ -32,8 +32,8 @@ export function scoreRequest(deps: ScoreDeps) {
     const requestId = context.awsRequestId;
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
     metrics.addDimensions({ model: req.model });
-    metrics.addMetric('ScoredRows', 'Count', results.length);
-    metrics.addMetric('AnomalousRows', 'Count', anomalies);
+    metrics.addMetric('RowsScored', 'Count', results.length);
+    metrics.addMetric('Anomalies', 'Count', anomalies);
     if (deps.captures && deps.captureSampleRate > 0) {
       await capture(deps, req.model, model.version, requestId, req.rows as Record<string, number>[], results);
     }

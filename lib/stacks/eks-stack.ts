@@ -1,8 +1,9 @@
-import { type CfnElement, CfnParameter, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
+import { type CfnElement, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import { ENV, PRODUCTION_ALIAS } from '../../lambdas/contracts.ts';
@@ -29,8 +30,9 @@ export interface EksStackProps extends StackProps {
  * (validated `kubernetes-models` objects). The scorer pod reads tables and model packages through
  * an EKS Pod Identity association.
  *
- * Applying manifests needs the kubectl provider, which needs a kubectl Lambda layer; its ARN is a
- * deploy-time parameter (`KubectlLayerArn`), so synth stays offline and no layer is vendored here.
+ * Applying manifests needs the kubectl provider, which needs a kubectl Lambda layer: it comes from
+ * `@aws-cdk/lambda-layer-kubectl-v33` (the kubectl/helm binaries ship inside that npm package, so
+ * synth stays offline and `cdk deploy --all` needs no extra parameter).
  */
 export class EksStack extends Stack {
   public readonly cluster: eks.Cluster;
@@ -41,13 +43,6 @@ export class EksStack extends Stack {
   constructor(scope: Construct, id: string, props: EksStackProps) {
     super(scope, id, props);
     const { config, data } = props;
-
-    const kubectlLayerArn = new CfnParameter(this, 'KubectlLayerArn', {
-      type: 'String',
-      description:
-        'ARN of a Lambda layer with kubectl and helm (e.g. from @aws-cdk/lambda-layer-kubectl-v33)',
-      allowedPattern: '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$',
-    });
 
     const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
     vpc.addFlowLog('FlowLogs', {
@@ -73,11 +68,7 @@ export class EksStack extends Stack {
         eks.ClusterLoggingTypes.SCHEDULER,
       ],
       kubectlProviderOptions: {
-        kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(
-          this,
-          'KubectlLayer',
-          kubectlLayerArn.valueAsString,
-        ),
+        kubectlLayer: new KubectlV33Layer(this, 'KubectlLayer'),
         // The endpoint is private, so the provider runs inside the VPC.
         privateSubnets: vpc.privateSubnets,
       },

@@ -113,8 +113,10 @@ describe('EKS stack', () => {
     });
   });
 
-  it('needs the kubectl layer ARN only as a deploy-time parameter', () => {
-    expect(t.toJSON().Parameters.KubectlLayerArn.Type).toBe('String');
+  it('ships its own kubectl layer, so deploying needs no parameters', () => {
+    expect(t.toJSON().Parameters?.KubectlLayerArn).toBeUndefined();
+    const layers = Object.values(t.findResources('AWS::Lambda::LayerVersion'));
+    expect(layers.some((l) => /kubectl/i.test(JSON.stringify(l.Properties?.Description ?? '')))).toBe(true);
   });
 });
 
