@@ -45,4 +45,28 @@ export interface CaptureSink {
   write(rows: readonly CapturedRow[]): Promise<{ written: number; failed: number }>;
 }
 
+/** Reads captured rows back for drift evaluation. */
+export interface CaptureReader {
+  /** Rows of `model` captured at from ≤ at < to, oldest first. */
+  readWindow(model: string, from: string | Date, to: string | Date): Promise<CapturedRow[]>;
+}
+
 export type { Manifest, ModelPackage };
+
+/** A domain event for the bus (EventBridge in AWS, a JSON-lines file on the local twin). */
+export interface DomainEvent {
+  readonly source: string;
+  readonly detailType: string;
+  /** JSON-serialisable payload (EventBridge limits an entry to 256 KB). */
+  readonly detail: Record<string, unknown>;
+  /** ISO time of the event; the publisher's clock when absent. */
+  readonly time?: string;
+}
+
+/**
+ * Publishes domain events. Resolves only when every event was accepted;
+ * otherwise rejects naming the events that were not (nothing silently dropped).
+ */
+export interface EventPublisher {
+  publish(events: readonly DomainEvent[]): Promise<void>;
+}

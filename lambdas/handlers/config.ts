@@ -32,6 +32,27 @@ export const RuntimeConfigSchema = z.object({
   eventBusName: optional,
   /** Seconds an alias → version resolution is cached per process. */
   aliasCacheSeconds: int(60, 0, 86_400),
+  /** Drift evaluator: window of captures compared with the reference, minutes. */
+  driftWindowMinutes: int(60, 1, 7 * 24 * 60),
+  /** Drift evaluator: models evaluated when the scheduled event names none (empty → all registered). */
+  driftModels: optional.transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== ''),
+  ),
+  /** Drift evaluator: per-model drift settings (`DriftSettingsSchema` JSON: `{ default, models }`). */
+  driftSettings: optional.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  }),
+  /** Local twin: file the drift evaluator appends events to when no event bus is configured. */
+  eventsFile: optional,
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -55,6 +76,10 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     apiKeysSecret: env[ENV.API_KEYS_SECRET],
     eventBusName: env[ENV.EVENT_BUS_NAME],
     aliasCacheSeconds: env.VIGIL_ALIAS_CACHE_SECONDS || undefined,
+    driftWindowMinutes: env[ENV.DRIFT_WINDOW_MINUTES] || undefined,
+    driftModels: env[ENV.DRIFT_MODELS],
+    driftSettings: env.VIGIL_DRIFT_CONFIG,
+    eventsFile: env.VIGIL_EVENTS_FILE,
   };
   const r = RuntimeConfigSchema.safeParse(raw);
   if (!r.success) {

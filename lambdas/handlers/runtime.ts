@@ -3,8 +3,9 @@ import { FsArtifactStore } from '../adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '../adapters/artifact-store-s3.ts';
 import { DynamoCaptureSink } from '../adapters/dynamodb-captures.ts';
 import { documentClient } from '../adapters/dynamodb-client.ts';
+import { DynamoDriftReportStore } from '../adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '../adapters/dynamodb-registry.ts';
-import type { ArtifactStore, CaptureSink } from '../core/ports.ts';
+import type { ArtifactStore, CaptureReader, CaptureSink } from '../core/ports.ts';
 import type { ModelRegistry } from '../core/registry/index.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { ModelCache } from './model-cache.ts';
@@ -25,6 +26,10 @@ export interface Runtime {
   readonly models: ModelCache;
   /** Where sampled scored rows go; absent when no captures table is configured. */
   readonly captures?: CaptureSink;
+  /** Reads the same captures table back (drift evaluator); absent with `captures`. */
+  readonly captureReader?: CaptureReader;
+  /** Drift reports; absent when no drift table is configured. */
+  readonly driftReports?: DynamoDriftReportStore;
 }
 
 export function runtime(): Runtime {
@@ -53,7 +58,10 @@ export function runtime(): Runtime {
         onFailure: (failed, reason) => logger.error('capture write gave up', { failed, reason }),
       })
     : undefined;
-  cached = { config, registry, store, models, captures };
+  const driftReports = config.driftTable
+    ? new DynamoDriftReportStore({ client, tableName: config.driftTable })
+    : undefined;
+  cached = { config, registry, store, models, captures, captureReader: captures, driftReports };
   return cached;
 }
 

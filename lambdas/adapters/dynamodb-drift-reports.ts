@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DriftReport, FeatureReport } from '../core/drift/report.ts';
+import { TABLE_KEYS } from './tables.ts';
+
+/**
+ * How much of a report was kept when it was stored:
+ * - `full`: every feature with every test's numbers (what `buildDriftReport` returns);
+ * - `summary`: every feature, each test cut down to its headline numbers and vote;
+ * - `verdicts`: every feature's verdict (votes, score, effect) without the tests;
+ * - `partial`: verdicts of the drifted / highest-scoring features only (see `omittedFeatures`).
+ */
+export type ReportDetail = 'full' | 'summary' | 'verdicts' | 'partial';
+
+/** A drift report as stored and listed. */
+export interface StoredDriftReport extends Omit<DriftReport, 'features'> {
+  readonly id: string;
+  /** When the evaluation ran (ISO); orders the reports of a model. */
+  readonly createdAt: string;
+  readonly detail: ReportDetail;
+  /** Features left out of `features` (only with detail `partial`). */
+  readonly omittedFeatures: number;
+  /** Per-feature results; with reduced detail, a subset of each `FeatureReport`'s fields. */
+  readonly features: Record<string, Partial<FeatureReport> & Pick<FeatureReport, 'status' | 'drifted'>>;
+}
+
+/** Where drift reports are kept (the evaluator writes, the reports API reads). */
+export interface DriftReportStore {
+  /** Stores a report and returns it as stored (id, createdAt, detail). */
+  put(
+    report: DriftReport,
+    opts?: { readonly id?: string; readonly createdAt?: string },
+  ): Promise<StoredDriftReport>;
+  /** The newest `limit` reports of a model, newest first. */
+  list(model: string, opts?: { readonly limit?: number }): Promise<StoredDriftReport[]>;
+}
+
+export interface DynamoDriftReportStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /**
+   * Most bytes of the serialised report kept in one item. DynamoDB's item
+   * limit is 400 KB including the keys and summary attributes, hence the margin.
+   * @default 350_000
+   */
+  readonly maxReportBytes?: number;
+}
+
+/** `REPORT#<iso>#<id>`: sorts by evaluation time, unique per report. */
+export const reportSortKey = (createdAt: string, id: string): string =>
+  `REPORT#${new Date(createdAt).toISOString()}#${id}`;
+
+/** Fields of a test result worth keeping when the full numbers do not fit. */
+const HEADLINE = [
+  'statistic',
+  'pvalue',
+  'pvalueAdjusted',
+  'distance',
+  'normalized',
+  'value',
+  'threshold',
+  'drift',
+  'voting',
+  'skipped',
+] as const;
+
+type StoredFeatures = StoredDriftReport['features'];
+
+function summarizeTests(features: DriftReport['features']): StoredFeatures {
+  const out: StoredFeatures = {};
+  for (const [name, f] of Object.entries(features)) {
+    const tests: Record<string, Record<string, unknown>> = {};
+    for (const [t, r] of Object.entries(f.tests)) {
+      const kept: Record<string, unknown> = {};
+      for (const k of HEADLINE) if (k in r) kept[k] = (r as Record<string, unknown>)[k];
+      tests[t] = kept;
+    }
+    out[name] = { ...f, tests: tests as FeatureReport['tests'] };
+  }
+  return out;
+}
+
+function verdicts(features: DriftReport['features']): StoredFeatures {
+  const out: StoredFeatures = {};
+  for (const [name, f] of Object.entries(features)) {
+    const { tests: _tests, voters: _voters, ...rest } = f;
+    out[name] = rest;
+  }
+  return out;
+}
+
+/** JSON with NaN/±Infinity as null (JSON has no such numbers; DynamoDB refuses them as N). */
+const serialise = (v: unknown): string => JSON.stringify(v);
+const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/**
+ * Fits a report into `maxBytes` of JSON, keeping as much detail as fits:
+ * full → test headlines → verdicts → verdicts of the most drifted features.
+ * 50 features fit in full (a few KB each); thousands of features degrade.
+ */
+export function fitReport(
+  report: DriftReport,
+  meta: { id: string; createdAt: string },
+  maxBytes: number,
+): { stored: StoredDriftReport; json: string } {
+  const attempt = (detail: ReportDetail, features: StoredFeatures, omitted = 0) => {
+    const stored: StoredDriftReport = { ...report, ...meta, detail, omittedFeatures: omitted, features };
+    return { stored, json: serialise(stored) };
+  };
+  for (const [detail, features] of [
+    ['full', report.features],
+    ['summary', summarizeTests(report.features)],
+  ] as const) {
+    const r = attempt(detail, features);
+    if (bytes(r.json) <= maxBytes) return r;
+  }
+  const all = verdicts(report.features);
+  const r = attempt('verdicts', all);
+  if (bytes(r.json) <= maxBytes) return r;
+  // Keep the features that matter most to a reader: drifted first, then by vote share.
+  const ranked = Object.entries(all).sort(
+    ([, a], [, b]) => Number(b.drifted) - Number(a.drifted) || (b.score ?? 0) - (a.score ?? 0),
+  );
+  const base = bytes(attempt('partial', {}, ranked.length).json);
+  const kept: StoredFeatures = {};
+  let size = base;
+  for (const [name, f] of ranked) {
+    const add = bytes(serialise({ [name]: f })) + 1;
+    if (size + add > maxBytes) break;
+    kept[name] = f;
+    size += add;
+  }
+  return attempt('partial', kept, ranked.length - Object.keys(kept).length);
+}
+
+/**
+ * `DriftReportStore` over the DynamoDB drift table: `PK=MODEL#<name>`,
+ * `SK=REPORT#<iso>#<id>`, the report as a JSON string (reports hold NaN for
+ * undefined statistics, which a DynamoDB number cannot) beside top-level
+ * summary attributes (status, drift, driftedShare, version, detail).
+ */
+export class DynamoDriftReportStore implements DriftReportStore {
+  readonly #o: Required<DynamoDriftReportStoreOptions>;
+
+  constructor(opts: DynamoDriftReportStoreOptions) {
+    this.#o = { maxReportBytes: 350_000, ...opts };
+  }
+
+  async put(
+    report: DriftReport,
+    opts: { readonly id?: string; readonly createdAt?: string } = {},
+  ): Promise<StoredDriftReport> {
+    const id = opts.id ?? randomUUID();
+    const createdAt = new Date(opts.createdAt ?? Date.now()).toISOString();
+    const { stored, json } = fitReport(report, { id, createdAt }, this.#o.maxReportBytes);
+    await this.#o.client.send(
+      new PutCommand({
+        TableName: this.#o.tableName,
+        Item: {
+          [TABLE_KEYS.partitionKey]: `MODEL#${report.model}`,
+          [TABLE_KEYS.sortKey]: reportSortKey(createdAt, id),
+          id,
+          model: report.model,
+          version: report.version,
+          createdAt,
+          status: report.status,
+          drift: report.drift,
+          driftedShare: report.driftedShare,
+          detail: stored.detail,
+          report: json,
+        },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+      }),
+    );
+    // Hand back what a reader will see (NaN → null), not the in-memory object.
+    return JSON.parse(json) as StoredDriftReport;
+  }
+
+  async list(model: string, opts: { readonly limit?: number } = {}): Promise<StoredDriftReport[]> {
+    const limit = Math.max(1, Math.floor(opts.limit ?? 10));
+    const out: StoredDriftReport[] = [];
+    let key: Record<string, unknown> | undefined;
+    do {
+      const res = await this.#o.client.send(
+        new QueryCommand({
+          TableName: this.#o.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+          ExpressionAttributeValues: { ':pk': `MODEL#${model}`, ':prefix': 'REPORT#' },
+          ScanIndexForward: false,
+          Limit: limit - out.length,
+          ExclusiveStartKey: key,
+        }),
+      );
+      for (const item of res.Items ?? []) {
+        if (typeof item.report === 'string') out.push(JSON.parse(item.report) as StoredDriftReport);
+      }
+      key = res.LastEvaluatedKey;
+      // A 1 MB page can end before `limit` items when reports are large: keep reading.
+    } while (key && out.length < limit);
+    return out;
+  }
+}
