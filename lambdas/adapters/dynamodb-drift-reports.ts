@@ -6,8 +6,9 @@ import { TABLE_KEYS } from './tables.ts';
 /**
  * How much of a report was kept when it was stored:
  * - `full`: every feature with every test's numbers (what `buildDriftReport` returns);
- * - `summary`: every feature, each test cut down to its headline numbers and vote;
- * - `verdicts`: every feature's verdict (votes, score, effect) without the tests;
+ * - `summary`: every feature, each test cut down to its headline numbers and vote, numbers
+ *   rounded to 4 significant digits;
+ * - `verdicts`: every feature's verdict (votes, score, effect, 4 significant digits) without the tests;
  * - `partial`: verdicts of the drifted / highest-scoring features only (see `omittedFeatures`).
  */
 export type ReportDetail = 'full' | 'summary' | 'verdicts' | 'partial';
@@ -50,19 +51,26 @@ export interface DynamoDriftReportStoreOptions {
 export const reportSortKey = (createdAt: string, id: string): string =>
   `REPORT#${new Date(createdAt).toISOString()}#${id}`;
 
-/** Fields of a test result worth keeping when the full numbers do not fit. */
+/** Fields of a test result worth keeping when the full numbers do not fit (thresholds and voting are config). */
 const HEADLINE = [
   'statistic',
   'pvalue',
   'pvalueAdjusted',
-  'distance',
   'normalized',
   'value',
-  'threshold',
   'drift',
-  'voting',
   'skipped',
 ] as const;
+
+/** Numbers to 4 significant digits, recursively: enough to read a report, a third of the bytes. */
+function round4<T>(v: T): T {
+  if (typeof v === 'number') return (Number.isFinite(v) ? Number(v.toPrecision(4)) : v) as T;
+  if (Array.isArray(v)) return v.map(round4) as T;
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, round4(x)])) as T;
+  }
+  return v;
+}
 
 type StoredFeatures = StoredDriftReport['features'];
 
@@ -75,7 +83,7 @@ function summarizeTests(features: DriftReport['features']): StoredFeatures {
       for (const k of HEADLINE) if (k in r) kept[k] = (r as Record<string, unknown>)[k];
       tests[t] = kept;
     }
-    out[name] = { ...f, tests: tests as FeatureReport['tests'] };
+    out[name] = round4({ ...f, tests: tests as FeatureReport['tests'] });
   }
   return out;
 }
@@ -84,7 +92,7 @@ function verdicts(features: DriftReport['features']): StoredFeatures {
   const out: StoredFeatures = {};
   for (const [name, f] of Object.entries(features)) {
     const { tests: _tests, voters: _voters, ...rest } = f;
-    out[name] = rest;
+    out[name] = round4(rest);
   }
   return out;
 }
