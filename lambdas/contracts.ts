@@ -42,6 +42,8 @@ export const ENV = {
   DRIFT_MODELS: 'VIGIL_DRIFT_MODELS',
   /** Drift evaluation window in minutes. */
   DRIFT_WINDOW_MINUTES: 'VIGIL_DRIFT_WINDOW_MINUTES',
+  /** Drift thresholds as JSON `{ default: {...}, models: { name: {...} } }` (lambdas/core/drift/config.ts). */
+  DRIFT_CONFIG: 'VIGIL_DRIFT_CONFIG',
 } as const;
 
 /** Lambda entry files (relative to the repo root); each exports `handler`. */

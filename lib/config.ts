@@ -86,6 +86,13 @@ const configSchema = z.strictObject({
     models: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/)).min(1),
     retryAttempts: z.number().int().min(0).max(185),
     maxEventAgeMinutes: z.number().int().min(1).max(1440),
+    /** Drift thresholds `{ default, models }`, validated by the evaluator (lambdas/core/drift/config.ts). */
+    settings: z
+      .strictObject({
+        default: z.record(z.string(), z.unknown()).optional(),
+        models: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+      })
+      .default({}),
   }),
   alarms: alarmSchema,
   /** CodeDeploy configuration for the `live` alias of the score function. */

@@ -78,7 +78,7 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     aliasCacheSeconds: env.VIGIL_ALIAS_CACHE_SECONDS || undefined,
     driftWindowMinutes: env[ENV.DRIFT_WINDOW_MINUTES] || undefined,
     driftModels: env[ENV.DRIFT_MODELS],
-    driftSettings: env.VIGIL_DRIFT_CONFIG,
+    driftSettings: env[ENV.DRIFT_CONFIG],
     eventsFile: env.VIGIL_EVENTS_FILE,
   };
   const r = RuntimeConfigSchema.safeParse(raw);

@@ -105,7 +105,10 @@ export class ApiStack extends Stack {
       entry: entries.driftReports,
       serviceName: 'vigil-drift-reports',
       description: 'Returns the latest drift reports of a model',
-    }).bindTable({ table: data.driftTable, envVar: ENV.DRIFT_TABLE, accessMode: 'read' });
+    })
+      .bindTable({ table: data.driftTable, envVar: ENV.DRIFT_TABLE, accessMode: 'read' })
+      // Unknown models answer 404, which needs the registry.
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
 
     this.health = new ModelFunction(this, 'Health', {
       ...fnDefaults,

@@ -55,6 +55,7 @@ export class DriftStack extends Stack {
       environment: {
         [ENV.DRIFT_WINDOW_MINUTES]: String(config.drift.windowMinutes),
         [ENV.DRIFT_MODELS]: config.drift.models.join(','),
+        [ENV.DRIFT_CONFIG]: JSON.stringify(config.drift.settings),
         [ENV.EVENT_BUS_NAME]: bus.eventBusName,
       },
     })

@@ -23,7 +23,7 @@ export const EMF_METRICS = {
   /** drift evaluator: 1 when the report says drift, else 0. Dimensions: service, model. */
   drift: 'Drift',
   /** drift evaluator: share of drifted features, 0..1. Dimensions: service, model. */
-  driftedShare: 'DriftedShare',
+  driftedShare: 'DriftedFeatureShare',
 } as const;
 
 /** Properties of {@link ObservabilityStack}. */

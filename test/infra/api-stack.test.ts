@@ -27,6 +27,22 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
     ]);
   });
 
+  it('gives every function the tables its handler reads through runtime()', () => {
+    const env = (service: string) =>
+      functions.find(([, p]) => serviceOf(p) === service)?.[1].Environment.Variables ?? {};
+    for (const service of [
+      'vigil-score',
+      'vigil-explain',
+      'vigil-models',
+      'vigil-drift-reports',
+      'vigil-drift-evaluate',
+    ]) {
+      expect(env(service).VIGIL_REGISTRY_TABLE, service).toBeDefined();
+    }
+    expect(env('vigil-drift-reports').VIGIL_DRIFT_TABLE).toBeDefined();
+    expect(env('vigil-drift-evaluate').VIGIL_DRIFT_CONFIG).toBeDefined();
+  });
+
   it('runs every function on Node.js 22, ARM64, with X-Ray active tracing and JSON logs', () => {
     for (const [, p] of functions) {
       expect(p.Runtime).toBe('nodejs22.x');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { driftConfigForModel } from '../../lambdas/core/drift/config.ts';
 import { ENV_NAMES, loadConfig } from '../../lib/config.ts';
 
 describe('loadConfig', () => {
@@ -36,5 +37,19 @@ describe('loadConfig', () => {
     expect(prod.removalPolicy).toBe('retain');
     expect(prod.lambda.scoreProvisionedConcurrency).toBeGreaterThan(0);
     expect(prod.canary).not.toBe('ALL_AT_ONCE');
+  });
+
+  it('ships drift settings the evaluator accepts for every scheduled model', () => {
+    for (const name of ENV_NAMES) {
+      const c = loadConfig(name);
+      for (const model of c.drift.models)
+        expect(() => driftConfigForModel(c.drift.settings, model)).not.toThrow();
+    }
+  });
+
+  it('refuses drift settings the evaluator would refuse', () => {
+    const drift = { ...loadConfig('dev').drift, settings: { default: { minVotes: 9 } } };
+    const c = loadConfig('dev', { drift });
+    expect(() => driftConfigForModel(c.drift.settings, 'default')).toThrow(/minVotes/);
   });
 });

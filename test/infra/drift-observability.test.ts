@@ -146,7 +146,14 @@ describe.each(ENV_NAMES)('Observability stack in %s', (name) => {
 
   it('charts latency percentiles, anomaly rate, drifted share and the alias traffic split', () => {
     const body = JSON.stringify(resourcesOf(t, 'AWS::CloudWatch::Dashboard')[0][1].DashboardBody);
-    for (const text of ['p50', 'p90', 'p99', 'anomalies0 / rows0', 'DriftedShare', 'ExecutedVersion']) {
+    for (const text of [
+      'p50',
+      'p90',
+      'p99',
+      'anomalies0 / rows0',
+      'DriftedFeatureShare',
+      'ExecutedVersion',
+    ]) {
       expect(body).toContain(text);
     }
   });
