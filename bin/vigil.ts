@@ -11,9 +11,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const USAGE = `Usage: vigil <command> [options]
 
 Commands:
-  serve     [--port 3000] [--host 127.0.0.1] [--data-dir .vigil] [--drift-every 3600s]
+  serve     [--port 3000] [--host 127.0.0.1] [--data-dir .vigil] [--drift-every 1h]
             Run the local twin: the HTTP API on localhost with dynalite, the default model,
             drift evaluation on a timer.
+  serve --aws [--port 8080] [--host 0.0.0.0]
+            The same API on the real AWS adapters, configured by VIGIL_* env (EKS scorer).
   train     --data metrics.csv --out dir [--features a,b,c] [--label col] [--name n]
   score     --model dir [--engine fast|onnx] < body.json     Print the API's JSON response.
   explain   --model dir [--svg out.svg] < body.json          Print an explanation table.
@@ -37,10 +39,22 @@ async function serve(argv: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       'data-dir': { type: 'string', default: '.vigil' },
       'drift-every': { type: 'string', default: '1h' },
+      aws: { type: 'boolean', default: false },
     },
   });
-  const { startTwin } = await import('../local/twin.ts');
+  const { startAwsServer, startTwin } = await import('../local/twin.ts');
   const port = Number(values.port ?? process.env.PORT ?? 3000);
+  if (values.aws) {
+    const server = await startAwsServer({ port, host: values.host });
+    process.stdout.write(`Vigil API (AWS adapters) listening on ${server.url}\n`);
+    const stopAws = async () => {
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stopAws);
+    process.once('SIGTERM', stopAws);
+    return new Promise<number>(() => undefined);
+  }
   const twin = await startTwin({
     port,
     host: values.host,
@@ -84,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/drift.ts')).driftCommand(rest);
     case 'models':
       return (await import('./commands/models-cli.ts')).modelsCli(rest);
+    case 'version':
+      process.stdout.write('vigil 0.1.0\n');
+      return 0;
     case undefined:
     case '-h':
     case '--help':

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENV, HANDLERS, ROUTES } from '../lambdas/contracts.ts';
+import { ENV, type HANDLERS, ROUTES } from '../lambdas/contracts.ts';
 import { generateApiKey } from '../lambdas/core/auth.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
@@ -86,39 +86,10 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     opts.defaultModelDir ?? path.join(ROOT, 'models/default'),
   );
 
-  const handlers = await loadHandlers();
-  const authorize = handlers.authorizer as unknown as (e: unknown) => Promise<{ isAuthorized: boolean }>;
-  const routes: Route[] = ROUTES.flatMap((r) => {
-    const h = handlers[r.handler];
-    if (!h) return [];
-    return [
-      {
-        method: r.method,
-        path: r.path,
-        handler: h,
-        guard:
-          r.auth === 'public'
-            ? undefined
-            : async (event) => {
-                if (!event.headers?.['x-api-key'])
-                  return unauthorized(401, 'Unauthorized', 'Missing x-api-key header');
-                const res = await authorize(event);
-                return res.isAuthorized ? undefined : unauthorized(403, 'Forbidden', 'Invalid API key');
-              },
-      },
-    ];
-  });
-  const server: Server = createServer(apiGatewayListener(routes));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 3000, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const { server, port, handlers } = await startApiServer({ port: opts.port ?? 3000, host: opts.host });
 
   const evaluateDrift = async (): Promise<unknown[]> => {
-    const evaluate = handlers.driftEvaluate as unknown as ((e: unknown) => Promise<unknown>) | undefined;
-    if (!evaluate) return [];
+    const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
     const models = await rt.registry.listModels();
     const out: unknown[] = [];
     for (const m of models) out.push(await evaluate({ model: m.name }));
@@ -158,16 +129,60 @@ const unauthorized = (statusCode: number, code: string, message: string) => ({
   body: JSON.stringify({ error: { code, message } }),
 });
 
-/** Imports each handler module that exists (the same files Lambda bundles). */
-async function loadHandlers(): Promise<Partial<Record<keyof typeof HANDLERS, ApiHandler>>> {
-  const out: Partial<Record<keyof typeof HANDLERS, ApiHandler>> = {};
-  for (const [name, file] of Object.entries(HANDLERS) as Array<[keyof typeof HANDLERS, string]>) {
-    const abs = path.join(ROOT, file);
-    if (!existsSync(abs)) continue;
-    const mod = (await import(abs)) as { handler: ApiHandler };
-    out[name] = mod.handler;
-  }
-  return out;
+/**
+ * Serves `ROUTES` over node:http with the handler modules Lambda runs, the
+ * authorizer guarding every non-public route (401 without a key, 403 with a
+ * wrong one, as API Gateway answers). Used by the twin and by `vigil serve
+ * --aws` (the EKS streaming scorer). Handlers are imported only now, after
+ * the caller has set the environment they read at module load (Powertools).
+ */
+export async function startApiServer(opts: {
+  port: number;
+  host?: string;
+}): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
+  const { HANDLER_MODULES: handlers } = await import('./handler-modules.ts');
+  const authorize = handlers.authorizer as (e: unknown) => Promise<{ isAuthorized: boolean }>;
+  const routes: Route[] = ROUTES.map((r) => ({
+    method: r.method,
+    path: r.path,
+    handler: handlers[r.handler] as ApiHandler,
+    guard:
+      r.auth === 'public'
+        ? undefined
+        : async (event) => {
+            if (!event.headers?.['x-api-key'])
+              return unauthorized(401, 'Unauthorized', 'Missing x-api-key header');
+            const res = await authorize(event);
+            return res.isAuthorized ? undefined : unauthorized(403, 'Forbidden', 'Invalid API key');
+          },
+  }));
+  const server: Server = createServer(apiGatewayListener(routes));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : 0, handlers };
+}
+
+/**
+ * `vigil serve --aws`: the same API on the real adapters, configured by the
+ * environment exactly like the Lambdas (tables, bucket, API-key secret). No
+ * dynalite, no bootstrap, no drift timer (the scheduler runs the evaluator).
+ */
+export async function startAwsServer(opts: {
+  port: number;
+  host?: string;
+}): Promise<{ url: string; close(): Promise<void> }> {
+  process.env.POWERTOOLS_SERVICE_NAME ??= 'vigil-streaming-scorer';
+  const { runtime } = await import('../lambdas/handlers/runtime.ts');
+  runtime(); // fail fast on missing or invalid configuration
+  if (!process.env[ENV.API_KEYS_SECRET]) throw new Error(`${ENV.API_KEYS_SECRET} is required with --aws`);
+  const { server, port } = await startApiServer(opts);
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /**

@@ -90,6 +90,8 @@ export class EksStack extends Stack {
         [ENV.MODEL_ALIAS]: PRODUCTION_ALIAS,
         [ENV.CAPTURE_SAMPLE_RATE]: String(config.captureSampleRate),
         [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
+        // `vigil serve --aws` checks API keys itself (no API Gateway in front of the pod).
+        [ENV.API_KEYS_SECRET]: data.apiKeys.secretArn,
         AWS_REGION: this.region,
       },
     });
@@ -119,6 +121,12 @@ export class EksStack extends Stack {
       new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [data.key.keyArn],
+      }),
+    );
+    this.serviceAccount.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [data.apiKeys.secretArn],
       }),
     );
     this.serviceAccount.role.addManagedPolicy(data.artifacts.readPolicy);

@@ -33,7 +33,7 @@ describe('Dockerfile of the streaming scorer', () => {
   it('runs node on the esbuild bundle of bin/vigil.ts serve', () => {
     expect(dockerfile).toMatch(/esbuild bin\/vigil\.ts --bundle/);
     expect(instructions).toContain('ENTRYPOINT ["node", "dist/vigil.mjs"]');
-    expect(instructions.find((l) => l.startsWith('CMD '))).toMatch(/"serve"/);
+    expect(instructions.find((l) => l.startsWith('CMD '))).toMatch(/"serve", "--aws"/);
   });
 
   it('checks health on the same path as the Kubernetes probes', () => {
