@@ -84,22 +84,8 @@ export function upperBound(sorted: ArrayLike<number>, x: number, lo = 0, hi = so
   return lo;
 }
 
-/**
- * `np.quantile(sorted, q, method='linear')` on an ascending array, including
- * NumPy's lerp (`a + (b-a)g` for g < 0.5, else `b - (b-a)(1-g)`), which
- * differs from the naive formula by an ulp now and then.
- */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * q;
-  const j = Math.floor(h);
-  const g = h - j;
-  const a = sorted[j];
-  const b = sorted[Math.min(j + 1, n - 1)];
-  const diff = b - a;
-  return g < 0.5 ? a + diff * g : b - diff * (1 - g);
-}
+/** `np.quantile(sorted, q, method='linear')`, shared with the model package's deciles. */
+export { quantileSorted } from '../stats.ts';
 
 /** Python's float floor division `a // b` (fmod based), exact where `Math.floor(a / b)` may round up. */
 export function pyFloorDiv(a: number, b: number): number {

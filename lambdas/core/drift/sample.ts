@@ -1,3 +1,4 @@
+import { sortedCopy } from '../stats.ts';
 import { npSum } from './numeric.ts';
 
 /**
@@ -34,7 +35,7 @@ export function prepareSample(input: ArrayLike<number>): Sample {
     const v = input[i];
     if (Number.isFinite(v)) values[k++] = v;
   }
-  const sorted = values.slice().sort();
+  const sorted = sortedCopy(values);
   const n = finite;
   const mean = n > 0 ? npSum(values) / n : Number.NaN;
   let var0 = Number.NaN;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { TreeScorer } from '../forest/fast-path.ts';
 import { averagePathLength } from '../forest/isolation.ts';
 import { Rng } from '../forest/rng.ts';
@@ -6,6 +5,7 @@ import type { TrainedForest } from '../forest/train.ts';
 import { exportOnnx } from '../onnx/export.ts';
 import { meanStd, quantileSorted } from '../stats.ts';
 import { type FeatureReference, type Manifest, ManifestSchema, type ModelPackage } from './manifest.ts';
+import { sha256Hex } from './package-io.ts';
 
 /** Most reference rows kept in a package (drift reference and SHAP covers). */
 export const MAX_REFERENCE_ROWS = 10_000;
@@ -13,9 +13,6 @@ export const MAX_REFERENCE_ROWS = 10_000;
 export const VIGIL_ISOLATION_FOREST = 'isolation_forest';
 /** Default cut when contamination is 'auto': s(x) ≥ 0.6 is an anomaly (Liu et al.: s ≫ 0.5 means anomaly). */
 export const AUTO_THRESHOLD = 0.6;
-
-export const sha256Hex = (bytes: Uint8Array | string): string =>
-  createHash('sha256').update(bytes).digest('hex');
 
 export interface BuildPackageInput {
   readonly name: string;
