@@ -1,7 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { ZodError, ZodType } from 'zod';
 import { isVigilError, VigilError } from '../core/errors.ts';
 import { logger } from './observability.ts';
 
@@ -44,9 +43,19 @@ export function parseJsonBody(event: HttpEvent, maxBytes = DEFAULT_MAX_BODY_BYTE
   }
 }
 
+/** The parts of a zod (classic or mini) error this module reads. */
+interface SchemaIssues {
+  readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>;
+}
+
+/** Any zod schema, classic or mini: both expose `safeParse`. */
+interface Schema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: SchemaIssues };
+}
+
 /** Validates `value` with a zod schema; failures become a 400 naming the path. */
 export function validate<T>(
-  schema: ZodType<T>,
+  schema: Schema<T>,
   value: unknown,
   code: 'InvalidBody' | 'BadRequest' = 'InvalidBody',
 ): T {
@@ -56,8 +65,13 @@ export function validate<T>(
 }
 
 /** Converts a zod error into a VigilError whose message names the first offending path. */
-export function zodError(error: ZodError, code: 'InvalidBody' | 'BadRequest' = 'InvalidBody'): VigilError {
-  const issues = error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+export function zodError(
+  error: SchemaIssues,
+  code: 'InvalidBody' | 'BadRequest' = 'InvalidBody',
+): VigilError {
+  const issues = error.issues
+    .slice(0, 10)
+    .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
   const first = issues[0];
   const where = first?.path ? ` at '${first.path}'` : '';
   return new VigilError(code, `Invalid request${where}: ${first?.message ?? 'invalid'}`, { issues });

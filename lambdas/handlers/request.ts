@@ -1,12 +1,16 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { VigilError } from '../core/errors.ts';
 import type { ModelRef } from '../core/ports.ts';
 import { type HttpEvent, parseJsonBody, pathParam, validate } from './http.ts';
 
 /** Body of score and explain requests (DESIGN.md §5); rows are checked against the model's features later. */
-export const RowsBodySchema = z.object({ rows: z.array(z.unknown()) }).strict();
+export const RowsBodySchema = z.strictObject({ rows: z.array(z.unknown()) });
 
-const VersionQuery = z.coerce.number().int().positive().max(9_999_999);
+const VersionQuery = z.coerce.number().check(
+  z.refine<number>((v) => Number.isInteger(v)),
+  z.positive(),
+  z.lte(9_999_999),
+);
 
 /** Parsed common parts of a score/explain request. */
 export interface RowsRequest {
