@@ -1,5 +1,5 @@
 import type { ModelPackage } from '../core/model/manifest.ts';
-import type { ArtifactStore, ModelRef, ModelResolver } from '../core/ports.ts';
+import type { ArtifactStore, ModelRef, ModelResolver, ResolvedModel } from '../core/ports.ts';
 import { type EngineName, type LoadedModel, loadModel } from '../core/scoring.ts';
 
 export interface ServedModel extends LoadedModel {
@@ -30,29 +30,34 @@ export class ModelCache {
   ) {}
 
   async get(name: string, ref: ModelRef): Promise<ServedModel> {
-    const version = ref.version ?? (await this.#aliasVersion(name, ref.alias));
+    // An alias lookup already returns the version's artifact: reuse it instead of a second read.
+    const viaAlias = ref.version === undefined ? await this.#aliasVersion(name, ref.alias) : undefined;
+    const version = ref.version ?? (viaAlias as { version: number }).version;
     const key = `${name}@${version}`;
     let p = this.#loaded.get(key);
     if (!p) {
-      p = this.#load(name, version);
+      p = this.#load(name, version, viaAlias?.resolved);
       this.#loaded.set(key, p);
       p.catch(() => this.#loaded.delete(key));
     }
     return p;
   }
 
-  async #aliasVersion(name: string, alias = 'production'): Promise<number> {
+  async #aliasVersion(
+    name: string,
+    alias = 'production',
+  ): Promise<{ version: number; resolved?: ResolvedModel }> {
     const now = (this.deps.now ?? Date.now)();
     const key = `${name}#${alias}`;
     const hit = this.#aliases.get(key);
-    if (hit && hit.expires > now) return hit.version;
+    if (hit && hit.expires > now) return { version: hit.version };
     const resolved = await this.deps.resolver.resolve(name, { alias });
     this.#aliases.set(key, { version: resolved.version, expires: now + (this.deps.aliasTtlMs ?? 60_000) });
-    return resolved.version;
+    return { version: resolved.version, resolved };
   }
 
-  async #load(name: string, version: number): Promise<ServedModel> {
-    const resolved = await this.deps.resolver.resolve(name, { version });
+  async #load(name: string, version: number, known?: ResolvedModel): Promise<ServedModel> {
+    const resolved = known ?? (await this.deps.resolver.resolve(name, { version }));
     const pkg: ModelPackage = await this.deps.store.getPackage(resolved.artifactUri);
     const loaded = await loadModel(pkg, { engine: this.deps.engine, wasmDir: this.deps.wasmDir });
     return { ...loaded, name, version };
