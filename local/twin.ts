@@ -72,6 +72,8 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     [ENV.ARTIFACT_DIR]: path.join(dataDir, 'artifacts'),
     [ENV.CAPTURE_SAMPLE_RATE]: String(opts.captureSampleRate ?? 1),
     VIGIL_API_KEYS_FILE: path.join(dataDir, 'api-keys.json'),
+    // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
+    VIGIL_EVENTS_FILE: process.env.VIGIL_EVENTS_FILE ?? path.join(dataDir, 'events.jsonl'),
     POWERTOOLS_SERVICE_NAME: 'vigil-local',
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
