@@ -2,6 +2,16 @@ import { Rng } from '../../lambdas/core/forest/rng.ts';
 import { EnsembleBuilder } from '../../lambdas/core/forest/train.ts';
 import { type Aggregate, NodeMode, type TreeEnsemble } from '../../lambdas/core/trees.ts';
 
+/** Every split mode the parser and the fast path support. */
+export const ALL_BRANCH_MODES = [
+  NodeMode.BRANCH_LEQ,
+  NodeMode.BRANCH_LT,
+  NodeMode.BRANCH_GTE,
+  NodeMode.BRANCH_GT,
+  NodeMode.BRANCH_EQ,
+  NodeMode.BRANCH_NEQ,
+];
+
 /**
  * Random tree ensembles with every split mode, for testing the parser, the
  * fast path and onnxruntime-web agreement beyond what the trainer produces.

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TreeScorer } from '../../../lambdas/core/forest/fast-path.ts';
-import { NodeMode } from '../../../lambdas/core/trees.ts';
-import { gridRows, randomEnsemble, referencePredict } from '../../helpers/random-trees.ts';
-
-const ALL_MODES = [
-  NodeMode.BRANCH_LEQ,
-  NodeMode.BRANCH_LT,
-  NodeMode.BRANCH_GTE,
-  NodeMode.BRANCH_GT,
-  NodeMode.BRANCH_EQ,
-  NodeMode.BRANCH_NEQ,
-];
+import { ALL_BRANCH_MODES, gridRows, randomEnsemble, referencePredict } from '../../helpers/random-trees.ts';
 
 describe('TreeScorer (fast path)', () => {
   for (const aggregate of ['SUM', 'AVERAGE', 'MIN', 'MAX'] as const) {
@@ -20,7 +10,7 @@ describe('TreeScorer (fast path)', () => {
         nFeatures: 5,
         nTrees: 12,
         maxDepth: 6,
-        modes: ALL_MODES,
+        modes: ALL_BRANCH_MODES,
         aggregate,
         base: 0.25,
       });

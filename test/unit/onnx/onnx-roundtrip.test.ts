@@ -10,17 +10,9 @@ import { exportOnnx, type TreeOpFormat } from '../../../lambdas/core/onnx/export
 import { createOrtModel } from '../../../lambdas/core/onnx/ort.ts';
 import { parseOnnx } from '../../../lambdas/core/onnx/parse.ts';
 import { onnx } from '../../../lambdas/core/onnx/proto.ts';
-import { NodeMode, type TreeEnsemble } from '../../../lambdas/core/trees.ts';
-import { gridRows, randomEnsemble } from '../../helpers/random-trees.ts';
+import type { TreeEnsemble } from '../../../lambdas/core/trees.ts';
+import { ALL_BRANCH_MODES, gridRows, randomEnsemble } from '../../helpers/random-trees.ts';
 
-const ALL_MODES = [
-  NodeMode.BRANCH_LEQ,
-  NodeMode.BRANCH_LT,
-  NodeMode.BRANCH_GTE,
-  NodeMode.BRANCH_GT,
-  NodeMode.BRANCH_EQ,
-  NodeMode.BRANCH_NEQ,
-];
 const FORMATS: TreeOpFormat[] = ['TreeEnsembleRegressor3', 'TreeEnsemble5'];
 
 const forest10 = () => {
@@ -37,7 +29,14 @@ const testModels = (): Array<{ name: string; t: TreeEnsemble; format: TreeOpForm
     out.push({ name: `isolation forest 10×100 (${format})`, t: f.ensemble, format, psi: f.psi });
     out.push({
       name: `random, all modes, SUM + base (${format})`,
-      t: randomEnsemble({ seed: 31, nFeatures: 6, nTrees: 15, maxDepth: 6, modes: ALL_MODES, base: 1.5 }),
+      t: randomEnsemble({
+        seed: 31,
+        nFeatures: 6,
+        nTrees: 15,
+        maxDepth: 6,
+        modes: ALL_BRANCH_MODES,
+        base: 1.5,
+      }),
       format,
     });
     out.push({
