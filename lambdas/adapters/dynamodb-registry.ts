@@ -3,7 +3,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { PRODUCTION_ALIAS } from '../contracts.ts';
@@ -65,6 +64,9 @@ import {
  *   move, from which `history()` derives any event not yet stored. History
  *   therefore shows exactly one event per successful write, always.
  */
+/** Partition listing every model name (one item per model), so listing needs no Scan. */
+const MODEL_INDEX_PK = 'INDEX#MODELS';
+
 export class DynamoRegistry implements ModelRegistry {
   readonly #db: DynamoDBDocumentClient;
   readonly #table: string;
@@ -102,6 +104,14 @@ export class DynamoRegistry implements ModelRegistry {
         `registry counter returned an invalid version: ${String(counter.Attributes?.versionCount)}`,
       );
     }
+    // The model index lets listModels Query one partition instead of scanning the table
+    // (functions get Query, never Scan). Rewritten on every registration: idempotent.
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { PK: MODEL_INDEX_PK, SK: `MODEL#${input.name}`, name: input.name },
+      }),
+    );
     const artifactUri = await input.store(version);
     const record: ModelVersion = {
       name: input.name,
@@ -175,35 +185,38 @@ export class DynamoRegistry implements ModelRegistry {
   }
 
   async listModels(): Promise<ModelSummary[]> {
-    const items = await this.#scanAll({
-      FilterExpression: 'SK = :meta OR begins_with(SK, :alias)',
-      ExpressionAttributeValues: { ':meta': 'META', ':alias': 'ALIAS#' },
-    });
-    const models = new Map<
-      string,
-      { createdAt: string; latestVersion: number; aliases: Record<string, number> }
-    >();
-    const entry = (name: string) => {
-      let m = models.get(name);
-      if (!m) {
-        m = { createdAt: '', latestVersion: 0, aliases: {} };
-        models.set(name, m);
-      }
-      return m;
-    };
-    for (const it of items) {
-      const name = String(it.PK).slice('MODEL#'.length);
-      const m = entry(name);
-      if (it.SK === 'META') {
-        m.createdAt = String(it.createdAt);
-        m.latestVersion = Number(it.versionCount ?? 0);
-      } else {
-        m.aliases[String(it.alias)] = Number(it.version);
-      }
-    }
-    return [...models.entries()]
-      .map(([name, m]) => ({ name, ...m }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const names: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': MODEL_INDEX_PK },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const it of out.Items ?? []) names.push(String(it.name));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const models = await Promise.all(
+      names.map(async (name) => {
+        const [meta, aliases] = await Promise.all([
+          this.#db.send(
+            new GetCommand({ TableName: this.#table, Key: key(name, 'META'), ConsistentRead: true }),
+          ),
+          this.#queryPrefix(name, 'ALIAS#'),
+        ]);
+        return {
+          name,
+          createdAt: String(meta.Item?.createdAt ?? ''),
+          latestVersion: Number(meta.Item?.versionCount ?? 0),
+          aliases: Object.fromEntries(aliases.map((a) => [String(a.alias), Number(a.version)])),
+        };
+      }),
+    );
+    return models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async listVersions(model: string): Promise<ModelVersion[]> {
@@ -456,27 +469,6 @@ export class DynamoRegistry implements ModelRegistry {
           TableName: this.#table,
           KeyConditionExpression: prefix ? 'PK = :pk AND begins_with(SK, :p)' : 'PK = :pk',
           ExpressionAttributeValues: { ':pk': `MODEL#${model}`, ...(prefix ? { ':p': prefix } : {}) },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
-
-  async #scanAll(filter: {
-    FilterExpression: string;
-    ExpressionAttributeValues: Record<string, unknown>;
-  }): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#db.send(
-        new ScanCommand({
-          TableName: this.#table,
-          ...filter,
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
