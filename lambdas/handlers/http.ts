@@ -1,8 +1,12 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isVigilError, VigilError } from '../core/errors.ts';
-import { logger } from './observability.ts';
+import { logger, metrics } from './observability.ts';
+
+/** EMF metric counting genuine 500s (bugs), alarmed on and used to roll deployments back. */
+export const SERVER_ERRORS_METRIC = 'ServerErrors';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -105,6 +109,9 @@ export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Contex
       return;
     }
     logger.error('unhandled error', { error: err, requestId });
+    // The response is a normal return to Lambda, so its Errors metric never sees this 500:
+    // count it here (service dimension only) for the alarms that roll a canary back.
+    metrics.singleMetric().addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
     request.response = json(
       500,
       { error: { code: 'InternalError', message: 'Internal error', requestId } },

@@ -1,3 +1,4 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { CapturedRow, CaptureSink } from '../core/ports.ts';
 import { rowsToMatrix, scoreMatrix } from '../core/scoring.ts';
@@ -17,6 +18,8 @@ export interface ScoreDeps {
   readonly random?: () => number;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** EMF emitter. @default the process-wide Powertools metrics */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -31,9 +34,10 @@ export function scoreRequest(deps: ScoreDeps) {
     const results = await scoreMatrix(model, x, req.rows.length);
     const requestId = context.awsRequestId;
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
-    metrics.addDimensions({ model: req.model });
-    metrics.addMetric('RowsScored', 'Count', results.length);
-    metrics.addMetric('Anomalies', 'Count', anomalies);
+    const m = deps.metrics ?? metrics;
+    m.addDimensions({ model: req.model });
+    m.addMetric('RowsScored', 'Count', results.length);
+    m.addMetric('Anomalies', 'Count', anomalies);
     if (deps.captures && deps.captureSampleRate > 0) {
       await capture(deps, req.model, model.version, requestId, req.rows as Record<string, number>[], results);
     }
@@ -46,6 +50,14 @@ export function scoreRequest(deps: ScoreDeps) {
     });
   };
 }
+
+/**
+ * `CaptureErrors` with the service dimension only: the alarm watches that exact dimension
+ * set, and the request's `model` dimension would otherwise be attached too.
+ */
+const captureErrors = (m: Metrics, n: number): void => {
+  m.singleMetric().addMetric('CaptureErrors', 'Count', n);
+};
 
 /**
  * Writes a Bernoulli sample of the scored rows to the capture sink. A capture
@@ -72,10 +84,10 @@ async function capture(
     const { failed } = await (deps.captures as CaptureSink).write(sample);
     if (failed > 0) {
       logger.error('capture rows not written', { failed, requestId, model });
-      metrics.addMetric('CaptureErrors', 'Count', failed);
+      captureErrors(deps.metrics ?? metrics, failed);
     }
   } catch (error) {
     logger.error('capture failed', { error: error as Error, requestId, model });
-    metrics.addMetric('CaptureErrors', 'Count', sample.length);
+    captureErrors(deps.metrics ?? metrics, sample.length);
   }
 }

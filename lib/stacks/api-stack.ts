@@ -8,7 +8,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, PRODUCTION_ALIAS } from '../../lambdas/contracts.ts';
+import { ENV, METRICS_NAMESPACE, PRODUCTION_ALIAS, ROUTES } from '../../lambdas/contracts.ts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
@@ -141,6 +141,21 @@ export class ApiStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      new cloudwatch.Alarm(this, 'LiveServerErrorsAlarm', {
+        alarmDescription:
+          'Genuine 500s answered by the score function (mapped responses, invisible to Lambda Errors); rolls a CodeDeploy deployment back',
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'ServerErrors',
+          dimensionsMap: { service: 'vigil-score' },
+          statistic: 'Sum',
+          period,
+        }),
+        threshold: config.alarms.scoreErrors,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
       new cloudwatch.Alarm(this, 'LiveLatencyAlarm', {
         alarmDescription: 'p99 duration of the live score alias; rolls a CodeDeploy deployment back',
         metric: this.liveAlias.metricDuration({ period, statistic: 'p99' }),
@@ -187,28 +202,32 @@ export class ApiStack extends Stack {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       resultsCacheTtl: Duration.seconds(config.api.authorizerCacheSeconds),
     });
-    const route = (path: string, method: apigw.HttpMethod, fn: lambda.IFunction, id: string) =>
-      this.api.addRoutes({
-        path,
-        methods: [method],
-        integration: new HttpLambdaIntegration(id, fn),
-        authorizer,
+    // Routes come from the same table the local twin serves (lambdas/contracts.ts ROUTES), so
+    // the two can never expose different surfaces.
+    const targets: Partial<Record<(typeof ROUTES)[number]['handler'], lambda.IFunction>> = {
+      score: this.liveAlias,
+      explain: this.explain.function,
+      models: this.models.function,
+      driftReports: this.driftReports.function,
+      health: this.health.function,
+    };
+    for (const r of ROUTES) {
+      const target = targets[r.handler];
+      if (!target) throw new Error(`ApiStack: no function serves route ${r.method} ${r.path} (${r.handler})`);
+      const id = `${r.method}${r.path.replace(/[^A-Za-z0-9]/g, '')}`;
+      const [route] = this.api.addRoutes({
+        path: r.path,
+        methods: [r.method === 'GET' ? apigw.HttpMethod.GET : apigw.HttpMethod.POST],
+        integration: new HttpLambdaIntegration(`${id}Integration`, target),
+        ...(r.auth === 'public' ? {} : { authorizer }),
       });
-
-    route('/v1/models/{model}/score', apigw.HttpMethod.POST, this.liveAlias, 'ScoreIntegration');
-    route('/v1/models/{model}/explain', apigw.HttpMethod.POST, this.explain.function, 'ExplainIntegration');
-    route('/v1/models', apigw.HttpMethod.GET, this.models.function, 'ModelsIntegration');
-    route('/v1/models/{model}/versions', apigw.HttpMethod.GET, this.models.function, 'VersionsIntegration');
-    route('/v1/models/{model}/drift', apigw.HttpMethod.GET, this.driftReports.function, 'DriftIntegration');
-    const [healthRoute] = this.api.addRoutes({
-      path: '/health',
-      methods: [apigw.HttpMethod.GET],
-      integration: new HttpLambdaIntegration('HealthIntegration', this.health.function),
-    });
-    Validations.of(healthRoute).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason: 'GET /health is the unauthenticated liveness probe; it returns no data.',
-    });
+      if (r.auth === 'public') {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${r.method} ${r.path} is public by design (ROUTES marks it so); it returns no data.`,
+        });
+      }
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the Vigil API' });
   }

@@ -16,6 +16,7 @@ import type { DriftStack } from './drift-stack.ts';
 export const EMF_METRICS = {
   /** score: failed writes to the captures table (count). Dimensions: service. */
   captureErrors: 'CaptureErrors',
+  serverErrors: 'ServerErrors',
   /** score: rows scored (count). Dimensions: service, model. */
   rowsScored: 'RowsScored',
   /** score: rows over the model threshold (count). Dimensions: service, model. */
@@ -98,6 +99,12 @@ export class ObservabilityStack extends Stack {
       alarmDescription: 'Throttled score invocations',
       metric: scoreFn.metricThrottles({ period, statistic: 'Sum' }),
       threshold: a.scoreThrottles,
+      comparisonOperator: atLeast,
+    });
+    alarm('ScoreServerErrors', {
+      alarmDescription: 'Genuine 500s answered by the score function (ServerErrors EMF metric)',
+      metric: emf(EMF_METRICS.serverErrors, 'vigil-score', 'Sum'),
+      threshold: a.scoreErrors,
       comparisonOperator: atLeast,
     });
     alarm('CaptureErrors', {

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambdas/contracts.ts';
+import { ENV, ROUTES } from '../../lambdas/contracts.ts';
 import { ENV_NAMES } from '../../lib/config.ts';
 import { type CfnProps, resourcesOf, type SynthesizedEnv, synthEnv, vigilFunctions } from './harness.ts';
 
@@ -105,8 +105,12 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
     ]);
     expect(metrics).toEqual([
       ['Errors', 'Sum', config.alarms.scoreErrors],
+      // Mapped 500s are normal returns to Lambda: only the handler's own metric sees them.
+      ['ServerErrors', 'Sum', config.alarms.scoreErrors],
       ['Duration', 'p99', config.alarms.scoreP99LatencyMs],
     ]);
+    const serverErrors = [...alarms.values()].find((a) => a.MetricName === 'ServerErrors');
+    expect(serverErrors?.Dimensions).toEqual([{ Name: 'service', Value: 'vigil-score' }]);
   });
 
   it('puts provisioned concurrency on the live alias only when the environment asks for it', () => {
@@ -133,15 +137,18 @@ describe('HTTP API routes and authorizer', () => {
   const t = envs.prod.templates.api;
   const routes = resourcesOf(t, 'AWS::ApiGatewayV2::Route');
 
-  it('exposes the v1 routes of DESIGN.md §5', () => {
-    expect(routes.map(([, p]) => p.RouteKey).sort()).toEqual([
+  it('exposes the v1 routes of DESIGN.md §5, the same set the local twin serves', () => {
+    const keys = routes.map(([, p]) => p.RouteKey).sort();
+    expect(keys).toEqual([
       'GET /health',
       'GET /v1/models',
       'GET /v1/models/{model}/drift',
+      'GET /v1/models/{model}/history',
       'GET /v1/models/{model}/versions',
       'POST /v1/models/{model}/explain',
       'POST /v1/models/{model}/score',
     ]);
+    expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 
   it('protects every route except /health with the API-key authorizer', () => {

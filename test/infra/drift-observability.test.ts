@@ -96,10 +96,16 @@ describe.each(ENV_NAMES)('Observability stack in %s', (name) => {
       MetricName: 'Throttles',
       Threshold: a.scoreThrottles,
     });
+    // Dimensions must equal exactly what score-core emits (service only; see score-metrics.test.ts).
     expect(byPrefix('CaptureErrors')).toMatchObject({
       MetricName: 'CaptureErrors',
       Namespace: 'Vigil',
       Threshold: a.captureErrors,
+      Dimensions: [{ Name: 'service', Value: 'vigil-score' }],
+    });
+    expect(byPrefix('ScoreServerErrors')).toMatchObject({
+      MetricName: 'ServerErrors',
+      Dimensions: [{ Name: 'service', Value: 'vigil-score' }],
     });
     expect(byPrefix('Driftdefault')).toMatchObject({
       MetricName: 'Drift',

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { VigilError } from '../../../lambdas/core/errors.ts';
 import { httpHandler } from '../../../lambdas/handlers/http.ts';
 
@@ -29,5 +29,27 @@ describe('httpHandler error mapping', () => {
       error: { code: 'InternalError', message: 'Internal error', requestId: 'req-123' },
     });
     expect(res.body).not.toContain('secret internal detail');
+  });
+
+  it('counts a genuine 500 as ServerErrors (Lambda Errors never sees it) and a 4xx not at all', async () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      await httpHandler(async () => {
+        throw new VigilError('EmptyBatch', 'no rows');
+      })(event, context);
+      const after4xx = written.filter((l) => l.includes('"ServerErrors"')).length;
+      await httpHandler(async () => {
+        throw new Error('bug');
+      })(event, context);
+      const after500 = written.filter((l) => l.includes('"ServerErrors"')).length;
+      expect(after4xx).toBe(0);
+      expect(after500).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
