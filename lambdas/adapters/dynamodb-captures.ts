@@ -41,6 +41,9 @@ const BATCH = 25;
  * and reports `{ written, failed }` instead of throwing: a capture problem
  * must never fail the score request, but it must be counted.
  */
+/** Errors that no retry can fix (the request itself is refused). */
+const NON_RETRYABLE = new Set(['ValidationException', 'ResourceNotFoundException', 'AccessDeniedException']);
+
 export class DynamoCaptureSink implements CaptureSink {
   private readonly o: Required<Omit<DynamoCaptureSinkOptions, 'onFailure'>> &
     Pick<DynamoCaptureSinkOptions, 'onFailure'>;
@@ -104,8 +107,10 @@ export class DynamoCaptureSink implements CaptureSink {
           new BatchWriteCommand({ RequestItems: { [this.o.tableName]: pending } }),
         );
       } catch (e) {
-        // Throttling that exhausted the SDK's own retries, or a network error: retry the chunk.
         lastError = (e as Error).name || String(e);
+        // A request DynamoDB refuses as invalid fails the same way every time: report it now.
+        if (NON_RETRYABLE.has(lastError)) break;
+        // Throttling that exhausted the SDK's own retries, or a network error: retry the chunk.
         continue;
       }
       const left = out.UnprocessedItems?.[this.o.tableName] ?? [];

@@ -300,7 +300,17 @@ export class DynamoRegistry implements ModelRegistry {
       version = state.version;
     }
     const v = await this.getVersion(model, version);
-    return { name: v.name, version: v.version, artifactUri: v.artifactUri, sha256: v.sha256 };
+    return {
+      name: v.name,
+      version: v.version,
+      artifactUri: v.artifactUri,
+      sha256: v.sha256,
+      summary: {
+        algorithm: v.summary.algorithm,
+        features: v.summary.features,
+        threshold: v.summary.threshold,
+      },
+    };
   }
 
   async #decide(

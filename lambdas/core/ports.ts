@@ -11,7 +11,14 @@ export interface ResolvedModel {
   readonly name: string;
   readonly version: number;
   readonly artifactUri: string;
+  /** sha256 of the version's model.onnx, recorded at registration. */
   readonly sha256: string;
+  /** The served fields of the manifest as registered, so a package edited later is refused. */
+  readonly summary?: {
+    readonly algorithm: string;
+    readonly features: readonly string[];
+    readonly threshold: number;
+  };
 }
 
 /** Resolves a model name + ref to a concrete version. Implemented by the registry. */

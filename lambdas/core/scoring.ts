@@ -36,11 +36,12 @@ export function rowsToMatrix(rows: unknown, features: readonly string[], maxRows
     const rec = row as Record<string, unknown>;
     for (const key of Object.keys(rec)) {
       if (!known.has(key)) {
+        const shown = clip(key);
         throw new InvalidFeatureError(
-          `row ${r}: unknown feature '${key}' (expected: ${features.join(', ')})`,
+          `row ${r}: unknown feature '${shown}' (expected: ${features.join(', ')})`,
           {
             row: r,
-            field: key,
+            field: shown,
             expected: features,
           },
         );
@@ -69,6 +70,9 @@ export function rowsToMatrix(rows: unknown, features: readonly string[], maxRows
   }
   return x;
 }
+
+/** Caller-supplied text echoed in an error, cut so an error can never outgrow the request. */
+const clip = (s: string, max = 64): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 

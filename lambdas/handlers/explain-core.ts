@@ -65,7 +65,7 @@ export function explainRequest(deps: ExplainDeps) {
 
     if (format === 'svg') {
       const rowParam = event.queryStringParameters?.row ?? '0';
-      const row = Number(rowParam);
+      const row = /^[0-9]{1,6}$/.test(rowParam) ? Number(rowParam) : Number.NaN;
       if (!Number.isInteger(row) || row < 0 || row >= n) {
         throw new VigilError('BadRequest', `Query parameter 'row' must be an integer in [0, ${n - 1}]`);
       }

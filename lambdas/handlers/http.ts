@@ -73,9 +73,11 @@ export function zodError(
   error: SchemaIssues,
   code: 'InvalidBody' | 'BadRequest' = 'InvalidBody',
 ): VigilError {
+  // Messages can quote caller input (an unrecognised key): cut so errors stay small.
+  const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max)}…` : s);
   const issues = error.issues
     .slice(0, 10)
-    .map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    .map((i) => ({ path: cut(i.path.map(String).join('.'), 100), message: cut(i.message, 200) }));
   const first = issues[0];
   const where = first?.path ? ` at '${first.path}'` : '';
   return new VigilError(code, `Invalid request${where}: ${first?.message ?? 'invalid'}`, { issues });

@@ -1,3 +1,4 @@
+import { IntegrityError } from '../core/errors.ts';
 import type { ModelPackage } from '../core/model/manifest.ts';
 import type { ArtifactStore, ModelRef, ModelResolver, ResolvedModel } from '../core/ports.ts';
 import { type EngineName, type LoadedModel, loadModel } from '../core/scoring.ts';
@@ -57,9 +58,53 @@ export class ModelCache {
   }
 
   async #load(name: string, version: number, known?: ResolvedModel): Promise<ServedModel> {
+    // Unknown model/version is the caller's mistake (404) and propagates as is.
     const resolved = known ?? (await this.deps.resolver.resolve(name, { version }));
-    const pkg: ModelPackage = await this.deps.store.getPackage(resolved.artifactUri);
-    const loaded = await loadModel(pkg, { engine: this.deps.engine, wasmDir: this.deps.wasmDir });
-    return { ...loaded, name, version };
+    try {
+      const pkg: ModelPackage = await this.deps.store.getPackage(resolved.artifactUri);
+      checkAgainstRegistry(pkg, resolved);
+      const loaded = await loadModel(pkg, { engine: this.deps.engine, wasmDir: this.deps.wasmDir });
+      return { ...loaded, name, version };
+    } catch (cause) {
+      // A missing, corrupt or edited package is our fault, not the caller's: a 500 with a
+      // generic message (details, such as artifact paths and hashes, go to the log only).
+      throw new ModelUnavailableError(name, version, cause);
+    }
+  }
+}
+
+/** A registered version whose package cannot be served. Deliberately not a VigilError. */
+export class ModelUnavailableError extends Error {
+  constructor(model: string, version: number, cause: unknown) {
+    super(`model ${model} version ${version} cannot be loaded: ${(cause as Error)?.message ?? cause}`, {
+      cause,
+    });
+    this.name = 'ModelUnavailableError';
+  }
+}
+
+/**
+ * The package must be the one that was registered: model.onnx's sha256 (the manifest's own
+ * hash already matched the bytes in the store) and the manifest's served fields.
+ */
+function checkAgainstRegistry(pkg: ModelPackage, r: ResolvedModel): void {
+  const m = pkg.manifest;
+  if (m.sha256 !== r.sha256) {
+    throw new IntegrityError('model.onnx differs from the registered version', {
+      registered: r.sha256,
+      found: m.sha256,
+    });
+  }
+  const s = r.summary;
+  if (
+    s &&
+    (s.algorithm !== m.algorithm ||
+      s.threshold !== m.threshold ||
+      s.features.length !== m.features.length ||
+      s.features.some((f, i) => f !== m.features[i]))
+  ) {
+    throw new IntegrityError(
+      'manifest.json differs from the registered version (features, threshold or algorithm)',
+    );
   }
 }

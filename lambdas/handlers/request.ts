@@ -6,10 +6,10 @@ import { type HttpEvent, parseJsonBody, pathParam, validate } from './http.ts';
 /** Body of score and explain requests (DESIGN.md §5); rows are checked against the model's features later. */
 export const RowsBodySchema = z.strictObject({ rows: z.array(z.unknown()) });
 
-const VersionQuery = z.coerce.number().check(
-  z.refine<number>((v) => Number.isInteger(v)),
-  z.positive(),
-  z.lte(9_999_999),
+/** Decimal digits only: `0x2`, `1e3` or ` 2` are refused rather than read as numbers. */
+const VersionQuery = z.pipe(
+  z.string().check(z.regex(/^[1-9][0-9]{0,6}$/)),
+  z.transform((v: string) => Number(v)),
 );
 
 /** Parsed common parts of a score/explain request. */

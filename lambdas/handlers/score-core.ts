@@ -39,7 +39,7 @@ export function scoreRequest(deps: ScoreDeps) {
     m.addMetric('RowsScored', 'Count', results.length);
     m.addMetric('Anomalies', 'Count', anomalies);
     if (deps.captures && deps.captureSampleRate > 0) {
-      await capture(deps, req.model, model.version, requestId, req.rows as Record<string, number>[], results);
+      await capture(deps, req.model, model.version, requestId, model.manifest.features, x, results);
     }
     return json(200, {
       model: req.model,
@@ -68,15 +68,21 @@ async function capture(
   model: string,
   version: number,
   requestId: string,
-  rows: Record<string, number>[],
+  names: readonly string[],
+  x: Float32Array,
   results: { score: number; anomaly: boolean }[],
 ): Promise<void> {
   const random = deps.random ?? Math.random;
   const at = (deps.now ?? (() => new Date()))().toISOString();
+  const nf = names.length;
   const sample: CapturedRow[] = [];
-  rows.forEach((features, index) => {
+  results.forEach((result, index) => {
     if (deps.captureSampleRate >= 1 || random() < deps.captureSampleRate) {
-      sample.push({ model, version, at, requestId, index, features, ...results[index] });
+      // The float32 values the model actually scored: also always inside DynamoDB's number
+      // range (a float64 like 1e-140 is not, and would make the whole batch fail).
+      const features: Record<string, number> = {};
+      for (let k = 0; k < nf; k++) features[names[k]] = x[index * nf + k];
+      sample.push({ model, version, at, requestId, index, features, ...result });
     }
   });
   if (sample.length === 0) return;

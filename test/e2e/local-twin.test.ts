@@ -146,9 +146,43 @@ describe('local twin over HTTP', () => {
       expect((await readJson(res)).error.code).toBe('VersionNotFound');
     });
 
-    it('bad version parameter → 400', async () => {
-      const res = await post('/v1/models/default/score?version=abc', { rows: [NORMAL] });
+    it('bad version parameter → 400 (digits only: no hex, exponent, sign or blank)', async () => {
+      for (const v of ['abc', '0x1', '1e0', '-1', '0', '', ' 1', '1.0']) {
+        const res = await post(`/v1/models/default/score?version=${encodeURIComponent(v)}`, {
+          rows: [NORMAL],
+        });
+        expect(res.status, `version=${JSON.stringify(v)}`).toBe(400);
+      }
+    });
+
+    it('bad explain row parameter → 400', async () => {
+      for (const r of ['', 'x', '1', '-1', '0x0']) {
+        const res = await post(`/v1/models/default/explain?format=svg&row=${encodeURIComponent(r)}`, {
+          rows: [WEIRD],
+        });
+        expect(res.status, `row=${JSON.stringify(r)}`).toBe(400);
+      }
+    });
+
+    it('prototype keys in a row are unknown features, not prototype writes', async () => {
+      for (const body of [
+        `{"rows":[{"__proto__":{"cpu":1},"cpu":35,"memory":55,"network":420,"disk_io":95,"latency":28}]}`,
+        `{"rows":[{"constructor":1,"cpu":35,"memory":55,"network":420,"disk_io":95,"latency":28}]}`,
+      ]) {
+        const res = await post('/v1/models/default/score', body);
+        expect(res.status).toBe(400);
+        expect((await readJson(res)).error.code).toBe('InvalidFeature');
+      }
+    });
+
+    it('echoes a huge unknown key only in part, so the error stays small', async () => {
+      const key = 'k'.repeat(200_000);
+      const res = await post('/v1/models/default/score', `{"rows":[{"${key}":1}]}`);
       expect(res.status).toBe(400);
+      expect((await res.text()).length).toBeLessThan(2_000);
+      const top = await post('/v1/models/default/score', `{"rows":[],"${key}":1}`);
+      expect(top.status).toBe(400);
+      expect((await top.text()).length).toBeLessThan(4_000);
     });
 
     it('explain refuses more than 100 rows with 413', async () => {

@@ -16,6 +16,9 @@ const finiteNumbers = (max: number) =>
     { message: `expected an array of at most ${max} finite numbers` },
   );
 
+/** Names that would address an object's prototype instead of a property when used as keys. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * Per-feature reference data kept in the package. The `sample` arrays of all
  * features have the same length and are aligned: index i of every feature is
@@ -70,6 +73,11 @@ export const ManifestSchema = z
   })
   .check(
     z.superRefine((m, ctx) => {
+      for (const f of m.features) {
+        if (RESERVED_NAMES.has(f)) {
+          ctx.addIssue({ code: 'custom', message: `feature name '${f}' is reserved`, path: ['features'] });
+        }
+      }
       if (new Set(m.features).size !== m.features.length) {
         ctx.addIssue({ code: 'custom', message: 'feature names must be unique', path: ['features'] });
       }

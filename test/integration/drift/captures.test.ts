@@ -127,4 +127,27 @@ describe('DynamoCaptureSink against dynalite', () => {
     expect(r).toEqual({ written: 27, failed: 3 });
     expect(failures).toEqual([3]);
   });
+
+  it('gives up at once on a batch DynamoDB refuses as invalid (no retry can fix it)', async () => {
+    const { client, stats } = throttling(real, 0);
+    const delays: number[] = [];
+    const failures: Array<[number, string]> = [];
+    const sink = new DynamoCaptureSink({
+      client,
+      tableName: TABLE,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      onFailure: (n, reason) => failures.push([n, reason]),
+    });
+    // Outside DynamoDB's number range (magnitudes below 1e-130 are refused).
+    const bad = rows(3, '2025-03-04T00:00:00.000Z', 1000).map((r) => ({
+      ...r,
+      features: { cpu: 1e-140, mem: 1 },
+    }));
+    expect(await sink.write(bad)).toEqual({ written: 0, failed: 3 });
+    expect(stats.batchCalls).toBe(1);
+    expect(delays).toEqual([]);
+    expect(failures).toEqual([[3, 'ValidationException']]);
+  });
 });

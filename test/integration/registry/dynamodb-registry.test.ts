@@ -374,6 +374,8 @@ describe('DynamoRegistry on dynalite', () => {
         version: 2,
         artifactUri: 'file:///store/cpu-model/2',
         sha256: 'a'.repeat(64),
+        // What the model cache checks a fetched package against.
+        summary: { algorithm: summary.algorithm, features: summary.features, threshold: summary.threshold },
       });
       expect((await registry.resolve('cpu-model', { alias: 'staging' })).version).toBe(3);
       expect((await registry.resolve('cpu-model', { version: 1, alias: 'staging' })).version).toBe(1);

@@ -33,4 +33,15 @@ describe('ManifestSchema', () => {
       false,
     );
   });
+
+  it('refuses feature names that would address a prototype', () => {
+    for (const bad of ['__proto__', 'constructor', 'prototype']) {
+      const features = [...shipped.features.slice(0, -1), bad];
+      const reference = {
+        ...shipped.reference,
+        features: { ...shipped.reference.features, [bad]: shipped.reference.features.latency },
+      };
+      expect(ManifestSchema.safeParse({ ...shipped, features, reference }).success, bad).toBe(false);
+    }
+  });
 });

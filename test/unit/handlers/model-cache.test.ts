@@ -4,7 +4,7 @@ import { readPackageDir } from '../../../bin/commands/models.ts';
 import { ModelNotFoundError } from '../../../lambdas/core/errors.ts';
 import type { ModelPackage } from '../../../lambdas/core/model/manifest.ts';
 import type { ArtifactStore, ModelRef, ModelResolver } from '../../../lambdas/core/ports.ts';
-import { ModelCache } from '../../../lambdas/handlers/model-cache.ts';
+import { ModelCache, ModelUnavailableError } from '../../../lambdas/handlers/model-cache.ts';
 
 /** An in-memory registry whose production alias the test moves, counting lookups. */
 function fakeRegistry(pkg: ModelPackage) {
@@ -69,5 +69,48 @@ describe('ModelCache', () => {
     await expect(cache.get('default', { version: 3 })).rejects.toThrow('transient');
     fail = false;
     expect((await cache.get('default', { version: 3 })).version).toBe(3);
+  });
+
+  it('refuses a package whose model.onnx is not the registered one (as a server fault, not a 4xx)', async () => {
+    const { resolver, store } = fakeRegistry(pkg);
+    const lying: ModelResolver = {
+      resolve: async (name, ref) => ({ ...(await resolver.resolve(name, ref)), sha256: 'f'.repeat(64) }),
+    };
+    const cache = new ModelCache({ resolver: lying, store });
+    const err = await cache.get('default', { version: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelUnavailableError);
+    expect(String((err as Error).message)).toMatch(/differs from the registered version/);
+  });
+
+  it('refuses a manifest edited after registration (threshold changed)', async () => {
+    const { resolver, store } = fakeRegistry(pkg);
+    const registered: ModelResolver = {
+      resolve: async (name, ref) => ({
+        ...(await resolver.resolve(name, ref)),
+        summary: {
+          algorithm: pkg.manifest.algorithm,
+          features: pkg.manifest.features,
+          threshold: pkg.manifest.threshold,
+        },
+      }),
+    };
+    const edited: ArtifactStore = {
+      ...store,
+      getPackage: async () => ({ ...pkg, manifest: { ...pkg.manifest, threshold: 0.01 } }),
+    };
+    await expect(
+      new ModelCache({ resolver: registered, store: edited }).get('default', { version: 1 }),
+    ).rejects.toThrow(/manifest.json differs/);
+    // The untouched package passes the same check.
+    expect(
+      (await new ModelCache({ resolver: registered, store }).get('default', { version: 1 })).version,
+    ).toBe(1);
+  });
+
+  it('lets an unknown model through as the 404 it is', async () => {
+    const { resolver, store } = fakeRegistry(pkg);
+    await expect(new ModelCache({ resolver, store }).get('nope', { version: 1 })).rejects.toThrow(
+      ModelNotFoundError,
+    );
   });
 });

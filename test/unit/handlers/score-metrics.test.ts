@@ -70,4 +70,32 @@ describe('score metrics', () => {
     });
     expect(emf.filter((m) => 'CaptureErrors' in m)).toEqual([]);
   });
+
+  it('captures the float32 values that were scored, so DynamoDB accepts every number', async () => {
+    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
+    const seen: Array<Record<string, number>> = [];
+    const recording: CaptureSink = {
+      write: async (rows) => {
+        for (const r of rows) seen.push(r.features);
+        return { written: rows.length, failed: 0 };
+      },
+    };
+    const core = scoreRequest({
+      models: singlePackageCache(pkg),
+      captures: recording,
+      captureSampleRate: 1,
+      maxRows: 10,
+      alias: 'production',
+    });
+    const res = await runOnBody(
+      core,
+      'default',
+      'score',
+      JSON.stringify({ rows: [{ ...row, cpu: 1e-140, memory: 55.1 }] }),
+    );
+    expect(res.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(seen[0].cpu).toBe(0);
+    expect(seen[0].memory).toBe(Math.fround(55.1));
+  });
 });
