@@ -21,6 +21,7 @@ Commands:
   explain   --model dir [--svg out.svg] < body.json          Print an explanation table.
   models    list | versions | register | approve | reject | promote | rollback | history
   drift     --reference ref.csv --current cur.csv [--json]   Exit 1 when drift.
+  keys      create [--scope score|admin] [--local]           Issue an API key (stored hashed).
 `;
 
 /** Parses durations like `60s`, `5m`, `1h`, `500ms` or plain milliseconds. */
@@ -98,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/drift.ts')).driftCommand(rest);
     case 'models':
       return (await import('./commands/models-cli.ts')).modelsCli(rest);
+    case 'keys':
+      return (await import('./commands/keys.ts')).keysCommand(rest);
     case 'version':
       process.stdout.write('vigil 0.1.0\n');
       return 0;

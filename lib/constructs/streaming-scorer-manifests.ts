@@ -175,8 +175,10 @@ export const streamingScorerManifests = (o: StreamingScorerOptions): K8sObject[]
               { protocol: 'TCP', port: 53 },
             ],
           },
-          // AWS APIs (DynamoDB, S3, STS, the pod identity agent) over HTTPS.
+          // AWS APIs (DynamoDB, S3, Secrets Manager) over HTTPS.
           { ports: [{ protocol: 'TCP', port: 443 }] },
+          // The EKS Pod Identity Agent hands out credentials on this link-local address, port 80.
+          { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [{ protocol: 'TCP', port: 80 }] },
         ],
       },
     }),

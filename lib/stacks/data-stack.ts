@@ -82,7 +82,7 @@ export class DataStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason:
         'The secret stores hashes of API keys; rotation means issuing a new key and retiring the old one ' +
-        '(both hashes valid during overlap), done by the key-management CLI, not a rotation Lambda.',
+        '(both hashes valid during overlap) with `vigil keys create` and an expiresAt on the old record, not a rotation Lambda.',
     });
   }
 }

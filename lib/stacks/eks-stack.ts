@@ -86,6 +86,7 @@ export class EksStack extends Stack {
       env: {
         [ENV.REGISTRY_TABLE]: data.registryTable.tableName,
         [ENV.CAPTURES_TABLE]: data.capturesTable.tableName,
+        [ENV.DRIFT_TABLE]: data.driftTable.tableName,
         [ENV.ARTIFACT_BUCKET]: data.artifacts.bucket.bucketName,
         [ENV.MODEL_ALIAS]: PRODUCTION_ALIAS,
         [ENV.CAPTURE_SAMPLE_RATE]: String(config.captureSampleRate),
@@ -109,6 +110,13 @@ export class EksStack extends Stack {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
         resources: [data.registryTable.tableArn],
+      }),
+    );
+    // GET /v1/models/{model}/drift reads the reports.
+    this.serviceAccount.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+        resources: [data.driftTable.tableArn],
       }),
     );
     this.serviceAccount.role.addToPrincipalPolicy(

@@ -56,6 +56,19 @@ describe('EKS stack', () => {
     ]);
   });
 
+  it('configures `vigil serve --aws` with every table, the bucket and the API-key secret it reads', () => {
+    const data = (one('ConfigMap') as unknown as { data: Record<string, string> }).data;
+    for (const key of [
+      'VIGIL_REGISTRY_TABLE',
+      'VIGIL_CAPTURES_TABLE',
+      'VIGIL_DRIFT_TABLE',
+      'VIGIL_ARTIFACT_BUCKET',
+      'VIGIL_API_KEYS_SECRET',
+    ]) {
+      expect(data[key], key).toBeDefined();
+    }
+  });
+
   it('scales on 70% CPU between 2 and 10 replicas', () => {
     const hpa = one('HorizontalPodAutoscaler');
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
@@ -72,7 +85,7 @@ describe('EKS stack', () => {
     expect(one('PodDisruptionBudget').spec.minAvailable).toBe(1);
   });
 
-  it('denies all traffic by default and opens only the service port, DNS and HTTPS egress', () => {
+  it('denies all traffic by default and opens only the service port, DNS, HTTPS and the pod identity agent', () => {
     expect(one('NetworkPolicy', 'default-deny-all').spec).toEqual({
       podSelector: {},
       policyTypes: ['Ingress', 'Egress'],
@@ -84,7 +97,10 @@ describe('EKS stack', () => {
       { protocol: 'UDP', port: 53 },
       { protocol: 'TCP', port: 53 },
       { protocol: 'TCP', port: 443 },
+      { protocol: 'TCP', port: 80 },
     ]);
+    const agent = allow.egress.find((e: { ports: { port: number }[] }) => e.ports[0].port === 80);
+    expect(agent.to).toEqual([{ ipBlock: { cidr: '169.254.170.23/32' } }]);
   });
 
   it('runs the scorer non-root on a read-only root file system with no capabilities and /health probes', () => {

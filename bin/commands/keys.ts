@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiKeySetSchema, generateApiKey } from '../../lambdas/core/auth.ts';
+
+export const KEYS_USAGE = `Usage: vigil keys create [--scope score|admin] [--local] [--data-dir .vigil]
+
+Generates an API key. The key is printed once; only its SHA-256 is stored.
+  --local   add the record to the local twin's key file (<data-dir>/api-keys.json)
+  (default) print the record to add to the "keys" array of the Secrets Manager secret
+            (VIGIL_API_KEYS_SECRET); set "expiresAt" on the old record to finish a rotation.`;
+
+/** `vigil keys create …`. Returns the exit code. */
+export async function keysCommand(
+  argv: string[],
+  out: (text: string) => void = (t) => void process.stdout.write(t),
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      scope: { type: 'string', default: 'score' },
+      local: { type: 'boolean', default: false },
+      'data-dir': { type: 'string', default: process.env.VIGIL_DATA_DIR ?? '.vigil' },
+    },
+  });
+  if (positionals[0] !== 'create' || (values.scope !== 'score' && values.scope !== 'admin')) {
+    process.stderr.write(`${KEYS_USAGE}\n`);
+    return 2;
+  }
+  const { key, record } = generateApiKey(values.scope);
+  if (values.local) {
+    const file = path.resolve(values['data-dir'], 'api-keys.json');
+    if (!existsSync(file)) {
+      process.stderr.write(`no key file at ${file}: start the twin once (npm start) first\n`);
+      return 1;
+    }
+    const set = ApiKeySetSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+    set.keys.push(record);
+    await writeFile(file, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+    out(`${key}\n`);
+    process.stderr.write(
+      `added ${record.id} (${record.scope}) to ${file}; the key above is not stored anywhere\n`,
+    );
+    return 0;
+  }
+  out(`${JSON.stringify({ key, record }, null, 2)}\n`);
+  process.stderr.write('store only "record" in the secret; give "key" to the client and do not keep it\n');
+  return 0;
+}
