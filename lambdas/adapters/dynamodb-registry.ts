@@ -305,6 +305,7 @@ export class DynamoRegistry implements ModelRegistry {
       version: v.version,
       artifactUri: v.artifactUri,
       sha256: v.sha256,
+      approval: v.approval,
       summary: {
         algorithm: v.summary.algorithm,
         features: v.summary.features,

@@ -4,6 +4,11 @@ import type { Manifest, ModelPackage } from './model/manifest.ts';
 export interface ModelRef {
   readonly version?: number;
   readonly alias?: string;
+  /**
+   * The caller chose `version` (e.g. `?version=N`): serve it only if Approved. Pinned
+   * release functions (`MODEL_VERSION`) leave this unset: the release process chose it.
+   */
+  readonly approvedOnly?: boolean;
 }
 
 /** What the registry says about a version, enough to fetch and verify its package. */
@@ -13,6 +18,8 @@ export interface ResolvedModel {
   readonly artifactUri: string;
   /** sha256 of the version's model.onnx, recorded at registration. */
   readonly sha256: string;
+  /** Approval state, where the resolver tracks one (the registry does). */
+  readonly approval?: 'PendingManualApproval' | 'Approved' | 'Rejected';
   /** The served fields of the manifest as registered, so a package edited later is refused. */
   readonly summary?: {
     readonly algorithm: string;

@@ -1,4 +1,4 @@
-import { IntegrityError } from '../core/errors.ts';
+import { IntegrityError, VigilError } from '../core/errors.ts';
 import type { ModelPackage } from '../core/model/manifest.ts';
 import type { ArtifactStore, ModelRef, ModelResolver, ResolvedModel } from '../core/ports.ts';
 import { type EngineName, type LoadedModel, loadModel } from '../core/scoring.ts';
@@ -18,6 +18,7 @@ export interface ServedModel extends LoadedModel {
 export class ModelCache {
   readonly #loaded = new Map<string, Promise<ServedModel>>();
   readonly #aliases = new Map<string, { version: number; expires: number }>();
+  readonly #approvals = new Map<string, { approved: boolean; approval?: string; expires: number }>();
 
   constructor(
     private readonly deps: {
@@ -31,6 +32,7 @@ export class ModelCache {
   ) {}
 
   async get(name: string, ref: ModelRef): Promise<ServedModel> {
+    if (ref.version !== undefined && ref.approvedOnly) await this.#requireApproved(name, ref.version);
     // An alias lookup already returns the version's artifact: reuse it instead of a second read.
     const viaAlias = ref.version === undefined ? await this.#aliasVersion(name, ref.alias) : undefined;
     const version = ref.version ?? (viaAlias as { version: number }).version;
@@ -42,6 +44,30 @@ export class ModelCache {
       p.catch(() => this.#loaded.delete(key));
     }
     return p;
+  }
+
+  /** Caller-chosen versions must be Approved; checked with the same TTL as alias lookups. */
+  async #requireApproved(name: string, version: number): Promise<void> {
+    const now = (this.deps.now ?? Date.now)();
+    const key = `${name}@${version}`;
+    let hit = this.#approvals.get(key);
+    if (!hit || hit.expires <= now) {
+      const r = await this.deps.resolver.resolve(name, { version });
+      // Resolvers without approval tracking (a single package on the CLI) serve what they have.
+      hit = {
+        approved: r.approval === undefined || r.approval === 'Approved',
+        approval: r.approval,
+        expires: now + (this.deps.aliasTtlMs ?? 60_000),
+      };
+      this.#approvals.set(key, hit);
+    }
+    if (!hit.approved) {
+      throw new VigilError('Forbidden', `Version ${version} of model '${name}' is not approved for serving`, {
+        model: name,
+        version,
+        approval: hit.approval,
+      });
+    }
   }
 
   async #aliasVersion(

@@ -29,13 +29,14 @@ export function parseRowsRequest(
 ): RowsRequest {
   const model = pathParam(event, 'model', /^[a-z0-9][a-z0-9_-]{0,62}$/);
   const q = event.queryStringParameters?.version;
-  let version = defaults.version;
+  let ref: ModelRef = defaults.version ? { version: defaults.version } : { alias: defaults.alias };
   if (q !== undefined) {
     const r = VersionQuery.safeParse(q);
     if (!r.success)
       throw new VigilError('BadRequest', `Query parameter 'version' must be a positive integer`);
-    version = r.data;
+    // A caller-chosen version must have passed approval (a pinned function's need not).
+    ref = { version: r.data, approvedOnly: true };
   }
   const body = validate(RowsBodySchema, parseJsonBody(event));
-  return { model, ref: version ? { version } : { alias: defaults.alias }, rows: body.rows };
+  return { model, ref, rows: body.rows };
 }

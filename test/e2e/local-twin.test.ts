@@ -146,6 +146,21 @@ describe('local twin over HTTP', () => {
       expect((await readJson(res)).error.code).toBe('VersionNotFound');
     });
 
+    it('a version that is not Approved is not served on request (403); the approved one is', async () => {
+      const { registerPackage, readPackageDir: read } = await import('../../bin/commands/models.ts');
+      const { runtime } = await import('../../lambdas/handlers/runtime.ts');
+      const rt = runtime();
+      const pkg = await read(path.resolve(import.meta.dirname, '../../models/default'));
+      const pending = await registerPackage({ registry: rt.registry, store: rt.store }, pkg, {
+        actor: 'e2e',
+      });
+      const res = await post(`/v1/models/default/score?version=${pending.version}`, { rows: [NORMAL] });
+      expect(res.status).toBe(403);
+      expect((await readJson(res)).error.message).toMatch(/not approved/);
+      const ok = await post('/v1/models/default/score?version=1', { rows: [NORMAL] });
+      expect(ok.status).toBe(200);
+    });
+
     it('bad version parameter → 400 (digits only: no hex, exponent, sign or blank)', async () => {
       for (const v of ['abc', '0x1', '1e0', '-1', '0', '', ' 1', '1.0']) {
         const res = await post(`/v1/models/default/score?version=${encodeURIComponent(v)}`, {

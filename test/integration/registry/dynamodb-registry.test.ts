@@ -374,6 +374,7 @@ describe('DynamoRegistry on dynalite', () => {
         version: 2,
         artifactUri: 'file:///store/cpu-model/2',
         sha256: 'a'.repeat(64),
+        approval: 'Approved',
         // What the model cache checks a fetched package against.
         summary: { algorithm: summary.algorithm, features: summary.features, threshold: summary.threshold },
       });

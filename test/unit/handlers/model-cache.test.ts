@@ -113,4 +113,28 @@ describe('ModelCache', () => {
       ModelNotFoundError,
     );
   });
+
+  it('serves a caller-chosen version only once it is Approved', async () => {
+    const { resolver, store } = fakeRegistry(pkg);
+    let approval: 'PendingManualApproval' | 'Approved' | 'Rejected' = 'PendingManualApproval';
+    const registry: ModelResolver = {
+      resolve: async (name, ref) => ({ ...(await resolver.resolve(name, ref)), approval }),
+    };
+    let now = 0;
+    const cache = new ModelCache({ resolver: registry, store, aliasTtlMs: 1000, now: () => now });
+    await expect(cache.get('default', { version: 2, approvedOnly: true })).rejects.toMatchObject({
+      code: 'Forbidden',
+      status: 403,
+    });
+    // A pinned release function asks without approvedOnly and is served.
+    expect((await cache.get('default', { version: 2 })).version).toBe(2);
+    approval = 'Approved';
+    now = 2000;
+    expect((await cache.get('default', { version: 2, approvedOnly: true })).version).toBe(2);
+    approval = 'Rejected';
+    now = 4000;
+    await expect(cache.get('default', { version: 2, approvedOnly: true })).rejects.toMatchObject({
+      status: 403,
+    });
+  });
 });
