@@ -53,11 +53,13 @@ export interface TreeEnsemble {
 export const nodeCount = (t: TreeEnsemble): number => t.feature.length;
 
 /**
- * Evaluate the split of node `n` for value `x`, with ONNX semantics
- * (NaN follows `missingTracksTrue`; comparisons in float32 like onnxruntime).
+ * Evaluate the split of node `n` for value `x`, as onnxruntime does: a NaN goes
+ * true where `missingTracksTrue` says so, and is otherwise compared like any
+ * value (so every comparison is false except BRANCH_NEQ, which is true);
+ * comparisons are in float32.
  */
 export function goesTrue(t: TreeEnsemble, n: number, x: number): boolean {
-  if (Number.isNaN(x)) return t.missingTracksTrue[n] === 1;
+  if (Number.isNaN(x) && t.missingTracksTrue[n] === 1) return true;
   const v = Math.fround(x);
   const th = t.threshold[n];
   switch (t.mode[n]) {

@@ -49,12 +49,14 @@ export function randomEnsemble(opts: {
   return b.build(opts.nFeatures, opts.aggregate ?? 'SUM', opts.base ?? 0);
 }
 
-/** Rows on a half-unit grid (to exercise equality splits) plus noise rows. */
-export function gridRows(seed: number, rows: number, nFeatures: number): Float32Array {
+/** Rows on a half-unit grid (to exercise equality splits) plus noise rows; `nanShare` of values NaN. */
+export function gridRows(seed: number, rows: number, nFeatures: number, nanShare = 0): Float32Array {
   const rng = new Rng(seed);
   const x = new Float32Array(rows * nFeatures);
-  for (let i = 0; i < x.length; i++)
+  for (let i = 0; i < x.length; i++) {
     x[i] = rng.next() < 0.5 ? Math.round(rng.normal() * 4) / 2 : rng.normal() * 2;
+    if (nanShare > 0 && rng.next() < nanShare) x[i] = Number.NaN;
+  }
   return x;
 }
 
@@ -71,9 +73,9 @@ export function referencePredict(t: TreeEnsemble, row: ArrayLike<number>): numbe
   const walk = (n: number): number => {
     if (t.mode[n] === NodeMode.LEAF) return t.value[n];
     const v = row[t.feature[n]];
-    const go = Number.isNaN(v)
-      ? t.missingTracksTrue[n] === 1
-      : cmp[t.mode[n]](Math.fround(v), t.threshold[n]);
+    // onnxruntime: NaN goes true when missingTracksTrue, else is compared (only NEQ holds).
+    const go =
+      Number.isNaN(v) && t.missingTracksTrue[n] === 1 ? true : cmp[t.mode[n]](Math.fround(v), t.threshold[n]);
     return walk(go ? t.trueChild[n] : t.falseChild[n]);
   };
   const outs = Array.from(t.roots, walk);

@@ -70,6 +70,7 @@ export function parseOnnx(bytes: Uint8Array): ParsedModel {
     node.opType === 'TreeEnsemble'
       ? parseTreeEnsemble5(attrs, declaredWidth)
       : parseRegressor(attrs, declaredWidth);
+  checkStructure(trees);
   const folded = foldConstantAdd(graph, node.output?.[0] ?? '');
   const ensemble = folded ? { ...trees, base: trees.base + folded.value } : trees;
   return {
@@ -80,6 +81,49 @@ export function parseOnnx(bytes: Uint8Array): ParsedModel {
     op: node.opType as ParsedModel['op'],
     metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
+}
+
+/** Most nodes one tree may have before we refuse it (a guard against hostile graphs). */
+const MAX_NODES_PER_TREE = 1 << 20;
+
+/**
+ * Every tree must be a real tree before anything walks it: at least one tree,
+ * each node reached once from its root (no cycles, no shared subtrees, which
+ * would make walks loop forever or blow up exponentially), children and
+ * features in range. Parsing refuses anything else with InvalidModel.
+ */
+export function checkStructure(t: TreeEnsemble): void {
+  const nodes = t.feature.length;
+  if (t.roots.length === 0) throw new VigilError('InvalidModel', 'the ensemble has no trees');
+  const seen = new Uint8Array(nodes);
+  const stack: number[] = [];
+  for (let k = 0; k < t.roots.length; k++) {
+    let count = 0;
+    stack.push(t.roots[k]);
+    while (stack.length > 0) {
+      const n = stack.pop() as number;
+      if (!Number.isInteger(n) || n < 0 || n >= nodes) {
+        throw new VigilError('InvalidModel', `tree ${k} links to node ${n}, which does not exist`);
+      }
+      if (seen[n])
+        throw new VigilError(
+          'InvalidModel',
+          `tree ${k} reaches node ${n} twice (a cycle or a shared subtree)`,
+        );
+      seen[n] = 1;
+      if (++count > MAX_NODES_PER_TREE)
+        throw new VigilError('InvalidModel', `tree ${k} has more than ${MAX_NODES_PER_TREE} nodes`);
+      if (t.mode[n] === NodeMode.LEAF) continue;
+      const f = t.feature[n];
+      if (!Number.isInteger(f) || f < 0 || f >= t.nFeatures) {
+        throw new VigilError(
+          'InvalidModel',
+          `node ${n} splits on feature ${f}, outside the input's ${t.nFeatures} columns`,
+        );
+      }
+      stack.push(t.trueChild[n], t.falseChild[n]);
+    }
+  }
 }
 
 /**
@@ -137,6 +181,18 @@ function tensorValues(a: AttributeProto | undefined): number[] {
   if (t.int32Data && t.int32Data.length > 0) return t.int32Data.map(Number);
   const raw = t.rawData;
   if (raw && raw.length > 0) {
+    const width =
+      t.dataType === onnx.TensorProto.DataType.DOUBLE
+        ? 8
+        : t.dataType === onnx.TensorProto.DataType.UINT8
+          ? 1
+          : 4;
+    if (raw.byteLength % width !== 0) {
+      throw new VigilError(
+        'InvalidModel',
+        `tensor attribute ${a?.name} has ${raw.byteLength} bytes, not a whole number of values`,
+      );
+    }
     const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
     switch (t.dataType) {
       case onnx.TensorProto.DataType.FLOAT:
@@ -187,10 +243,12 @@ function parseRegressor(attrs: Map<string, AttributeProto>, declaredWidth?: numb
   const b = new EnsembleBuilder();
   const key = (tree: number, id: number) => `${tree}:${id}`;
   const index = new Map<string, number>();
-  const trees: number[] = [];
+  const trees = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const g = b.add();
-    index.set(key(treeIds[i], nodeIds[i]), g);
+    const k = key(treeIds[i], nodeIds[i]);
+    if (index.has(k)) throw new VigilError('InvalidModel', `tree ${treeIds[i]} has node ${nodeIds[i]} twice`);
+    index.set(k, g);
     const mode = MODE_BY_NAME[modes[i]];
     if (mode === undefined) throw new UnsupportedModelError(`node mode '${modes[i]}' is not supported`);
     b.mode[g] = mode;
@@ -200,7 +258,9 @@ function parseRegressor(attrs: Map<string, AttributeProto>, declaredWidth?: numb
     }
     b.missingTracksTrue[g] = missing[i] ?? 0;
     b.cover[g] = hitrates.length === n ? hitrates[i] : Number.NaN;
-    if (!trees.includes(treeIds[i])) trees.push(treeIds[i]);
+    const members = trees.get(treeIds[i]);
+    if (members) members.push(g);
+    else trees.set(treeIds[i], [g]);
   }
   for (let i = 0; i < n; i++) {
     const g = index.get(key(treeIds[i], nodeIds[i])) as number;
@@ -226,32 +286,38 @@ function parseRegressor(attrs: Map<string, AttributeProto>, declaredWidth?: numb
       throw new VigilError('InvalidModel', `target points at missing node ${tTree[i]}:${tNode[i]}`);
     b.value[g] += tWeights[i];
   }
-  for (const tree of trees.sort((x, y) => x - y)) {
-    const root = findRoot(b, index, treeIds, nodeIds, tree);
-    b.roots.push(root);
+  for (const tree of [...trees.keys()].sort((x, y) => x - y)) {
+    b.roots.push(findRoot(b, trees.get(tree) as number[], tree));
   }
   const maxFeature = b.feature.reduce((m, f) => Math.max(m, f), -1);
   return b.build(declaredWidth ?? maxFeature + 1, aggregate, baseValues[0] ?? 0);
 }
 
 /** The root of a tree is the node no other node of it points at. */
-function findRoot(
-  b: EnsembleBuilder,
-  index: Map<string, number>,
-  treeIds: number[],
-  nodeIds: number[],
-  tree: number,
-): number {
-  const members: number[] = [];
-  for (let i = 0; i < treeIds.length; i++) {
-    if (treeIds[i] === tree) members.push(index.get(`${tree}:${nodeIds[i]}`) as number);
-  }
+function findRoot(b: EnsembleBuilder, members: readonly number[], tree: number): number {
   const children = new Set<number>();
   for (const g of members) {
     if (b.mode[g] !== NodeMode.LEAF) children.add(b.trueChild[g]).add(b.falseChild[g]);
   }
   const roots = members.filter((g) => !children.has(g));
   if (roots.length !== 1) throw new VigilError('InvalidModel', `tree ${tree} has ${roots.length} roots`);
+  // Every node of the tree must hang below that root; a loop elsewhere would leave an
+  // orphaned subtree posing as the whole tree.
+  const seen = new Set<number>();
+  const stack = [roots[0]];
+  while (stack.length > 0) {
+    const g = stack.pop() as number;
+    if (seen.has(g))
+      throw new VigilError('InvalidModel', `tree ${tree} reaches a node twice (a cycle or a shared subtree)`);
+    seen.add(g);
+    if (b.mode[g] !== NodeMode.LEAF) stack.push(b.trueChild[g], b.falseChild[g]);
+  }
+  if (seen.size !== members.length) {
+    throw new VigilError(
+      'InvalidModel',
+      `tree ${tree} has ${members.length - seen.size} nodes not reachable from its root`,
+    );
+  }
   return roots[0];
 }
 
@@ -284,15 +350,14 @@ function parseTreeEnsemble5(attrs: Map<string, AttributeProto>, declaredWidth?: 
     throw new UnsupportedModelError('only single-target ensembles are supported');
   const b = new EnsembleBuilder();
   const interior = new Int32Array(n).fill(-1);
-  const leaves = new Int32Array(leafWeights.length).fill(-1);
+  // Each reference to a leaf gets its own node: a leaf shared by two branches would add
+  // both paths' rows to one cover and skew TreeSHAP's cover ratios.
   const leafNode = (k: number): number => {
-    if (k < 0 || k >= leafWeights.length)
+    if (!Number.isInteger(k) || k < 0 || k >= leafWeights.length)
       throw new VigilError('InvalidModel', `leaf index ${k} out of range`);
-    if (leaves[k] < 0) {
-      leaves[k] = b.add();
-      b.value[leaves[k]] = leafWeights[k];
-    }
-    return leaves[k];
+    const g = b.add();
+    b.value[g] = leafWeights[k];
+    return g;
   };
   // Interior nodes first so indices are stable; children are linked after.
   for (let i = 0; i < n; i++) {
@@ -313,14 +378,22 @@ function parseTreeEnsemble5(attrs: Map<string, AttributeProto>, declaredWidth?: 
     const g = interior[i];
     b.trueChild[g] = trueLeaf[i] ? leafNode(trueIds[i]) : interior[trueIds[i]];
     b.falseChild[g] = falseLeaf[i] ? leafNode(falseIds[i]) : interior[falseIds[i]];
-    if (b.trueChild[g] === undefined || b.falseChild[g] === undefined) {
+    if (
+      b.trueChild[g] === undefined ||
+      b.falseChild[g] === undefined ||
+      b.trueChild[g] < 0 ||
+      b.falseChild[g] < 0
+    ) {
       throw new VigilError('InvalidModel', `node ${i} points at a missing child`);
     }
   }
   for (const r of roots) {
+    if (!Number.isInteger(r) || r < 0 || r >= n)
+      throw new VigilError('InvalidModel', `tree root ${r} is out of range`);
     const g = interior[r];
     // A single-leaf tree is written as a split whose both branches reach one leaf.
-    b.roots.push(b.trueChild[g] === b.falseChild[g] ? b.trueChild[g] : g);
+    const singleLeaf = trueLeaf[r] === 1 && falseLeaf[r] === 1 && trueIds[r] === falseIds[r];
+    b.roots.push(singleLeaf ? b.trueChild[g] : g);
   }
   const maxFeature = b.feature.reduce((m, f) => Math.max(m, f), -1);
   return b.build(declaredWidth ?? maxFeature + 1, aggregate, 0);

@@ -51,6 +51,26 @@ const testModels = (): Array<{ name: string; t: TreeEnsemble; format: TreeOpForm
       }),
       format,
     });
+    for (const aggregate of ['MIN', 'MAX'] as const) {
+      out.push({
+        name: `random, all modes, ${aggregate} + base (${format})`,
+        t: randomEnsemble({
+          seed: 33,
+          nFeatures: 5,
+          nTrees: 9,
+          maxDepth: 5,
+          modes: ALL_BRANCH_MODES,
+          aggregate,
+          base: 0.5,
+        }),
+        format,
+      });
+    }
+    out.push({
+      name: `single-leaf trees only (${format})`,
+      t: randomEnsemble({ seed: 34, nFeatures: 3, nTrees: 4, maxDepth: 0, base: 0.25 }),
+      format,
+    });
   }
   return out;
 };
@@ -121,12 +141,15 @@ describe('tree fast path agrees with onnxruntime-web', () => {
       });
       const parsed = parseOnnx(bytes).ensemble;
       const rows = 500;
-      const x = gridRows(9, rows, t.nFeatures);
+      // One value in ten is NaN: missing values must take the branch onnxruntime takes.
+      const x = gridRows(9, rows, t.nFeatures, psi ? 0 : 0.1);
       const session = await createOrtModel(bytes);
       const out = await session.run(x, rows, t.nFeatures, psi ? ['raw', 'score'] : ['raw']);
       const fast = new TreeScorer(parsed).predictRaw(x, rows);
       for (let i = 0; i < rows; i++) {
-        expect(Math.abs(fast[i] - out.raw[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(out.raw[i])));
+        expect(Math.abs(fast[i] - out.raw[i]), `row ${i}`).toBeLessThanOrEqual(
+          1e-5 * Math.max(1, Math.abs(out.raw[i])),
+        );
         if (psi) expect(Math.abs(isolationScore(fast[i], psi) - out.score[i])).toBeLessThanOrEqual(1e-5);
       }
     });
@@ -165,5 +188,74 @@ describe('the exported graph loads in onnxruntime-web', () => {
     const m = await createOrtModel(bytes);
     expect(m.session.inputNames).toEqual(['input']);
     expect(m.session.outputNames).toEqual(['raw', 'score']);
+  });
+});
+
+describe('parseOnnx refuses malformed graphs instead of hanging or mis-scoring', () => {
+  type Attr = { ints?: unknown[]; t?: { rawData?: Uint8Array; floatData?: number[] } };
+  /** Exports a small valid ensemble, lets `edit` corrupt its attributes, and returns a parse thunk. */
+  const corrupted = (format: TreeOpFormat, edit: (attrs: Map<string, Attr>) => void) => {
+    const t = randomEnsemble({ seed: 40, nFeatures: 3, nTrees: 2, maxDepth: 3 });
+    const m = onnx.ModelProto.decode(exportOnnx(t, { format }));
+    const node = m.graph?.node?.[0];
+    edit(new Map((node?.attribute ?? []).map((a) => [a.name ?? '', a as Attr])));
+    const bytes = onnx.ModelProto.encode(m).finish();
+    return () => parseOnnx(bytes);
+  };
+
+  it('a node pointing back at itself (opset 3)', () => {
+    const parse = corrupted('TreeEnsembleRegressor3', (a) => {
+      const ids = a.get('nodes_truenodeids')?.ints as number[];
+      // Node 0 is the root of tree 0 (DFS order): make its true branch loop to itself.
+      ids[0] = 0;
+    });
+    expect(parse).toThrow(/not reachable from its root/);
+  });
+
+  it('a node pointing back at itself (opset 5)', () => {
+    const parse = corrupted('TreeEnsemble5', (a) => {
+      (a.get('nodes_truenodeids')?.ints as number[])[0] = 0;
+      (a.get('nodes_trueleafs')?.ints as number[])[0] = 0;
+    });
+    expect(parse).toThrow(/twice/);
+  });
+
+  it('a feature id outside the input', () => {
+    const parse = corrupted('TreeEnsembleRegressor3', (a) => {
+      (a.get('nodes_featureids')?.ints as number[])[0] = 7;
+    });
+    expect(parse).toThrow(/outside the input/);
+  });
+
+  it('a tree root out of range (opset 5)', () => {
+    const parse = corrupted('TreeEnsemble5', (a) => {
+      (a.get('tree_roots')?.ints as number[])[0] = 999;
+    });
+    expect(parse).toThrow(/out of range/);
+  });
+
+  it('no trees at all (opset 5)', () => {
+    const parse = corrupted('TreeEnsemble5', (a) => {
+      const roots = a.get('tree_roots');
+      if (roots) roots.ints = [];
+    });
+    expect(parse).toThrow(/no trees/);
+  });
+
+  it('a tensor whose bytes are not whole values (opset 5)', () => {
+    const parse = corrupted('TreeEnsemble5', (a) => {
+      const modes = a.get('nodes_modes')?.t;
+      const splits = a.get('nodes_splits')?.t;
+      if (splits) {
+        splits.floatData = [];
+        splits.rawData = new Uint8Array(4 * ((modes?.rawData?.length ?? 1) - 1) + 3);
+      }
+    });
+    expect(parse).toThrow(/whole number of values/);
+  });
+
+  it('parses 20,000 single-leaf trees (per-tree work is constant, not a scan of all nodes)', () => {
+    const t = randomEnsemble({ seed: 41, nFeatures: 2, nTrees: 20_000, maxDepth: 0 });
+    expect(parseOnnx(exportOnnx(t)).ensemble.roots.length).toBe(20_000);
   });
 });
