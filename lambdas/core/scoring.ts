@@ -1,7 +1,5 @@
 import { InvalidFeatureError, VigilError } from './errors.ts';
 import { TreeScorer } from './forest/fast-path.ts';
-import { isolationScore } from './forest/isolation.ts';
-import { VIGIL_ISOLATION_FOREST } from './model/build.ts';
 import type { Manifest, ModelPackage } from './model/manifest.ts';
 import type { OrtModel } from './onnx/ort.ts';
 import { type ParsedModel, parseOnnx } from './onnx/parse.ts';
@@ -93,7 +91,13 @@ export interface LoadedModel {
 }
 
 /** Whether the tree fast path can compute this package's score (it knows the isolation-forest transform). */
-export const fastPathSupports = (m: Manifest): boolean => m.algorithm === VIGIL_ISOLATION_FOREST;
+/**
+ * Whether the tree fast path can compute this package's score from its graph alone: the
+ * score output is the trees' raw output, or `2^(raw·k)` (how Vigil's isolation forest, and
+ * any graph with the same tail, computes it). Anything else runs on onnxruntime-web.
+ */
+export const fastPathSupports = (m: Manifest, parsed: ParsedModel): boolean =>
+  m.output.name === parsed.rawOutputName || parsed.pow2Outputs[m.output.name] !== undefined;
 
 /**
  * Prepares a package for scoring. `engine: 'fast'` (default) uses the tree
@@ -118,7 +122,7 @@ export async function loadModel(
     }
   }
   const engine =
-    (opts.engine ?? 'fast') === 'fast' && fastPathSupports(m)
+    (opts.engine ?? 'fast') === 'fast' && fastPathSupports(m, parsed)
       ? fastEngine(parsed, m)
       : onnxEngine(await loadOrt(pkg.onnx, opts.wasmDir), m);
   return { manifest: m, parsed, engine };
@@ -132,14 +136,16 @@ async function loadOrt(bytes: Uint8Array, wasmDir?: string): Promise<OrtModel> {
 
 function fastEngine(parsed: ParsedModel, m: Manifest): Engine {
   const scorer = new TreeScorer(parsed.ensemble);
-  const psi = Number(m.params.maxSamples);
-  if (!Number.isFinite(psi) || psi < 2) throw new VigilError('InvalidModel', 'params.maxSamples is required');
+  // The exponent's factor comes from the graph (e.g. −1/c(ψ)), so the fast path computes
+  // exactly what onnxruntime would, whatever the manifest's params say.
+  const k = parsed.pow2Outputs[m.output.name];
   return {
     name: 'fast',
     async score(x, rows) {
       const raw = scorer.predictRaw(x, rows);
+      if (k === undefined) return { raw, score: raw };
       const score = new Float64Array(rows);
-      for (let i = 0; i < rows; i++) score[i] = isolationScore(raw[i], psi);
+      for (let i = 0; i < rows; i++) score[i] = 2 ** (raw[i] * k);
       return { raw, score };
     },
   };

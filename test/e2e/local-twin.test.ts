@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPackageDir } from '../../bin/commands/models.ts';
 import { TreeScorer } from '../../lambdas/core/forest/fast-path.ts';
-import { isolationScore } from '../../lambdas/core/forest/isolation.ts';
+import { averagePathLength, isolationScore } from '../../lambdas/core/forest/isolation.ts';
 import { parseOnnx } from '../../lambdas/core/onnx/parse.ts';
 import { explainRow } from '../../lambdas/core/shap/explain.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
@@ -59,9 +59,13 @@ describe('local twin over HTTP', () => {
     const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../models/default'));
     const t = parseOnnx(pkg.onnx).ensemble;
     const x = Float32Array.from(pkg.manifest.features.map((f) => WEIRD[f as keyof typeof WEIRD]));
-    const expected = isolationScore(new TreeScorer(t).predictRaw(x, 1)[0], 256);
+    const raw = new TreeScorer(t).predictRaw(x, 1)[0];
+    // The graph stores −1/c(ψ) as a float32 constant; the served score uses exactly that.
+    const expected = 2 ** (raw * Math.fround(-1 / averagePathLength(256)));
     const body = await readJson(await post('/v1/models/default/score', { rows: [WEIRD] }));
     expect(body.results[0].score).toBeCloseTo(expected, 12);
+    // ...which is the Liu et al. score 2^(−E[h]/c(ψ)) up to that float32 rounding.
+    expect(body.results[0].score).toBeCloseTo(isolationScore(raw, 256), 7);
   });
 
   it('explains rows with contributions equal to the core TreeSHAP', async () => {

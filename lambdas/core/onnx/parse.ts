@@ -11,6 +11,12 @@ export interface ParsedModel {
   readonly rawOutputName: string;
   /** All graph outputs, in order. */
   readonly outputs: readonly string[];
+  /**
+   * Outputs computed as `2^(raw · k)` by `Mul(raw, k)` → `Pow(2, ·)` with constant k (the
+   * isolation-forest score, k = −1/c(ψ)), by output name. The fast path reproduces exactly
+   * these from the graph itself, never from manifest parameters.
+   */
+  readonly pow2Outputs: Readonly<Record<string, number>>;
   /** The operator that carried the trees. */
   readonly op: 'TreeEnsembleRegressor' | 'TreeEnsemble';
   readonly metadata: Readonly<Record<string, string>>;
@@ -73,14 +79,54 @@ export function parseOnnx(bytes: Uint8Array): ParsedModel {
   checkStructure(trees);
   const folded = foldConstantAdd(graph, node.output?.[0] ?? '');
   const ensemble = folded ? { ...trees, base: trees.base + folded.value } : trees;
+  const rawOutputName = folded?.output ?? node.output?.[0] ?? '';
   return {
     ensemble,
     inputName,
-    rawOutputName: folded?.output ?? node.output?.[0] ?? '',
+    rawOutputName,
+    pow2Outputs: pow2Tails(graph, rawOutputName),
     outputs: (graph.output ?? []).map((o) => o.name ?? ''),
     op: node.opType as ParsedModel['op'],
     metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
+}
+
+/** One-element float constants of the graph (initializers), by name. */
+function scalarInitializers(graph: GraphProto): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const init of graph.initializer ?? []) {
+    try {
+      const v = tensorValues({ name: init.name, t: init });
+      if (v.length === 1 && init.name) out.set(init.name, v[0]);
+    } catch {
+      // Not a numeric scalar: not a constant this matcher cares about.
+    }
+  }
+  return out;
+}
+
+/** Finds `Pow(2, Mul(raw, k))` tails (either Mul operand order) on the raw output. */
+function pow2Tails(graph: GraphProto, raw: string): Record<string, number> {
+  const consts = scalarInitializers(graph);
+  const nodes = graph.node ?? [];
+  const out: Record<string, number> = {};
+  for (const mul of nodes) {
+    if (
+      mul.opType !== 'Mul' ||
+      (mul.domain ?? '') !== '' ||
+      !mul.input?.includes(raw) ||
+      mul.input.length !== 2
+    )
+      continue;
+    const k = consts.get(mul.input[0] === raw ? mul.input[1] : mul.input[0]);
+    const product = mul.output?.[0];
+    if (k === undefined || !product) continue;
+    for (const pow of nodes) {
+      if (pow.opType !== 'Pow' || (pow.domain ?? '') !== '' || pow.input?.[1] !== product) continue;
+      if (consts.get(pow.input?.[0] ?? '') === 2 && pow.output?.[0]) out[pow.output[0]] = k;
+    }
+  }
+  return out;
 }
 
 /** Most nodes one tree may have before we refuse it (a guard against hostile graphs). */
