@@ -7,6 +7,7 @@ import type { ModelPackage } from '../../lambdas/core/model/manifest.ts';
 import { decodePackage, PACKAGE_FILES, withVersion } from '../../lambdas/core/model/package-io.ts';
 import type { ArtifactStore } from '../../lambdas/core/ports.ts';
 import { assertModelName, summarizeManifest } from '../../lambdas/core/registry/rules.ts';
+import { checkServable } from '../../lambdas/core/scoring.ts';
 import type {
   AliasMove,
   HistoryEvent,
@@ -223,6 +224,9 @@ export async function registerPackage(
 ): Promise<ModelVersion> {
   const name = opts.name ?? pkg.manifest.name;
   assertModelName(name);
+  // A package the scorer cannot serve (bad graph, features or outputs that disagree with the
+  // manifest) is refused before it gets a version number.
+  checkServable(pkg);
   const named: ModelPackage = { manifest: { ...pkg.manifest, name }, onnx: pkg.onnx };
   return deps.registry.register({
     name,

@@ -100,14 +100,12 @@ export const fastPathSupports = (m: Manifest, parsed: ParsedModel): boolean =>
   m.output.name === parsed.rawOutputName || parsed.pow2Outputs[m.output.name] !== undefined;
 
 /**
- * Prepares a package for scoring. `engine: 'fast'` (default) uses the tree
- * fast path where it can compute the score and onnxruntime-web otherwise;
- * `'onnx'` always uses onnxruntime-web.
+ * Parses the package's graph and checks it against the manifest (feature count, output
+ * names). Registration runs this too, so a package that cannot be served is refused
+ * before it gets a version number.
+ * @throws VigilError InvalidModel | UnsupportedModel
  */
-export async function loadModel(
-  pkg: ModelPackage,
-  opts: { engine?: EngineName; wasmDir?: string } = {},
-): Promise<LoadedModel> {
+export function checkServable(pkg: ModelPackage): ParsedModel {
   const parsed = parseOnnx(pkg.onnx);
   const m = pkg.manifest;
   if (parsed.ensemble.nFeatures !== m.features.length) {
@@ -121,6 +119,20 @@ export async function loadModel(
       throw new VigilError('InvalidModel', `manifest output '${out}' is not produced by the ONNX graph`);
     }
   }
+  return parsed;
+}
+
+/**
+ * Prepares a package for scoring. `engine: 'fast'` (default) uses the tree
+ * fast path where it can compute the score and onnxruntime-web otherwise;
+ * `'onnx'` always uses onnxruntime-web.
+ */
+export async function loadModel(
+  pkg: ModelPackage,
+  opts: { engine?: EngineName; wasmDir?: string } = {},
+): Promise<LoadedModel> {
+  const parsed = checkServable(pkg);
+  const m = pkg.manifest;
   const engine =
     (opts.engine ?? 'fast') === 'fast' && fastPathSupports(m, parsed)
       ? fastEngine(parsed, m)

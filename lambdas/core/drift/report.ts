@@ -77,7 +77,18 @@ export function adjustPValues(p: readonly number[], method: DriftConfig['correct
 
 const pOf = (s: FeatureStats, t: (typeof P_TESTS)[number]): number => {
   const r = s[t];
-  return isSkipped(r) ? Number.NaN : r.pvalue;
+  if (isSkipped(r)) return Number.NaN;
+  // SciPy floors Anderson-Darling's p at 0.001: the true p is known to be smaller, and with a
+  // multiple-testing correction (Bonferroni at 50 features: 0.001 × 50 = 0.05, never < α) the
+  // floor alone would keep AD from ever voting. Beyond the table, vote with a log-linear
+  // extrapolation through its last two points (0.005, 0.001): monotone, ≤ 0.001, and far
+  // more conservative than the quadratic, which turns upward out there. Reports keep SciPy's.
+  if (t === 'anderson' && !isSkipped(s.anderson) && s.anderson.floored) {
+    const c = s.anderson.criticalValues;
+    const slope = Math.log(0.001 / 0.005) / (c[6] - c[5]);
+    return Math.min(0.001, Math.exp(Math.log(0.001) + slope * (s.anderson.statistic - c[6])));
+  }
+  return r.pvalue;
 };
 
 /**

@@ -98,7 +98,8 @@ export function exportOnnx(t: TreeEnsemble, opts: ExportOptions = {}): Uint8Arra
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([key, value]) => ({ key, value })),
   });
-  return onnx.ModelProto.encode(model).finish();
+  // protobufjs hands back a Node Buffer; callers get a plain Uint8Array.
+  return Uint8Array.from(onnx.ModelProto.encode(model).finish());
 }
 
 /** Nodes of each tree in depth-first order, with tree-local ids. */

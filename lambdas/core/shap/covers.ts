@@ -1,6 +1,6 @@
 /**
  * Node covers from a reference sample, for models that carry none (e.g. a
- * scikit-learn IsolationForest converted with skl2onnx). The cover of a node
+ * a scikit-learn regressor converted with skl2onnx). The cover of a node
  * is the number of reference rows whose path passes through it, which is what
  * path-dependent TreeSHAP needs to weight the two children of a split whose
  * feature is not in the coalition (DESIGN.md §3).

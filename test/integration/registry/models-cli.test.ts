@@ -135,6 +135,26 @@ describe('vigil models (CLI) on dynalite and the filesystem store', () => {
     expect(await registry.listModels()).toEqual([]);
   });
 
+  it('refuses a package the scorer could not serve before allocating a version', async () => {
+    const { run, registry } = await setup();
+    const good = fixturePackage({ name: 'wide-model' });
+    // The manifest claims three features; the graph reads two.
+    const ref = good.manifest.reference.features.cpu;
+    const pkg = {
+      ...good,
+      manifest: {
+        ...good.manifest,
+        features: ['cpu', 'memory', 'disk'],
+        reference: { ...good.manifest.reference, features: { cpu: ref, memory: ref, disk: ref } },
+      },
+    };
+    const dir = await writePackage(join(tmp, 'pkg-wide'), pkg);
+    const r = await run('register', '--package', dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/manifest lists 3 features but the ONNX graph reads 2/);
+    expect(await registry.listModels()).toEqual([]);
+  });
+
   it('answers usage mistakes with exit code 2 and the usage text', async () => {
     const { run } = await setup();
     for (const argv of [

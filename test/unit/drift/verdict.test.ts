@@ -244,4 +244,22 @@ describe('multiple-testing correction', () => {
     expect(bonf.features.f0.tests.meanShift).toMatchObject({ drift: false });
     expect(bonf.features.f0.tests.meanShift).toHaveProperty('pvalueAdjusted');
   });
+
+  it("Anderson-Darling still votes under correction across 50 features when its p is below SciPy's floor", () => {
+    const features = Array.from({ length: 50 }, (_, i) => `f${i}`);
+    const reference: Record<string, Float64Array> = {};
+    const current: Record<string, Float64Array> = {};
+    for (const [i, f] of features.entries()) {
+      reference[f] = normal(2000, 3000 + i);
+      current[f] = normal(2000, 4000 + i, f === 'f0' ? 3 : 0);
+    }
+    for (const correction of ['bonferroni', 'bh'] as const) {
+      const config = parseDriftConfig({ correction, voters: ['anderson'], minVotes: 1 });
+      const r = evaluateDrift({ reference, current, features, config });
+      // SciPy reports the floored 0.001; ×50 would be 0.05, which is not < α.
+      expect(r.features.f0.tests.anderson).toMatchObject({ pvalue: 0.001, floored: true, drift: true });
+      // A feature drawn from the same distribution still does not vote.
+      expect(r.features.f1.tests.anderson).toMatchObject({ drift: false });
+    }
+  });
 });

@@ -1,14 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { Manifest, ModelPackage } from '../../../lambdas/core/model/manifest.ts';
+import { exportOnnx } from '../../../lambdas/core/onnx/export.ts';
+import { randomEnsemble } from '../../helpers/random-trees.ts';
 
 /**
- * A small, valid model package for registry/store tests: `onnx` is arbitrary
- * bytes (the registry never parses the graph) and the manifest carries their
- * sha256, computed here independently of the code under test.
+ * A small, valid model package for registry/store tests: `onnx` is a tiny real
+ * graph (registration checks that the scorer could serve it) and the manifest
+ * carries its sha256, computed here independently of the code under test.
  */
 export function fixturePackage(opts: { name?: string; seed?: number } = {}): ModelPackage {
   const seed = opts.seed ?? 1;
-  const onnx = new Uint8Array(64).map((_, i) => (i * 31 + seed * 7) % 256);
+  // A real (tiny) servable graph: registration refuses packages the scorer could not load.
+  const onnx = exportOnnx(
+    randomEnsemble({ seed, nFeatures: 2, nTrees: 2, maxDepth: 2, aggregate: 'AVERAGE' }),
+    {
+      rawOutputName: 'path_length',
+      isolationScore: { psi: 10, scoreOutputName: 'score' },
+    },
+  );
   const sample = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const ref = {
     sample,
