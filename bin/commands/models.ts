@@ -7,13 +7,13 @@ import type { ModelPackage } from '../../lambdas/core/model/manifest.ts';
 import { decodePackage, PACKAGE_FILES, withVersion } from '../../lambdas/core/model/package-io.ts';
 import type { ArtifactStore } from '../../lambdas/core/ports.ts';
 import { assertModelName, summarizeManifest } from '../../lambdas/core/registry/rules.ts';
-import { checkServable } from '../../lambdas/core/scoring.ts';
 import type {
   AliasMove,
   HistoryEvent,
   ModelRegistry,
   ModelVersion,
 } from '../../lambdas/core/registry/types.ts';
+import { checkServable } from '../../lambdas/core/scoring.ts';
 
 /** What the models command needs; `bin/vigil.ts` wires the local or AWS adapters. */
 export interface ModelsCommandDeps {
