@@ -4,11 +4,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseNumericCsv } from '../../lambdas/core/csv.ts';
 import { averagePrecision, rocAuc } from '../../lambdas/core/evaluation.ts';
-import { TreeScorer } from '../../lambdas/core/forest/fast-path.ts';
-import { isolationScore } from '../../lambdas/core/forest/isolation.ts';
 import { trainIsolationForest } from '../../lambdas/core/forest/train.ts';
-import { buildIsolationForestPackage } from '../../lambdas/core/model/build.ts';
+import { buildIsolationForestPackage, trainingScores } from '../../lambdas/core/model/build.ts';
 import type { ModelPackage } from '../../lambdas/core/model/manifest.ts';
+import { PACKAGE_FILES, serializeManifest } from '../../lambdas/core/model/package-io.ts';
 
 export interface TrainFromCsvOptions {
   readonly name: string;
@@ -45,17 +44,13 @@ export function trainFromCsv(csv: string, opts: TrainFromCsvOptions): ModelPacka
     onProgress: opts.onProgress,
   });
   const metrics: Record<string, number> = {};
-  if (opts.label) {
+  // Scored once: for the labelled metrics here and for the contamination threshold.
+  const scores = opts.label ? trainingScores(forest, columns) : undefined;
+  if (opts.label && scores) {
     const labels = table.data[features.length];
-    const n = table.rows;
-    const x = new Float32Array(n * features.length);
-    for (let i = 0; i < n; i++)
-      for (let f = 0; f < features.length; f++) x[i * features.length + f] = columns[f][i];
-    const raw = new TreeScorer(forest.ensemble).predictRaw(x, n);
-    const scores = Float64Array.from(raw, (h) => isolationScore(h, forest.psi));
     metrics.rocAuc = rocAuc(scores, labels);
     metrics.averagePrecision = averagePrecision(scores, labels);
-    metrics.labelledRows = n;
+    metrics.labelledRows = table.rows;
   }
   return buildIsolationForestPackage({
     name: opts.name,
@@ -66,14 +61,15 @@ export function trainFromCsv(csv: string, opts: TrainFromCsvOptions): ModelPacka
     createdAt: opts.createdAt ?? new Date().toISOString(),
     dataSha256: createHash('sha256').update(csv).digest('hex'),
     metrics,
+    scores,
   });
 }
 
 /** Writes a package as a directory: model.onnx + manifest.json. */
 export async function writePackageDir(dir: string, pkg: ModelPackage): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'model.onnx'), pkg.onnx);
-  await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(pkg.manifest, null, 2)}\n`);
+  await writeFile(path.join(dir, PACKAGE_FILES.model), pkg.onnx);
+  await writeFile(path.join(dir, PACKAGE_FILES.manifest), serializeManifest(pkg.manifest));
 }
 
 /** `vigil train --data metrics.csv --out dir [--features a,b] [--label col] [--name n] [--trees 100] [--max-samples 256] [--seed 42] [--contamination auto|0.05]` */

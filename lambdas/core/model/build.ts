@@ -1,5 +1,5 @@
 import { TreeScorer } from '../forest/fast-path.ts';
-import { averagePathLength } from '../forest/isolation.ts';
+import { averagePathLength, isolationScore } from '../forest/isolation.ts';
 import { Rng } from '../forest/rng.ts';
 import type { TrainedForest } from '../forest/train.ts';
 import { exportOnnx } from '../onnx/export.ts';
@@ -27,6 +27,8 @@ export interface BuildPackageInput {
   readonly window?: { from: string; to: string } | null;
   readonly metrics?: Record<string, number>;
   readonly version?: number;
+  /** `trainingScores(forest, columns)`, when the caller already computed them. */
+  readonly scores?: Float64Array;
 }
 
 /**
@@ -41,7 +43,7 @@ export function buildIsolationForestPackage(input: BuildPackageInput): ModelPack
     isolationScore: { psi: forest.psi, scoreOutputName: 'score' },
     metadata: { 'vigil.features': features.join(','), 'vigil.algorithm': VIGIL_ISOLATION_FOREST },
   });
-  const threshold = thresholdFor(forest, columns, input.contamination);
+  const threshold = thresholdFor(() => input.scores ?? trainingScores(forest, columns), input.contamination);
   const manifest: Manifest = {
     name: input.name,
     version: input.version ?? 0,
@@ -70,27 +72,28 @@ export function buildIsolationForestPackage(input: BuildPackageInput): ModelPack
   return { manifest: ManifestSchema.parse(manifest), onnx };
 }
 
-/** Score cut: the (1 − contamination) quantile of training scores, or 0.6 for 'auto'. */
-function thresholdFor(
+/**
+ * Anomaly scores of the training rows, through the same walk the fast path serves with,
+ * so a threshold taken from them matches served scores.
+ */
+export function trainingScores(
   forest: TrainedForest,
   columns: ReadonlyArray<ArrayLike<number>>,
-  c: number | 'auto',
-): number {
-  if (c === 'auto') return AUTO_THRESHOLD;
-  if (!(c > 0 && c < 0.5)) throw new Error('contamination must be in (0, 0.5) or "auto"');
-  // Scored with the same walk the fast path uses, so the cut matches served scores.
-  const n = columns[0].length;
+): Float64Array {
+  const n = columns[0]?.length ?? 0;
   const nf = columns.length;
   const x = new Float32Array(n * nf);
   for (let i = 0; i < n; i++) for (let f = 0; f < nf; f++) x[i * nf + f] = columns[f][i];
-  const raw = scoreRaw(forest, x, n);
-  const c2 = averagePathLength(forest.psi);
-  const scores = Float64Array.from(raw, (h) => 2 ** (-h / c2)).sort();
-  return quantileSorted(scores, 1 - c);
+  const raw = new TreeScorer(forest.ensemble).predictRaw(x, n);
+  return Float64Array.from(raw, (h) => isolationScore(h, forest.psi));
 }
 
-const scoreRaw = (forest: TrainedForest, x: Float32Array, n: number): Float64Array =>
-  new TreeScorer(forest.ensemble).predictRaw(x, n);
+/** Score cut: the (1 − contamination) quantile of training scores, or 0.6 for 'auto'. */
+function thresholdFor(scores: () => Float64Array, c: number | 'auto'): number {
+  if (c === 'auto') return AUTO_THRESHOLD;
+  if (!(c > 0 && c < 0.5)) throw new Error('contamination must be in (0, 0.5) or "auto"');
+  return quantileSorted(scores().slice().sort(), 1 - c);
+}
 
 /** Row-aligned reference sample (≤ 10,000 rows) plus per-feature statistics over all rows. */
 export function referenceData(
