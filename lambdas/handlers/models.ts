@@ -4,6 +4,7 @@ import { DynamoRegistry } from '../adapters/dynamodb-registry.ts';
 import { ENV, PRODUCTION_ALIAS } from '../contracts.ts';
 import { VigilError } from '../core/errors.ts';
 import type { ModelRegistry } from '../core/registry/types.ts';
+import { parseRuntimeConfig } from './config.ts';
 import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from './http.ts';
 import { logger } from './observability.ts';
 
@@ -109,11 +110,6 @@ async function handle(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
 /** Builds the models handler around a registry (the local twin and tests call this). */
 export const createModelsHandler = (deps: ModelsDeps) => httpHandler((event) => handle(deps, event));
 
-const ConfigSchema = z.object({
-  [ENV.REGISTRY_TABLE]: z.string().min(1),
-  [ENV.DYNAMODB_ENDPOINT]: z.url().optional(),
-});
-
 /** The handler's configuration, parsed once from the environment. */
 export interface ModelsConfig {
   readonly registryTable: string;
@@ -122,15 +118,10 @@ export interface ModelsConfig {
 
 /** @throws Error naming the missing/invalid variable (a deployment bug, so a 500). */
 export function modelsConfig(env: NodeJS.ProcessEnv): ModelsConfig {
-  const r = ConfigSchema.safeParse(env);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new Error(`Invalid environment for the models handler: ${i?.path.join('.')}: ${i?.message}`);
-  }
-  return {
-    registryTable: r.data[ENV.REGISTRY_TABLE],
-    dynamodbEndpoint: r.data[ENV.DYNAMODB_ENDPOINT],
-  };
+  // The same parser as every other handler; this one needs only the registry.
+  const config = parseRuntimeConfig(env);
+  if (!config.registryTable) throw new Error(`Environment variable ${ENV.REGISTRY_TABLE} is required`);
+  return { registryTable: config.registryTable, dynamodbEndpoint: config.dynamoEndpoint };
 }
 
 let defaultDeps: Promise<ModelsDeps> | undefined;
