@@ -2,27 +2,9 @@ import { parseDriftConfig } from '../lambdas/core/drift/config.ts';
 import { evaluateDrift } from '../lambdas/core/drift/report.ts';
 import { prepareSample } from '../lambdas/core/drift/sample.ts';
 import { featureStats } from '../lambdas/core/drift/stats.ts';
+// The tests' seeded normals, so bench and tests draw the same samples.
+import { normal } from '../test/unit/drift/helpers.ts';
 import type { BenchModule, BenchTable } from './types.ts';
-
-/** Seeded normal draws (mulberry32 + Box-Muller) so runs are comparable. */
-function normal(n: number, seed: number, mean = 0, sd = 1): Float64Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - u()));
-    const th = 2 * Math.PI * u();
-    out[i] = mean + sd * r * Math.cos(th);
-    if (i + 1 < n) out[i + 1] = mean + sd * r * Math.sin(th);
-  }
-  return out;
-}
 
 const best = (runs: number, fn: () => void): number => {
   let b = Number.POSITIVE_INFINITY;

@@ -3,20 +3,9 @@ import path from 'node:path';
 import { parseDriftConfig } from '../../../lambdas/core/drift/config.ts';
 import { type DriftReport, evaluateDrift } from '../../../lambdas/core/drift/report.ts';
 import { ManifestSchema } from '../../../lambdas/core/model/manifest.ts';
+import { rng } from '../../unit/drift/helpers.ts';
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws (Box-Muller). */
+/** Standard normal draws (Box-Muller) from one shared stream. */
 export function normals(n: number, random: () => number, mean = 0, std = 1): number[] {
   return Array.from({ length: n }, () => {
     const u = 1 - random();

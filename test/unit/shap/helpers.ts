@@ -10,6 +10,7 @@ import {
   type NodeModeValue,
   type TreeEnsemble,
 } from '../../../lambdas/core/trees.ts';
+import { ALL_BRANCH_MODES } from '../../helpers/random-trees.ts';
 
 /** mulberry32: small, fast, seedable; good enough for test data. */
 export function rng(seed: number): () => number {
@@ -59,14 +60,7 @@ interface BuildNode {
   f: BuildNode | null;
 }
 
-const MODES: NodeModeValue[] = [
-  NodeMode.BRANCH_LEQ,
-  NodeMode.BRANCH_LT,
-  NodeMode.BRANCH_GTE,
-  NodeMode.BRANCH_GT,
-  NodeMode.BRANCH_EQ,
-  NodeMode.BRANCH_NEQ,
-];
+const MODES: NodeModeValue[] = ALL_BRANCH_MODES;
 
 /** A random ensemble with additive integer covers (leaf covers may be 0). */
 export function randomEnsemble(seed: number, o: RandomEnsembleOptions): TreeEnsemble {
