@@ -1,7 +1,7 @@
-import { parseDriftConfig } from '../lambdas/core/drift/config.ts';
-import { evaluateDrift } from '../lambdas/core/drift/report.ts';
-import { prepareSample } from '../lambdas/core/drift/sample.ts';
-import { featureStats } from '../lambdas/core/drift/stats.ts';
+import { parseDriftConfig } from '#core/drift/config.ts';
+import { evaluateDrift } from '#core/drift/report.ts';
+import { prepareSample } from '#core/drift/sample.ts';
+import { featureStats } from '#core/drift/stats.ts';
 // The tests' seeded normals, so bench and tests draw the same samples.
 import { normal } from '../test/unit/drift/helpers.ts';
 import type { BenchModule, BenchTable } from './types.ts';

@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TreeScorer } from '../lambdas/core/forest/fast-path.ts';
-import { trainIsolationForest } from '../lambdas/core/forest/train.ts';
-import { parseOnnx } from '../lambdas/core/onnx/parse.ts';
-import { withCovers } from '../lambdas/core/shap/covers.ts';
-import { treeShap } from '../lambdas/core/shap/treeshap.ts';
-import type { TreeEnsemble } from '../lambdas/core/trees.ts';
+import { TreeScorer } from '#core/forest/fast-path.ts';
+import { trainIsolationForest } from '#core/forest/train.ts';
+import { parseOnnx } from '#core/onnx/parse.ts';
+import { withCovers } from '#core/shap/covers.ts';
+import { treeShap } from '#core/shap/treeshap.ts';
+import type { TreeEnsemble } from '#core/trees.ts';
 import { bruteForceShap, rng } from '../test/unit/shap/helpers.ts';
 import type { BenchModule } from './types.ts';
 

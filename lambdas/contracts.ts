@@ -63,6 +63,29 @@ export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.det
 /** Metric namespace for EMF metrics. */
 export const METRICS_NAMESPACE = 'Vigil';
 
+/**
+ * EMF metric names, shared by the emitting code and the alarms/dashboard in `lib/`.
+ * The capture counters spell out the no-loss invariant of every capture path:
+ * `RowsScored = CapturesWritten + CapturesParked + CapturesSampledOut + CapturesLost`.
+ */
+export const METRICS = {
+  rowsScored: 'RowsScored',
+  anomalies: 'Anomalies',
+  /** Genuine bugs answered 500; rolls canaries back. */
+  serverErrors: 'ServerErrors',
+  /** A dependency (DynamoDB, S3, Secrets Manager …) failed: answered 503; pauses, never rolls back. */
+  dependencyErrors: 'DependencyErrors',
+  /** Capture rows that could not be written where they belong (parked + lost). */
+  captureErrors: 'CaptureErrors',
+  capturesWritten: 'CapturesWritten',
+  capturesParked: 'CapturesParked',
+  capturesSampledOut: 'CapturesSampledOut',
+  capturesLost: 'CapturesLost',
+  drift: 'Drift',
+  driftedFeatureShare: 'DriftedFeatureShare',
+  driftScore: 'DriftScore',
+} as const;
+
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';
 

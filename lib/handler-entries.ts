@@ -1,4 +1,4 @@
-import { HANDLERS } from '../lambdas/contracts.ts';
+import { HANDLERS } from '#contracts';
 
 /** Names of the Lambda handlers (keys of `HANDLERS` in `lambdas/contracts.ts`). */
 export type HandlerName = keyof typeof HANDLERS;

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { tableDefinition } from '../lambdas/adapters/tables.ts';
+import { tableDefinition } from '#adapters/tables.ts';
 
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>` */

@@ -1,11 +1,11 @@
-import type { HANDLERS } from '../lambdas/contracts.ts';
-import { handler as authorizer } from '../lambdas/handlers/authorizer.ts';
-import { handler as driftEvaluate } from '../lambdas/handlers/drift-evaluate.ts';
-import { handler as driftReports } from '../lambdas/handlers/drift-reports.ts';
-import { handler as explain } from '../lambdas/handlers/explain.ts';
-import { handler as health } from '../lambdas/handlers/health.ts';
-import { handler as models } from '../lambdas/handlers/models.ts';
-import { handler as score } from '../lambdas/handlers/score.ts';
+import type { HANDLERS } from '#contracts';
+import { handler as authorizer } from '#handlers/authorizer.ts';
+import { handler as driftEvaluate } from '#handlers/drift-evaluate.ts';
+import { handler as driftReports } from '#handlers/drift-reports.ts';
+import { handler as explain } from '#handlers/explain.ts';
+import { handler as health } from '#handlers/health.ts';
+import { handler as models } from '#handlers/models.ts';
+import { handler as score } from '#handlers/score.ts';
 
 /**
  * Every Lambda entry point, imported statically so the container bundle

@@ -4,8 +4,8 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENV, type HANDLERS, ROUTES } from '../lambdas/contracts.ts';
-import { generateApiKey } from '../lambdas/core/auth.ts';
+import { ENV, type HANDLERS, ROUTES } from '#contracts';
+import { generateApiKey } from '#core/auth.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 
@@ -79,7 +79,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     POWERTOOLS_METRICS_DISABLED: 'false',
     AWS_REGION: process.env.AWS_REGION ?? 'local',
   });
-  const { resetRuntime, runtime } = await import('../lambdas/handlers/runtime.ts');
+  const { resetRuntime, runtime } = await import('#runtime/root.ts');
   resetRuntime();
   const { bootstrapDefaultModel } = await import('../bin/commands/models.ts');
   const rt = runtime();
@@ -177,7 +177,7 @@ export async function startAwsServer(opts: {
   host?: string;
 }): Promise<{ url: string; close(): Promise<void> }> {
   process.env.POWERTOOLS_SERVICE_NAME ??= 'vigil-streaming-scorer';
-  const { runtime } = await import('../lambdas/handlers/runtime.ts');
+  const { runtime } = await import('#runtime/root.ts');
   runtime(); // fail fast on missing or invalid configuration
   if (!process.env[ENV.API_KEYS_SECRET]) throw new Error(`${ENV.API_KEYS_SECRET} is required with --aws`);
   const { server, port } = await startApiServer(opts);

@@ -1,4 +1,4 @@
-import { Rng } from '../lambdas/core/forest/rng.ts';
+import { Rng } from '#core/forest/rng.ts';
 
 /** Features of the shipped default model, in column order. */
 export const DEFAULT_FEATURES = ['cpu', 'memory', 'network', 'disk_io', 'latency'] as const;

@@ -6,8 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toCsv } from '#core/csv.ts';
 import { trainFromCsv, writePackageDir } from '../bin/commands/train.ts';
-import { toCsv } from '../lambdas/core/csv.ts';
 import { syntheticMetrics } from '../models/synthetic.ts';
 
 /** Fixed so rebuilds are byte-identical. */

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseNumericCsv } from '../../lambdas/core/csv.ts';
-import { type DriftConfig, parseDriftConfig, TEST_NAMES } from '../../lambdas/core/drift/config.ts';
-import { type DriftReport, evaluateDrift } from '../../lambdas/core/drift/report.ts';
+import { parseNumericCsv } from '#core/csv.ts';
+import { type DriftConfig, parseDriftConfig, TEST_NAMES } from '#core/drift/config.ts';
+import { type DriftReport, evaluateDrift } from '#core/drift/report.ts';
 
 const USAGE =
   'usage: vigil drift --reference ref.csv --current cur.csv [--json] [--features a,b] [--config drift.json]\n';

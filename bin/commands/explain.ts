@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { explainRequest } from '../../lambdas/handlers/explain-core.ts';
+import { explainRequest } from '#app/explain.ts';
 import { readPackageDir } from './models.ts';
 import { readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiKeySetSchema, generateApiKey } from '../../lambdas/core/auth.ts';
+import { ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 
 export const KEYS_USAGE = `Usage: vigil keys create [--scope score|admin] [--local] [--data-dir .vigil]
 

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FsArtifactStore } from '../../lambdas/adapters/artifact-store-fs.ts';
-import { documentClient } from '../../lambdas/adapters/dynamodb-client.ts';
-import { DynamoRegistry } from '../../lambdas/adapters/dynamodb-registry.ts';
+import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
 import { ensureTables, startDynalite } from '../../local/dynalite.ts';
 import { LOCAL_TABLES } from '../../local/twin.ts';
 import { modelsCommand } from './models.ts';

@@ -1,19 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PRODUCTION_ALIAS } from '../../lambdas/contracts.ts';
-import { isVigilError, ModelNotFoundError, VigilError } from '../../lambdas/core/errors.ts';
-import type { ModelPackage } from '../../lambdas/core/model/manifest.ts';
-import { decodePackage, PACKAGE_FILES, withVersion } from '../../lambdas/core/model/package-io.ts';
-import type { ArtifactStore } from '../../lambdas/core/ports.ts';
-import { assertModelName, summarizeManifest } from '../../lambdas/core/registry/rules.ts';
-import type {
-  AliasMove,
-  HistoryEvent,
-  ModelRegistry,
-  ModelVersion,
-} from '../../lambdas/core/registry/types.ts';
-import { checkServable } from '../../lambdas/core/scoring.ts';
+import { PRODUCTION_ALIAS } from '#contracts';
+import { isVigilError, ModelNotFoundError, VigilError } from '#core/errors.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import { decodePackage, PACKAGE_FILES, withVersion } from '#core/model/package-io.ts';
+import type { ArtifactStore } from '#core/ports.ts';
+import { assertModelName, summarizeManifest } from '#core/registry/rules.ts';
+import type { AliasMove, HistoryEvent, ModelRegistry, ModelVersion } from '#core/registry/types.ts';
+import { checkServable } from '#core/scoring.ts';
 
 /** What the models command needs; `bin/vigil.ts` wires the local or AWS adapters. */
 export interface ModelsCommandDeps {

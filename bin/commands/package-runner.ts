@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { ModelPackage } from '../../lambdas/core/model/manifest.ts';
-import type { ArtifactStore, ModelResolver } from '../../lambdas/core/ports.ts';
-import type { EngineName } from '../../lambdas/core/scoring.ts';
-import { httpHandler } from '../../lambdas/handlers/http.ts';
-import { ModelCache } from '../../lambdas/handlers/model-cache.ts';
+import { ModelCache } from '#app/serve.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import type { ArtifactStore, ModelResolver } from '#core/ports.ts';
+import type { EngineName } from '#core/scoring.ts';
+import { httpHandler } from '#runtime/http.ts';
 import { lambdaContext } from '../../local/http-adapter.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { scoreRequest } from '../../lambdas/handlers/score-core.ts';
+import { scoreRequest } from '#app/score.ts';
 import { readPackageDir } from './models.ts';
 import { readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
 

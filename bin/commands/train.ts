@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseNumericCsv } from '../../lambdas/core/csv.ts';
-import { averagePrecision, rocAuc } from '../../lambdas/core/evaluation.ts';
-import { trainIsolationForest } from '../../lambdas/core/forest/train.ts';
-import { buildIsolationForestPackage, trainingScores } from '../../lambdas/core/model/build.ts';
-import type { ModelPackage } from '../../lambdas/core/model/manifest.ts';
-import { PACKAGE_FILES, serializeManifest } from '../../lambdas/core/model/package-io.ts';
+import { parseNumericCsv } from '#core/csv.ts';
+import { averagePrecision, rocAuc } from '#core/evaluation.ts';
+import { trainIsolationForest } from '#core/forest/train.ts';
+import { buildIsolationForestPackage, trainingScores } from '#core/model/build.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import { PACKAGE_FILES, serializeManifest } from '#core/model/package-io.ts';
 
 export interface TrainFromCsvOptions {
   readonly name: string;

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConflictError, VigilError } from '../core/errors.ts';
-import type { ModelPackage } from '../core/model/manifest.ts';
-import { decodePackage, encodePackage, PACKAGE_FILES, sha256Hex } from '../core/model/package-io.ts';
-import type { ArtifactStore } from '../core/ports.ts';
-import { assertModelName, assertVersionNumber } from '../core/registry/rules.ts';
+import { ConflictError, VigilError } from '#core/errors.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import { decodePackage, encodePackage, PACKAGE_FILES, sha256Hex } from '#core/model/package-io.ts';
+import type { ArtifactStore } from '#core/ports.ts';
+import { assertModelName, assertVersionNumber } from '#core/registry/rules.ts';
 
 /**
  * Filesystem artifact store for the local twin: `<root>/<name>/<version>/`

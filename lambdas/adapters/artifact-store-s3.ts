@@ -4,11 +4,11 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { VigilError } from '../core/errors.ts';
-import type { ModelPackage } from '../core/model/manifest.ts';
-import { decodePackage, encodePackage, PACKAGE_FILES } from '../core/model/package-io.ts';
-import type { ArtifactStore } from '../core/ports.ts';
-import { assertModelName, assertVersionNumber } from '../core/registry/rules.ts';
+import { VigilError } from '#core/errors.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import { decodePackage, encodePackage, PACKAGE_FILES } from '#core/model/package-io.ts';
+import type { ArtifactStore } from '#core/ports.ts';
+import { assertModelName, assertVersionNumber } from '#core/registry/rules.ts';
 
 /** Where one package lives in S3. */
 export interface S3PackageLocation {

@@ -4,7 +4,7 @@ import {
   type DynamoDBDocumentClient,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { CapturedRow, CaptureSink } from '../core/ports.ts';
+import type { CapturedRow, CaptureSink, CaptureWriteResult } from '#core/ports.ts';
 import { TABLE_KEYS } from './tables.ts';
 
 /** Hour partition of a capture: `CAP#<model>#<yyyy-mm-ddThh>` (UTC). */
@@ -38,7 +38,7 @@ const BATCH = 25;
 /**
  * `CaptureSink` over the DynamoDB captures table. Writes in BatchWrite chunks
  * of 25, retries `UnprocessedItems` with exponential backoff and full jitter,
- * and reports `{ written, failed }` instead of throwing: a capture problem
+ * and reports `{ written, parked, lost }` instead of throwing (it parks nothing yet): a capture problem
  * must never fail the score request, but it must be counted.
  */
 /** Errors that no retry can fix (the request itself is refused). */
@@ -75,24 +75,28 @@ export class DynamoCaptureSink implements CaptureSink {
       features: row.features,
       score: row.score,
       anomaly: row.anomaly,
+      ...(row.sampleRate !== undefined ? { sampleRate: row.sampleRate } : {}),
+      ...(row.shadow ? { shadow: row.shadow } : {}),
     };
   }
 
-  async write(rows: readonly CapturedRow[]): Promise<{ written: number; failed: number }> {
+  async write(rows: readonly CapturedRow[]): Promise<CaptureWriteResult> {
     let written = 0;
-    let failed = 0;
+    let lost = 0;
+    let reason: string | undefined;
     for (let i = 0; i < rows.length; i += BATCH) {
       const chunk = rows.slice(i, i + BATCH).map((r) => ({ PutRequest: { Item: this.toItem(r) } }));
       const r = await this.writeChunk(chunk);
       written += r.written;
-      failed += r.failed;
+      lost += r.failed;
+      reason ??= r.reason;
     }
-    return { written, failed };
+    return { written, parked: 0, lost, ...(reason ? { reason } : {}) };
   }
 
   private async writeChunk(
     requests: { PutRequest: { Item: Record<string, unknown> } }[],
-  ): Promise<{ written: number; failed: number }> {
+  ): Promise<{ written: number; failed: number; reason?: string }> {
     let pending = requests;
     const total = requests.length;
     let lastError = 'UnprocessedItems after retries';
@@ -118,7 +122,7 @@ export class DynamoCaptureSink implements CaptureSink {
     }
     const failed = pending.length;
     if (failed > 0) this.o.onFailure?.(failed, lastError);
-    return { written: total - failed, failed };
+    return { written: total - failed, failed, ...(failed > 0 ? { reason: lastError } : {}) };
   }
 
   /**
@@ -159,6 +163,8 @@ export class DynamoCaptureSink implements CaptureSink {
             features: item.features as Record<string, number>,
             score: Number(item.score),
             anomaly: Boolean(item.anomaly),
+            sampleRate: typeof item.sampleRate === 'number' ? item.sampleRate : 1,
+            ...(item.shadow ? { shadow: item.shadow as CapturedRow['shadow'] } : {}),
           });
         }
         key = res.LastEvaluatedKey;

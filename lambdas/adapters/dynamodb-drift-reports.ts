@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DriftReport, FeatureReport } from '../core/drift/report.ts';
+import type { DriftReport, FeatureReport } from '#core/drift/report.ts';
 import { TABLE_KEYS } from './tables.ts';
 
 /**

@@ -5,9 +5,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { PRODUCTION_ALIAS } from '../contracts.ts';
-import { ConflictError, ModelNotFoundError, VersionNotFoundError, VigilError } from '../core/errors.ts';
-import type { ModelRef, ResolvedModel } from '../core/ports.ts';
+import { PRODUCTION_ALIAS } from '#contracts';
+import { ConflictError, ModelNotFoundError, VersionNotFoundError, VigilError } from '#core/errors.ts';
+import type { ModelRef, ResolvedModel } from '#core/ports.ts';
 import {
   type AliasMoveRecord,
   aliasAt,
@@ -24,7 +24,7 @@ import {
   registeredEvent,
   rollbackTarget,
   sortEvents,
-} from '../core/registry/rules.ts';
+} from '#core/registry/rules.ts';
 import {
   type AliasMove,
   type AliasState,
@@ -38,7 +38,7 @@ import {
   type RollbackOptions,
   type SetAliasOptions,
   systemClock,
-} from '../core/registry/types.ts';
+} from '#core/registry/types.ts';
 
 /**
  * The model registry on one DynamoDB table (DESIGN.md §6):

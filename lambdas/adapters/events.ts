@@ -6,7 +6,7 @@ import {
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import type { DomainEvent, EventPublisher } from '../core/ports.ts';
+import type { DomainEvent, EventPublisher } from '#core/ports.ts';
 
 /** The part of an EventBridge client the publisher uses (a real `EventBridgeClient` fits). */
 export interface PutEventsClient {

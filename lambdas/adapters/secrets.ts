@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type ApiKeySet, ApiKeySetSchema, type SecretSource } from '../core/auth.ts';
+import { type ApiKeySet, ApiKeySetSchema, type SecretSource } from '#core/auth.ts';
 
 /**
  * Reads the hashed API key set from Secrets Manager, caching it for `ttlMs`

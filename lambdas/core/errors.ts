@@ -1,6 +1,6 @@
 /**
  * Typed domain errors. Core code throws these; exactly one place
- * (`lambdas/handlers/http.ts`) maps them to HTTP responses.
+ * (`lambdas/runtime/http.ts`) maps them to HTTP responses.
  */
 export type ErrorCode =
   | 'BadRequest'

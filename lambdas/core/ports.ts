@@ -1,4 +1,4 @@
-import type { Manifest, ModelPackage } from './model/manifest.ts';
+import type { Manifest, ModelPackage } from '#core/model/manifest.ts';
 
 /** Which model version a caller wants: an explicit version wins over an alias. */
 export interface ModelRef {
@@ -42,9 +42,14 @@ export interface ArtifactStore {
   getPackage(uri: string): Promise<ModelPackage>;
 }
 
-/** One scored row as captured for drift evaluation. */
+/**
+ * The capture record: one scored row as kept for drift, quality and release judgement.
+ * This is a contract shared by the score path (writer), the drift evaluator, retraining
+ * (training windows, feedback joins) and releases (per-version judgement, shadow).
+ */
 export interface CapturedRow {
   readonly model: string;
+  /** The model version that produced `score` (blue or green during a release). */
   readonly version: number;
   readonly at: string;
   readonly requestId: string;
@@ -52,11 +57,45 @@ export interface CapturedRow {
   readonly features: Record<string, number>;
   readonly score: number;
   readonly anomaly: boolean;
+  /**
+   * Probability with which this row was kept, in (0, 1]: the model's sample rate, or 1 for
+   * rows kept regardless of it (e.g. anomalies). Readers weight a row by `1 / sampleRate`.
+   * Absent on captures written before the field existed: read as 1.
+   */
+  readonly sampleRate?: number;
+  /** The release candidate's result on the same row during a shadow phase (never returned to the caller). */
+  readonly shadow?: { readonly version: number; readonly score: number; readonly anomaly: boolean };
 }
 
-/** Where sampled scored rows go. Failures are reported, never thrown to the scorer. */
+/**
+ * What became of the rows handed to a capture path. Every scored row is counted in
+ * exactly one bucket — the no-loss invariant (metric names in `contracts.ts` METRICS):
+ * `scored = written + parked + sampledOut + lost`.
+ */
+export interface CaptureCounts {
+  readonly scored: number;
+  /** Stored where readers find them. */
+  readonly written: number;
+  /** Not stored yet, but kept durably for a later retry (e.g. a dead-letter queue or spool). */
+  readonly parked: number;
+  /** Left out by sampling, on purpose. */
+  readonly sampledOut: number;
+  /** Given up on, and counted: the only bucket an alarm must keep at zero. */
+  readonly lost: number;
+}
+
+/** Outcome of one `CaptureSink.write`. */
+export interface CaptureWriteResult {
+  readonly written: number;
+  readonly parked: number;
+  readonly lost: number;
+  /** Why rows were parked or lost (the real error name/message), for the log. */
+  readonly reason?: string;
+}
+
+/** Where sampled scored rows go. Failures are reported in the result, never thrown to the scorer. */
 export interface CaptureSink {
-  write(rows: readonly CapturedRow[]): Promise<{ written: number; failed: number }>;
+  write(rows: readonly CapturedRow[]): Promise<CaptureWriteResult>;
 }
 
 /** Reads captured rows back for drift evaluation. */

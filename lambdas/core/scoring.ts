@@ -1,8 +1,8 @@
+import { TreeScorer } from '#core/forest/fast-path.ts';
+import type { Manifest, ModelPackage } from '#core/model/manifest.ts';
+import type { OrtModel } from '#core/onnx/ort.ts';
+import { type ParsedModel, parseOnnx } from '#core/onnx/parse.ts';
 import { InvalidFeatureError, VigilError } from './errors.ts';
-import { TreeScorer } from './forest/fast-path.ts';
-import type { Manifest, ModelPackage } from './model/manifest.ts';
-import type { OrtModel } from './onnx/ort.ts';
-import { type ParsedModel, parseOnnx } from './onnx/parse.ts';
 
 /** Largest magnitude a float32 holds; larger inputs would become Infinity in the graph. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -142,7 +142,7 @@ export async function loadModel(
 
 /** onnxruntime-web is imported only when a model needs it: the fast path's cold start never pays for it. */
 async function loadOrt(bytes: Uint8Array, wasmDir?: string): Promise<OrtModel> {
-  const { createOrtModel } = await import('./onnx/ort.ts');
+  const { createOrtModel } = await import('#core/onnx/ort.ts');
   return createOrtModel(bytes, { wasmDir });
 }
 

@@ -1,7 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { FileKeys, SecretsManagerKeys } from '../adapters/secrets.ts';
-import { type SecretSource, verifyApiKey } from '../core/auth.ts';
-import { logger } from './observability.ts';
+import { logger } from '#adapters/observability.ts';
+import { FileKeys, SecretsManagerKeys } from '#adapters/secrets.ts';
+import { type SecretSource, verifyApiKey } from '#core/auth.ts';
 
 export interface AuthorizerResult {
   readonly isAuthorized: boolean;

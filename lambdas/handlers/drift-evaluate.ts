@@ -1,15 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { z } from 'zod';
-import type { DriftReportStore, StoredDriftReport } from '../adapters/dynamodb-drift-reports.ts';
-import { EventBridgePublisher, FileEventPublisher, MemoryEventPublisher } from '../adapters/events.ts';
-import { DRIFT_EVENT, PRODUCTION_ALIAS } from '../contracts.ts';
-import { driftConfigForModel } from '../core/drift/config.ts';
-import { buildDriftReport } from '../core/drift/report.ts';
-import type { ArtifactStore, CaptureReader, EventPublisher, Manifest } from '../core/ports.ts';
-import type { ModelRegistry } from '../core/registry/types.ts';
-import { logger as defaultLogger, metrics as defaultMetrics } from './observability.ts';
-import { type Runtime, runtime } from './runtime.ts';
+import type { DriftReportStore, StoredDriftReport } from '#adapters/dynamodb-drift-reports.ts';
+import { EventBridgePublisher, FileEventPublisher, MemoryEventPublisher } from '#adapters/events.ts';
+import { logger as defaultLogger, metrics as defaultMetrics } from '#adapters/observability.ts';
+import { DRIFT_EVENT, METRICS, PRODUCTION_ALIAS } from '#contracts';
+import { driftConfigForModel } from '#core/drift/config.ts';
+import { buildDriftReport } from '#core/drift/report.ts';
+import type { ArtifactStore, CaptureReader, EventPublisher, Manifest } from '#core/ports.ts';
+import type { ModelRegistry } from '#core/registry/types.ts';
+import { type Runtime, runtime } from '#runtime/root.ts';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
@@ -130,10 +130,10 @@ export function createDriftEvaluator(deps: DriftEvaluatorDeps) {
 
     emit('CapturedRows', MetricUnit.Count, captured.length, { model });
     if (report.status === 'ok') {
-      emit('DriftedFeatureShare', MetricUnit.NoUnit, report.driftedShare, { model });
-      emit('Drift', MetricUnit.NoUnit, report.drift ? 1 : 0, { model });
+      emit(METRICS.driftedFeatureShare, MetricUnit.NoUnit, report.driftedShare, { model });
+      emit(METRICS.drift, MetricUnit.NoUnit, report.drift ? 1 : 0, { model });
       for (const [feature, f] of Object.entries(report.features)) {
-        if (f.status === 'ok') emit('DriftScore', MetricUnit.NoUnit, f.score, { model, feature });
+        if (f.status === 'ok') emit(METRICS.driftScore, MetricUnit.NoUnit, f.score, { model, feature });
       }
     }
     log.info('drift report stored', {

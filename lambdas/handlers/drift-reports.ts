@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { documentClient } from '../adapters/dynamodb-client.ts';
-import { type DriftReportStore, DynamoDriftReportStore } from '../adapters/dynamodb-drift-reports.ts';
-import { DynamoRegistry } from '../adapters/dynamodb-registry.ts';
-import type { ModelRegistry } from '../core/registry/types.ts';
-import { parseRuntimeConfig } from './config.ts';
-import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from './http.ts';
-import { logger } from './observability.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { type DriftReportStore, DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
+import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { logger } from '#adapters/observability.ts';
+import type { ModelRegistry } from '#core/registry/types.ts';
+import { parseRuntimeConfig } from '#runtime/config.ts';
+import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from '#runtime/http.ts';
 
 /** What the handler needs; tests and the local twin may pass their own. */
 export interface DriftReportsDeps {

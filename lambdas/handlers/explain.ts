@@ -1,9 +1,9 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
-import { explainRequest } from './explain-core.ts';
-import { type HttpEvent, httpHandler } from './http.ts';
-import { metrics } from './observability.ts';
-import { runtime } from './runtime.ts';
+import { metrics } from '#adapters/observability.ts';
+import { explainRequest } from '#app/explain.ts';
+import { type HttpEvent, httpHandler } from '#runtime/http.ts';
+import { runtime } from '#runtime/root.ts';
 
 /** Explain Lambda: wiring only; the work is `explainRequest`. */
 let core: ReturnType<typeof explainRequest> | undefined;

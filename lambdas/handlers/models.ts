@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { documentClient } from '../adapters/dynamodb-client.ts';
-import { DynamoRegistry } from '../adapters/dynamodb-registry.ts';
-import { ENV, PRODUCTION_ALIAS } from '../contracts.ts';
-import { VigilError } from '../core/errors.ts';
-import type { ModelRegistry } from '../core/registry/types.ts';
-import { parseRuntimeConfig } from './config.ts';
-import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from './http.ts';
-import { logger } from './observability.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { logger } from '#adapters/observability.ts';
+import { ENV, PRODUCTION_ALIAS } from '#contracts';
+import { VigilError } from '#core/errors.ts';
+import type { ModelRegistry } from '#core/registry/types.ts';
+import { parseRuntimeConfig } from '#runtime/config.ts';
+import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from '#runtime/http.ts';
 
 /**
  * Read-only registry API:

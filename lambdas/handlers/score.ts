@@ -1,9 +1,9 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
-import { type HttpEvent, httpHandler } from './http.ts';
-import { metrics } from './observability.ts';
-import { runtime } from './runtime.ts';
-import { scoreRequest } from './score-core.ts';
+import { metrics } from '#adapters/observability.ts';
+import { scoreRequest } from '#app/score.ts';
+import { type HttpEvent, httpHandler } from '#runtime/http.ts';
+import { runtime } from '#runtime/root.ts';
 
 /**
  * Score Lambda. Wiring only: configuration and adapters come from

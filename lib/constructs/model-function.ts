@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambdas/contracts.ts';
+import { METRICS_NAMESPACE } from '#contracts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 
 /** Repository root: entries in `HANDLERS` are relative to it. */

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
-import { ENV, PRODUCTION_ALIAS } from '../../lambdas/contracts.ts';
+import { ENV, PRODUCTION_ALIAS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { type K8sObject, streamingScorerManifests } from '../constructs/streaming-scorer-manifests.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';

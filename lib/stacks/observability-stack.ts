@@ -2,7 +2,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambdas/contracts.ts';
+import { METRICS_NAMESPACE } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import type { ApiStack } from './api-stack.ts';

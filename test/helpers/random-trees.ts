@@ -1,6 +1,6 @@
-import { Rng } from '../../lambdas/core/forest/rng.ts';
-import { EnsembleBuilder } from '../../lambdas/core/forest/train.ts';
-import { type Aggregate, NodeMode, type TreeEnsemble } from '../../lambdas/core/trees.ts';
+import { Rng } from '#core/forest/rng.ts';
+import { EnsembleBuilder } from '#core/forest/train.ts';
+import { type Aggregate, NodeMode, type TreeEnsemble } from '#core/trees.ts';
 
 /** Every split mode the parser and the fast path support. */
 export const ALL_BRANCH_MODES = [

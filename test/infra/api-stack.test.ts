@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ENV, ROUTES } from '../../lambdas/contracts.ts';
+import { ENV, ROUTES } from '#contracts';
 import { ENV_NAMES } from '../../lib/config.ts';
 import { type CfnProps, resourcesOf, type SynthesizedEnv, synthEnv, vigilFunctions } from './harness.ts';
 

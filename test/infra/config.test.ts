@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { driftConfigForModel } from '../../lambdas/core/drift/config.ts';
+import { driftConfigForModel } from '#core/drift/config.ts';
 import { ENV_NAMES, loadConfig } from '../../lib/config.ts';
 
 describe('loadConfig', () => {

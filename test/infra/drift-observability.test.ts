@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambdas/contracts.ts';
+import { ENV } from '#contracts';
 import { ENV_NAMES } from '../../lib/config.ts';
 import { resourcesOf, type SynthesizedEnv, synthEnv } from './harness.ts';
 

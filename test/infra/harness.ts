@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { HANDLERS } from '../../lambdas/contracts.ts';
+import { HANDLERS } from '#contracts';
 import { type EnvName, loadConfig, type VigilConfig } from '../../lib/config.ts';
 import { REPO_ROOT } from '../../lib/constructs/model-function.ts';
 import type { HandlerEntries, HandlerName } from '../../lib/handler-entries.ts';

@@ -85,7 +85,7 @@ export function upperBound(sorted: ArrayLike<number>, x: number, lo = 0, hi = so
 }
 
 /** `np.quantile(sorted, q, method='linear')`, shared with the model package's deciles. */
-export { quantileSorted } from '../stats.ts';
+export { quantileSorted } from '#core/stats.ts';
 
 /** Python's float floor division `a // b` (fmod based), exact where `Math.floor(a / b)` may round up. */
 export function pyFloorDiv(a: number, b: number): number {

@@ -1,4 +1,4 @@
-import type { Manifest } from '../model/manifest.ts';
+import type { Manifest } from '#core/model/manifest.ts';
 import { type DriftConfig, type FeatureConfig, featureConfig, type TestName } from './config.ts';
 import { prepareSample, type Sample } from './sample.ts';
 import { type FeatureStats, featureStats, isSkipped, type Skipped } from './stats.ts';

@@ -1,4 +1,4 @@
-import { sortedCopy } from '../stats.ts';
+import { sortedCopy } from '#core/stats.ts';
 import { npSum } from './numeric.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { goesTrue, NodeMode, type TreeEnsemble } from '../trees.ts';
+import { goesTrue, NodeMode, type TreeEnsemble } from '#core/trees.ts';
 
 /**
  * The tree fast path: walks the parsed ONNX trees directly over flat typed

@@ -1,4 +1,4 @@
-import { type Aggregate, NodeMode, type TreeEnsemble } from '../trees.ts';
+import { type Aggregate, NodeMode, type TreeEnsemble } from '#core/trees.ts';
 import { averagePathLength } from './isolation.ts';
 import { Rng } from './rng.ts';
 

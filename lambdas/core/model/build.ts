@@ -1,9 +1,9 @@
-import { TreeScorer } from '../forest/fast-path.ts';
-import { averagePathLength, isolationScore } from '../forest/isolation.ts';
-import { Rng } from '../forest/rng.ts';
-import type { TrainedForest } from '../forest/train.ts';
-import { exportOnnx } from '../onnx/export.ts';
-import { meanStd, quantileSorted } from '../stats.ts';
+import { TreeScorer } from '#core/forest/fast-path.ts';
+import { averagePathLength, isolationScore } from '#core/forest/isolation.ts';
+import { Rng } from '#core/forest/rng.ts';
+import type { TrainedForest } from '#core/forest/train.ts';
+import { exportOnnx } from '#core/onnx/export.ts';
+import { meanStd, quantileSorted } from '#core/stats.ts';
 import { type FeatureReference, type Manifest, ManifestSchema, type ModelPackage } from './manifest.ts';
 import { sha256Hex } from './package-io.ts';
 

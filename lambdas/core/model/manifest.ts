@@ -1,4 +1,4 @@
-// zod/mini keeps the Lambda bundles small (see lambdas/handlers/config.ts).
+// zod/mini keeps the Lambda bundles small (see lambdas/runtime/config.ts).
 import * as z from 'zod/mini';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IntegrityError, VigilError } from '../errors.ts';
+import { IntegrityError, VigilError } from '#core/errors.ts';
 import { type Manifest, ManifestSchema, type ModelPackage } from './manifest.ts';
 
 /**

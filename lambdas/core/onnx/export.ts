@@ -1,5 +1,5 @@
-import { averagePathLength } from '../forest/isolation.ts';
-import { NodeMode, type TreeEnsemble } from '../trees.ts';
+import { averagePathLength } from '#core/forest/isolation.ts';
+import { NodeMode, type TreeEnsemble } from '#core/trees.ts';
 import { type AttributeProto, type NodeProto, onnx, type TensorProto } from './proto.ts';
 
 /** Which ONNX operator carries the trees. */

@@ -1,6 +1,6 @@
-import { UnsupportedModelError, VigilError } from '../errors.ts';
-import { EnsembleBuilder } from '../forest/train.ts';
-import { type Aggregate, NodeMode, type TreeEnsemble } from '../trees.ts';
+import { UnsupportedModelError, VigilError } from '#core/errors.ts';
+import { EnsembleBuilder } from '#core/forest/train.ts';
+import { type Aggregate, NodeMode, type TreeEnsemble } from '#core/trees.ts';
 import { type AttributeProto, type GraphProto, type ModelProto, type NodeProto, onnx } from './proto.ts';
 
 export interface ParsedModel {

@@ -1,5 +1,5 @@
-import { ConflictError, VigilError } from '../errors.ts';
-import type { Manifest } from '../model/manifest.ts';
+import { ConflictError, VigilError } from '#core/errors.ts';
+import type { Manifest } from '#core/model/manifest.ts';
 import type {
   ApprovalStatus,
   HistoryEvent,

@@ -1,4 +1,4 @@
-import type { ModelRef, ModelResolver, ResolvedModel } from '../ports.ts';
+import type { ModelRef, ModelResolver, ResolvedModel } from '#core/ports.ts';
 
 /** Approval state of a registered version. The only transitions are Pending → Approved | Rejected. */
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';

@@ -12,8 +12,8 @@
  * the explained row itself lands in an unreached region, and local accuracy
  * holds. The brute-force reference in the tests uses the same rule.
  */
-import { VigilError } from '../errors.ts';
-import { goesTrue, type TreeEnsemble } from '../trees.ts';
+import { VigilError } from '#core/errors.ts';
+import { goesTrue, type TreeEnsemble } from '#core/trees.ts';
 
 /**
  * Reference rows, either row-major (one array per row, in feature order) or

@@ -16,8 +16,8 @@
  *    output and is reported as is; it is not decomposed, because Shapley
  *    values are only additive in the space they were computed in.
  */
-import { VigilError } from '../errors.ts';
-import { goesTrue, type TreeEnsemble } from '../trees.ts';
+import { VigilError } from '#core/errors.ts';
+import { goesTrue, type TreeEnsemble } from '#core/trees.ts';
 import { expectedValue, treeShap } from './treeshap.ts';
 
 export interface ExplainOptions {

@@ -17,8 +17,8 @@
  * reference row reached, see `covers.ts`) the split is taken as uniform (½, ½),
  * so 0/0 never occurs; the brute-force reference in the tests uses the same rule.
  */
-import { UnsupportedModelError, VigilError } from '../errors.ts';
-import { goesTrue, NodeMode, type TreeEnsemble } from '../trees.ts';
+import { UnsupportedModelError, VigilError } from '#core/errors.ts';
+import { goesTrue, NodeMode, type TreeEnsemble } from '#core/trees.ts';
 
 /** Per-ensemble data derived once and cached (fractions, depth, work buffers). */
 interface Prepared {

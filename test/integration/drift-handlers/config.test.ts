@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../../lambdas/contracts.ts';
-import { parseRuntimeConfig } from '../../../lambdas/handlers/config.ts';
+import { ENV } from '#contracts';
+import { parseRuntimeConfig } from '#runtime/config.ts';
 
 describe('drift settings in the runtime config', () => {
   it('defaults to a 60-minute window, every registered model, no settings and no events file', () => {

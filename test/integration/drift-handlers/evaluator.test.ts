@@ -4,19 +4,19 @@ import path from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { bootstrapDefaultModel } from '../../../bin/commands/models.ts';
-import { FsArtifactStore } from '../../../lambdas/adapters/artifact-store-fs.ts';
-import { DynamoCaptureSink } from '../../../lambdas/adapters/dynamodb-captures.ts';
-import { documentClient } from '../../../lambdas/adapters/dynamodb-client.ts';
-import { DynamoDriftReportStore } from '../../../lambdas/adapters/dynamodb-drift-reports.ts';
-import { DynamoRegistry } from '../../../lambdas/adapters/dynamodb-registry.ts';
-import { EventBridgePublisher, MemoryEventPublisher } from '../../../lambdas/adapters/events.ts';
-import type { CapturedRow, EventPublisher } from '../../../lambdas/core/ports.ts';
+import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
+import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { EventBridgePublisher, MemoryEventPublisher } from '#adapters/events.ts';
+import type { CapturedRow, EventPublisher } from '#core/ports.ts';
 import {
   createDriftEvaluator,
   DriftEvaluationError,
   type DriftEvaluatorDeps,
-} from '../../../lambdas/handlers/drift-evaluate.ts';
+} from '#handlers/drift-evaluate.ts';
+import { bootstrapDefaultModel } from '../../../bin/commands/models.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
 import { DEFAULT_MODEL_DIR, defaultManifest, referenceRows } from './helpers.ts';
 
@@ -48,7 +48,7 @@ describe('drift evaluator on dynalite with the real registry, artifact store and
       score: 0.4,
       anomaly: false,
     }));
-    expect(await captures.write(captured)).toEqual({ written: rows.length, failed: 0 });
+    expect(await captures.write(captured)).toEqual({ written: rows.length, parked: 0, lost: 0 });
   };
 
   const evaluator = (now: Date, extra: Partial<DriftEvaluatorDeps> = {}) => {

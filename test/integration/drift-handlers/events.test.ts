@@ -8,9 +8,9 @@ import {
   EventPublishError,
   FileEventPublisher,
   MemoryEventPublisher,
-} from '../../../lambdas/adapters/events.ts';
-import { DRIFT_EVENT } from '../../../lambdas/contracts.ts';
-import type { DomainEvent } from '../../../lambdas/core/ports.ts';
+} from '#adapters/events.ts';
+import { DRIFT_EVENT } from '#contracts';
+import type { DomainEvent } from '#core/ports.ts';
 
 const event = (i: number): DomainEvent => ({
   source: DRIFT_EVENT.source,

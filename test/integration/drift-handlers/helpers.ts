@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDriftConfig } from '../../../lambdas/core/drift/config.ts';
-import { type DriftReport, evaluateDrift } from '../../../lambdas/core/drift/report.ts';
-import { ManifestSchema } from '../../../lambdas/core/model/manifest.ts';
+import { parseDriftConfig } from '#core/drift/config.ts';
+import { type DriftReport, evaluateDrift } from '#core/drift/report.ts';
+import { ManifestSchema } from '#core/model/manifest.ts';
 import { rng } from '../../unit/drift/helpers.ts';
 
 /** Standard normal draws (Box-Muller) from one shared stream. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../../lambdas/adapters/dynamodb-client.ts';
-import { DynamoDriftReportStore, fitReport } from '../../../lambdas/adapters/dynamodb-drift-reports.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { DynamoDriftReportStore, fitReport } from '#adapters/dynamodb-drift-reports.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
 import { syntheticReport } from './helpers.ts';
 

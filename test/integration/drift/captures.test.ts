@@ -1,8 +1,8 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturePartition, DynamoCaptureSink } from '../../../lambdas/adapters/dynamodb-captures.ts';
-import { documentClient } from '../../../lambdas/adapters/dynamodb-client.ts';
-import type { CapturedRow } from '../../../lambdas/core/ports.ts';
+import { capturePartition, DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import type { CapturedRow } from '#core/ports.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
 
 const TABLE = 'captures-test';
@@ -18,6 +18,8 @@ function rows(n: number, startIso: string, stepMs: number, model = 'cpu-model'):
     features: { cpu: i, mem: 2 * i },
     score: 0.4,
     anomaly: false,
+    sampleRate: i % 2 ? 0.25 : 1,
+    ...(i % 3 === 0 ? { shadow: { version: 3, score: 0.7, anomaly: true } } : {}),
   }));
 }
 
@@ -70,11 +72,14 @@ describe('DynamoCaptureSink against dynalite', () => {
     const { client, stats } = throttling(real, 0);
     const sink = new DynamoCaptureSink({ client, tableName: TABLE });
     const data = rows(130, '2025-03-01T09:50:00.000Z', 10_000); // 09:50 → 10:11:30, two partitions
-    expect(await sink.write(data)).toEqual({ written: 130, failed: 0 });
+    expect(await sink.write(data)).toEqual({ written: 130, parked: 0, lost: 0 });
     expect(stats.batchCalls).toBe(Math.ceil(130 / 25));
     const back = await sink.readWindow('cpu-model', '2025-03-01T09:00:00Z', '2025-03-01T11:00:00Z');
     expect(back).toHaveLength(130);
     expect(back[0]).toEqual(data[0]);
+    // The capture contract's optional fields survive the round trip.
+    expect(back[1]).toEqual(data[1]);
+    expect(back.filter((r) => r.shadow).length).toBe(data.filter((r) => r.shadow).length);
     expect(back.map((r) => r.at)).toEqual(data.map((r) => r.at));
     // Half-open window [from, to): the row at exactly `to` is excluded.
     const part = await sink.readWindow('cpu-model', data[10].at, data[70].at);
@@ -104,7 +109,7 @@ describe('DynamoCaptureSink against dynalite', () => {
       random: () => 1, // upper edge of the jitter, to see the exponential caps
     });
     const data = rows(25, '2025-03-02T00:00:00.000Z', 1000);
-    expect(await sink.write(data)).toEqual({ written: 25, failed: 0 });
+    expect(await sink.write(data)).toEqual({ written: 25, parked: 0, lost: 0 });
     expect(stats.unprocessedReturned).toBeGreaterThan(0);
     expect(delays).toEqual([25, 50, 100]);
     const back = await sink.readWindow('cpu-model', '2025-03-02T00:00:00Z', '2025-03-02T01:00:00Z');
@@ -124,7 +129,7 @@ describe('DynamoCaptureSink against dynalite', () => {
     const data = rows(30, '2025-03-03T00:00:00.000Z', 1000);
     const r = await sink.write(data);
     // Chunk of 25: 13 + 6 + 3 written, 3 left; chunk of 5: 3 + 1 + 1 written, 0 left.
-    expect(r).toEqual({ written: 27, failed: 3 });
+    expect(r).toMatchObject({ written: 27, parked: 0, lost: 3 });
     expect(failures).toEqual([3]);
   });
 
@@ -145,7 +150,7 @@ describe('DynamoCaptureSink against dynalite', () => {
       ...r,
       features: { cpu: 1e-140, mem: 1 },
     }));
-    expect(await sink.write(bad)).toEqual({ written: 0, failed: 3 });
+    expect(await sink.write(bad)).toMatchObject({ written: 0, parked: 0, lost: 3 });
     expect(stats.batchCalls).toBe(1);
     expect(delays).toEqual([]);
     expect(failures).toEqual([[3, 'ValidationException']]);

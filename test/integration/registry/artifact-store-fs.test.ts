@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FsArtifactStore } from '../../../lambdas/adapters/artifact-store-fs.ts';
-import { VigilError } from '../../../lambdas/core/errors.ts';
+import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import { VigilError } from '#core/errors.ts';
 import { fixturePackage } from '../../unit/registry/fixture-package.ts';
 
 async function errorOf(p: Promise<unknown>): Promise<VigilError> {

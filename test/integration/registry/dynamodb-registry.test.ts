@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoRegistry } from '../../../lambdas/adapters/dynamodb-registry.ts';
-import { ConflictError, VigilError } from '../../../lambdas/core/errors.ts';
-import { summarizeManifest } from '../../../lambdas/core/registry/rules.ts';
-import type { ModelRegistry } from '../../../lambdas/core/registry/types.ts';
+import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { ConflictError, VigilError } from '#core/errors.ts';
+import { summarizeManifest } from '#core/registry/rules.ts';
+import type { ModelRegistry } from '#core/registry/types.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
 import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from './harness.ts';

@@ -1,6 +1,6 @@
-import { documentClient } from '../../../lambdas/adapters/dynamodb-client.ts';
-import { DynamoRegistry } from '../../../lambdas/adapters/dynamodb-registry.ts';
-import type { Clock } from '../../../lambdas/core/registry/types.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import type { Clock } from '#core/registry/types.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
 
 let counter = 0;

@@ -2,14 +2,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
 import {
   BOOTSTRAP_ACTOR,
   bootstrapDefaultModel,
   modelsCommand,
   registerPackage,
 } from '../../../bin/commands/models.ts';
-import { FsArtifactStore } from '../../../lambdas/adapters/artifact-store-fs.ts';
-import type { ModelPackage } from '../../../lambdas/core/model/manifest.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
 import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from './harness.ts';

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../../lambdas/contracts.ts';
-import { summarizeManifest } from '../../../lambdas/core/registry/rules.ts';
-import type { ModelRegistry } from '../../../lambdas/core/registry/types.ts';
-import { createModelsHandler, handler, modelsConfig } from '../../../lambdas/handlers/models.ts';
+import { ENV } from '#contracts';
+import { summarizeManifest } from '#core/registry/rules.ts';
+import type { ModelRegistry } from '#core/registry/types.ts';
+import { createModelsHandler, handler, modelsConfig } from '#handlers/models.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
 import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from './harness.ts';

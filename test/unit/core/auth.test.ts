@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ApiKeySet, generateApiKey, hashApiKey, verifyApiKey } from '../../../lambdas/core/auth.ts';
-import { createAuthorizer } from '../../../lambdas/handlers/authorizer.ts';
+import { type ApiKeySet, generateApiKey, hashApiKey, verifyApiKey } from '#core/auth.ts';
+import { createAuthorizer } from '#handlers/authorizer.ts';
 
 describe('API keys', () => {
   it('hashes with SHA-256 (FIPS 180-2 "abc" vector)', () => {

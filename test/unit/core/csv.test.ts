@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNumericCsv, toCsv } from '../../../lambdas/core/csv.ts';
+import { parseNumericCsv, toCsv } from '#core/csv.ts';
 
 describe('numeric CSV', () => {
   it('round-trips columns', () => {

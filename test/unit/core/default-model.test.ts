@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseNumericCsv } from '#core/csv.ts';
+import { averagePrecision, rocAuc } from '#core/evaluation.ts';
+import { loadModel } from '#core/scoring.ts';
 import { readPackageDir } from '../../../bin/commands/models.ts';
-import { parseNumericCsv } from '../../../lambdas/core/csv.ts';
-import { averagePrecision, rocAuc } from '../../../lambdas/core/evaluation.ts';
-import { loadModel } from '../../../lambdas/core/scoring.ts';
 import { buildDefaultModel } from '../../../scripts/build-default-model.ts';
 
 const committed = path.resolve(import.meta.dirname, '../../../models/default');
@@ -56,7 +56,7 @@ describe('shipped default model', () => {
     const pkg = await readPackageDir(committed);
     const onnx = Uint8Array.from(pkg.onnx);
     onnx[onnx.length - 10] ^= 0xff;
-    const { verifyPackage } = await import('../../../lambdas/core/model/package-io.ts');
+    const { verifyPackage } = await import('#core/model/package-io.ts');
     expect(() => verifyPackage({ manifest: pkg.manifest, onnx })).toThrow(/sha256/);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { averagePrecision, rocAuc } from '../../../lambdas/core/evaluation.ts';
+import { averagePrecision, rocAuc } from '#core/evaluation.ts';
 
 /** AUC by definition: P(score of a positive > score of a negative) + ½ P(tie), over all pairs. */
 const bruteAuc = (s: number[], y: number[]): number => {

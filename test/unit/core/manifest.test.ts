@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManifestSchema } from '../../../lambdas/core/model/manifest.ts';
+import { ManifestSchema } from '#core/model/manifest.ts';
 
 const shipped = JSON.parse(
   readFileSync(path.resolve(import.meta.dirname, '../../../models/default/manifest.json'), 'utf8'),

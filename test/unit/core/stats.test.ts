@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quantileSorted, sortedCopy } from '../../../lambdas/core/stats.ts';
+import { quantileSorted, sortedCopy } from '#core/stats.ts';
 
 const sameBits = (a: Float64Array, b: Float64Array) => {
   expect(a.length).toBe(b.length);

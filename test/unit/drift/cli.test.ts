@@ -2,8 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { toCsv } from '#core/csv.ts';
 import { driftCommand } from '../../../bin/commands/drift.ts';
-import { toCsv } from '../../../lambdas/core/csv.ts';
 import { normal } from './helpers.ts';
 
 describe('vigil drift CLI', () => {

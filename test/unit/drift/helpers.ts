@@ -1,5 +1,5 @@
-import type { Manifest } from '../../../lambdas/core/model/manifest.ts';
-import { ManifestSchema } from '../../../lambdas/core/model/manifest.ts';
+import type { Manifest } from '#core/model/manifest.ts';
+import { ManifestSchema } from '#core/model/manifest.ts';
 
 /** Seeded uniform generator (mulberry32): reproducible samples without a dependency. */
 export function rng(seed: number): () => number {

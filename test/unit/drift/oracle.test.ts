@@ -2,18 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { andersonKsamp } from '../../../lambdas/core/drift/anderson.ts';
-import { cramerVonMises2samp } from '../../../lambdas/core/drift/cvm.ts';
-import {
-  binCounts,
-  jensenShannon,
-  psi,
-  quantileEdges,
-  wasserstein1,
-} from '../../../lambdas/core/drift/distances.ts';
-import { ks2samp } from '../../../lambdas/core/drift/ks.ts';
-import { prepareSample } from '../../../lambdas/core/drift/sample.ts';
-import { welchTTest } from '../../../lambdas/core/drift/ttest.ts';
+import { andersonKsamp } from '#core/drift/anderson.ts';
+import { cramerVonMises2samp } from '#core/drift/cvm.ts';
+import { binCounts, jensenShannon, psi, quantileEdges, wasserstein1 } from '#core/drift/distances.ts';
+import { ks2samp } from '#core/drift/ks.ts';
+import { prepareSample } from '#core/drift/sample.ts';
+import { welchTTest } from '#core/drift/ttest.ts';
 
 /**
  * Reference vectors computed by SciPy 1.10.1 / NumPy 1.24.2 (see

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { driftConfigForModel, featureConfig, parseDriftConfig } from '../../../lambdas/core/drift/config.ts';
-import { adjustPValues, buildDriftReport, evaluateDrift } from '../../../lambdas/core/drift/report.ts';
+import { driftConfigForModel, featureConfig, parseDriftConfig } from '#core/drift/config.ts';
+import { adjustPValues, buildDriftReport, evaluateDrift } from '#core/drift/report.ts';
 import { bimodal, manifestWith, normal, resample, rowsOf } from './helpers.ts';
 
 const config = parseDriftConfig();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TreeScorer } from '../../../lambdas/core/forest/fast-path.ts';
+import { TreeScorer } from '#core/forest/fast-path.ts';
 import { ALL_BRANCH_MODES, gridRows, randomEnsemble, referencePredict } from '../../helpers/random-trees.ts';
 
 describe('TreeScorer (fast path)', () => {

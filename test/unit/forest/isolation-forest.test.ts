@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { TreeScorer } from '../../../lambdas/core/forest/fast-path.ts';
-import { averagePathLength, isolationScore } from '../../../lambdas/core/forest/isolation.ts';
-import { Rng } from '../../../lambdas/core/forest/rng.ts';
-import { trainIsolationForest } from '../../../lambdas/core/forest/train.ts';
-import { exportOnnx } from '../../../lambdas/core/onnx/export.ts';
-import { NodeMode } from '../../../lambdas/core/trees.ts';
+import { TreeScorer } from '#core/forest/fast-path.ts';
+import { averagePathLength, isolationScore } from '#core/forest/isolation.ts';
+import { Rng } from '#core/forest/rng.ts';
+import { trainIsolationForest } from '#core/forest/train.ts';
+import { exportOnnx } from '#core/onnx/export.ts';
+import { NodeMode } from '#core/trees.ts';
 
 const normalColumns = (seed: number, n: number, f: number): Float64Array[] => {
   const rng = new Rng(seed);

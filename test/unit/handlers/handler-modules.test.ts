@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HANDLERS } from '../../../lambdas/contracts.ts';
+import { HANDLERS } from '#contracts';
 import { HANDLER_MODULES } from '../../../local/handler-modules.ts';
 
 describe('handler modules', () => {

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { VigilError } from '../../../lambdas/core/errors.ts';
-import { httpHandler } from '../../../lambdas/handlers/http.ts';
+import { VigilError } from '#core/errors.ts';
+import { httpHandler } from '#runtime/http.ts';
 
 const event = { requestContext: { requestId: 'r-1' }, headers: {} } as unknown as APIGatewayProxyEventV2;
 const context = { awsRequestId: 'req-123' } as Context;

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ApiKeySetSchema, hashApiKey, verifyApiKey } from '#core/auth.ts';
 import { keysCommand } from '../../../bin/commands/keys.ts';
-import { ApiKeySetSchema, hashApiKey, verifyApiKey } from '../../../lambdas/core/auth.ts';
 
 describe('vigil keys create', () => {
   it('prints a key once and a record holding only its hash', async () => {

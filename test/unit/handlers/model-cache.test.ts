@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ModelCache, ModelUnavailableError } from '#app/serve.ts';
+import { ModelNotFoundError } from '#core/errors.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import type { ArtifactStore, ModelRef, ModelResolver } from '#core/ports.ts';
 import { readPackageDir } from '../../../bin/commands/models.ts';
-import { ModelNotFoundError } from '../../../lambdas/core/errors.ts';
-import type { ModelPackage } from '../../../lambdas/core/model/manifest.ts';
-import type { ArtifactStore, ModelRef, ModelResolver } from '../../../lambdas/core/ports.ts';
-import { ModelCache, ModelUnavailableError } from '../../../lambdas/handlers/model-cache.ts';
 
 /** An in-memory registry whose production alias the test moves, counting lookups. */
 function fakeRegistry(pkg: ModelPackage) {

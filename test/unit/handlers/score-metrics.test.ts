@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { scoreRequest } from '#app/score.ts';
+import type { CaptureSink } from '#core/ports.ts';
 import { readPackageDir } from '../../../bin/commands/models.ts';
 import { runOnBody, singlePackageCache } from '../../../bin/commands/package-runner.ts';
-import type { CaptureSink } from '../../../lambdas/core/ports.ts';
-import { scoreRequest } from '../../../lambdas/handlers/score-core.ts';
 
 /** EMF lines written while `fn` runs (dev mode sends them through console.log). */
 async function emfDuring(fn: (metrics: Metrics) => Promise<void>): Promise<Array<Record<string, unknown>>> {
@@ -34,7 +34,7 @@ describe('score metrics', () => {
 
   it('emits CaptureErrors with the service dimension only, the set its alarm watches', async () => {
     const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
-    const failing: CaptureSink = { write: async (rows) => ({ written: 0, failed: rows.length }) };
+    const failing: CaptureSink = { write: async (rows) => ({ written: 0, parked: 0, lost: rows.length }) };
     const emf = await emfDuring(async (metrics) => {
       const core = scoreRequest({
         models: singlePackageCache(pkg),
@@ -56,7 +56,7 @@ describe('score metrics', () => {
 
   it('emits nothing about captures when they succeed', async () => {
     const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
-    const ok: CaptureSink = { write: async (rows) => ({ written: rows.length, failed: 0 }) };
+    const ok: CaptureSink = { write: async (rows) => ({ written: rows.length, parked: 0, lost: 0 }) };
     const emf = await emfDuring(async (metrics) => {
       const core = scoreRequest({
         models: singlePackageCache(pkg),
@@ -77,7 +77,7 @@ describe('score metrics', () => {
     const recording: CaptureSink = {
       write: async (rows) => {
         for (const r of rows) seen.push(r.features);
-        return { written: rows.length, failed: 0 };
+        return { written: rows.length, parked: 0, lost: 0 };
       },
     };
     const core = scoreRequest({

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { resetRuntime } from '../../../lambdas/handlers/runtime.ts';
+import { resetRuntime } from '#runtime/root.ts';
 import { startAwsServer } from '../../../local/twin.ts';
 
 describe('vigil serve --aws', () => {

@@ -1,16 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UnsupportedModelError } from '../../../lambdas/core/errors.ts';
-import { TreeScorer } from '../../../lambdas/core/forest/fast-path.ts';
-import { isolationScore } from '../../../lambdas/core/forest/isolation.ts';
-import { Rng } from '../../../lambdas/core/forest/rng.ts';
-import { trainIsolationForest } from '../../../lambdas/core/forest/train.ts';
-import { exportOnnx, type TreeOpFormat } from '../../../lambdas/core/onnx/export.ts';
-import { createOrtModel } from '../../../lambdas/core/onnx/ort.ts';
-import { parseOnnx } from '../../../lambdas/core/onnx/parse.ts';
-import { onnx } from '../../../lambdas/core/onnx/proto.ts';
-import type { TreeEnsemble } from '../../../lambdas/core/trees.ts';
+import { UnsupportedModelError } from '#core/errors.ts';
+import { TreeScorer } from '#core/forest/fast-path.ts';
+import { isolationScore } from '#core/forest/isolation.ts';
+import { Rng } from '#core/forest/rng.ts';
+import { trainIsolationForest } from '#core/forest/train.ts';
+import { exportOnnx, type TreeOpFormat } from '#core/onnx/export.ts';
+import { createOrtModel } from '#core/onnx/ort.ts';
+import { parseOnnx } from '#core/onnx/parse.ts';
+import { onnx } from '#core/onnx/proto.ts';
+import type { TreeEnsemble } from '#core/trees.ts';
 import { ALL_BRANCH_MODES, gridRows, randomEnsemble } from '../../helpers/random-trees.ts';
 
 const FORMATS: TreeOpFormat[] = ['TreeEnsembleRegressor3', 'TreeEnsemble5'];

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  parseS3PackageUri,
-  putPackageRequests,
-  s3PackageLocation,
-} from '../../../lambdas/adapters/artifact-store-s3.ts';
+import { parseS3PackageUri, putPackageRequests, s3PackageLocation } from '#adapters/artifact-store-s3.ts';
 
 // The S3 adapter itself only forwards these requests to the SDK; with no S3 or
 // emulator here, its key/URI/request logic is what is tested.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Manifest, ModelPackage } from '../../../lambdas/core/model/manifest.ts';
-import { exportOnnx } from '../../../lambdas/core/onnx/export.ts';
+import type { Manifest, ModelPackage } from '#core/model/manifest.ts';
+import { exportOnnx } from '#core/onnx/export.ts';
 import { randomEnsemble } from '../../helpers/random-trees.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { VigilError } from '../../../lambdas/core/errors.ts';
+import { VigilError } from '#core/errors.ts';
 import {
   decodePackage,
   parseManifest,
@@ -8,7 +8,7 @@ import {
   sha256Hex,
   verifyPackage,
   withVersion,
-} from '../../../lambdas/core/model/package-io.ts';
+} from '#core/model/package-io.ts';
 import { fixturePackage } from './fixture-package.ts';
 
 function codeOf(fn: () => unknown): string {

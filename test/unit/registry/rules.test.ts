@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VigilError } from '../../../lambdas/core/errors.ts';
+import { VigilError } from '#core/errors.ts';
 import {
   aliasAt,
   aliasEvent,
@@ -11,8 +11,8 @@ import {
   decide,
   rollbackStack,
   rollbackTarget,
-} from '../../../lambdas/core/registry/rules.ts';
-import type { ApprovalStatus, HistoryEvent, ModelVersion } from '../../../lambdas/core/registry/types.ts';
+} from '#core/registry/rules.ts';
+import type { ApprovalStatus, HistoryEvent, ModelVersion } from '#core/registry/types.ts';
 
 const where = { model: 'm', version: 1 };
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { VigilError } from '../../../lambdas/core/errors.ts';
-import { computeCovers, withCovers } from '../../../lambdas/core/shap/covers.ts';
-import { expectedValue, treeShap } from '../../../lambdas/core/shap/treeshap.ts';
-import { goesTrue, type TreeEnsemble } from '../../../lambdas/core/trees.ts';
+import { VigilError } from '#core/errors.ts';
+import { computeCovers, withCovers } from '#core/shap/covers.ts';
+import { expectedValue, treeShap } from '#core/shap/treeshap.ts';
+import { goesTrue, type TreeEnsemble } from '#core/trees.ts';
 import { bruteForceShap, maxAbsDiff, predictRaw, randomEnsemble, randomRow, rng } from './helpers.ts';
 
 /**

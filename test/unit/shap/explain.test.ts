@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VigilError } from '../../../lambdas/core/errors.ts';
+import { VigilError } from '#core/errors.ts';
 import {
   type ExplainOptions,
   explainRow,
@@ -7,9 +7,9 @@ import {
   formatSigned,
   type RankedContribution,
   summarize,
-} from '../../../lambdas/core/shap/explain.ts';
-import { expectedValue, treeShap } from '../../../lambdas/core/shap/treeshap.ts';
-import { NodeMode, type TreeEnsemble } from '../../../lambdas/core/trees.ts';
+} from '#core/shap/explain.ts';
+import { expectedValue, treeShap } from '#core/shap/treeshap.ts';
+import { NodeMode, type TreeEnsemble } from '#core/trees.ts';
 import { predictRaw, randomEnsemble, randomRow, rng } from './helpers.ts';
 
 const NAMES = ['cpu', 'memory', 'network'];

@@ -3,13 +3,7 @@
  * tree walk, and an independent brute-force Shapley implementation that
  * enumerates all 2^M coalitions. Also imported by `bench/shap.ts`.
  */
-import {
-  type Aggregate,
-  goesTrue,
-  NodeMode,
-  type NodeModeValue,
-  type TreeEnsemble,
-} from '../../../lambdas/core/trees.ts';
+import { type Aggregate, goesTrue, NodeMode, type NodeModeValue, type TreeEnsemble } from '#core/trees.ts';
 import { ALL_BRANCH_MODES } from '../../helpers/random-trees.ts';
 
 /** mulberry32: small, fast, seedable; good enough for test data. */

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isolationScore } from '../../../lambdas/core/forest/isolation.ts';
-import { parseOnnx } from '../../../lambdas/core/onnx/parse.ts';
-import { withCovers } from '../../../lambdas/core/shap/covers.ts';
-import { explainRow } from '../../../lambdas/core/shap/explain.ts';
-import { expectedValue, treeShap } from '../../../lambdas/core/shap/treeshap.ts';
+import { isolationScore } from '#core/forest/isolation.ts';
+import { parseOnnx } from '#core/onnx/parse.ts';
+import { withCovers } from '#core/shap/covers.ts';
+import { explainRow } from '#core/shap/explain.ts';
+import { expectedValue, treeShap } from '#core/shap/treeshap.ts';
 import { bruteForceShap, maxAbsDiff, predictRaw, rng } from './helpers.ts';
 
 const dir = fileURLToPath(new URL('../../../models/default/', import.meta.url));

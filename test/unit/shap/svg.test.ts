@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { explainRow } from '../../../lambdas/core/shap/explain.ts';
-import { escapeXml, waterfallSvg } from '../../../lambdas/core/shap/svg.ts';
+import { explainRow } from '#core/shap/explain.ts';
+import { escapeXml, waterfallSvg } from '#core/shap/svg.ts';
 import { randomEnsemble, randomRow, rng } from './helpers.ts';
 
 interface XmlElement {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UnsupportedModelError, VigilError } from '../../../lambdas/core/errors.ts';
-import { expectedValue, treeShap, treeShapBatch } from '../../../lambdas/core/shap/treeshap.ts';
-import { NodeMode, type TreeEnsemble } from '../../../lambdas/core/trees.ts';
+import { UnsupportedModelError, VigilError } from '#core/errors.ts';
+import { expectedValue, treeShap, treeShapBatch } from '#core/shap/treeshap.ts';
+import { NodeMode, type TreeEnsemble } from '#core/trees.ts';
 import {
   bruteForceShap,
   literalTreeShap,

@@ -1,15 +1,15 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { FsArtifactStore } from '../adapters/artifact-store-fs.ts';
-import { S3ArtifactStore } from '../adapters/artifact-store-s3.ts';
-import { DynamoCaptureSink } from '../adapters/dynamodb-captures.ts';
-import { documentClient } from '../adapters/dynamodb-client.ts';
-import { DynamoDriftReportStore } from '../adapters/dynamodb-drift-reports.ts';
-import { DynamoRegistry } from '../adapters/dynamodb-registry.ts';
-import type { ArtifactStore, CaptureReader, CaptureSink } from '../core/ports.ts';
-import type { ModelRegistry } from '../core/registry/index.ts';
+import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
+import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
+import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { logger } from '#adapters/observability.ts';
+import { ModelCache } from '#app/serve.ts';
+import type { ArtifactStore, CaptureReader, CaptureSink } from '#core/ports.ts';
+import type { ModelRegistry } from '#core/registry/index.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
-import { ModelCache } from './model-cache.ts';
-import { logger } from './observability.ts';
 
 /**
  * Process-wide wiring of the real adapters from the environment: built on

@@ -1,14 +1,14 @@
 import type { Context } from 'aws-lambda';
-import { VigilError } from '../core/errors.ts';
-import { rowsToMatrix } from '../core/scoring.ts';
-import { withCovers } from '../core/shap/covers.ts';
-import { type Explanation, explainRows } from '../core/shap/explain.ts';
-import { waterfallSvg } from '../core/shap/svg.ts';
-import type { TreeEnsemble } from '../core/trees.ts';
-import { type HttpEvent, type HttpResult, json } from './http.ts';
-import type { ModelCache, ServedModel } from './model-cache.ts';
-import { metrics } from './observability.ts';
-import { parseRowsRequest } from './request.ts';
+import { metrics } from '#adapters/observability.ts';
+import { VigilError } from '#core/errors.ts';
+import { rowsToMatrix } from '#core/scoring.ts';
+import { withCovers } from '#core/shap/covers.ts';
+import { type Explanation, explainRows } from '#core/shap/explain.ts';
+import { waterfallSvg } from '#core/shap/svg.ts';
+import type { TreeEnsemble } from '#core/trees.ts';
+import { type HttpEvent, type HttpResult, json } from '#runtime/http.ts';
+import { parseRowsRequest } from '#runtime/request.ts';
+import type { ModelCache, ServedModel } from './serve.ts';
 
 export interface ExplainDeps {
   readonly models: ModelCache;

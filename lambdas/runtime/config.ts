@@ -1,8 +1,8 @@
 // zod/mini: the same validation core without the chainable API, ~14 KB instead of ~450 KB in every
 // Lambda bundle (bundle size is cold-start time).
 import * as z from 'zod/mini';
-import { ENV, PRODUCTION_ALIAS } from '../contracts.ts';
-import type { EngineName } from '../core/scoring.ts';
+import { ENV, PRODUCTION_ALIAS } from '#contracts';
+import type { EngineName } from '#core/scoring.ts';
 
 const integer = z.refine<number>((v) => Number.isInteger(v), 'must be an integer');
 /** An optional string where '' means unset. */

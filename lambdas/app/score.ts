@@ -1,11 +1,12 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { CapturedRow, CaptureSink } from '../core/ports.ts';
-import { rowsToMatrix, scoreMatrix } from '../core/scoring.ts';
-import { type HttpEvent, type HttpResult, json } from './http.ts';
-import type { ModelCache } from './model-cache.ts';
-import { logger, metrics } from './observability.ts';
-import { parseRowsRequest } from './request.ts';
+import { logger, metrics } from '#adapters/observability.ts';
+import { METRICS } from '#contracts';
+import type { CapturedRow, CaptureSink } from '#core/ports.ts';
+import { rowsToMatrix, scoreMatrix } from '#core/scoring.ts';
+import { type HttpEvent, type HttpResult, json } from '#runtime/http.ts';
+import { parseRowsRequest } from '#runtime/request.ts';
+import type { ModelCache } from './serve.ts';
 
 export interface ScoreDeps {
   readonly models: ModelCache;
@@ -36,8 +37,8 @@ export function scoreRequest(deps: ScoreDeps) {
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
     const m = deps.metrics ?? metrics;
     m.addDimensions({ model: req.model });
-    m.addMetric('RowsScored', 'Count', results.length);
-    m.addMetric('Anomalies', 'Count', anomalies);
+    m.addMetric(METRICS.rowsScored, 'Count', results.length);
+    m.addMetric(METRICS.anomalies, 'Count', anomalies);
     if (deps.captures && deps.captureSampleRate > 0) {
       await capture(deps, req.model, model.version, requestId, model.manifest.features, x, results);
     }
@@ -56,7 +57,7 @@ export function scoreRequest(deps: ScoreDeps) {
  * set, and the request's `model` dimension would otherwise be attached too.
  */
 const captureErrors = (m: Metrics, n: number): void => {
-  m.singleMetric().addMetric('CaptureErrors', 'Count', n);
+  m.singleMetric().addMetric(METRICS.captureErrors, 'Count', n);
 };
 
 /**
@@ -75,6 +76,7 @@ async function capture(
   const random = deps.random ?? Math.random;
   const at = (deps.now ?? (() => new Date()))().toISOString();
   const nf = names.length;
+  const rate = Math.min(1, deps.captureSampleRate);
   const sample: CapturedRow[] = [];
   results.forEach((result, index) => {
     if (deps.captureSampleRate >= 1 || random() < deps.captureSampleRate) {
@@ -82,14 +84,15 @@ async function capture(
       // range (a float64 like 1e-140 is not, and would make the whole batch fail).
       const features: Record<string, number> = {};
       for (let k = 0; k < nf; k++) features[names[k]] = x[index * nf + k];
-      sample.push({ model, version, at, requestId, index, features, ...result });
+      sample.push({ model, version, at, requestId, index, features, ...result, sampleRate: rate });
     }
   });
   if (sample.length === 0) return;
   try {
-    const { failed } = await (deps.captures as CaptureSink).write(sample);
+    const { parked, lost, reason } = await (deps.captures as CaptureSink).write(sample);
+    const failed = parked + lost;
     if (failed > 0) {
-      logger.error('capture rows not written', { failed, requestId, model });
+      logger.error('capture rows not written', { parked, lost, reason, requestId, model });
       captureErrors(deps.metrics ?? metrics, failed);
     }
   } catch (error) {

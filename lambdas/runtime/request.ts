@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { VigilError } from '../core/errors.ts';
-import type { ModelRef } from '../core/ports.ts';
+import { VigilError } from '#core/errors.ts';
+import type { ModelRef } from '#core/ports.ts';
 import { type HttpEvent, parseJsonBody, pathParam, validate } from './http.ts';
 
 /** Body of score and explain requests (DESIGN.md §5); rows are checked against the model's features later. */

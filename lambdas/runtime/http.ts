@@ -2,11 +2,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { isVigilError, VigilError } from '../core/errors.ts';
-import { logger, metrics } from './observability.ts';
+import { logger, metrics } from '#adapters/observability.ts';
+import { METRICS } from '#contracts';
+import { isVigilError, VigilError } from '#core/errors.ts';
 
 /** EMF metric counting genuine 500s (bugs), alarmed on and used to roll deployments back. */
-export const SERVER_ERRORS_METRIC = 'ServerErrors';
+export const SERVER_ERRORS_METRIC = METRICS.serverErrors;
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;

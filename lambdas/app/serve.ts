@@ -1,7 +1,7 @@
-import { IntegrityError, VigilError } from '../core/errors.ts';
-import type { ModelPackage } from '../core/model/manifest.ts';
-import type { ArtifactStore, ModelRef, ModelResolver, ResolvedModel } from '../core/ports.ts';
-import { type EngineName, type LoadedModel, loadModel } from '../core/scoring.ts';
+import { IntegrityError, VigilError } from '#core/errors.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import type { ArtifactStore, ModelRef, ModelResolver, ResolvedModel } from '#core/ports.ts';
+import { type EngineName, type LoadedModel, loadModel } from '#core/scoring.ts';
 
 export interface ServedModel extends LoadedModel {
   readonly name: string;

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from '../contracts.ts';
+import { METRICS_NAMESPACE } from '#contracts';
 
 /**
  * One Powertools logger and one EMF metrics emitter per Lambda process,
