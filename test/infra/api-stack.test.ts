@@ -147,7 +147,15 @@ describe('HTTP API routes and authorizer', () => {
       'GET /v1/models/{model}/versions',
       'POST /v1/models/{model}/explain',
       'POST /v1/models/{model}/score',
-    ]);
+      // The control plane (admin scope, enforced by the handlers' route-scope middleware).
+      'DELETE /v1/models/{model}/aliases/{alias}',
+      'POST /v1/models/{model}/aliases/{alias}/rollback',
+      'POST /v1/models/{model}/uploads',
+      'POST /v1/models/{model}/versions',
+      'POST /v1/models/{model}/versions/{version}/approve',
+      'POST /v1/models/{model}/versions/{version}/reject',
+      'PUT /v1/models/{model}/aliases/{alias}',
+    ].sort());
     expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 
