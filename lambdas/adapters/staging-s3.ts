@@ -12,6 +12,14 @@ export const MAX_STAGED_BYTES = 1024 * 1024 * 1024;
 /** Seconds a presigned upload URL stays valid. */
 export const UPLOAD_URL_SECONDS = 900;
 
+/**
+ * S3 client settings a presigning client needs: with the SDK's default (`WHEN_SUPPORTED`) a
+ * presigned PutObject URL carries the CRC32 of an *empty* body, so every real upload would fail
+ * its checksum. The artifact store shares the client and loses nothing (S3 still verifies
+ * Content-MD5-less PUTs by SigV4 payload hashing).
+ */
+export const PRESIGN_CLIENT_CONFIG = { requestChecksumCalculation: 'WHEN_REQUIRED' } as const;
+
 /** `<prefix><model>/<id>.zip`: one object per upload, never overwritten (the id is random). */
 export function stagingKey(prefix: string, model: string, id: string): string {
   assertModelName(model);
@@ -82,7 +90,16 @@ export class S3PackageStaging implements PackageStaging {
     const uploadUrl = await getSignedUrl(this.#o.client, command, {
       expiresIn: this.#o.expiresInSeconds,
       signingDate: now,
+      // Signed, so an upload must declare itself a zip.
+      signableHeaders: new Set(['content-type']),
     });
+    const url = new URL(uploadUrl);
+    if ([...url.searchParams.keys()].some((k) => k.toLowerCase().startsWith('x-amz-checksum-'))) {
+      // A checksum of the (empty) presign-time body would make every upload fail: refuse loudly.
+      throw new Error(
+        'S3PackageStaging: the S3 client must use PRESIGN_CLIENT_CONFIG (requestChecksumCalculation)',
+      );
+    }
     return {
       uploadUrl,
       method: 'PUT',

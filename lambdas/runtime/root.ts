@@ -7,7 +7,7 @@ import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
 import { logger } from '#adapters/observability.ts';
 import { FsPackageStaging } from '#adapters/staging-fs.ts';
-import { S3PackageStaging } from '#adapters/staging-s3.ts';
+import { PRESIGN_CLIENT_CONFIG, S3PackageStaging } from '#adapters/staging-s3.ts';
 import { ModelCache } from '#app/serve.ts';
 import type { ArtifactStore, CaptureReader, CaptureSink, PackageStaging } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
@@ -46,7 +46,7 @@ export function runtime(): Runtime {
     tableName: config.registryTable,
     onWarning: (message, details) => logger.warn(message, details),
   });
-  const s3 = config.artifactBucket ? new S3Client({}) : undefined;
+  const s3 = config.artifactBucket ? new S3Client(PRESIGN_CLIENT_CONFIG) : undefined;
   const store = artifactStore(config, s3);
   const models = new ModelCache({
     resolver: registry,
