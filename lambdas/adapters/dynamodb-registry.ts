@@ -397,7 +397,7 @@ export class DynamoRegistry implements ModelRegistry {
     } catch (e) {
       if (isConditionFailure(e)) {
         const now = await this.#getAlias(model, alias);
-        throw revisionConflict(model, alias, current?.revision ?? 0, now?.revision ?? 0);
+        throw revisionConflict(model, alias, current?.revision ?? 0, now?.revision ?? 0, liveVersion(now));
       }
       throw e;
     }
@@ -500,6 +500,8 @@ interface AliasItem {
 
 const key = (model: string, sk: string) => ({ PK: `MODEL#${model}`, SK: sk });
 const versionSk = (version: number) => `VERSION#${padVersion(version)}`;
+
+const liveVersion = (item: AliasItem | undefined) => (item && !item.deleted ? item.version : undefined);
 
 const isConditionFailure = (e: unknown): boolean =>
   (e as { name?: string } | null)?.name === 'ConditionalCheckFailedException';

@@ -118,7 +118,7 @@ export async function registerPackage(
 }
 
 /** Registers a zipped package (`model.onnx` + `manifest.json`) under `model`. */
-export function registerZip(
+export async function registerZip(
   deps: ModelsDeps,
   model: string,
   zip: Uint8Array,
@@ -164,13 +164,23 @@ function requireReason(ctx: ChangeContext, what: string): void {
 }
 
 /** PendingManualApproval → Approved, with a reason. @throws ConflictError when already decided */
-export function approve(deps: Pick<ModelsDeps, 'registry'>, model: string, version: number, ctx: Change) {
+export async function approve(
+  deps: Pick<ModelsDeps, 'registry'>,
+  model: string,
+  version: number,
+  ctx: Change,
+): Promise<ModelVersion> {
   requireReason(ctx, 'approve a version');
   return deps.registry.approve(model, version, ctx);
 }
 
 /** PendingManualApproval → Rejected, with a reason. @throws ConflictError when already decided */
-export function reject(deps: Pick<ModelsDeps, 'registry'>, model: string, version: number, ctx: Change) {
+export async function reject(
+  deps: Pick<ModelsDeps, 'registry'>,
+  model: string,
+  version: number,
+  ctx: Change,
+): Promise<ModelVersion> {
   requireReason(ctx, 'reject a version');
   return deps.registry.reject(model, version, ctx);
 }
@@ -290,7 +300,7 @@ const aliasUnset = (model: string, alias: string) =>
   new VigilError('NotFound', `Model '${model}' has no '${alias}' alias set`, { model, alias });
 
 /** Every model with its latest version and aliases. */
-export function listModels(deps: Pick<ModelsDeps, 'registry'>): Promise<ModelSummary[]> {
+export async function listModels(deps: Pick<ModelsDeps, 'registry'>): Promise<ModelSummary[]> {
   return deps.registry.listModels();
 }
 

@@ -249,5 +249,5 @@ describe('control plane on the local twin over HTTP', () => {
     // Each event chains from the version the previous revision set.
     const byRevision = [...moves].sort((a, b) => a.revision - b.revision);
     for (let i = 1; i < byRevision.length; i++) expect(byRevision[i].from).toBe(byRevision[i - 1].to);
-  }, 240_000);
+  }, 600_000);
 });

@@ -91,10 +91,23 @@ export function assertCanTakeAlias(version: ModelVersion, alias: string, policy:
 }
 
 /** The one shape of a lost compare-and-set on an alias: a 409 naming the revision it is at now. */
-export function revisionConflict(model: string, alias: string, expected: number, current: number) {
+export function revisionConflict(
+  model: string,
+  alias: string,
+  expected: number,
+  current: number,
+  currentVersion?: number,
+) {
   return new ConflictError(
     `Alias '${alias}' of '${model}' is at revision ${current}, not the expected ${expected}; re-read and retry`,
-    { model, alias, expectedRevision: expected, currentRevision: current },
+    {
+      model,
+      alias,
+      expectedRevision: expected,
+      currentRevision: current,
+      // What the alias points at now (absent when unset or deleted), so a client need not re-read.
+      ...(currentVersion !== undefined ? { currentVersion } : {}),
+    },
   );
 }
 
