@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '#contracts';
-import { httpHandler, json } from '#runtime/http.ts';
+import { httpHandler, json, matchPath } from '#runtime/http.ts';
 
 const context = { awsRequestId: 'req-1' } as Context;
 const reached = httpHandler(async () => json(200, { reached: true }));
@@ -62,5 +63,51 @@ describe('route scopes: the route table itself', () => {
     for (const r of ROUTES.filter((x) => x.handler === 'models' && x.method !== 'GET')) {
       expect(r.auth, `${r.method} ${r.path}`).toBe('admin');
     }
+  });
+});
+
+describe('route scopes: fuzzed events', () => {
+  const adminPaths = ROUTES.filter((r) => r.auth === 'admin');
+  it('never lets a non-admin caller reach an admin route, whatever the routeKey, path and method', async () => {
+    const segment = fc.constantFrom(
+      'v1',
+      'models',
+      'm',
+      'versions',
+      '1',
+      'aliases',
+      'production',
+      'rollback',
+      'uploads',
+      'approve',
+      'reject',
+      '',
+      '%2e%2e',
+      'x',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
+        fc.array(segment, { minLength: 1, maxLength: 7 }),
+        fc.constantFrom('$default', 'GET /v1/models', 'bogus', ...ROUTES.map((r) => routeKey(r))),
+        fc.constantFrom<'score' | 'admin' | undefined>('score', undefined, 'admin'),
+        async (method, parts, key, scope) => {
+          const rawPath = `/${parts.join('/')}`;
+          const e = event({ method, path: '/x' }, scope);
+          const ev = {
+            ...e,
+            routeKey: key,
+            rawPath,
+            requestContext: { ...e.requestContext, http: { method, path: rawPath } },
+          } as APIGatewayProxyEventV2;
+          const res = await reached(ev, context);
+          const byKey = ROUTES.find((r) => routeKey(r) === key);
+          const byPath = adminPaths.find((r) => r.method === method && matchPath(r.path, rawPath));
+          const admin = byKey ? byKey.auth === 'admin' : byPath !== undefined;
+          if (admin && scope !== 'admin') expect(res.statusCode).toBe(scope ? 403 : 401);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
