@@ -150,6 +150,17 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   return params;
 }
 
+const keyIndexes = new WeakMap<readonly ApiRoute[], Map<string, ApiRoute>>();
+/** Route key → route, built once per table: the score path pays one Map lookup per request. */
+function keyIndex<R extends ApiRoute>(routes: readonly R[]): Map<string, R> {
+  let index = keyIndexes.get(routes);
+  if (!index) {
+    index = new Map(routes.map((r) => [routeKey(r), r]));
+    keyIndexes.set(routes, index);
+  }
+  return index as Map<string, R>;
+}
+
 /**
  * The route an event belongs to: API Gateway's `routeKey` when it names one,
  * else the method and raw path (an event built by hand, or a `$default` route).
@@ -159,7 +170,7 @@ export function findRoute<R extends ApiRoute>(
   event: HttpEvent,
   routes: readonly R[],
 ): { route: R; event: HttpEvent } | undefined {
-  const byKey = routes.find((r) => routeKey(r) === event.routeKey);
+  const byKey = keyIndex(routes).get(event.routeKey);
   if (byKey) return { route: byKey, event };
   const method = event.requestContext?.http?.method;
   if (!method || event.rawPath === undefined) return undefined;
