@@ -12,6 +12,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   scoring: () => import('./scoring.ts'),
   shap: () => import('./shap.ts'),
   drift: () => import('./drift.ts'),
+  middleware: () => import('./middleware.ts'),
 };
 
 function print(t: BenchTable): void {

@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { setAlias } from '#app/models.ts';
 import { ENV } from '#contracts';
 import { Rng } from '#core/forest/rng.ts';
 import { trainIsolationForest } from '#core/forest/train.ts';
@@ -116,7 +117,7 @@ process.stdout.write(JSON.stringify({ status: res.statusCode, at, rss: process.m
     const pkg = await readPackageDir(path.join(ROOT, 'models/default'));
     const v = await registerPackage({ registry, store }, pkg, { actor: 'bench' });
     await registry.approve('default', v.version, { actor: 'bench' });
-    await registry.setAlias('default', 'production', v.version, { actor: 'bench' });
+    await setAlias({ registry }, 'default', 'production', v.version, { actor: 'bench' });
     const rows: Array<Array<string | number>> = [];
     for (const engine of ['onnx', 'fast']) {
       const times: number[] = [];

@@ -19,7 +19,8 @@ Commands:
   train     --data metrics.csv --out dir [--features a,b,c] [--label col] [--name n]
   score     --model dir [--engine fast|onnx] < body.json     Print the API's JSON response.
   explain   --model dir [--svg out.svg] < body.json          Print an explanation table.
-  models    list | versions | register | approve | reject | promote | rollback | history
+  models    list | versions | register | approve | reject | promote | rollback | history | delete-alias
+            A client of the HTTP API: --url/VIGIL_URL (default the local twin), --api-key/VIGIL_API_KEY.
   drift     --reference ref.csv --current cur.csv [--json]   Exit 1 when drift.
   keys      create [--scope score|admin] [--local]           Issue an API key (stored hashed).
 `;
@@ -67,7 +68,8 @@ async function serve(argv: string[]): Promise<number> {
     [
       `Vigil local twin listening on ${twin.url}`,
       `  data: ${twin.dataDir} (DynamoDB via dynalite on ${twin.dynamo.endpoint}; EMF metrics in metrics.log)`,
-      `  API key: stored hashed in ${twin.dataDir}/api-keys.json; plain copy in ${twin.dataDir}/local-api-key`,
+      `  API keys: stored hashed in ${twin.dataDir}/api-keys.json; plain copies in ${twin.dataDir}/local-api-key`,
+      `    (admin scope: the control plane and \`vigil models …\`) and ${twin.dataDir}/local-score-api-key (score scope)`,
       '',
       'Try:',
       `  curl -s -X POST ${twin.url}/v1/models/default/score -H 'content-type: application/json' \\`,

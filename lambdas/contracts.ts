@@ -16,6 +16,10 @@ export const ENV = {
   ARTIFACT_BUCKET: 'VIGIL_ARTIFACT_BUCKET',
   /** Local twin only: directory of the filesystem artifact store. */
   ARTIFACT_DIR: 'VIGIL_ARTIFACT_DIR',
+  /** Local twin only: directory of staged package uploads (S3's `staging/` prefix in AWS). */
+  STAGING_DIR: 'VIGIL_STAGING_DIR',
+  /** Local twin only: base URL of the twin, where its upload URLs point. */
+  STAGING_URL: 'VIGIL_STAGING_URL',
   /** Local twin only: DynamoDB endpoint (dynalite on loopback). */
   DYNAMODB_ENDPOINT: 'VIGIL_DYNAMODB_ENDPOINT',
   /** Pinned model version for published score-function versions (blue/green). */
@@ -86,6 +90,12 @@ export const METRICS = {
   driftScore: 'DriftScore',
 } as const;
 
+/**
+ * Key prefix of staged package uploads in the artifact bucket (presigned PUTs land here; the
+ * models function reads them when registering). Model packages live under `models/`.
+ */
+export const STAGING_PREFIX = 'staging/';
+
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';
 
@@ -97,7 +107,7 @@ export type RouteAuth = 'public' | 'key' | 'admin';
  * twin's router so both expose exactly the same surface.
  */
 export const ROUTES: ReadonlyArray<{
-  readonly method: 'GET' | 'POST';
+  readonly method: HttpMethod;
   readonly path: string;
   readonly handler: keyof typeof HANDLERS;
   readonly auth: RouteAuth;
@@ -109,4 +119,19 @@ export const ROUTES: ReadonlyArray<{
   { method: 'GET', path: '/v1/models/{model}/versions', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/history', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/drift', handler: 'driftReports', auth: 'key' },
+  // Control plane (DESIGN.md §5): registry writes, admin-scoped keys only.
+  { method: 'POST', path: '/v1/models/{model}/versions', handler: 'models', auth: 'admin' },
+  { method: 'POST', path: '/v1/models/{model}/uploads', handler: 'models', auth: 'admin' },
+  { method: 'POST', path: '/v1/models/{model}/versions/{version}/approve', handler: 'models', auth: 'admin' },
+  { method: 'POST', path: '/v1/models/{model}/versions/{version}/reject', handler: 'models', auth: 'admin' },
+  { method: 'PUT', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
+  { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/rollback', handler: 'models', auth: 'admin' },
 ];
+
+/** HTTP methods a route may use. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** The route key API Gateway puts in `event.routeKey` (`"POST /v1/models/{model}/versions"`). */
+export const routeKey = (r: { readonly method: string; readonly path: string }): string =>
+  `${r.method} ${r.path}`;

@@ -42,7 +42,7 @@ export function matchRoute(pattern: string, path: string): Record<string, string
 /** Builds the APIGatewayProxyEventV2 that API Gateway would send for this request. */
 export function toEvent(
   req: IncomingMessage,
-  body: string,
+  body: string | Buffer,
   route: { method: string; path: string },
   pathParameters: Record<string, string>,
 ): APIGatewayProxyEventV2 {
@@ -55,6 +55,9 @@ export function toEvent(
   for (const [k, v] of url.searchParams) query[k] = query[k] ? `${query[k]},${v}` : v;
   const requestId = randomUUID();
   const now = new Date();
+  // As API Gateway does: text bodies arrive as text, anything else (a package zip) base64-encoded.
+  const binary = typeof body !== 'string' && !isTextual(headers['content-type']);
+  const text = typeof body === 'string' ? body : binary ? body.toString('base64') : body.toString('utf8');
   return {
     version: '2.0',
     routeKey: `${route.method} ${route.path}`,
@@ -63,8 +66,8 @@ export function toEvent(
     headers,
     queryStringParameters: Object.keys(query).length ? query : undefined,
     pathParameters: Object.keys(pathParameters).length ? pathParameters : undefined,
-    body: body === '' ? undefined : body,
-    isBase64Encoded: false,
+    body: text === '' ? undefined : text,
+    isBase64Encoded: binary && text !== '',
     requestContext: {
       accountId: 'local',
       apiId: 'local',
@@ -84,6 +87,16 @@ export function toEvent(
       },
     },
   };
+}
+
+/** Content types API Gateway passes as text; everything else is base64-encoded in the event. */
+function isTextual(contentType: string | undefined): boolean {
+  const t = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return (
+    t === '' ||
+    t.startsWith('text/') ||
+    /^application\/([\w.+-]*\+)?(json|xml|x-www-form-urlencoded)$/.test(t)
+  );
 }
 
 export function lambdaContext(functionName: string, requestId: string): Context {
@@ -149,12 +162,7 @@ export function apiGatewayListener(routes: readonly Route[]) {
         }
         chunks.push(chunk as Buffer);
       }
-      const event = toEvent(
-        req,
-        Buffer.concat(chunks).toString('utf8'),
-        route,
-        matchRoute(route.path, path) ?? {},
-      );
+      const event = toEvent(req, Buffer.concat(chunks), route, matchRoute(route.path, path) ?? {});
       const denied = route.guard ? await route.guard(event) : undefined;
       if (denied) {
         send(res, denied);

@@ -4,8 +4,10 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
 import { ENV, type HANDLERS, ROUTES } from '#contracts';
-import { generateApiKey } from '#core/auth.ts';
+import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
+import { isVigilError } from '#core/errors.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 
@@ -38,8 +40,10 @@ export interface TwinOptions {
 export interface Twin {
   readonly url: string;
   readonly port: number;
-  /** The local API key (read from dataDir; created on first start). */
+  /** The local operator's admin-scoped API key (read from dataDir; created on first start). */
   readonly apiKey: string;
+  /** A score-scoped key for clients that only read and score (created beside it). */
+  readonly scoreApiKey: string;
   readonly dataDir: string;
   readonly dynamo: LocalDynamo;
   /** Runs one drift evaluation of every registered model now. */
@@ -61,7 +65,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
   await ensureTables(dynamo.endpoint, Object.values(LOCAL_TABLES));
   // Lets `vigil models …` talk to this twin's DynamoDB while it runs.
   await writeFile(path.join(dataDir, 'dynamodb.endpoint'), `${dynamo.endpoint}\n`);
-  const apiKey = await ensureApiKey(dataDir);
+  const { admin: apiKey, score: scoreApiKey } = await ensureApiKeys(dataDir);
   routeEmfToFile(path.join(dataDir, 'metrics.log'));
 
   Object.assign(process.env, {
@@ -70,6 +74,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     [ENV.DRIFT_TABLE]: LOCAL_TABLES.drift,
     [ENV.DYNAMODB_ENDPOINT]: dynamo.endpoint,
     [ENV.ARTIFACT_DIR]: path.join(dataDir, 'artifacts'),
+    [ENV.STAGING_DIR]: path.join(dataDir, 'staging'),
     [ENV.CAPTURE_SAMPLE_RATE]: String(opts.captureSampleRate ?? 1),
     VIGIL_API_KEYS_FILE: path.join(dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
@@ -88,7 +93,34 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     opts.defaultModelDir ?? path.join(ROOT, 'models/default'),
   );
 
-  const { server, port, handlers } = await startApiServer({ port: opts.port ?? 3000, host: opts.host });
+  // S3's stand-in for presigned uploads: a PUT route on the twin itself, outside ROUTES because
+  // in AWS it is S3, not the API, that takes the upload.
+  const uploadRoute: Route = {
+    method: 'PUT',
+    path: LOCAL_UPLOAD_ROUTE,
+    handler: async (event) => {
+      const staging = runtime().staging;
+      if (!(staging instanceof FsPackageStaging)) return unauthorized(404, 'NotFound', 'No staging area');
+      const { model = '', id = '' } = event.pathParameters ?? {};
+      const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+      try {
+        await staging.accept(model, id, event.queryStringParameters?.token, new Uint8Array(body));
+      } catch (e) {
+        if (isVigilError(e)) return unauthorized(e.status, e.code, e.message);
+        throw e;
+      }
+      return { statusCode: 200, headers: {}, body: '' };
+    },
+  };
+  const { server, port, handlers } = await startApiServer({
+    port: opts.port ?? 3000,
+    host: opts.host,
+    extraRoutes: [uploadRoute],
+  });
+  // The upload URLs the API hands out point here; the port is only known now.
+  process.env[ENV.STAGING_URL] =
+    `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
+  resetRuntime();
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
@@ -112,6 +144,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     url: `http://${!opts.host || ['127.0.0.1', '0.0.0.0', 'localhost'].includes(opts.host) ? 'localhost' : opts.host}:${port}`,
     port,
     apiKey,
+    scoreApiKey,
     dataDir,
     dynamo,
     evaluateDrift,
@@ -141,9 +174,13 @@ const unauthorized = (statusCode: number, code: string, message: string) => ({
 export async function startApiServer(opts: {
   port: number;
   host?: string;
+  /** Routes of the twin's stand-ins (S3 uploads), served beside ROUTES. */
+  extraRoutes?: readonly Route[];
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
   const { HANDLER_MODULES: handlers } = await import('./handler-modules.ts');
-  const authorize = handlers.authorizer as (e: unknown) => Promise<{ isAuthorized: boolean }>;
+  const authorize = handlers.authorizer as (
+    e: unknown,
+  ) => Promise<{ isAuthorized: boolean; context?: Record<string, string> }>;
   const routes: Route[] = ROUTES.map((r) => ({
     method: r.method,
     path: r.path,
@@ -155,10 +192,13 @@ export async function startApiServer(opts: {
             if (!event.headers?.['x-api-key'])
               return unauthorized(401, 'Unauthorized', 'Missing x-api-key header');
             const res = await authorize(event);
-            return res.isAuthorized ? undefined : unauthorized(403, 'Forbidden', 'Invalid API key');
+            if (!res.isAuthorized) return unauthorized(403, 'Forbidden', 'Invalid API key');
+            // As API Gateway does: the authorizer's context reaches the handler (scopes, actor).
+            Object.assign(event.requestContext, { authorizer: { lambda: res.context ?? {} } });
+            return undefined;
           },
   }));
-  const server: Server = createServer(apiGatewayListener(routes));
+  const server: Server = createServer(apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
@@ -189,18 +229,37 @@ export async function startAwsServer(opts: {
 
 /**
  * The local stand-in for Secrets Manager: hashed keys in `api-keys.json`, and
- * the one local key in `local-api-key` (mode 0600) so `npm start` can print
- * a ready-to-paste curl. Production keys never exist in plain text at rest.
+ * the plain local keys (mode 0600) so `npm start` can print a ready-to-paste
+ * curl and `vigil models …` finds its key: `local-api-key` is the operator's
+ * admin key, `local-score-api-key` a score-scoped one. Production keys never
+ * exist in plain text at rest.
  */
-async function ensureApiKey(dataDir: string): Promise<string> {
+async function ensureApiKeys(dataDir: string): Promise<{ admin: string; score: string }> {
   const keysFile = path.join(dataDir, 'api-keys.json');
-  const plainFile = path.join(dataDir, 'local-api-key');
-  if (existsSync(keysFile) && existsSync(plainFile)) return (await readFile(plainFile, 'utf8')).trim();
-  const { key, record } = generateApiKey('admin');
-  await writeFile(keysFile, `${JSON.stringify({ keys: [record] }, null, 2)}\n`, { mode: 0o600 });
-  await writeFile(plainFile, `${key}\n`, { mode: 0o600 });
-  await chmod(plainFile, 0o600);
-  return key;
+  const files = {
+    admin: path.join(dataDir, 'local-api-key'),
+    score: path.join(dataDir, 'local-score-api-key'),
+  };
+  const set: { keys: ApiKeyRecord[] } = existsSync(keysFile)
+    ? ApiKeySetSchema.parse(JSON.parse(await readFile(keysFile, 'utf8')))
+    : { keys: [] };
+  if (!existsSync(files.admin)) set.keys = [];
+  const out = { admin: '', score: '' };
+  let changed = false;
+  for (const scope of ['admin', 'score'] as const) {
+    if (existsSync(files[scope])) {
+      out[scope] = (await readFile(files[scope], 'utf8')).trim();
+      continue;
+    }
+    const { key, record } = generateApiKey(scope);
+    set.keys.push(record);
+    await writeFile(files[scope], `${key}\n`, { mode: 0o600 });
+    await chmod(files[scope], 0o600);
+    out[scope] = key;
+    changed = true;
+  }
+  if (changed) await writeFile(keysFile, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+  return out;
 }
 
 let emfRouted = false;

@@ -10,24 +10,21 @@ import { ConflictError, ModelNotFoundError, VersionNotFoundError, VigilError } f
 import type { ModelRef, ResolvedModel } from '#core/ports.ts';
 import {
   type AliasMoveRecord,
-  aliasAt,
   aliasEvent,
   assertAliasName,
-  assertCanTakeAlias,
   assertModelName,
   assertVersionNumber,
-  DEFAULT_POLICY,
   decide,
   decisionEvent,
   padVersion,
-  type RegistryPolicy,
   registeredEvent,
-  rollbackTarget,
+  revisionConflict,
   sortEvents,
 } from '#core/registry/rules.ts';
 import {
   type AliasMove,
   type AliasState,
+  type AliasWrite,
   type ChangeContext,
   type Clock,
   type HistoryEvent,
@@ -35,8 +32,7 @@ import {
   type ModelSummary,
   type ModelVersion,
   type RegisterInput,
-  type RollbackOptions,
-  type SetAliasOptions,
+  type StoredAlias,
   systemClock,
 } from '#core/registry/types.ts';
 
@@ -71,7 +67,6 @@ export class DynamoRegistry implements ModelRegistry {
   readonly #db: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #clock: Clock;
-  readonly #policy: RegistryPolicy;
   readonly #onWarning: (message: string, details: Record<string, unknown>) => void;
 
   constructor(opts: DynamoRegistryOptions) {
@@ -79,7 +74,6 @@ export class DynamoRegistry implements ModelRegistry {
     this.#db = opts.client;
     this.#table = opts.tableName;
     this.#clock = opts.clock ?? systemClock;
-    this.#policy = opts.policy ?? DEFAULT_POLICY;
     this.#onWarning = opts.onWarning ?? (() => {});
   }
 
@@ -155,33 +149,24 @@ export class DynamoRegistry implements ModelRegistry {
     return this.#decide(model, version, 'Rejected', ctx);
   }
 
-  async setAlias(model: string, alias: string, version: number, opts: SetAliasOptions): Promise<AliasMove> {
+  async getAlias(model: string, alias: string): Promise<StoredAlias | undefined> {
     assertAliasName(alias);
-    assertVersionNumber(version);
-    const target = await this.getVersion(model, version);
-    assertCanTakeAlias(target, alias, this.#policy);
-    const current = await this.#getAlias(model, alias);
-    checkExpectedRevision(model, alias, current, opts.expectedRevision);
-    if (current && current.version === version) {
-      return { state: toAliasState(current), changed: false };
+    const item = await this.#getAlias(model, alias);
+    if (!item) {
+      await this.#requireModel(model);
+      return undefined;
     }
-    return this.#moveAlias(model, alias, current, version, 'alias-set', opts);
+    return { ...toAliasState(item), ...(item.deleted ? { deleted: true } : {}) };
   }
 
-  async rollback(model: string, alias: string, opts: RollbackOptions): Promise<AliasMove> {
+  async writeAlias(model: string, alias: string, write: AliasWrite): Promise<AliasMove> {
     assertAliasName(alias);
-    if (opts.to !== undefined) assertVersionNumber(opts.to);
     const current = await this.#getAlias(model, alias);
-    if (!current) {
-      await this.#requireModel(model);
-      throw aliasUnset(model, alias);
-    }
-    checkExpectedRevision(model, alias, current, opts.expectedRevision);
-    const events = await this.history(model);
-    const to = rollbackTarget(events, { model, alias, current: current.version }, opts.to);
-    const target = await this.getVersion(model, to);
-    assertCanTakeAlias(target, alias, this.#policy);
-    return this.#moveAlias(model, alias, current, to, 'rolled-back', opts);
+    if (!current) await this.#requireModel(model);
+    const actual = current?.revision ?? 0;
+    if (actual !== write.expectedRevision)
+      throw revisionConflict(model, alias, write.expectedRevision, actual);
+    return this.#moveAlias(model, alias, current, write);
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -206,7 +191,7 @@ export class DynamoRegistry implements ModelRegistry {
           this.#db.send(
             new GetCommand({ TableName: this.#table, Key: key(name, 'META'), ConsistentRead: true }),
           ),
-          this.#queryPrefix(name, 'ALIAS#'),
+          this.#queryPrefix(name, 'ALIAS#').then((items) => items.filter((it) => !it.deleted)),
         ]);
         return {
           name,
@@ -241,7 +226,7 @@ export class DynamoRegistry implements ModelRegistry {
   async listAliases(model: string): Promise<AliasState[]> {
     await this.#requireModel(model);
     const items = await this.#queryPrefix(model, 'ALIAS#');
-    return items.map((it) => toAliasState(it as unknown as AliasItem));
+    return items.filter((it) => !it.deleted).map((it) => toAliasState(it as unknown as AliasItem));
   }
 
   /**
@@ -273,15 +258,6 @@ export class DynamoRegistry implements ModelRegistry {
     return sortEvents([...byId.values()]);
   }
 
-  async aliasAt(model: string, alias: string, at: Date): Promise<number | undefined> {
-    assertAliasName(alias);
-    return aliasAt(await this.history(model), alias, at);
-  }
-
-  productionAt(model: string, at: Date): Promise<number | undefined> {
-    return this.aliasAt(model, PRODUCTION_ALIAS, at);
-  }
-
   /**
    * Explicit version wins; else the alias (default `production`).
    * @throws ModelNotFoundError | VersionNotFoundError | VigilError NotFound (alias unset)
@@ -293,7 +269,7 @@ export class DynamoRegistry implements ModelRegistry {
       const alias = ref.alias ?? PRODUCTION_ALIAS;
       assertAliasName(alias);
       const state = await this.#getAlias(model, alias);
-      if (!state) {
+      if (!state || state.deleted) {
         await this.#requireModel(model);
         throw aliasUnset(model, alias);
       }
@@ -372,33 +348,37 @@ export class DynamoRegistry implements ModelRegistry {
     model: string,
     alias: string,
     current: AliasItem | undefined,
-    to: number,
-    type: AliasMoveRecord['type'],
-    ctx: ChangeContext,
+    write: AliasWrite,
   ): Promise<AliasMove> {
     // Close the window of the previous move before making a new one (idempotent re-put).
     if (current) await this.#putEvent(model, aliasEvent(current.move));
     const revision = (current?.revision ?? 0) + 1;
     const at = this.#now();
+    const from = current && !current.deleted ? current.version : undefined;
     const move: AliasMoveRecord = {
       alias,
-      type,
+      type: write.type,
       revision,
       at,
-      actor: ctx.actor,
-      ...(ctx.reason !== undefined ? { reason: ctx.reason } : {}),
-      ...(current ? { from: current.version } : {}),
-      to,
+      actor: write.actor,
+      ...(write.reason !== undefined ? { reason: write.reason } : {}),
+      ...(from !== undefined ? { from } : {}),
+      ...(write.type !== 'alias-deleted' && write.to !== undefined ? { to: write.to } : {}),
     };
+    const deleted = write.type === 'alias-deleted';
+    if (!deleted && write.to === undefined)
+      throw new Error(`writeAlias: ${write.type} needs a target version`);
     const item: AliasItem = {
       ...key(model, `ALIAS#${alias}`),
       kind: 'alias',
       name: model,
       alias,
-      version: to,
+      // A tombstone keeps the last version only so the item stays well-formed; `deleted` rules.
+      version: deleted ? (current?.version ?? 0) : (write.to as number),
       revision,
       updatedAt: at,
       move,
+      ...(deleted ? { deleted: true } : {}),
     };
     try {
       await this.#db.send(
@@ -416,10 +396,8 @@ export class DynamoRegistry implements ModelRegistry {
       );
     } catch (e) {
       if (isConditionFailure(e)) {
-        throw new ConflictError(
-          `Alias '${alias}' of '${model}' was changed concurrently (expected revision ${current?.revision ?? 0}); re-read and retry`,
-          { model, alias, expectedRevision: current?.revision ?? 0, requestedVersion: to },
-        );
+        const now = await this.#getAlias(model, alias);
+        throw revisionConflict(model, alias, current?.revision ?? 0, now?.revision ?? 0, liveVersion(now));
       }
       throw e;
     }
@@ -503,8 +481,6 @@ export interface DynamoRegistryOptions {
   readonly tableName: string;
   /** @default the system clock */
   readonly clock?: Clock;
-  /** @default `{ protectedAliases: ['production'] }` */
-  readonly policy?: RegistryPolicy;
   /** Called when a best-effort write fails (e.g. a history event after its alias move). */
   readonly onWarning?: (message: string, details: Record<string, unknown>) => void;
 }
@@ -519,32 +495,19 @@ interface AliasItem {
   revision: number;
   updatedAt: string;
   move: AliasMoveRecord;
+  deleted?: boolean;
 }
 
 const key = (model: string, sk: string) => ({ PK: `MODEL#${model}`, SK: sk });
 const versionSk = (version: number) => `VERSION#${padVersion(version)}`;
+
+const liveVersion = (item: AliasItem | undefined) => (item && !item.deleted ? item.version : undefined);
 
 const isConditionFailure = (e: unknown): boolean =>
   (e as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 const aliasUnset = (model: string, alias: string) =>
   new VigilError('NotFound', `Model '${model}' has no '${alias}' alias set`, { model, alias });
-
-function checkExpectedRevision(
-  model: string,
-  alias: string,
-  current: AliasItem | undefined,
-  expected: number | undefined,
-): void {
-  if (expected === undefined) return;
-  const actual = current?.revision ?? 0;
-  if (actual !== expected) {
-    throw new ConflictError(
-      `Alias '${alias}' of '${model}' is at revision ${actual}, not the expected ${expected}`,
-      { model, alias, expectedRevision: expected, actualRevision: actual },
-    );
-  }
-}
 
 function strip(item: Record<string, unknown>): Record<string, unknown> {
   const { PK: _pk, SK: _sk, kind: _kind, ...rest } = item;

@@ -123,3 +123,26 @@ export interface DomainEvent {
 export interface EventPublisher {
   publish(events: readonly DomainEvent[]): Promise<void>;
 }
+
+/** Where and how to upload a zipped package that is too big for a request body. */
+export interface UploadTicket {
+  /** PUT the zip's bytes here (a presigned S3 URL in AWS; the twin's own upload route locally). */
+  readonly uploadUrl: string;
+  readonly method: 'PUT';
+  /** Headers the PUT must send exactly (they are part of the signature). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Register the upload afterwards with `POST /v1/models/{model}/versions { "uri": <this> }`. */
+  readonly uri: string;
+  readonly expiresAt: string;
+}
+
+/** The staging area for uploaded package zips (an S3 prefix in AWS, a directory on the twin). */
+export interface PackageStaging {
+  /** A fresh upload location for one zip of `model`. */
+  createUpload(model: string): Promise<UploadTicket>;
+  /**
+   * Reads a staged zip.
+   * @throws VigilError BadRequest when `uri` is not inside this staging area | NotFound
+   */
+  read(uri: string): Promise<Uint8Array>;
+}

@@ -1,147 +1,193 @@
-import { z } from 'zod';
-import { documentClient } from '#adapters/dynamodb-client.ts';
-import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
-import { logger } from '#adapters/observability.ts';
-import { ENV, PRODUCTION_ALIAS } from '#contracts';
+import * as z from 'zod/mini';
+import * as models from '#app/models.ts';
+import { ROUTES, routeKey } from '#contracts';
 import { VigilError } from '#core/errors.ts';
-import type { ModelRegistry } from '#core/registry/types.ts';
-import { parseRuntimeConfig } from '#runtime/config.ts';
-import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from '#runtime/http.ts';
+import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN } from '#core/registry/rules.ts';
+import {
+  caller,
+  findRoute,
+  type HttpEvent,
+  type HttpResult,
+  httpHandler,
+  json,
+  parseJsonBody,
+  pathParam,
+  validate,
+} from '#runtime/http.ts';
+import { runtime } from '#runtime/root.ts';
 
 /**
- * Read-only registry API:
- *
- * - `GET /v1/models` → `{ models: [{ name, createdAt, latestVersion, aliases }] }`
- * - `GET /v1/models/{model}/versions` → `{ model, aliases, versions: [...] }`
- * - `GET /v1/models/{model}/history[?alias=production][&at=<ISO time>]` →
- *   `{ model, events: [...] }`, plus `{ alias, at, version }` when `at` is given
- *   ("which version served that alias at that time").
- *
- * Changes (register, approve, promote, rollback) go through the CLI.
+ * The registry API (DESIGN.md §5 control plane): reads for any key, writes for
+ * admin-scoped keys (enforced by the route scopes middleware from `ROUTES`).
+ * Each route parses its request and calls one use case of `#app/models.ts`;
+ * the caller's key id is recorded as the actor of every change.
  */
+export type ModelsDeps = models.ModelsDeps;
 
-/** What the handler needs; the local twin and tests pass their own registry. */
-export interface ModelsDeps {
-  readonly registry: ModelRegistry;
-}
+/** The routes this handler serves: its entries in `ROUTES`. */
+const MODEL_ROUTES = ROUTES.filter((r) => r.handler === 'models');
 
-const MODEL_PARAM = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const Reason = z.string().check(z.trim(), z.minLength(1), z.maxLength(1000));
+const Revision = z.number().check(z.int(), z.gte(0));
+const Version = z.number().check(z.int(), z.positive());
 
-type Route = 'list' | 'versions' | 'history';
+const HistoryQuery = z.strictObject({
+  alias: z.optional(z.string().check(z.regex(ALIAS_NAME_PATTERN))),
+  at: z.optional(z.iso.datetime({ offset: true })),
+});
+const StagedBody = z.strictObject({
+  uri: z.string().check(z.minLength(1), z.maxLength(2048)),
+  reason: z.optional(Reason),
+  force: z.optional(z.boolean()),
+});
+const DecisionBody = z.strictObject({ reason: Reason });
+const SetAliasBody = z.strictObject({
+  version: Version,
+  expectedRevision: Revision,
+  reason: z.optional(Reason),
+});
+const RollbackBody = z.strictObject({
+  to: z.optional(Version),
+  expectedRevision: z.optional(Revision),
+  reason: Reason,
+});
+const DecimalQuery = z.pipe(
+  z.string().check(z.regex(/^(0|[1-9][0-9]{0,8})$/)),
+  z.transform((v: string) => Number(v)),
+);
+const DeleteQuery = z.strictObject({
+  expectedRevision: z.optional(DecimalQuery),
+  reason: z.optional(Reason),
+});
+const ZipQuery = z.strictObject({
+  reason: z.optional(Reason),
+  force: z.optional(z.enum(['true', 'false'])),
+});
 
-const ROUTE_KEYS: Record<string, Route> = {
-  'GET /v1/models': 'list',
-  'GET /v1/models/{model}/versions': 'versions',
-  'GET /v1/models/{model}/history': 'history',
-};
+/** Content types read as a zipped package rather than JSON. */
+const ZIP_TYPES = new Set(['application/zip', 'application/x-zip-compressed', 'application/octet-stream']);
 
-const PATHS: [RegExp, Route][] = [
-  [/^\/v1\/models\/?$/, 'list'],
-  [/^\/v1\/models\/([^/]+)\/versions\/?$/, 'versions'],
-  [/^\/v1\/models\/([^/]+)\/history\/?$/, 'history'],
-];
+/** Most bytes a zip sent as the request body may have (Lambda's payload limit is 6 MB, base64 inflates). */
+export const MAX_ZIP_BODY_BYTES = 4 * 1024 * 1024;
 
-/**
- * Finds the route: API Gateway's `routeKey` when it names one of ours, else
- * the method + `rawPath` (the local twin's `$default` route), in which case
- * the `{model}` segment is lifted into `pathParameters`.
- */
-function route(event: HttpEvent): { route: Route; event: HttpEvent } {
-  const byKey = ROUTE_KEYS[event.routeKey];
-  if (byKey) return { route: byKey, event };
-  const method = event.requestContext?.http?.method ?? event.routeKey.split(' ')[0];
-  if (method === 'GET') {
-    for (const [re, r] of PATHS) {
-      const m = re.exec(event.rawPath ?? '');
-      if (m) {
-        const model = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
-        return {
-          route: r,
-          event:
-            model === undefined ? event : { ...event, pathParameters: { ...event.pathParameters, model } },
-        };
-      }
-    }
+function zipBody(event: HttpEvent): Uint8Array {
+  if (!event.body) throw new VigilError('InvalidBody', 'Request body is required (a zipped package)');
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'binary');
+  if (bytes.length > MAX_ZIP_BODY_BYTES) {
+    throw new VigilError(
+      'PayloadTooLarge',
+      `Package zip exceeds ${MAX_ZIP_BODY_BYTES} bytes; use POST /v1/models/{model}/uploads for a presigned upload`,
+      { maxBytes: MAX_ZIP_BODY_BYTES },
+    );
   }
-  throw new VigilError('NotFound', `No route for ${method} ${event.rawPath}`, {
-    method,
-    path: event.rawPath,
-  });
+  return new Uint8Array(bytes);
 }
 
-const HistoryQuery = z.object({
-  alias: z
-    .string()
-    .regex(/^[a-z][a-z0-9_-]{0,31}$/)
-    .optional(),
-  at: z.iso.datetime({ offset: true }).optional(),
+const contentType = (event: HttpEvent) =>
+  (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
+/** The model's path parameter and, where the route has one, the version or alias. */
+const modelParam = (event: HttpEvent) => pathParam(event, 'model', MODEL_NAME_PATTERN);
+const aliasParam = (event: HttpEvent) => pathParam(event, 'alias', ALIAS_NAME_PATTERN);
+const versionParam = (event: HttpEvent) => Number(pathParam(event, 'version', /^[1-9][0-9]{0,8}$/));
+
+const moveBody = (model: string, move: Awaited<ReturnType<typeof models.setAlias>>) => ({
+  model,
+  alias: move.state.alias,
+  ...(move.event?.type === 'alias-deleted' ? {} : { version: move.state.version }),
+  revision: move.state.revision,
+  changed: move.changed,
+  ...(move.event ? { event: move.event } : {}),
 });
 
 async function handle(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
-  const { route: r, event } = route(raw);
-  if (r === 'list') return json(200, { models: await deps.registry.listModels() });
-  const model = pathParam(event, 'model', MODEL_PARAM);
-  if (r === 'versions') {
-    const [versions, aliases] = await Promise.all([
-      deps.registry.listVersions(model),
-      deps.registry.listAliases(model),
-    ]);
-    return json(200, {
-      model,
-      aliases: Object.fromEntries(aliases.map((a) => [a.alias, a.version])),
-      versions,
-    });
+  const found = findRoute(raw, MODEL_ROUTES);
+  if (!found) {
+    const method = raw.requestContext?.http?.method ?? raw.routeKey?.split(' ')[0];
+    throw new VigilError('NotFound', `No route for ${method} ${raw.rawPath}`, { method, path: raw.rawPath });
   }
-  const q = validate(HistoryQuery, event.queryStringParameters ?? {}, 'BadRequest');
-  const all = await deps.registry.history(model);
-  const events = q.alias ? all.filter((e) => e.alias === q.alias) : all;
-  if (q.at === undefined) return json(200, { model, events });
-  const alias = q.alias ?? PRODUCTION_ALIAS;
-  const at = new Date(q.at);
-  return json(200, {
-    model,
-    alias,
-    at: at.toISOString(),
-    version: (await deps.registry.aliasAt(model, alias, at)) ?? null,
-    events,
-  });
+  const { event } = found;
+  const key = routeKey(found.route);
+  if (key === 'GET /v1/models') return json(200, { models: await models.listModels(deps) });
+  const model = modelParam(event);
+  // Admin routes only reach here with a caller (the scopes middleware saw to it).
+  const actor = caller(event)?.keyId ?? 'unknown';
+  switch (key) {
+    case 'GET /v1/models/{model}/versions':
+      return json(200, await models.describeModel(deps, model));
+    case 'GET /v1/models/{model}/history': {
+      const q = validate(HistoryQuery, event.queryStringParameters ?? {}, 'BadRequest');
+      return json(
+        200,
+        await models.history(deps, model, { alias: q.alias, at: q.at ? new Date(q.at) : undefined }),
+      );
+    }
+    case 'POST /v1/models/{model}/versions': {
+      let result: models.Registration;
+      if (ZIP_TYPES.has(contentType(event))) {
+        const q = validate(ZipQuery, event.queryStringParameters ?? {}, 'BadRequest');
+        result = await models.registerZip(deps, model, zipBody(event), {
+          actor,
+          ...(q.reason !== undefined ? { reason: q.reason } : {}),
+          force: q.force === 'true',
+        });
+      } else {
+        const b = validate(StagedBody, parseJsonBody(event));
+        result = await models.registerStaged(deps, model, b.uri, {
+          actor,
+          ...(b.reason !== undefined ? { reason: b.reason } : {}),
+          force: b.force ?? false,
+        });
+      }
+      return json(result.created ? 201 : 200, { created: result.created, version: result.version });
+    }
+    case 'POST /v1/models/{model}/uploads':
+      return json(201, await models.createUpload(deps, model));
+    case 'POST /v1/models/{model}/versions/{version}/approve':
+    case 'POST /v1/models/{model}/versions/{version}/reject': {
+      const version = versionParam(event);
+      const { reason } = validate(DecisionBody, parseJsonBody(event));
+      const decide = key.endsWith('/approve') ? models.approve : models.reject;
+      return json(200, await decide(deps, model, version, { actor, reason }));
+    }
+    case 'PUT /v1/models/{model}/aliases/{alias}': {
+      const b = validate(SetAliasBody, parseJsonBody(event));
+      const move = await models.setAlias(deps, model, aliasParam(event), b.version, {
+        actor,
+        expectedRevision: b.expectedRevision,
+        ...(b.reason !== undefined ? { reason: b.reason } : {}),
+      });
+      return json(200, moveBody(model, move));
+    }
+    case 'POST /v1/models/{model}/aliases/{alias}/rollback': {
+      const b = validate(RollbackBody, parseJsonBody(event));
+      const move = await models.rollback(deps, model, aliasParam(event), {
+        actor,
+        reason: b.reason,
+        ...(b.to !== undefined ? { to: b.to } : {}),
+        ...(b.expectedRevision !== undefined ? { expectedRevision: b.expectedRevision } : {}),
+      });
+      return json(200, moveBody(model, move));
+    }
+    case 'DELETE /v1/models/{model}/aliases/{alias}': {
+      const q = validate(DeleteQuery, event.queryStringParameters ?? {}, 'BadRequest');
+      const move = await models.deleteAlias(deps, model, aliasParam(event), {
+        actor,
+        ...(q.reason !== undefined ? { reason: q.reason } : {}),
+        ...(q.expectedRevision !== undefined ? { expectedRevision: q.expectedRevision } : {}),
+      });
+      return json(200, moveBody(model, move));
+    }
+    default:
+      throw new Error(`models handler: route ${key} is in ROUTES but not implemented`);
+  }
 }
 
-/** Builds the models handler around a registry (the local twin and tests call this). */
+/** Builds the models handler around explicit ports (tests, and the twin's variants). */
 export const createModelsHandler = (deps: ModelsDeps) => httpHandler((event) => handle(deps, event));
 
-/** The handler's configuration, parsed once from the environment. */
-export interface ModelsConfig {
-  readonly registryTable: string;
-  readonly dynamodbEndpoint?: string;
-}
-
-/** @throws Error naming the missing/invalid variable (a deployment bug, so a 500). */
-export function modelsConfig(env: NodeJS.ProcessEnv): ModelsConfig {
-  // The same parser as every other handler; this one needs only the registry.
-  const config = parseRuntimeConfig(env);
-  if (!config.registryTable) throw new Error(`Environment variable ${ENV.REGISTRY_TABLE} is required`);
-  return { registryTable: config.registryTable, dynamodbEndpoint: config.dynamoEndpoint };
-}
-
-let defaultDeps: Promise<ModelsDeps> | undefined;
-
-/** Built on the first invocation and reused while the container is warm. */
-function depsFromEnv(): Promise<ModelsDeps> {
-  defaultDeps ??= Promise.resolve().then(() => {
-    const config = modelsConfig(process.env);
-    const registry = new DynamoRegistry({
-      client: documentClient(config.dynamodbEndpoint),
-      tableName: config.registryTable,
-      onWarning: (message, details) => logger.warn(message, details),
-    });
-    return { registry };
-  });
-  defaultDeps.catch(() => {
-    defaultDeps = undefined;
-  });
-  return defaultDeps;
-}
-
-/** Lambda entry point (`HANDLERS.models`). */
-export const handler = httpHandler(async (event) => handle(await depsFromEnv(), event));
+/** Lambda entry point (`HANDLERS.models`): ports from the process-wide composition root. */
+export const handler = httpHandler(async (event) => {
+  const rt = runtime();
+  return handle({ registry: rt.registry, store: rt.store, staging: rt.staging }, event);
+});

@@ -25,6 +25,9 @@ export const RuntimeConfigSchema = z.object({
   dynamoEndpoint: optional,
   artifactBucket: optional,
   artifactDir: optional,
+  /** Local twin: staged uploads directory and the twin's base URL (S3's staging prefix in AWS). */
+  stagingDir: optional,
+  stagingUrl: optional,
   modelVersion: z.optional(z.coerce.number().check(integer, z.positive())),
   modelAlias: z._default(z.string(), PRODUCTION_ALIAS),
   captureSampleRate: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 1),
@@ -76,6 +79,8 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     dynamoEndpoint: env[ENV.DYNAMODB_ENDPOINT],
     artifactBucket: env[ENV.ARTIFACT_BUCKET],
     artifactDir: env[ENV.ARTIFACT_DIR],
+    stagingDir: env[ENV.STAGING_DIR],
+    stagingUrl: env[ENV.STAGING_URL],
     modelVersion: env[ENV.MODEL_VERSION] || undefined,
     modelAlias: env[ENV.MODEL_ALIAS] || undefined,
     captureSampleRate: env[ENV.CAPTURE_SAMPLE_RATE] || undefined,

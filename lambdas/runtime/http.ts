@@ -3,7 +3,7 @@ import type { MiddlewareObj } from '@middy/core';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger, metrics } from '#adapters/observability.ts';
-import { METRICS } from '#contracts';
+import { METRICS, ROUTES, type RouteAuth, routeKey } from '#contracts';
 import { isVigilError, VigilError } from '#core/errors.ts';
 
 /** EMF metric counting genuine 500s (bugs), alarmed on and used to roll deployments back. */
@@ -123,5 +123,115 @@ export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Contex
   },
 });
 
-/** Wraps an HTTP handler core with middy and the shared error mapping. */
-export const httpHandler = (fn: HttpHandler) => middy<HttpEvent, HttpResult>().use(httpErrors()).handler(fn);
+/** A route of the API as the middleware sees it (an entry of `ROUTES`). */
+export interface ApiRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly auth: RouteAuth;
+}
+
+/** Matches a route pattern (`/v1/models/{model}`) against a path; returns its parameters or undefined. */
+export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const p = pattern.split('/');
+  const a = path.replace(/(.)\/$/, '$1').split('/');
+  if (p.length !== a.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    const m = /^\{(\w+)\}$/.exec(p[i] as string);
+    if (m) {
+      if (a[i] === '') return undefined;
+      try {
+        params[m[1] as string] = decodeURIComponent(a[i] as string);
+      } catch {
+        return undefined;
+      }
+    } else if (p[i] !== a[i]) return undefined;
+  }
+  return params;
+}
+
+const keyIndexes = new WeakMap<readonly ApiRoute[], Map<string, ApiRoute>>();
+/** Route key → route, built once per table: the score path pays one Map lookup per request. */
+function keyIndex<R extends ApiRoute>(routes: readonly R[]): Map<string, R> {
+  let index = keyIndexes.get(routes);
+  if (!index) {
+    index = new Map(routes.map((r) => [routeKey(r), r]));
+    keyIndexes.set(routes, index);
+  }
+  return index as Map<string, R>;
+}
+
+/**
+ * The route an event belongs to: API Gateway's `routeKey` when it names one,
+ * else the method and raw path (an event built by hand, or a `$default` route).
+ * Path parameters of a raw-path match are lifted into `pathParameters`.
+ */
+export function findRoute<R extends ApiRoute>(
+  event: HttpEvent,
+  routes: readonly R[],
+): { route: R; event: HttpEvent } | undefined {
+  const byKey = keyIndex(routes).get(event.routeKey);
+  if (byKey) return { route: byKey, event };
+  const method = event.requestContext?.http?.method;
+  if (!method || event.rawPath === undefined) return undefined;
+  for (const r of routes) {
+    if (r.method !== method) continue;
+    const params = matchPath(r.path, event.rawPath);
+    if (params)
+      return { route: r, event: { ...event, pathParameters: { ...event.pathParameters, ...params } } };
+  }
+  return undefined;
+}
+
+/** The API key the authorizer vouched for (`requestContext.authorizer.lambda`, simple responses). */
+export interface Caller {
+  readonly keyId: string;
+  readonly scope: string;
+}
+
+/** The caller of a request, or undefined when no authorizer context is present. */
+export function caller(event: HttpEvent): Caller | undefined {
+  const ctx = (event.requestContext as { authorizer?: { lambda?: Record<string, unknown> } } | undefined)
+    ?.authorizer?.lambda;
+  if (typeof ctx?.keyId !== 'string' || typeof ctx.scope !== 'string') return undefined;
+  return { keyId: ctx.keyId, scope: ctx.scope };
+}
+
+/** Options of {@link routeScopes}. */
+export interface RouteScopesOptions {
+  /** @default ROUTES from lambdas/contracts.ts */
+  readonly routes?: readonly ApiRoute[];
+}
+
+/**
+ * The one place scopes are enforced, from the route table: an `admin` route
+ * needs a key of scope `admin` (403 `Forbidden` for any other scope, 401 when
+ * no authorizer context is present at all); `key` and `public` routes pass (the
+ * authorizer, or the twin's guard, already answered 401/403 for a missing or
+ * invalid key). An event that matches no route is left to the handler's router,
+ * which answers 404: no handler action is reachable without a route.
+ */
+export const routeScopes = (
+  opts: RouteScopesOptions = {},
+): MiddlewareObj<HttpEvent, HttpResult, Error, Context> => {
+  const { routes } = { routes: ROUTES as readonly ApiRoute[], ...opts };
+  return {
+    before: async (request) => {
+      const found = findRoute(request.event, routes);
+      if (found?.route.auth !== 'admin') return;
+      const who = caller(request.event);
+      if (!who) throw new VigilError('Unauthorized', 'This route needs an admin-scoped API key (x-api-key)');
+      if (who.scope !== 'admin') {
+        throw new VigilError(
+          'Forbidden',
+          `${found.route.method} ${found.route.path} needs an admin-scoped API key; key '${who.keyId}' has scope '${who.scope}'`,
+          { requiredScope: 'admin', scope: who.scope, keyId: who.keyId },
+        );
+      }
+    },
+  };
+};
+
+/** Wraps an HTTP handler core with middy, the shared error mapping and the route scopes. */
+export const httpHandler = (fn: HttpHandler) =>
+  middy<HttpEvent, HttpResult>().use(httpErrors()).use(routeScopes()).handler(fn);

@@ -6,8 +6,10 @@ import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
 import { logger } from '#adapters/observability.ts';
+import { FsPackageStaging } from '#adapters/staging-fs.ts';
+import { PRESIGN_CLIENT_CONFIG, S3PackageStaging } from '#adapters/staging-s3.ts';
 import { ModelCache } from '#app/serve.ts';
-import type { ArtifactStore, CaptureReader, CaptureSink } from '#core/ports.ts';
+import type { ArtifactStore, CaptureReader, CaptureSink, PackageStaging } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
@@ -30,6 +32,8 @@ export interface Runtime {
   readonly captureReader?: CaptureReader;
   /** Drift reports; absent when no drift table is configured. */
   readonly driftReports?: DynamoDriftReportStore;
+  /** Staged package uploads (S3 `staging/` prefix, or the twin's directory); absent when neither is set. */
+  readonly staging?: PackageStaging;
 }
 
 export function runtime(): Runtime {
@@ -42,7 +46,8 @@ export function runtime(): Runtime {
     tableName: config.registryTable,
     onWarning: (message, details) => logger.warn(message, details),
   });
-  const store = artifactStore(config);
+  const s3 = config.artifactBucket ? new S3Client(PRESIGN_CLIENT_CONFIG) : undefined;
+  const store = artifactStore(config, s3);
   const models = new ModelCache({
     resolver: registry,
     store,
@@ -61,13 +66,18 @@ export function runtime(): Runtime {
   const driftReports = config.driftTable
     ? new DynamoDriftReportStore({ client, tableName: config.driftTable })
     : undefined;
-  cached = { config, registry, store, models, captures, captureReader: captures, driftReports };
+  const staging =
+    s3 && config.artifactBucket
+      ? new S3PackageStaging({ client: s3, bucket: config.artifactBucket })
+      : config.stagingDir && config.stagingUrl
+        ? new FsPackageStaging({ dir: config.stagingDir, baseUrl: config.stagingUrl })
+        : undefined;
+  cached = { config, registry, store, models, captures, captureReader: captures, driftReports, staging };
   return cached;
 }
 
-function artifactStore(config: RuntimeConfig): ArtifactStore {
-  if (config.artifactBucket)
-    return new S3ArtifactStore({ client: new S3Client({}), bucket: config.artifactBucket });
+function artifactStore(config: RuntimeConfig, s3: S3Client | undefined): ArtifactStore {
+  if (config.artifactBucket && s3) return new S3ArtifactStore({ client: s3, bucket: config.artifactBucket });
   if (config.artifactDir) return new FsArtifactStore({ root: config.artifactDir });
   throw new Error('Either VIGIL_ARTIFACT_BUCKET or VIGIL_ARTIFACT_DIR is required');
 }

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { STAGING_PREFIX } from '#contracts';
 
 /** Properties of {@link ArtifactBucket}. */
 export interface ArtifactBucketProps {
@@ -37,6 +38,14 @@ export class ArtifactBucket extends Construct {
   public readonly readPolicy: iam.ManagedPolicy;
   /** The prefix under which model packages live, e.g. `models/`. */
   public readonly modelPrefix: string;
+  /** The prefix of staged package uploads (presigned PUTs), `STAGING_PREFIX`; expired after a day. */
+  public readonly stagingPrefix: string = STAGING_PREFIX;
+  /**
+   * What registering a package needs, and nothing more: PutObject of packages under the model
+   * prefix, PutObject (for presigned uploads) and GetObject of staged zips under the staging
+   * prefix, and the KMS use SSE-KMS needs for those. Attach it to the models function only.
+   */
+  public readonly registerPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: ArtifactBucketProps) {
     super(scope, id);
@@ -68,7 +77,15 @@ export class ArtifactBucket extends Construct {
       versioned: true,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'artifacts/',
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90) }],
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90) },
+        // Staged uploads are registered within minutes or abandoned.
+        {
+          prefix: STAGING_PREFIX,
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
+      ],
       removalPolicy: props.removalPolicy,
     });
 
@@ -87,8 +104,31 @@ export class ArtifactBucket extends Construct {
         new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.encryptionKey.keyArn] }),
       ],
     });
+    this.registerPolicy = new iam.ManagedPolicy(this, 'RegisterPolicy', {
+      description: 'Register model packages: write packages, presign and read staged uploads',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects(`${this.modelPrefix}*`)],
+        }),
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject', 's3:GetObject'],
+          resources: [this.bucket.arnForObjects(`${STAGING_PREFIX}*`)],
+        }),
+        new iam.PolicyStatement({
+          actions: ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [props.encryptionKey.keyArn],
+        }),
+      ],
+    });
     // The finding id names the bucket by its logical id exactly as cdk-nag flattens it.
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    for (const prefix of [this.modelPrefix, STAGING_PREFIX]) {
+      Validations.of(this.registerPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+        reason: `Package and staged-upload keys are generated per version/upload under ${prefix}; writing them needs the prefix wildcard.`,
+      });
+    }
     Validations.of(this.readPolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${this.modelPrefix}*]`,
       reason:

@@ -96,6 +96,12 @@ export interface BindBucketOptions {
   readonly bucket: ArtifactBucket;
   /** Environment variable receiving the bucket name (a value of `ENV`). */
   readonly envVar: string;
+  /**
+   * `read`: load model packages. `register`: write packages and handle staged uploads (the
+   * models function), without reading served packages.
+   * @default 'read'
+   */
+  readonly access?: 'read' | 'register';
 }
 
 /** Options of {@link ModelFunction.bindSecret}. */
@@ -217,11 +223,12 @@ export class ModelFunction extends Construct {
 
   /**
    * Passes the artifact bucket to the function: sets `envVar` to the bucket name and attaches the
-   * bucket's read policy (GetObject under `models/`, ListBucket limited to that prefix, KMS decrypt).
+   * bucket's read policy (GetObject under `models/`, ListBucket limited to that prefix, KMS decrypt),
+   * or with `access: 'register'` its register policy (see {@link ArtifactBucket.registerPolicy}).
    */
-  public bindBucket({ bucket, envVar }: BindBucketOptions): this {
+  public bindBucket({ bucket, envVar, access = 'read' }: BindBucketOptions): this {
     this.function.addEnvironment(envVar, bucket.bucket.bucketName);
-    this.role.addManagedPolicy(bucket.readPolicy);
+    this.role.addManagedPolicy(access === 'register' ? bucket.registerPolicy : bucket.readPolicy);
     return this;
   }
 

@@ -97,8 +97,11 @@ export class ApiStack extends Stack {
       ...fnDefaults,
       entry: entries.models,
       serviceName: 'vigil-models',
-      description: 'Lists models and their versions',
-    }).bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
+      description: 'The registry API: lists models; registers, approves and promotes versions (admin)',
+    })
+      // Item-level writes (conditional puts/updates of version, alias and event items), no Scan.
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'readWrite' })
+      .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET, access: 'register' });
 
     this.driftReports = new ModelFunction(this, 'DriftReports', {
       ...fnDefaults,
@@ -211,13 +214,19 @@ export class ApiStack extends Stack {
       driftReports: this.driftReports.function,
       health: this.health.function,
     };
+    const methods: Record<(typeof ROUTES)[number]['method'], apigw.HttpMethod> = {
+      GET: apigw.HttpMethod.GET,
+      POST: apigw.HttpMethod.POST,
+      PUT: apigw.HttpMethod.PUT,
+      DELETE: apigw.HttpMethod.DELETE,
+    };
     for (const r of ROUTES) {
       const target = targets[r.handler];
       if (!target) throw new Error(`ApiStack: no function serves route ${r.method} ${r.path} (${r.handler})`);
       const id = `${r.method}${r.path.replace(/[^A-Za-z0-9]/g, '')}`;
       const [route] = this.api.addRoutes({
         path: r.path,
-        methods: [r.method === 'GET' ? apigw.HttpMethod.GET : apigw.HttpMethod.POST],
+        methods: [methods[r.method]],
         integration: new HttpLambdaIntegration(`${id}Integration`, target),
         ...(r.auth === 'public' ? {} : { authorizer }),
       });

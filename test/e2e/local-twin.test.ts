@@ -155,8 +155,10 @@ describe('local twin over HTTP', () => {
       const { runtime } = await import('#runtime/root.ts');
       const rt = runtime();
       const pkg = await read(path.resolve(import.meta.dirname, '../../models/default'));
+      // force: the same bytes as version 1 would otherwise answer with version 1 itself.
       const pending = await registerPackage({ registry: rt.registry, store: rt.store }, pkg, {
         actor: 'e2e',
+        force: true,
       });
       const res = await post(`/v1/models/default/score?version=${pending.version}`, { rows: [NORMAL] });
       expect(res.status).toBe(403);

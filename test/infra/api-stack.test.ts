@@ -139,15 +139,25 @@ describe('HTTP API routes and authorizer', () => {
 
   it('exposes the v1 routes of DESIGN.md §5, the same set the local twin serves', () => {
     const keys = routes.map(([, p]) => p.RouteKey).sort();
-    expect(keys).toEqual([
-      'GET /health',
-      'GET /v1/models',
-      'GET /v1/models/{model}/drift',
-      'GET /v1/models/{model}/history',
-      'GET /v1/models/{model}/versions',
-      'POST /v1/models/{model}/explain',
-      'POST /v1/models/{model}/score',
-    ]);
+    expect(keys).toEqual(
+      [
+        'GET /health',
+        'GET /v1/models',
+        'GET /v1/models/{model}/drift',
+        'GET /v1/models/{model}/history',
+        'GET /v1/models/{model}/versions',
+        'POST /v1/models/{model}/explain',
+        'POST /v1/models/{model}/score',
+        // The control plane (admin scope, enforced by the handlers' route-scope middleware).
+        'DELETE /v1/models/{model}/aliases/{alias}',
+        'POST /v1/models/{model}/aliases/{alias}/rollback',
+        'POST /v1/models/{model}/uploads',
+        'POST /v1/models/{model}/versions',
+        'POST /v1/models/{model}/versions/{version}/approve',
+        'POST /v1/models/{model}/versions/{version}/reject',
+        'PUT /v1/models/{model}/aliases/{alias}',
+      ].sort(),
+    );
     expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 

@@ -90,6 +90,27 @@ export function assertCanTakeAlias(version: ModelVersion, alias: string, policy:
   }
 }
 
+/** The one shape of a lost compare-and-set on an alias: a 409 naming the revision it is at now. */
+export function revisionConflict(
+  model: string,
+  alias: string,
+  expected: number,
+  current: number,
+  currentVersion?: number,
+) {
+  return new ConflictError(
+    `Alias '${alias}' of '${model}' is at revision ${current}, not the expected ${expected}; re-read and retry`,
+    {
+      model,
+      alias,
+      expectedRevision: expected,
+      currentRevision: current,
+      // What the alias points at now (absent when unset or deleted), so a client need not re-read.
+      ...(currentVersion !== undefined ? { currentVersion } : {}),
+    },
+  );
+}
+
 /** Zero-padded version number used in sort keys and event ids, so lexical order = numeric order. */
 export const padVersion = (n: number): string => String(n).padStart(7, '0');
 
@@ -134,13 +155,14 @@ export function decisionEvent(v: ModelVersion): HistoryEvent | undefined {
 /** A recorded alias move: everything needed to rebuild its history event. */
 export interface AliasMoveRecord {
   readonly alias: string;
-  readonly type: Extract<HistoryEventType, 'alias-set' | 'rolled-back'>;
+  readonly type: Extract<HistoryEventType, 'alias-set' | 'rolled-back' | 'alias-deleted'>;
   readonly revision: number;
   readonly at: string;
   readonly actor: string;
   readonly reason?: string;
   readonly from?: number;
-  readonly to: number;
+  /** Absent when the move deleted the alias. */
+  readonly to?: number;
 }
 
 /** The history event of an alias move. */
@@ -153,7 +175,7 @@ export function aliasEvent(m: AliasMoveRecord): HistoryEvent {
     ...(m.reason !== undefined ? { reason: m.reason } : {}),
     alias: m.alias,
     ...(m.from !== undefined ? { from: m.from } : {}),
-    to: m.to,
+    ...(m.to !== undefined ? { to: m.to } : {}),
     revision: m.revision,
   };
 }
@@ -168,56 +190,61 @@ export function sortEvents(events: readonly HistoryEvent[]): HistoryEvent[] {
 /** Moves of one alias, in revision order (the order the conditional writes actually happened). */
 export function aliasMoves(events: readonly HistoryEvent[], alias: string): HistoryEvent[] {
   return events
-    .filter((e) => (e.type === 'alias-set' || e.type === 'rolled-back') && e.alias === alias)
+    .filter(
+      (e) =>
+        (e.type === 'alias-set' || e.type === 'rolled-back' || e.type === 'alias-deleted') &&
+        e.alias === alias,
+    )
     .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
 }
 
 /**
- * Versions an alias can roll back to, newest last. Replays the alias' moves as
- * a stack: a set pushes the version it replaced; a rollback to N pops down to
- * and including N. So successive rollbacks walk further back instead of
- * flip-flopping between the last two versions.
+ * Versions this alias has served, other than `current`, oldest first: the
+ * candidates of `rollback --to N`.
  */
-export function rollbackStack(events: readonly HistoryEvent[], alias: string): number[] {
-  const stack: number[] = [];
+export function servedBefore(events: readonly HistoryEvent[], alias: string, current?: number): number[] {
+  const served: number[] = [];
   for (const e of aliasMoves(events, alias)) {
-    if (e.type === 'alias-set') {
-      if (e.from !== undefined) stack.push(e.from);
-    } else if (e.to !== undefined) {
-      const i = stack.lastIndexOf(e.to);
-      if (i >= 0) stack.length = i;
-    }
+    if (e.to !== undefined && e.to !== current && !served.includes(e.to)) served.push(e.to);
   }
-  return stack;
+  return served;
 }
 
 /**
- * Chooses the rollback target: `to` when given (it must be a version the alias
- * served before and was not yet rolled back past), else the top of the stack.
- * @throws VigilError BadRequest when there is nothing to roll back to or `to` is not eligible.
+ * The rollback target, defined once for the CLI, the API and the release machine:
+ *
+ * - `rollback` undoes the alias' last move: it points the alias back at the version that move
+ *   replaced. The rollback is a move itself, so a second rollback undoes the first (redo), and a
+ *   rollback after a delete restores the alias. Undoing the alias' creation would unset it, which
+ *   is what `delete` is for, so that is refused.
+ * - `rollback --to N` moves the alias to N, which must be a version this alias served before
+ *   (the caller also checks that N is Approved).
+ * @throws VigilError BadRequest when there is nothing to undo or N is not eligible.
  */
 export function rollbackTarget(
   events: readonly HistoryEvent[],
-  where: { model: string; alias: string; current: number },
+  where: { model: string; alias: string; current?: number },
   to?: number,
 ): number {
-  const stack = rollbackStack(events, where.alias).filter((v) => v !== where.current);
   if (to === undefined) {
-    const target = stack.at(-1);
-    if (target === undefined) {
+    const last = aliasMoves(events, where.alias).at(-1);
+    if (last?.from === undefined) {
       throw new VigilError(
         'BadRequest',
-        `Alias '${where.alias}' of '${where.model}' has no earlier version to roll back to`,
+        last === undefined
+          ? `Alias '${where.alias}' of '${where.model}' has never been set; nothing to roll back`
+          : `The last move of alias '${where.alias}' of '${where.model}' created it; undoing it would unset the alias (use delete instead)`,
         where,
       );
     }
-    return target;
+    return last.from;
   }
-  if (!stack.includes(to)) {
+  const eligible = servedBefore(events, where.alias, where.current);
+  if (!eligible.includes(to)) {
     throw new VigilError(
       'BadRequest',
-      `Cannot roll '${where.alias}' of '${where.model}' back to version ${to}: it is not an earlier version of that alias (eligible: ${stack.length ? stack.join(', ') : 'none'})`,
-      { ...where, to, eligible: stack },
+      `Cannot roll '${where.alias}' of '${where.model}' back to version ${to}: ${to === where.current ? 'it is the current version' : 'this alias never served it'} (eligible: ${eligible.length ? eligible.join(', ') : 'none'})`,
+      { ...where, to, eligible },
     );
   }
   return to;
@@ -231,6 +258,7 @@ export function aliasAt(events: readonly HistoryEvent[], alias: string, at: Date
   const t = at.toISOString();
   let version: number | undefined;
   for (const e of aliasMoves(events, alias)) {
+    // A delete sets it back to undefined.
     if (e.at <= t) version = e.to;
   }
   return version;

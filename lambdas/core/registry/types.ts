@@ -4,7 +4,13 @@ import type { ModelRef, ModelResolver, ResolvedModel } from '#core/ports.ts';
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
 
 /** Kinds of history event. Every registry change appends exactly one. */
-export type HistoryEventType = 'registered' | 'approved' | 'rejected' | 'alias-set' | 'rolled-back';
+export type HistoryEventType =
+  | 'registered'
+  | 'approved'
+  | 'rejected'
+  | 'alias-set'
+  | 'rolled-back'
+  | 'alias-deleted';
 
 /** Source of "now"; injected so tests (and `productionAt`) control time. */
 export interface Clock {
@@ -81,7 +87,7 @@ export interface HistoryEvent {
   readonly alias?: string;
   /** Version the alias pointed at before (absent when the alias was new). */
   readonly from?: number;
-  /** Version the alias points at after. */
+  /** Version the alias points at after (absent when the move deleted the alias). */
   readonly to?: number;
   /** Alias revision this event records. */
   readonly revision?: number;
@@ -109,56 +115,58 @@ export interface RegisterInput extends ChangeContext {
   readonly store: (version: number) => Promise<string>;
 }
 
-/** Options of `setAlias`. */
-export interface SetAliasOptions extends ChangeContext {
-  /** Compare-and-set: fail with ConflictError unless the alias is at this revision (0 = unset). */
-  readonly expectedRevision?: number;
-}
-
-/** Options of `rollback`. */
-export interface RollbackOptions extends ChangeContext {
-  /** Target version; default: the version the alias pointed at before its latest move. */
+/**
+ * One compare-and-set write of an alias item: the storage primitive every alias
+ * change (set, rollback, delete) goes through. The rules deciding *whether* a
+ * move is allowed live in `rules.ts` and the use cases (`lambdas/app/models.ts`).
+ */
+export interface AliasWrite extends ChangeContext {
+  readonly type: 'alias-set' | 'rolled-back' | 'alias-deleted';
+  /** Target version; absent for `alias-deleted`. */
   readonly to?: number;
-  readonly expectedRevision?: number;
+  /** The revision the caller read (0 = the alias item does not exist); the write fails unless it still holds. */
+  readonly expectedRevision: number;
 }
 
 /** Result of an alias move. `changed` is false when the alias already pointed at the version. */
 export interface AliasMove {
+  /** The alias after the move; `version` is absent when the move deleted it. */
   readonly state: AliasState;
   readonly changed: boolean;
   readonly event?: HistoryEvent;
 }
 
 /**
- * The model registry (DESIGN.md §6): immutable numbered versions, approval,
- * aliases and an append-only history. Implemented by the DynamoDB adapter.
- * `resolve` (from ModelResolver) is what the score handler calls: an explicit
- * version wins, else the alias (default `production`).
+ * Storage of the model registry (DESIGN.md §6): immutable numbered versions,
+ * approval decisions, alias items and the append-only history. Implemented by
+ * the DynamoDB adapter. It enforces only what must be atomic (version numbers,
+ * one decision per version, alias revisions); the rules live in `rules.ts` and
+ * the use cases in `lambdas/app/models.ts`, which every entry point calls.
+ * `resolve` (from ModelResolver) is what the score path calls.
  */
 export interface ModelRegistry extends ModelResolver {
-  /** @throws VigilError BadRequest on an invalid name. */
+  /** Allocates the next version number, stores the package, records the version. */
   register(input: RegisterInput): Promise<ModelVersion>;
-  /** Pending → Approved. @throws ModelNotFoundError | VersionNotFoundError | ConflictError */
+  /** Records Pending → Approved atomically. @throws ModelNotFoundError | VersionNotFoundError | ConflictError */
   approve(model: string, version: number, ctx: ChangeContext): Promise<ModelVersion>;
-  /** Pending → Rejected. @throws ModelNotFoundError | VersionNotFoundError | ConflictError */
+  /** Records Pending → Rejected atomically. @throws ModelNotFoundError | VersionNotFoundError | ConflictError */
   reject(model: string, version: number, ctx: ChangeContext): Promise<ModelVersion>;
-  /** Points an alias at a version. @throws NotApproved for protected aliases, ConflictError on a lost race. */
-  setAlias(model: string, alias: string, version: number, opts: SetAliasOptions): Promise<AliasMove>;
-  /** Points an alias back at an earlier version, recorded as `rolled-back`. */
-  rollback(model: string, alias: string, opts: RollbackOptions): Promise<AliasMove>;
+  /**
+   * The alias item as stored, including a deleted alias' tombstone (`deleted: true`), which keeps
+   * its revision counting so event ids stay unique. Undefined when it never existed.
+   */
+  getAlias(model: string, alias: string): Promise<StoredAlias | undefined>;
+  /** Writes an alias change if its revision is still `expectedRevision`. @throws ConflictError */
+  writeAlias(model: string, alias: string, write: AliasWrite): Promise<AliasMove>;
   listModels(): Promise<ModelSummary[]>;
   /** Versions in ascending order. @throws ModelNotFoundError */
   listVersions(model: string): Promise<ModelVersion[]>;
   /** @throws ModelNotFoundError | VersionNotFoundError */
   getVersion(model: string, version: number): Promise<ModelVersion>;
-  /** Current aliases. @throws ModelNotFoundError */
+  /** Current (not deleted) aliases. @throws ModelNotFoundError */
   listAliases(model: string): Promise<AliasState[]>;
   /** Full history in order. @throws ModelNotFoundError */
   history(model: string): Promise<HistoryEvent[]>;
-  /** Version the alias pointed at at time `at`, or undefined when it was unset. */
-  aliasAt(model: string, alias: string, at: Date): Promise<number | undefined>;
-  /** `aliasAt(model, 'production', at)`. */
-  productionAt(model: string, at: Date): Promise<number | undefined>;
   /**
    * An explicit version wins and is served whatever its approval (pinned
    * Lambda versions and canaries name it on purpose); else the alias
@@ -166,4 +174,9 @@ export interface ModelRegistry extends ModelResolver {
    * @throws ModelNotFoundError | VersionNotFoundError | VigilError NotFound (alias unset)
    */
   resolve(model: string, ref: ModelRef): Promise<ResolvedModel>;
+}
+
+/** An alias item as stored: a live alias, or the tombstone of a deleted one. */
+export interface StoredAlias extends AliasState {
+  readonly deleted?: boolean;
 }

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import * as uc from '#app/models.ts';
 import { ConflictError, VigilError } from '#core/errors.ts';
 import { summarizeManifest } from '#core/registry/rules.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
@@ -40,7 +41,7 @@ async function errorOf(p: Promise<unknown>): Promise<VigilError> {
   throw new Error('expected the call to fail');
 }
 
-describe('DynamoRegistry on dynalite', () => {
+describe('Registry use cases on the DynamoDB registry (dynalite)', () => {
   let db: LocalDynamo;
   beforeAll(async () => {
     db = await startDynalite();
@@ -158,7 +159,10 @@ describe('DynamoRegistry on dynalite', () => {
     it('promotes an approved version to production and records the move', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 2);
-      const first = await registry.setAlias('cpu-model', 'production', 1, { actor, reason: 'launch' });
+      const first = await uc.setAlias({ registry }, 'cpu-model', 'production', 1, {
+        actor,
+        reason: 'launch',
+      });
       expect(first).toMatchObject({ changed: true, state: { version: 1, revision: 1 } });
       expect(first.event).toMatchObject({
         type: 'alias-set',
@@ -168,7 +172,7 @@ describe('DynamoRegistry on dynalite', () => {
         reason: 'launch',
       });
       expect(first.event?.from).toBeUndefined();
-      const second = await registry.setAlias('cpu-model', 'production', 2, { actor });
+      const second = await uc.setAlias({ registry }, 'cpu-model', 'production', 2, { actor });
       expect(second.state).toMatchObject({ version: 2, revision: 2 });
       expect(second.event).toMatchObject({ from: 1, to: 2 });
     });
@@ -176,7 +180,7 @@ describe('DynamoRegistry on dynalite', () => {
     it('refuses to promote a pending version to production with a NotApproved error', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await register(registry);
-      const err = await errorOf(registry.setAlias('cpu-model', 'production', 1, { actor }));
+      const err = await errorOf(uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor }));
       expect(err.code).toBe('NotApproved');
       expect(err.message).toMatch(
         /PendingManualApproval; only Approved versions can take alias 'production'/,
@@ -187,7 +191,7 @@ describe('DynamoRegistry on dynalite', () => {
     it('lets a pending version take a non-protected alias such as staging', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await register(registry);
-      const move = await registry.setAlias('cpu-model', 'staging', 1, { actor });
+      const move = await uc.setAlias({ registry }, 'cpu-model', 'staging', 1, { actor });
       expect(move.state).toMatchObject({ alias: 'staging', version: 1 });
     });
 
@@ -195,7 +199,7 @@ describe('DynamoRegistry on dynalite', () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await register(registry);
       await registry.reject('cpu-model', 1, { actor });
-      expect((await errorOf(registry.setAlias('cpu-model', 'staging', 1, { actor }))).code).toBe(
+      expect((await errorOf(uc.setAlias({ registry }, 'cpu-model', 'staging', 1, { actor }))).code).toBe(
         'NotApproved',
       );
     });
@@ -203,20 +207,22 @@ describe('DynamoRegistry on dynalite', () => {
     it('refuses unknown versions and models, and invalid alias names', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 1);
-      expect((await errorOf(registry.setAlias('cpu-model', 'production', 9, { actor }))).code).toBe(
+      expect((await errorOf(uc.setAlias({ registry }, 'cpu-model', 'production', 9, { actor }))).code).toBe(
         'VersionNotFound',
       );
-      expect((await errorOf(registry.setAlias('ghost', 'production', 1, { actor }))).code).toBe(
+      expect((await errorOf(uc.setAlias({ registry }, 'ghost', 'production', 1, { actor }))).code).toBe(
         'ModelNotFound',
       );
-      expect((await errorOf(registry.setAlias('cpu-model', 'Prod#1', 1, { actor }))).code).toBe('BadRequest');
+      expect((await errorOf(uc.setAlias({ registry }, 'cpu-model', 'Prod#1', 1, { actor }))).code).toBe(
+        'BadRequest',
+      );
     });
 
     it('treats pointing an alias at the version it already has as a no-op without an event', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 1);
-      await registry.setAlias('cpu-model', 'production', 1, { actor });
-      const again = await registry.setAlias('cpu-model', 'production', 1, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
+      const again = await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
       expect(again).toMatchObject({ changed: false, state: { revision: 1 } });
       expect((await registry.history('cpu-model')).filter((e) => e.type === 'alias-set')).toHaveLength(1);
     });
@@ -224,46 +230,120 @@ describe('DynamoRegistry on dynalite', () => {
     it('honours expectedRevision as compare-and-set', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 2);
-      await registry.setAlias('cpu-model', 'production', 1, { actor, expectedRevision: 0 });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor, expectedRevision: 0 });
       const stale = await errorOf(
-        registry.setAlias('cpu-model', 'production', 2, { actor, expectedRevision: 0 }),
+        uc.setAlias({ registry }, 'cpu-model', 'production', 2, { actor, expectedRevision: 0 }),
       );
       expect(stale).toBeInstanceOf(ConflictError);
-      const ok = await registry.setAlias('cpu-model', 'production', 2, { actor, expectedRevision: 1 });
+      const ok = await uc.setAlias({ registry }, 'cpu-model', 'production', 2, {
+        actor,
+        expectedRevision: 1,
+      });
       expect(ok.state.revision).toBe(2);
     });
   });
 
   describe('rollback', () => {
-    it('by default returns the alias to the version it pointed at before, and walks further back when repeated', async () => {
+    it('undoes the last move, and a second rollback undoes the first (a rollback is a move)', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 3);
-      for (const v of [1, 2, 3]) await registry.setAlias('cpu-model', 'production', v, { actor });
-      const r1 = await registry.rollback('cpu-model', 'production', { actor, reason: 'alarm' });
-      expect(r1.state.version).toBe(2);
-      expect(r1.event).toMatchObject({ type: 'rolled-back', from: 3, to: 2, reason: 'alarm' });
-      expect((await registry.rollback('cpu-model', 'production', { actor })).state.version).toBe(1);
-      const none = await errorOf(registry.rollback('cpu-model', 'production', { actor }));
-      expect(none.code).toBe('BadRequest');
-      expect(none.message).toMatch(/no earlier version to roll back to/);
+      for (const v of [1, 2, 3]) await uc.setAlias({ registry }, 'cpu-model', 'production', v, { actor });
+      const r1 = await uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'alarm' });
+      expect(r1.state).toMatchObject({ version: 2, revision: 4 });
+      expect(r1.event).toMatchObject({ type: 'rolled-back', from: 3, to: 2, reason: 'alarm', revision: 4 });
+      const r2 = await uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'false alarm' });
+      expect(r2.state).toMatchObject({ version: 3, revision: 5 });
+      expect(r2.event).toMatchObject({ type: 'rolled-back', from: 2, to: 3 });
     });
 
-    it('rolls back to an explicit earlier version and refuses one the alias never served', async () => {
+    it('refuses to undo the move that created the alias (that would unset it)', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 1);
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
+      const none = await errorOf(
+        uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'x' }),
+      );
+      expect(none.code).toBe('BadRequest');
+      expect(none.message).toMatch(/created it; undoing it would unset the alias/);
+    });
+
+    it('rolls back to an explicit Approved version the alias served and refuses others', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 4);
-      for (const v of [1, 3, 4]) await registry.setAlias('cpu-model', 'production', v, { actor });
-      const bad = await errorOf(registry.rollback('cpu-model', 'production', { actor, to: 2 }));
-      expect(bad.message).toMatch(/not an earlier version of that alias \(eligible: 1, 3\)/);
-      const ok = await registry.rollback('cpu-model', 'production', { actor, to: 1 });
+      for (const v of [1, 3, 4]) await uc.setAlias({ registry }, 'cpu-model', 'production', v, { actor });
+      const never = await errorOf(
+        uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'r', to: 2 }),
+      );
+      expect(never.message).toMatch(/this alias never served it \(eligible: 1, 3\)/);
+      const current = await errorOf(
+        uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'r', to: 4 }),
+      );
+      expect(current.message).toMatch(/it is the current version/);
+      const ok = await uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'r', to: 1 });
       expect(ok.state).toMatchObject({ version: 1, revision: 4 });
     });
 
-    it('fails clearly when the alias was never set', async () => {
+    it('refuses --to a version that is not Approved, even on an unprotected alias', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await register(registry);
+      await register(registry);
+      await uc.setAlias({ registry }, 'cpu-model', 'staging', 1, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'staging', 2, { actor });
+      const err = await errorOf(
+        uc.rollback({ registry }, 'cpu-model', 'staging', { actor, reason: 'r', to: 1 }),
+      );
+      expect(err.code).toBe('NotApproved');
+      expect(err.message).toMatch(/rollback --to needs an Approved version/);
+    });
+
+    it('needs a reason, and fails clearly when the alias was never set', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 1);
-      const err = await errorOf(registry.rollback('cpu-model', 'production', { actor }));
+      const noReason = await errorOf(uc.rollback({ registry }, 'cpu-model', 'production', { actor }));
+      expect(noReason.message).toMatch(/A reason is required/);
+      const err = await errorOf(uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'r' }));
       expect(err.code).toBe('NotFound');
       expect(err.message).toMatch(/no 'production' alias set/);
+    });
+
+    it('honours expectedRevision and answers a stale one with a 409 naming the current revision', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 2);
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 2, { actor });
+      const stale = await errorOf(
+        uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'r', expectedRevision: 1 }),
+      );
+      expect(stale.status).toBe(409);
+      expect(stale.details).toMatchObject({ expectedRevision: 1, currentRevision: 2 });
+    });
+  });
+
+  describe('delete alias', () => {
+    it('deletes an alias, keeps its revision counting, and a rollback restores it', async () => {
+      const { registry } = await freshRegistry(db, steppingClock());
+      await approvedVersions(registry, 2);
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 2, { actor });
+      const del = await uc.deleteAlias({ registry }, 'cpu-model', 'production', {
+        actor,
+        reason: 'retire',
+        expectedRevision: 2,
+      });
+      expect(del.event).toMatchObject({ type: 'alias-deleted', from: 2, revision: 3, reason: 'retire' });
+      expect(del.event?.to).toBeUndefined();
+      expect(await registry.listAliases('cpu-model')).toEqual([]);
+      expect((await errorOf(registry.resolve('cpu-model', {}))).code).toBe('NotFound');
+      expect((await errorOf(uc.deleteAlias({ registry }, 'cpu-model', 'production', { actor }))).code).toBe(
+        'NotFound',
+      );
+      const back = await uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'oops' });
+      expect(back.state).toMatchObject({ version: 2, revision: 4 });
+      expect(back.event).toMatchObject({ type: 'rolled-back', to: 2 });
+      expect(back.event?.from).toBeUndefined();
+      expect((await registry.resolve('cpu-model', {})).version).toBe(2);
+      const ids = (await registry.history('cpu-model')).map((e) => e.id);
+      expect(new Set(ids).size).toBe(ids.length);
     });
   });
 
@@ -274,11 +354,11 @@ describe('DynamoRegistry on dynalite', () => {
       await register(registry);
       await registry.approve('cpu-model', 1, { actor: 'bob', reason: 'ok' });
       await registry.reject('cpu-model', 2, { actor: 'bob', reason: 'worse' });
-      await registry.setAlias('cpu-model', 'production', 1, { actor: 'carol', reason: 'go live' });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor: 'carol', reason: 'go live' });
       await register(registry);
       await registry.approve('cpu-model', 3, { actor: 'bob' });
-      await registry.setAlias('cpu-model', 'production', 3, { actor: 'carol' });
-      await registry.rollback('cpu-model', 'production', { actor: 'dave', reason: 'p99 alarm' });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 3, { actor: 'carol' });
+      await uc.rollback({ registry }, 'cpu-model', 'production', { actor: 'dave', reason: 'p99 alarm' });
       const h = await registry.history('cpu-model');
       expect(h.map((e) => [e.type, e.version ?? null, e.from ?? null, e.to ?? null, e.actor])).toEqual([
         ['registered', 1, null, null, actor],
@@ -301,19 +381,19 @@ describe('DynamoRegistry on dynalite', () => {
       const { registry } = await freshRegistry(db, clock);
       await approvedVersions(registry, 3);
       const before = clock.now();
-      await registry.setAlias('cpu-model', 'production', 1, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
       const t1 = clock.last();
-      await registry.setAlias('cpu-model', 'production', 3, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 3, { actor });
       const t3 = clock.last();
       const between = clock.now();
-      await registry.rollback('cpu-model', 'production', { actor });
+      await uc.rollback({ registry }, 'cpu-model', 'production', { actor, reason: 'undo' });
       const after = clock.now();
-      expect(await registry.productionAt('cpu-model', before)).toBeUndefined();
-      expect(await registry.productionAt('cpu-model', t1)).toBe(1);
-      expect(await registry.productionAt('cpu-model', t3)).toBe(3);
-      expect(await registry.productionAt('cpu-model', between)).toBe(3);
-      expect(await registry.productionAt('cpu-model', after)).toBe(1);
-      expect(await registry.aliasAt('cpu-model', 'staging', after)).toBeUndefined();
+      expect(await uc.versionAt({ registry }, 'cpu-model', 'production', before)).toBeUndefined();
+      expect(await uc.versionAt({ registry }, 'cpu-model', 'production', t1)).toBe(1);
+      expect(await uc.versionAt({ registry }, 'cpu-model', 'production', t3)).toBe(3);
+      expect(await uc.versionAt({ registry }, 'cpu-model', 'production', between)).toBe(3);
+      expect(await uc.versionAt({ registry }, 'cpu-model', 'production', after)).toBe(1);
+      expect(await uc.versionAt({ registry }, 'cpu-model', 'staging', after)).toBeUndefined();
     });
 
     it('keeps exactly one event per alias move when an event write fails after the move', async () => {
@@ -338,7 +418,7 @@ describe('DynamoRegistry on dynalite', () => {
         onWarning: (m) => warnings.push(m),
       });
       await approvedVersions(registry, 2);
-      const move = await registry.setAlias('cpu-model', 'production', 1, { actor });
+      const move = await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
       expect(move.changed).toBe(true);
       expect(dropped).toBe(1);
       expect(warnings).toHaveLength(1);
@@ -356,7 +436,7 @@ describe('DynamoRegistry on dynalite', () => {
       // Derived from the alias item meanwhile...
       expect((await registry.history('cpu-model')).filter((e) => e.alias === 'production')).toHaveLength(1);
       // ...and materialised by the next move.
-      await registry.setAlias('cpu-model', 'production', 2, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 2, { actor });
       const stored = (await storedEvents()).filter((i) => i.alias === 'production');
       expect(stored.map((i) => i.revision).sort()).toEqual([1, 2]);
       expect((await registry.history('cpu-model')).filter((e) => e.alias === 'production')).toHaveLength(2);
@@ -367,8 +447,8 @@ describe('DynamoRegistry on dynalite', () => {
     it('serves the production alias by default, another alias on request, and an explicit version over both', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 3);
-      await registry.setAlias('cpu-model', 'production', 2, { actor });
-      await registry.setAlias('cpu-model', 'staging', 3, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 2, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'staging', 3, { actor });
       expect(await registry.resolve('cpu-model', {})).toEqual({
         name: 'cpu-model',
         version: 2,
@@ -399,7 +479,7 @@ describe('DynamoRegistry on dynalite', () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 2, 'b-model');
       await register(registry, 'a-model');
-      await registry.setAlias('b-model', 'production', 2, { actor });
+      await uc.setAlias({ registry }, 'b-model', 'production', 2, { actor });
       const models = await registry.listModels();
       expect(models.map((m) => [m.name, m.latestVersion, m.aliases])).toEqual([
         ['a-model', 1, {}],
@@ -412,14 +492,14 @@ describe('DynamoRegistry on dynalite', () => {
     it('20 concurrent promotions: each succeeds or conflicts, last success wins, one event per success, nothing else changes', async () => {
       const { registry } = await freshRegistry(db, steppingClock());
       await approvedVersions(registry, 21);
-      await registry.setAlias('cpu-model', 'production', 1, { actor });
-      await registry.setAlias('cpu-model', 'staging', 1, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'production', 1, { actor });
+      await uc.setAlias({ registry }, 'cpu-model', 'staging', 1, { actor });
       const versionsBefore = await registry.listVersions('cpu-model');
       const historyBefore = await registry.history('cpu-model');
 
       const targets = Array.from({ length: 20 }, (_, i) => i + 2);
       const outcomes = await Promise.allSettled(
-        targets.map((v) => registry.setAlias('cpu-model', 'production', v, { actor: `w${v}` })),
+        targets.map((v) => uc.setAlias({ registry }, 'cpu-model', 'production', v, { actor: `w${v}` })),
       );
       const wins: { version: number; revision: number }[] = [];
       for (const o of outcomes) {
@@ -460,7 +540,7 @@ describe('DynamoRegistry on dynalite', () => {
       const promote = async (v: number): Promise<number> => {
         for (;;) {
           try {
-            return (await registry.setAlias('cpu-model', 'production', v, { actor })).state.revision;
+            return (await uc.setAlias({ registry }, 'cpu-model', 'production', v, { actor })).state.revision;
           } catch (e) {
             if (!(e instanceof ConflictError)) throw e;
           }

@@ -1,15 +1,19 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import { type FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
+import { ENV, ROUTES, routeKey } from '#contracts';
+import { generateApiKey } from '#core/auth.ts';
 import type { ModelPackage } from '#core/model/manifest.ts';
-import {
-  BOOTSTRAP_ACTOR,
-  bootstrapDefaultModel,
-  modelsCommand,
-  registerPackage,
-} from '../../../bin/commands/models.ts';
+import { handler as authorizer } from '#handlers/authorizer.ts';
+import { handler as modelsHandler } from '#handlers/models.ts';
+import { matchPath } from '#runtime/http.ts';
+import { resetRuntime, runtime } from '#runtime/root.ts';
+import { BOOTSTRAP_ACTOR, bootstrapDefaultModel, registerPackage } from '../../../bin/commands/models.ts';
+import { modelsCli } from '../../../bin/commands/models-cli.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
 import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from './harness.ts';
@@ -21,210 +25,270 @@ async function writePackage(dir: string, pkg: ModelPackage): Promise<string> {
   return dir;
 }
 
-describe('vigil models (CLI) on dynalite and the filesystem store', () => {
+const API = 'https://api.vigil.example';
+
+/**
+ * API Gateway's part, in a few lines: route by ROUTES, run the authorizer Lambda, pass its
+ * context on, invoke the models Lambda's exported `handler` — the one wired by the composition
+ * root from the environment (an AWS SDK DynamoDB client on dynalite's endpoint). No S3 emulator
+ * runs here, so the artifact store and staging are the filesystem ones (`VIGIL_ARTIFACT_DIR`).
+ */
+async function gateway(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const url = new URL(String(input));
+  const method = init.method ?? 'GET';
+  const headers = Object.fromEntries(
+    Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  const bytes = init.body instanceof Uint8Array ? Buffer.from(init.body) : undefined;
+  const upload = matchPath(LOCAL_UPLOAD_ROUTE, url.pathname);
+  if (method === 'PUT' && upload) {
+    const staging = runtime().staging as FsPackageStaging;
+    await staging.accept(
+      upload.model ?? '',
+      upload.id ?? '',
+      url.searchParams.get('token') ?? '',
+      bytes ?? new Uint8Array(),
+    );
+    return new Response('', { status: 200 });
+  }
+  const route = ROUTES.find((r) => r.method === method && matchPath(r.path, url.pathname));
+  if (!route) return new Response('{"message":"Not Found"}', { status: 404 });
+  const auth = await authorizer({ headers });
+  if (!headers['x-api-key']) return new Response('{"message":"Unauthorized"}', { status: 401 });
+  if (!auth.isAuthorized) return new Response('{"message":"Forbidden"}', { status: 403 });
+  const event = {
+    version: '2.0',
+    routeKey: routeKey(route),
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    pathParameters: matchPath(route.path, url.pathname),
+    body: bytes ? bytes.toString('base64') : (init.body as string | undefined),
+    isBase64Encoded: bytes !== undefined,
+    requestContext: {
+      requestId: 'req',
+      routeKey: routeKey(route),
+      http: { method, path: url.pathname },
+      authorizer: { lambda: auth.context },
+    },
+  } as unknown as APIGatewayProxyEventV2;
+  const r = (await modelsHandler(event, {
+    awsRequestId: 'req',
+  } as Context)) as APIGatewayProxyStructuredResultV2;
+  return new Response(r.body ?? '', {
+    status: r.statusCode ?? 200,
+    headers: r.headers as Record<string, string>,
+  });
+}
+
+describe('vigil models against the models Lambda wired to DynamoDB (dynalite) through the composition root', () => {
   let db: LocalDynamo;
   let tmp: string;
+  let admin: { key: string; id: string };
+  let score: { key: string; id: string };
+
   beforeAll(async () => {
     db = await startDynalite();
     tmp = await mkdtemp(join(tmpdir(), 'vigil-cli-'));
+    const { tableName } = await freshRegistry(db, steppingClock());
+    const a = generateApiKey('admin');
+    const s = generateApiKey('score');
+    admin = { key: a.key, id: a.record.id };
+    score = { key: s.key, id: s.record.id };
+    await writeFile(join(tmp, 'keys.json'), JSON.stringify({ keys: [a.record, s.record] }));
+    Object.assign(process.env, {
+      [ENV.REGISTRY_TABLE]: tableName,
+      [ENV.DYNAMODB_ENDPOINT]: db.endpoint,
+      [ENV.ARTIFACT_DIR]: join(tmp, 'artifacts'),
+      [ENV.STAGING_DIR]: join(tmp, 'staging'),
+      [ENV.STAGING_URL]: API,
+      VIGIL_API_KEYS_FILE: join(tmp, 'keys.json'),
+    });
+    resetRuntime();
   });
   afterAll(async () => {
+    resetRuntime();
     await db.close();
     await rm(tmp, { recursive: true, force: true });
   });
 
-  async function setup() {
-    const { registry } = await freshRegistry(db, steppingClock());
-    const root = await mkdtemp(join(tmp, 'store-'));
-    const store = new FsArtifactStore({ root });
+  const run = async (key: string | undefined, ...argv: string[]) => {
     let stdout = '';
     let stderr = '';
-    const run = async (...argv: string[]) => {
-      stdout = '';
-      stderr = '';
-      const code = await modelsCommand(argv, {
-        registry,
-        store,
-        actor: 'tester',
-        out: (t) => {
-          stdout += t;
-        },
-        err: (t) => {
-          stderr += t;
-        },
-      });
-      return { code, stdout, stderr };
-    };
-    return { registry, store, run };
-  }
+    const code = await modelsCli(argv, {
+      env: { VIGIL_URL: API, ...(key ? { VIGIL_API_KEY: key } : {}) },
+      fetch: gateway as typeof fetch,
+      out: (t) => {
+        stdout += t;
+      },
+      err: (t) => {
+        stderr += t;
+      },
+    });
+    return { code, stdout, stderr };
+  };
+  const vigil = (...argv: string[]) => run(admin.key, ...argv);
 
-  it('registers, approves, promotes and rolls back through the CLI', async () => {
-    const { run, registry, store } = await setup();
+  it('register → approve → promote → rollback → delete-alias → rollback → history', async () => {
     const dir = await writePackage(join(tmp, 'pkg-flow'), fixturePackage({ name: 'cpu-model' }));
-    let r = await run('register', '--package', dir, '--reason', 'first');
-    expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(/^Registered cpu-model version 1 \(PendingManualApproval\) at file:\/\//);
-    r = await run('register', '--package', dir, '--name', 'cpu-model', '--json');
-    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'cpu-model', version: 2 });
-
-    // The stored package is stamped with its version and still verifies.
-    const stored = await store.getPackage((await registry.getVersion('cpu-model', 2)).artifactUri);
-    expect(stored.manifest.version).toBe(2);
-
-    expect((await run('approve', 'cpu-model', '1', '--reason', 'ok')).stdout).toBe(
-      'cpu-model version 1 is now Approved\n',
+    expect((await vigil('register', '--package', dir, '--reason', 'first')).stdout).toMatch(
+      /^Registered cpu-model version 1 \(PendingManualApproval\) at file:\/\//,
     );
-    expect((await run('approve', 'cpu-model', '2')).code).toBe(0);
-    expect((await run('promote', 'cpu-model', '--version', '1')).stdout).toBe(
-      'cpu-model production moved: (unset) -> version 1 (revision 1)\n',
+    const staged = await vigil('register', '--package', dir, '--upload', '--force', '--json');
+    expect(JSON.parse(staged.stdout)).toMatchObject({ created: true, version: { version: 2 } });
+    const stored = await new FsArtifactStore({ root: join(tmp, 'artifacts') }).getPackage(
+      JSON.parse(staged.stdout).version.artifactUri,
     );
-    expect((await run('promote', 'cpu-model', '--alias', 'production', '--version', '2')).code).toBe(0);
-    expect((await run('rollback', 'cpu-model')).stdout).toBe(
+    expect(stored.manifest).toMatchObject({ name: 'cpu-model', version: 2 });
+    for (const v of ['1', '2'])
+      expect((await vigil('approve', 'cpu-model', v, '--reason', 'ok')).code).toBe(0);
+    await vigil('promote', 'cpu-model', '--version', '1');
+    await vigil('promote', 'cpu-model', '--version', '2');
+    expect((await vigil('rollback', 'cpu-model', '--reason', 'alarm')).stdout).toBe(
       'cpu-model production rolled back: version 2 -> version 1 (revision 3)\n',
     );
-
-    r = await run('versions', 'cpu-model');
-    const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^VERSION\s+APPROVAL\s+ALIASES\s+REGISTERED\s+BY\s+SHA256\s+URI$/);
-    expect(lines[1]).toMatch(/^1\s+Approved\s+production\s+\S+\s+tester\s/);
-    expect(lines[2]).toMatch(/^2\s+Approved\s+\S+\s+tester\s/);
-
-    r = await run('history', 'cpu-model', '--json');
-    const events = JSON.parse(r.stdout).events as { type: string; actor: string }[];
-    expect(events.map((e) => e.type)).toEqual([
-      'registered',
-      'registered',
-      'approved',
-      'approved',
-      'alias-set',
-      'alias-set',
-      'rolled-back',
+    expect(
+      (await vigil('rollback', 'cpu-model', '--reason', 'redo', '--to', '2', '--expected-revision', '3'))
+        .stdout,
+    ).toBe('cpu-model production rolled back: version 1 -> version 2 (revision 4)\n');
+    expect(
+      (await vigil('delete-alias', 'cpu-model', '--alias', 'production', '--reason', 'retire')).stdout,
+    ).toBe('cpu-model production deleted (was version 2, revision 5)\n');
+    expect((await vigil('rollback', 'cpu-model', '--reason', 'restore')).stdout).toBe(
+      'cpu-model production rolled back: (unset) -> version 2 (revision 6)\n',
+    );
+    const h = JSON.parse((await vigil('history', 'cpu-model', '--alias', 'production', '--json')).stdout);
+    expect(h.events.map((e: { type: string; to?: number }) => [e.type, e.to ?? null])).toEqual([
+      ['alias-set', 1],
+      ['alias-set', 2],
+      ['rolled-back', 1],
+      ['rolled-back', 2],
+      ['alias-deleted', null],
+      ['rolled-back', 2],
     ]);
-    expect(events.every((e) => e.actor === 'tester')).toBe(true);
-    expect((await run('history', 'cpu-model', '--alias', 'production')).stdout).toMatch(
-      /rolled-back\s+tester\s+production: 2 -> 1/,
+    expect(h.events.every((e: { actor: string }) => e.actor === admin.id)).toBe(true);
+    expect((await vigil('list')).stdout).toMatch(
+      /^MODEL\s+LATEST\s+ALIASES\s+CREATED\ncpu-model\s+2\s+production=2\s/,
     );
-
-    r = await run('list');
-    expect(r.stdout).toMatch(/^MODEL\s+LATEST\s+ALIASES\s+CREATED\ncpu-model\s+2\s+production=1\s/);
   });
 
-  it('refuses to promote an unapproved version with a clear message and exit code 1', async () => {
-    const { run } = await setup();
-    const dir = await writePackage(join(tmp, 'pkg-unapproved'), fixturePackage({ name: 'mem-model' }));
-    await run('register', '--package', dir);
-    const r = await run('promote', 'mem-model', '--version', '1');
+  it('refuses changes with a score-scoped key (403) and reads with it', async () => {
+    const r = await run(score.key, 'approve', 'cpu-model', '1', '--reason', 'sneaky');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      "error: Version 1 of 'mem-model' is PendingManualApproval; only Approved versions can take alias 'production'\n",
+    expect(r.stderr).toMatch(
+      /needs an admin-scoped API key; key 'key-[0-9a-f]+' has scope 'score' \(HTTP 403 Forbidden\)/,
     );
-    const unknown = await run('promote', 'mem-model', '--version', '9');
-    expect(unknown).toMatchObject({ code: 1, stderr: "error: Model 'mem-model' has no version 9\n" });
+    expect((await run(score.key, 'versions', 'cpu-model')).code).toBe(0);
+    const none = await run(undefined, 'list');
+    expect(none).toMatchObject({ code: 2 });
+    expect(none.stderr).toMatch(
+      /no API key for https:\/\/api\.vigil\.example: pass --api-key or set VIGIL_API_KEY/,
+    );
   });
 
-  it('refuses a tampered package before allocating a version', async () => {
-    const { run, registry } = await setup();
+  it('refuses a tampered package and one the scorer could not serve before allocating a version', async () => {
     const pkg = fixturePackage({ name: 'bad-model' });
     const dir = await writePackage(join(tmp, 'pkg-tampered'), pkg);
     const bytes = await readFile(join(dir, 'model.onnx'));
-    bytes[3] ^= 0x55;
+    bytes[3] = (bytes[3] ?? 0) ^ 0x55;
     await writeFile(join(dir, 'model.onnx'), bytes);
-    const r = await run('register', '--package', dir);
+    const r = await vigil('register', '--package', dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/sha256 of model.onnx .* does not match its manifest/);
-    expect(await registry.listModels()).toEqual([]);
-  });
-
-  it('refuses a package the scorer could not serve before allocating a version', async () => {
-    const { run, registry } = await setup();
+    expect(r.stderr).toMatch(
+      /sha256 of model.onnx .* does not match its manifest \(HTTP 422 IntegrityError\)/,
+    );
     const good = fixturePackage({ name: 'wide-model' });
-    // The manifest claims three features; the graph reads two.
     const ref = good.manifest.reference.features.cpu;
-    const pkg = {
+    const wide = {
       ...good,
       manifest: {
         ...good.manifest,
         features: ['cpu', 'memory', 'disk'],
         reference: { ...good.manifest.reference, features: { cpu: ref, memory: ref, disk: ref } },
       },
-    };
-    const dir = await writePackage(join(tmp, 'pkg-wide'), pkg);
-    const r = await run('register', '--package', dir);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/manifest lists 3 features but the ONNX graph reads 2/);
-    expect(await registry.listModels()).toEqual([]);
+    } as ModelPackage;
+    const w = await vigil('register', '--package', await writePackage(join(tmp, 'pkg-wide'), wide));
+    expect(w.stderr).toMatch(/manifest lists 3 features but the ONNX graph reads 2/);
+    const models = JSON.parse((await vigil('list', '--json')).stdout).models.map(
+      (m: { name: string }) => m.name,
+    );
+    expect(models).toEqual(['cpu-model']);
   });
 
-  it('answers usage mistakes with exit code 2 and the usage text', async () => {
-    const { run } = await setup();
-    for (const argv of [
-      [],
-      ['frobnicate'],
-      ['approve', 'x'],
-      ['approve', 'x', 'one'],
-      ['promote', 'x'],
-      ['list', '--bogus'],
-    ]) {
-      const r = await run(...argv);
-      expect(r.code, argv.join(' ')).toBe(2);
-      expect(r.stdout + r.stderr).toMatch(/Usage: vigil models/);
-    }
-    expect((await run('--help')).code).toBe(0);
+  it('refuses a staged URI outside the staging area', async () => {
+    const res = await gateway(`${API}/v1/models/cpu-model/versions`, {
+      method: 'POST',
+      headers: { 'x-api-key': admin.key, 'content-type': 'application/json' },
+      body: JSON.stringify({ uri: `file://${join(tmp, 'artifacts', 'cpu-model', '1')}` }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /is not a staged package/,
+    );
+  });
+});
+
+describe('bootstrapDefaultModel', () => {
+  let db: LocalDynamo;
+  let tmp: string;
+  beforeAll(async () => {
+    db = await startDynalite();
+    tmp = await mkdtemp(join(tmpdir(), 'vigil-boot-'));
+  });
+  afterAll(async () => {
+    await db.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+  async function setup() {
+    const { registry } = await freshRegistry(db, steppingClock());
+    const store = new FsArtifactStore({ root: await mkdtemp(join(tmp, 'store-')) });
+    return { registry, store };
+  }
+
+  it('registers, approves and promotes the default package once, then changes nothing', async () => {
+    const { registry, store } = await setup();
+    const dir = await writePackage(join(tmp, 'pkg-default'), fixturePackage({ name: 'default' }));
+    expect(await bootstrapDefaultModel({ registry, store }, dir)).toEqual({
+      name: 'default',
+      action: 'registered',
+      production: 1,
+    });
+    const resolved = await registry.resolve('default', {});
+    expect(resolved.version).toBe(1);
+    expect((await store.getPackage(resolved.artifactUri)).manifest.version).toBe(1);
+    const historyAfterFirst = await registry.history('default');
+    expect(await bootstrapDefaultModel({ registry, store }, dir)).toEqual({
+      name: 'default',
+      action: 'unchanged',
+      production: 1,
+    });
+    expect(await registry.history('default')).toEqual(historyAfterFirst);
+    expect((await registry.listVersions('default')).map((v) => v.version)).toEqual([1]);
   });
 
-  it('reports an unknown model with exit code 1', async () => {
-    const { run } = await setup();
-    expect(await run('versions', 'ghost')).toMatchObject({
-      code: 1,
-      stderr: "error: Model 'ghost' does not exist\n",
+  it('finishes an interrupted bootstrap (registered but not promoted)', async () => {
+    const { registry, store } = await setup();
+    const dir = await writePackage(join(tmp, 'pkg-interrupted'), fixturePackage({ name: 'default' }));
+    await registerPackage({ registry, store }, fixturePackage({ name: 'default' }), {
+      actor: BOOTSTRAP_ACTOR,
     });
+    expect(await bootstrapDefaultModel({ registry, store }, dir)).toMatchObject({
+      action: 'completed',
+      production: 1,
+    });
+    expect((await registry.getVersion('default', 1)).approval).toBe('Approved');
   });
 
-  describe('bootstrapDefaultModel', () => {
-    it('registers, approves and promotes the default package once, then changes nothing', async () => {
-      const { registry, store } = await setup();
-      const dir = await writePackage(join(tmp, 'pkg-default'), fixturePackage({ name: 'default' }));
-      expect(await bootstrapDefaultModel({ registry, store }, dir)).toEqual({
-        name: 'default',
-        action: 'registered',
-        production: 1,
-      });
-      const resolved = await registry.resolve('default', {});
-      expect(resolved.version).toBe(1);
-      expect((await store.getPackage(resolved.artifactUri)).manifest.version).toBe(1);
-      const historyAfterFirst = await registry.history('default');
-      expect(await bootstrapDefaultModel({ registry, store }, dir)).toEqual({
-        name: 'default',
-        action: 'unchanged',
-        production: 1,
-      });
-      expect(await registry.history('default')).toEqual(historyAfterFirst);
-      expect((await registry.listVersions('default')).map((v) => v.version)).toEqual([1]);
+  it('leaves alone a model that someone else registered', async () => {
+    const { registry, store } = await setup();
+    const dir = await writePackage(join(tmp, 'pkg-other'), fixturePackage({ name: 'default' }));
+    await registerPackage({ registry, store }, fixturePackage({ name: 'default' }), { actor: 'alice' });
+    expect(await bootstrapDefaultModel({ registry, store }, dir)).toEqual({
+      name: 'default',
+      action: 'unchanged',
     });
-
-    it('finishes an interrupted bootstrap (registered but not promoted)', async () => {
-      const { registry, store } = await setup();
-      const dir = await writePackage(join(tmp, 'pkg-interrupted'), fixturePackage({ name: 'default' }));
-      await registerPackage({ registry, store }, fixturePackage({ name: 'default' }), {
-        actor: BOOTSTRAP_ACTOR,
-      });
-      expect(await bootstrapDefaultModel({ registry, store }, dir)).toMatchObject({
-        action: 'completed',
-        production: 1,
-      });
-      expect((await registry.getVersion('default', 1)).approval).toBe('Approved');
-    });
-
-    it('leaves alone a model that someone else registered', async () => {
-      const { registry, store } = await setup();
-      const dir = await writePackage(join(tmp, 'pkg-other'), fixturePackage({ name: 'default' }));
-      await registerPackage({ registry, store }, fixturePackage({ name: 'default' }), { actor: 'alice' });
-      expect(await bootstrapDefaultModel({ registry, store }, dir)).toEqual({
-        name: 'default',
-        action: 'unchanged',
-      });
-      expect((await registry.getVersion('default', 1)).approval).toBe('PendingManualApproval');
-      expect(await registry.listAliases('default')).toEqual([]);
-    });
+    expect((await registry.getVersion('default', 1)).approval).toBe('PendingManualApproval');
+    expect(await registry.listAliases('default')).toEqual([]);
   });
 });

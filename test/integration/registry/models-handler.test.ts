@@ -1,9 +1,12 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import { setAlias } from '#app/models.ts';
 import { ENV } from '#contracts';
 import { summarizeManifest } from '#core/registry/rules.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
-import { createModelsHandler, handler, modelsConfig } from '#handlers/models.ts';
+import { createModelsHandler, handler } from '#handlers/models.ts';
+import { resetRuntime } from '#runtime/root.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
 import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from './harness.ts';
@@ -52,8 +55,8 @@ async function seed(registry: ModelRegistry) {
     });
     await registry.approve('cpu-model', v.version, { actor: 'bob' });
   }
-  await registry.setAlias('cpu-model', 'production', 1, { actor: 'carol' });
-  await registry.setAlias('cpu-model', 'production', 2, { actor: 'carol' });
+  await setAlias({ registry }, 'cpu-model', 'production', 1, { actor: 'carol' });
+  await setAlias({ registry }, 'cpu-model', 'production', 2, { actor: 'carol' });
 }
 
 const body = (r: { body?: string }) => JSON.parse(r.body ?? 'null');
@@ -67,7 +70,7 @@ describe('models handler on dynalite', () => {
     clock = steppingClock();
     const { registry } = await freshRegistry(db, clock);
     await seed(registry);
-    call = createModelsHandler({ registry });
+    call = createModelsHandler({ registry, store: new FsArtifactStore({ root: '/nonexistent' }) });
   });
   afterAll(async () => db.close());
 
@@ -91,6 +94,7 @@ describe('models handler on dynalite', () => {
     expect(body(byPath)).toEqual(body(byKey));
     const b = body(byKey);
     expect(b.aliases).toEqual({ production: 2 });
+    expect(b.revisions).toEqual({ production: 2 });
     expect(b.versions.map((v: { version: number; approval: string }) => [v.version, v.approval])).toEqual([
       [1, 'Approved'],
       [2, 'Approved'],
@@ -158,16 +162,11 @@ describe('models handler on dynalite', () => {
     await seed(registry);
     process.env[ENV.REGISTRY_TABLE] = tableName;
     process.env[ENV.DYNAMODB_ENDPOINT] = db.endpoint;
+    process.env[ENV.ARTIFACT_DIR] = '/nonexistent';
+    resetRuntime();
     const r = await handler(event('GET /v1/models', '/v1/models'), context);
+    resetRuntime();
     expect(r.statusCode).toBe(200);
     expect(body(r).models.map((m: { name: string }) => m.name)).toEqual(['cpu-model']);
-  });
-
-  it('refuses an environment without the registry table', () => {
-    expect(() => modelsConfig({})).toThrow(/VIGIL_REGISTRY_TABLE/);
-    expect(modelsConfig({ [ENV.REGISTRY_TABLE]: 't' })).toEqual({
-      registryTable: 't',
-      dynamodbEndpoint: undefined,
-    });
   });
 });

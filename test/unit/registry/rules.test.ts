@@ -9,8 +9,8 @@ import {
   assertModelName,
   DEFAULT_POLICY,
   decide,
-  rollbackStack,
   rollbackTarget,
+  servedBefore,
 } from '#core/registry/rules.ts';
 import type { ApprovalStatus, HistoryEvent, ModelVersion } from '#core/registry/types.ts';
 
@@ -31,20 +31,23 @@ function version(approval: ApprovalStatus): ModelVersion {
   };
 }
 
-/** Alias events for a sequence of moves; `rb:N` is a rollback to N, a number is a set. */
-function moves(seq: (number | `rb:${number}`)[], alias = 'production'): HistoryEvent[] {
+/**
+ * Alias events for a sequence of moves; `rb:N` is a rollback to N, `del` a delete, a number a set.
+ */
+function moves(seq: (number | `rb:${number}` | 'del')[], alias = 'production'): HistoryEvent[] {
   let current: number | undefined;
   return seq.map((step, i) => {
-    const rolled = typeof step === 'string';
-    const to = rolled ? Number(step.slice(3)) : step;
+    const deleted = step === 'del';
+    const rolled = typeof step === 'string' && !deleted;
+    const to = deleted ? undefined : rolled ? Number(step.slice(3)) : (step as number);
     const e = aliasEvent({
       alias,
-      type: rolled ? 'rolled-back' : 'alias-set',
+      type: deleted ? 'alias-deleted' : rolled ? 'rolled-back' : 'alias-set',
       revision: i + 1,
       at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
       actor: 'a',
       ...(current !== undefined ? { from: current } : {}),
-      to,
+      ...(to !== undefined ? { to } : {}),
     });
     current = to;
     return e;
@@ -123,40 +126,39 @@ describe('names', () => {
 });
 
 describe('rollback', () => {
-  it('defaults to the version the alias pointed at before', () => {
-    expect(rollbackTarget(moves([1, 2, 3]), { model: 'm', alias: 'production', current: 3 })).toBe(2);
+  const at = (current?: number) => ({ model: 'm', alias: 'production', ...(current ? { current } : {}) });
+
+  it('undoes the last move: back to the version that move replaced', () => {
+    expect(rollbackTarget(moves([1, 2, 3]), at(3))).toBe(2);
   });
 
-  it('walks further back on repeated rollbacks instead of flip-flopping', () => {
-    expect(rollbackStack(moves([1, 2, 3, 'rb:2']), 'production')).toEqual([1]);
-    expect(rollbackTarget(moves([1, 2, 3, 'rb:2']), { model: 'm', alias: 'production', current: 2 })).toBe(1);
+  it('undoes a rollback like any other move (rollback twice = redo)', () => {
+    expect(rollbackTarget(moves([1, 2, 3, 'rb:2']), at(2))).toBe(3);
+    expect(rollbackTarget(moves([1, 2, 3, 'rb:1']), at(1))).toBe(3);
   });
 
-  it('has nothing to roll back to after a single set, or once the stack is exhausted', () => {
-    expect(code(() => rollbackTarget(moves([1]), { model: 'm', alias: 'production', current: 1 }))).toBe(
-      'BadRequest',
-    );
-    const exhausted = moves([1, 2, 'rb:1']);
-    expect(code(() => rollbackTarget(exhausted, { model: 'm', alias: 'production', current: 1 }))).toBe(
-      'BadRequest',
-    );
+  it('restores an alias after its deletion', () => {
+    expect(rollbackTarget(moves([4, 5, 'del']), at())).toBe(5);
   });
 
-  it('accepts an explicit earlier version of the alias and refuses others', () => {
+  it('refuses to undo the creation of the alias, and an alias never set', () => {
+    expect(code(() => rollbackTarget(moves([1]), at(1)))).toBe('BadRequest');
+    expect(code(() => rollbackTarget([], at()))).toBe('BadRequest');
+  });
+
+  it('accepts --to a version the alias served, and refuses the current one or one it never served', () => {
     const h = moves([1, 3, 5]);
-    expect(rollbackTarget(h, { model: 'm', alias: 'production', current: 5 }, 1)).toBe(1);
-    expect(code(() => rollbackTarget(h, { model: 'm', alias: 'production', current: 5 }, 2))).toBe(
-      'BadRequest',
-    );
-    expect(code(() => rollbackTarget(h, { model: 'm', alias: 'production', current: 5 }, 5))).toBe(
-      'BadRequest',
-    );
+    expect(rollbackTarget(h, at(5), 1)).toBe(1);
+    expect(rollbackTarget(h, at(5), 3)).toBe(3);
+    expect(code(() => rollbackTarget(h, at(5), 2))).toBe('BadRequest');
+    expect(code(() => rollbackTarget(h, at(5), 5))).toBe('BadRequest');
   });
 
-  it('ignores moves of other aliases', () => {
-    const h = [...moves([1, 2]), ...moves([7, 8, 9], 'staging')];
-    expect(rollbackStack(h, 'production')).toEqual([1]);
-    expect(rollbackStack(h, 'staging')).toEqual([7, 8]);
+  it('lists the versions an alias served, once each, ignoring other aliases', () => {
+    const h = [...moves([1, 2, 'rb:1', 3]), ...moves([7, 8, 9], 'staging')];
+    expect(servedBefore(h, 'production', 3)).toEqual([1, 2]);
+    expect(servedBefore(h, 'staging', 9)).toEqual([7, 8]);
+    expect(rollbackTarget(h, { model: 'm', alias: 'staging', current: 9 })).toBe(8);
   });
 });
 
@@ -167,6 +169,11 @@ describe('aliasAt', () => {
     expect(h.map((e) => aliasAt(h, 'production', new Date(e.at)))).toEqual([1, 2, 1, 4]);
     expect(aliasAt(h, 'production', new Date(Date.UTC(2025, 0, 1, 0, 0, 1, 500)))).toBe(2);
     expect(aliasAt(h, 'staging', new Date(Date.UTC(2026, 0, 1)))).toBeUndefined();
+  });
+
+  it('is undefined again after a delete', () => {
+    const h = moves([1, 'del', 2]);
+    expect(h.map((e) => aliasAt(h, 'production', new Date(e.at)))).toEqual([1, undefined, 2]);
   });
 
   it('agrees with a brute-force replay for random move sequences', () => {
