@@ -113,6 +113,8 @@ export const SCALAR_OPS = new Set([
   'Where',
 ]);
 
+const bool = (v: boolean): number => (v ? 1 : 0);
+
 /** Inputs of a shape-only op that are shapes/axes, not data. */
 const SHAPE_ONLY = new Set(['Identity', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flatten']);
 
@@ -122,8 +124,8 @@ const SHAPE_ONLY = new Set(['Identity', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flat
  * @throws UnsupportedModelError for an op outside SCALAR_OPS
  */
 export function evalScalarNode(node: NodeProto, inputs: readonly number[]): number {
-  const [a, b] = inputs;
-  const bool = (v: boolean) => (v ? 1 : 0);
+  const a = inputs[0];
+  const b = inputs[1];
   switch (node.opType) {
     case 'Identity':
     case 'Reshape':
@@ -210,43 +212,57 @@ function labelEncode(node: NodeProto, key: number): number {
 }
 
 /**
- * The value `target` takes when `start` holds `value`, evaluating `nodes`
- * (in graph order, which ONNX guarantees is topological) on scalars; every other
- * operand must be a one-element constant.
+ * The values `targets` take when `start` holds each of `values`, evaluating `nodes`
+ * (in graph order, which ONNX guarantees is topological) on scalars, all values at
+ * once; every other operand must be a one-element constant.
+ * @returns one array per target, aligned with `values`
  * @throws UnsupportedModelError when an operand is neither computed nor a scalar constant
  */
 export function evalScalarChain(
   nodes: readonly NodeProto[],
   consts: ReadonlyMap<string, number[]>,
   start: string,
-  value: number,
-  target: string,
-): number {
-  const env = new Map<string, number>([[start, value]]);
+  values: readonly number[],
+  targets: readonly string[],
+): number[][] {
+  const m = values.length;
+  const env = new Map<string, readonly number[]>([[start, values]]);
   for (const n of nodes) {
     const ins = n.input ?? [];
-    const vals: number[] = [];
+    const operands: Array<readonly number[] | number> = [];
     for (let i = 0; i < ins.length; i++) {
       if (SHAPE_ONLY.has(n.opType ?? '') && i > 0) continue;
       const name = ins[i];
       if (name === '') continue;
       const v = env.get(name);
       if (v !== undefined) {
-        vals.push(v);
+        operands.push(v);
         continue;
       }
       const c = consts.get(name);
-      if (!c || c.length !== 1) {
+      if (c?.length !== 1) {
         throw new UnsupportedModelError(
           `input '${name}' of ${n.opType} is neither the tree's value nor a scalar constant`,
         );
       }
-      vals.push(c[0]);
+      operands.push(c[0]);
     }
     const out = n.output?.[0];
-    if (out) env.set(out, evalScalarNode(n, vals));
+    if (!out) continue;
+    const result = new Array<number>(m);
+    const args = new Array<number>(operands.length);
+    for (let j = 0; j < m; j++) {
+      for (let k = 0; k < operands.length; k++) {
+        const o = operands[k];
+        args[k] = typeof o === 'number' ? o : o[j];
+      }
+      result[j] = evalScalarNode(n, args);
+    }
+    env.set(out, result);
   }
-  const r = env.get(target);
-  if (r === undefined) throw new UnsupportedModelError(`'${target}' does not follow from the tree's output`);
-  return r;
+  return targets.map((t) => {
+    const r = env.get(t);
+    if (r === undefined) throw new UnsupportedModelError(`'${t}' does not follow from the tree's output`);
+    return [...r];
+  });
 }

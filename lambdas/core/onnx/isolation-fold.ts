@@ -44,7 +44,11 @@ export function foldIsolationForest(
   const sumInputs = new Set(sum.input ?? []);
   const consts = graphConstants(graph);
   const producer = new Map<string, NodeProto>();
-  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const consumers = new Map<string, number[]>();
+  nodes.forEach((n, i) => {
+    for (const o of n.output ?? []) producer.set(o, n);
+    for (const x of n.input ?? []) consumers.set(x, [...(consumers.get(x) ?? []), i]);
+  });
   const b = new EnsembleBuilder();
   let input: ReturnType<typeof resolveGraphInput> | undefined;
   let counted = true;
@@ -79,17 +83,22 @@ export function foldIsolationForest(
     }
     if (tree.roots.length !== 1) return `tree-ensemble node ${k} holds ${tree.roots.length} trees, not one`;
 
-    // The ops between this tree and the Sum: everything downstream of its output.
+    // The ops between this tree and the Sum: everything downstream of its output, in graph order.
     const start = ter.output?.[0] ?? '';
     const reach = new Set([start]);
-    const chain: NodeProto[] = [];
-    for (const n of nodes) {
-      if (n === sum || !(n.input ?? []).some((i) => reach.has(i))) continue;
-      if (!SCALAR_OPS.has(n.opType ?? ''))
-        return `tree ${k}: op ${n.opType} after the trees cannot be folded`;
-      chain.push(n);
-      for (const o of n.output ?? []) reach.add(o);
+    const picked = new Set<number>();
+    const queue = [start];
+    while (queue.length > 0) {
+      for (const i of consumers.get(queue.pop() as string) ?? []) {
+        const n = nodes[i];
+        if (n === sum || picked.has(i)) continue;
+        if (!SCALAR_OPS.has(n.opType ?? ''))
+          return `tree ${k}: op ${n.opType} after the trees cannot be folded`;
+        picked.add(i);
+        for (const o of n.output ?? []) if (!reach.has(o)) reach.add(o) && queue.push(o);
+      }
     }
+    const chain = [...picked].sort((x, y) => x - y).map((i) => nodes[i]);
     const into = [...sumInputs].filter((i) => reach.has(i));
     if (into.length !== 1 || usedSumInputs.has(into[0]))
       return `tree ${k} does not feed exactly one input of the Sum`;
@@ -100,28 +109,40 @@ export function foldIsolationForest(
     const offset = b.size;
     const order = localOrder(tree);
     const local = new Map(order.map((n, i) => [n, offset + i]));
+    const leaves = order.filter((n) => tree.mode[n] === NodeMode.LEAF);
+    let leafValue: number[];
+    let leafCount: number[] | undefined;
+    try {
+      const outs = evalScalarChain(
+        chain,
+        consts,
+        start,
+        leaves.map((n) => tree.value[n] + tree.base),
+        counts === undefined ? [into[0]] : [into[0], counts],
+      );
+      leafValue = outs[0];
+      leafCount = outs[1];
+    } catch (e) {
+      return `tree ${k}: ${(e as Error).message}`;
+    }
+    const leafIndex = new Map(leaves.map((n, i) => [n, i]));
     for (const n of order) {
       const g = b.add();
-      if (tree.mode[n] !== NodeMode.LEAF) {
-        b.mode[g] = tree.mode[n];
-        b.threshold[g] = tree.threshold[n];
-        b.missingTracksTrue[g] = tree.missingTracksTrue[n];
-        const f = tree.feature[n];
-        const mapped = columns ? columns[f] : f;
-        if (!Number.isInteger(mapped)) return `tree ${k} splits on Gather column ${f}, which does not exist`;
-        b.feature[g] = mapped as number;
-        b.trueChild[g] = local.get(tree.trueChild[n]) as number;
-        b.falseChild[g] = local.get(tree.falseChild[n]) as number;
+      if (tree.mode[n] === NodeMode.LEAF) {
+        const i = leafIndex.get(n) as number;
+        b.value[g] = leafValue[i];
+        b.cover[g] = leafCount ? leafCount[i] : Number.NaN;
         continue;
       }
-      const leafOut = tree.value[n] + tree.base;
-      try {
-        b.value[g] = evalScalarChain(chain, consts, start, leafOut, into[0]);
-        b.cover[g] =
-          counts === undefined ? Number.NaN : evalScalarChain(chain, consts, start, leafOut, counts);
-      } catch (e) {
-        return `tree ${k}: ${(e as Error).message}`;
-      }
+      b.mode[g] = tree.mode[n];
+      b.threshold[g] = tree.threshold[n];
+      b.missingTracksTrue[g] = tree.missingTracksTrue[n];
+      const f = tree.feature[n];
+      const mapped = columns ? columns[f] : f;
+      if (!Number.isInteger(mapped)) return `tree ${k} splits on Gather column ${f}, which does not exist`;
+      b.feature[g] = mapped as number;
+      b.trueChild[g] = local.get(tree.trueChild[n]) as number;
+      b.falseChild[g] = local.get(tree.falseChild[n]) as number;
     }
     b.roots.push(offset);
   }
@@ -168,12 +189,13 @@ function sampleCountOutput(
   producer: Map<string, NodeProto>,
 ): string | undefined {
   const found = new Set<string>();
+  const inChain = new Set(chain);
   for (const n of chain) {
     if (!COMPARISONS.has(n.opType ?? '')) continue;
     for (const i of n.input ?? []) {
       let p = producer.get(i);
       while (p && PASS_THROUGH.has(p.opType ?? '')) p = producer.get(p.input?.[0] ?? '');
-      if (p?.opType === 'LabelEncoder' && chain.includes(p) && p.output?.[0]) found.add(p.output[0]);
+      if (p?.opType === 'LabelEncoder' && inChain.has(p) && p.output?.[0]) found.add(p.output[0]);
     }
   }
   return found.size === 1 ? [...found][0] : undefined;
