@@ -135,7 +135,11 @@ export function parseOnnx(bytes: Uint8Array): ParsedModel {
   if (classifiers.length === 1 && regressors.length === 0) {
     return { ...parseClassifierGraph(graph, classifiers[0]), outputs, metadata };
   }
-  if (classifiers.length === 0 && regressors.length > 1) {
+  // skl2onnx's isolation forest: one regressor node per tree, each behind a Gather (even for one tree).
+  const behindGather = regressors.some((r) =>
+    nodes.some((n) => n.opType === 'Gather' && n.output?.includes(r.input?.[0] ?? '')),
+  );
+  if (classifiers.length === 0 && (regressors.length > 1 || behindGather)) {
     const folded = foldIsolationForest(graph, (node, width) => {
       const attrs = new Map((node.attribute ?? []).map((a) => [a.name ?? '', a]));
       return parseRegressor(attrs, width, false);
