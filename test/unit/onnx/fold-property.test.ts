@@ -65,7 +65,9 @@ describe('folding skl2onnx isolation forests', () => {
         }
         // Covers: each tree's root holds all its training samples; a parent its children's sum.
         const e = parsed.ensemble;
-        e.roots.forEach((root, k) => expect(e.cover[root]).toBe(trees[k].samples[0]));
+        e.roots.forEach((root, k) => {
+          expect(e.cover[root]).toBe(trees[k].samples[0]);
+        });
         for (let n = 0; n < e.cover.length; n++) {
           if (e.mode[n] !== NodeMode.LEAF)
             expect(e.cover[n]).toBe(e.cover[e.trueChild[n]] + e.cover[e.falseChild[n]]);
