@@ -14,6 +14,7 @@ import type {
   ModelVersion,
 } from '../../lambdas/core/registry/types.ts';
 import { checkServable } from '../../lambdas/core/scoring.ts';
+import { modelsImportCommand } from './models-import.ts';
 
 /** What the models command needs; `bin/vigil.ts` wires the local or AWS adapters. */
 export interface ModelsCommandDeps {
@@ -32,6 +33,7 @@ export const MODELS_USAGE = `Usage: vigil models <command> [options]
   list                                      models, latest version, aliases
   versions <model>                          versions with approval and aliases
   register --package <dir> [--name <n>]     register a package (model.onnx + manifest.json)
+  import --onnx <f> --reference <csv> [...] build a package for a brought model and register it
   approve <model> <version> [--reason <r>]  PendingManualApproval -> Approved
   reject <model> <version> [--reason <r>]   PendingManualApproval -> Rejected
   promote <model> --version <N> [--alias production]
@@ -52,6 +54,7 @@ class UsageError extends Error {}
 export async function modelsCommand(argv: string[], deps: ModelsCommandDeps): Promise<number> {
   const out = deps.out ?? ((t: string) => void process.stdout.write(t));
   const err = deps.err ?? ((t: string) => void process.stderr.write(t));
+  if (argv[0] === 'import') return modelsImportCommand(argv.slice(1), deps);
   try {
     const { values, positionals } = parseArgs({
       args: argv,
