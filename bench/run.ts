@@ -12,6 +12,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   scoring: () => import('./scoring.ts'),
   shap: () => import('./shap.ts'),
   drift: () => import('./drift.ts'),
+  byo: () => import('./byo.ts'),
 };
 
 function print(t: BenchTable): void {
