@@ -174,11 +174,12 @@ export function checkServable(pkg: ModelPackage): Servable {
       throw new VigilError('InvalidModel', `manifest output '${out}' is not produced by the ONNX graph`);
     }
   }
-  if (!parsed.outputs.includes(m.output.name) && !servedScore(m, parsed)) {
-    throw refusal(
-      decodeModel(pkg.onnx).graph,
-      `manifest output '${m.output.name}' is not a tensor the graph returns`,
-    );
+  if (!servedScore(m, parsed)) {
+    // Scored on onnxruntime-web, which returns tensors only (not ZipMap's sequences of maps).
+    const graph = decodeModel(pkg.onnx).graph;
+    if (!(graph.output ?? []).find((o) => o.name === m.output.name)?.type?.tensorType) {
+      throw refusal(graph, `manifest output '${m.output.name}' is not a tensor the graph returns`);
+    }
   }
   return { parsed, inputType: parsed.inputType };
 }

@@ -176,3 +176,41 @@ describe('tree graphs Vigil cannot fold', () => {
     );
   });
 });
+
+describe('manifest outputs', () => {
+  it('a score onnxruntime-web could not return (a sequence of maps the trees do not compute) is refused', async () => {
+    const bytes = new Uint8Array(readFileSync(path.join(DIR, 'g_gbc', 'model.onnx')));
+    const ok = await packageFor(bytes, 'gbc');
+    expect(checkServable(ok).parsed?.family).toBe('boosting-classifier');
+    // The label is an int64 tensor onnxruntime returns: servable on it (no fast path).
+    expect(
+      checkServable({
+        ...ok,
+        manifest: { ...ok.manifest, output: { ...ok.manifest.output, name: 'output_label' } },
+      }).parsed,
+    ).toBeDefined();
+    const zipOnly = edit(bytes, (m) => {
+      const g = m.graph as GraphProto;
+      // A ZipMap over the label: not the probability tensor the trees compute.
+      g.node = [
+        ...(g.node ?? []),
+        onnx.NodeProto.create({ opType: 'ZipMap', domain: 'ai.onnx.ml', input: ['label'], output: ['maps'] }),
+      ];
+      g.output = [
+        ...(g.output ?? []),
+        onnx.ValueInfoProto.create({ name: 'maps', type: { sequenceType: {} } }),
+      ];
+    });
+    const bad = {
+      onnx: zipOnly,
+      manifest: {
+        ...ok.manifest,
+        sha256: sha256Hex(zipOnly),
+        output: { ...ok.manifest.output, name: 'maps' },
+      },
+    };
+    expect(() => checkServable(bad)).toThrow(
+      /manifest output 'maps' is not a tensor the graph returns.*Vigil supports/,
+    );
+  });
+});
