@@ -249,11 +249,9 @@ async function onnxEngine(
   // through the (monotone) tail the graph applies to it.
   const rawTensor = parsed?.outputs.includes(parsed.rawOutputName) ? parsed.rawOutputName : undefined;
   const fetch = [...new Set([spec.tensor, ...(rawTensor ? [rawTensor] : [])])];
-  const model = await loadOrt(
-    bytes,
-    wasmDir,
-    parsed?.outputs.includes(spec.tensor) ? undefined : [spec.tensor],
-  );
+  // A classifier's probability tensor sits before its ZipMap: onnxruntime-web must be told to return it.
+  const expose = parsed && !parsed.outputs.includes(spec.tensor) ? [spec.tensor] : undefined;
+  const model = await loadOrt(bytes, wasmDir, expose);
   const sign = signOf(m);
   return {
     name: 'onnx',
