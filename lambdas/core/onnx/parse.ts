@@ -125,6 +125,19 @@ const isMl = (n: NodeProto, op: string) => (n.domain ?? '') === 'ai.onnx.ml' && 
  * with an UnsupportedModelError naming the graph's op types.
  */
 export function parseOnnx(bytes: Uint8Array): ParsedModel {
+  // Import, servability check and registration each parse the same bytes; a 2,710-node
+  // isolation forest takes a few hundred ms, so the result is kept per byte array.
+  const hit = parsedCache.get(bytes);
+  if (hit) return hit;
+  const parsed = parseUncached(bytes);
+  parsedCache.set(bytes, parsed);
+  return parsed;
+}
+
+/** Parsed models by the exact bytes they came from (callers never modify either). */
+const parsedCache = new WeakMap<Uint8Array, ParsedModel>();
+
+function parseUncached(bytes: Uint8Array): ParsedModel {
   const model = decodeModel(bytes);
   const graph = model.graph;
   const metadata = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
