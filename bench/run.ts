@@ -13,6 +13,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   shap: () => import('./shap.ts'),
   drift: () => import('./drift.ts'),
   middleware: () => import('./middleware.ts'),
+  byo: () => import('./byo.ts'),
 };
 
 function print(t: BenchTable): void {

@@ -6,6 +6,7 @@ import { PRODUCTION_ALIAS } from '#contracts';
 import { PACKAGE_FILES } from '#core/model/package-io.ts';
 import { zipFiles } from '#core/model/package-zip.ts';
 import type { HistoryEvent, ModelSummary, ModelVersion } from '#core/registry/types.ts';
+import { buildImport, describeImport, IMPORT_OPTIONS, IMPORT_USAGE } from './models-import.ts';
 
 /**
  * `vigil models …`: a client of the control-plane API (DESIGN.md §5). Every
@@ -39,6 +40,7 @@ const HELP: Record<string, string> = {
   --name     register under this model name (default: the manifest's)
   --force    register a new version even if the same package is registered already
   --upload   always use a staged upload (automatic above ${DIRECT_UPLOAD_MAX_BYTES} bytes)`,
+  import: IMPORT_USAGE,
   approve: 'vigil models approve <model> <version> --reason <text>\n  PendingManualApproval -> Approved.',
   reject: 'vigil models reject <model> <version> --reason <text>\n  PendingManualApproval -> Rejected.',
   promote: `vigil models promote <model> --version <N> [--alias production] [--expected-revision <R>] [--reason <text>]
@@ -59,6 +61,7 @@ export const MODELS_USAGE = `Usage: vigil models <command> [options]   (vigil mo
   list                                          models, latest version, aliases
   versions <model>                              versions with approval and aliases
   register --package <dir> [--name <n>]         register a package (model.onnx + manifest.json)
+  import --onnx <f> --reference <csv> [...]     build a package for a brought ONNX model and register it
   approve <model> <version> --reason <r>        PendingManualApproval -> Approved
   reject <model> <version> --reason <r>         PendingManualApproval -> Rejected
   promote <model> --version <N> [--alias production] [--expected-revision <R>]
@@ -123,6 +126,7 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
         'expected-revision': { type: 'string' },
         force: { type: 'boolean', default: false },
         upload: { type: 'boolean', default: false },
+        ...IMPORT_OPTIONS,
       },
     });
     const [cmd, ...args] = positionals;
@@ -183,11 +187,21 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
         );
         return 0;
       }
-      case 'register': {
+      case 'register':
+      case 'import': {
         noExtra(args, 0);
-        if (!values.package) throw new UsageError('register needs --package <dir>');
-        const files = await readPackageFiles(values.package);
-        const name = values.name ?? manifestName(files.manifest, values.package);
+        let files: { manifest: Uint8Array; onnx: Uint8Array };
+        let name: string;
+        let built = '';
+        if (cmd === 'import') {
+          const imported = await buildImport(values);
+          ({ files, name } = imported);
+          built = `: ${describeImport(imported.pkg)}`;
+        } else {
+          if (!values.package) throw new UsageError('register needs --package <dir>');
+          files = await readPackageFiles(values.package);
+          name = values.name ?? manifestName(files.manifest, values.package);
+        }
         const zip = zipFiles(files);
         const m = encodeURIComponent(name);
         let r: { created: boolean; version: ModelVersion };
@@ -214,7 +228,7 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
         const v = r.version;
         print(r, () =>
           r.created
-            ? `Registered ${v.name} version ${v.version} (${v.approval}) at ${v.artifactUri}`
+            ? `Registered ${v.name} version ${v.version} (${v.approval}) at ${v.artifactUri}${built}`
             : `Already registered: ${v.name} version ${v.version} (${v.approval}) has the same package (--force registers a new version)`,
         );
         return 0;

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { metrics } from '#adapters/observability.ts';
-import { VigilError } from '#core/errors.ts';
+import { UnsupportedModelError, VigilError } from '#core/errors.ts';
 import { rowsToMatrix } from '#core/scoring.ts';
 import { withCovers } from '#core/shap/covers.ts';
 import { type Explanation, explainRows } from '#core/shap/explain.ts';
@@ -18,19 +18,28 @@ export interface ExplainDeps {
 }
 
 /**
- * The trees TreeSHAP walks: the package's own covers when the graph carries
- * them (Vigil-trained forests), else covers counted from the package's
- * reference sample (imported models). Computed once per loaded model.
+ * The trees TreeSHAP walks: the graph's own covers when they are real counts
+ * (Vigil-trained forests, an isolation forest's leaf sample counts), else covers
+ * counted from the package's reference sample (skl2onnx's `nodes_hitrates` are
+ * 1.0 everywhere, not counts). Computed once per loaded model.
  */
-const explainable = new WeakMap<ServedModel, TreeEnsemble>();
-function treesFor(model: ServedModel): TreeEnsemble {
+const explainable = new WeakMap<ServedModel, { trees: TreeEnsemble; coverSource: 'model' | 'reference' }>();
+function treesFor(model: ServedModel): { trees: TreeEnsemble; coverSource: 'model' | 'reference' } {
   let t = explainable.get(model);
   if (!t) {
+    if (!model.parsed) {
+      throw new UnsupportedModelError(
+        `model '${model.name}' version ${model.version} scores on onnxruntime-web but cannot be explained: ${model.unexplainable}`,
+      );
+    }
     const e = model.parsed.ensemble;
-    if (e.cover.every((c) => Number.isFinite(c))) t = e;
+    if (model.parsed.coverSource === 'model') t = { trees: e, coverSource: 'model' };
     else {
       const ref = model.manifest.reference.features;
-      t = withCovers(e, { columns: model.manifest.features.map((f) => ref[f].sample) });
+      t = {
+        trees: withCovers(e, { columns: model.manifest.features.map((f) => ref[f].sample) }),
+        coverSource: 'reference',
+      };
     }
     explainable.set(model, t);
   }
@@ -51,11 +60,12 @@ export function explainRequest(deps: ExplainDeps) {
     const model = await deps.models.get(req.model, req.ref);
     const features = model.manifest.features;
     const nf = features.length;
-    const x = rowsToMatrix(req.rows, features, deps.maxRows);
+    const x = rowsToMatrix(req.rows, features, deps.maxRows, model.inputType);
     const n = req.rows.length;
+    const { trees, coverSource } = treesFor(model);
     const { score } = await model.engine.score(x, n);
     const rows = Array.from({ length: n }, (_, r) => x.subarray(r * nf, (r + 1) * nf));
-    const explanations = explainRows(treesFor(model), features, rows, {
+    const explanations = explainRows(trees, features, rows, {
       rawHigherIsAnomalous: model.manifest.output.rawHigherIsAnomalous,
     });
     metrics.addDimensions({ model: req.model });
@@ -82,6 +92,9 @@ export function explainRequest(deps: ExplainDeps) {
       requestId: context.awsRequestId,
       direction:
         'contributions: positive pushes the row towards anomaly; rawContributions: TreeSHAP of the raw output, baseValue + sum = raw',
+      // What `raw` is (prediction, path-length, probability or margin) and where the covers came from.
+      explains: model.parsed?.explains,
+      coverSource,
       results: explanations.map((e: Explanation, i) => ({
         score: score[i],
         anomaly: isAnomaly(score[i]),

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#adapters/observability.ts';
 import { METRICS } from '#contracts';
 import type { CapturedRow, CaptureSink } from '#core/ports.ts';
-import { rowsToMatrix, scoreMatrix } from '#core/scoring.ts';
+import { type FeatureMatrix, rowsToMatrix, scoreMatrix } from '#core/scoring.ts';
 import { type HttpEvent, type HttpResult, json } from '#runtime/http.ts';
 import { parseRowsRequest } from '#runtime/request.ts';
 import type { ModelCache } from './serve.ts';
@@ -31,7 +31,7 @@ export function scoreRequest(deps: ScoreDeps) {
   return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
     const req = parseRowsRequest(event, { version: deps.pinnedVersion, alias: deps.alias });
     const model = await deps.models.get(req.model, req.ref);
-    const x = rowsToMatrix(req.rows, model.manifest.features, deps.maxRows);
+    const x = rowsToMatrix(req.rows, model.manifest.features, deps.maxRows, model.inputType);
     const results = await scoreMatrix(model, x, req.rows.length);
     const requestId = context.awsRequestId;
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
@@ -70,7 +70,7 @@ async function capture(
   version: number,
   requestId: string,
   names: readonly string[],
-  x: Float32Array,
+  x: FeatureMatrix,
   results: { score: number; anomaly: boolean }[],
 ): Promise<void> {
   const random = deps.random ?? Math.random;

@@ -1,4 +1,4 @@
-import { IntegrityError, VigilError } from '#core/errors.ts';
+import { IntegrityError, UnsupportedModelError, VigilError } from '#core/errors.ts';
 import type { ModelPackage } from '#core/model/manifest.ts';
 import type { ArtifactStore, ModelRef, ModelResolver, ResolvedModel } from '#core/ports.ts';
 import { type EngineName, type LoadedModel, loadModel } from '#core/scoring.ts';
@@ -92,6 +92,9 @@ export class ModelCache {
       const loaded = await loadModel(pkg, { engine: this.deps.engine, wasmDir: this.deps.wasmDir });
       return { ...loaded, name, version };
     } catch (cause) {
+      // A graph Vigil does not support is the model's owner's to fix: the typed refusal
+      // (op types, what is supported) reaches the caller as a 422, as at registration.
+      if (cause instanceof UnsupportedModelError) throw cause;
       // A missing, corrupt or edited package is our fault, not the caller's: a 500 with a
       // generic message (details, such as artifact paths and hashes, go to the log only).
       throw new ModelUnavailableError(name, version, cause);

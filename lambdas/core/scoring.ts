@@ -1,20 +1,30 @@
 import { TreeScorer } from '#core/forest/fast-path.ts';
 import type { Manifest, ModelPackage } from '#core/model/manifest.ts';
 import type { OrtModel } from '#core/onnx/ort.ts';
-import { type ParsedModel, parseOnnx } from '#core/onnx/parse.ts';
-import { InvalidFeatureError, VigilError } from './errors.ts';
+import { decodeModel, type ParsedModel, parseOnnx, refusal, type ServedOutput } from '#core/onnx/parse.ts';
+import { applyTail, invertTail } from '#core/onnx/tails.ts';
+import { InvalidFeatureError, UnsupportedModelError, VigilError } from './errors.ts';
+
+/** Rows packed for a model: float32 for a tensor(float) graph, float64 for tensor(double). */
+export type FeatureMatrix = Float32Array | Float64Array;
 
 /** Largest magnitude a float32 holds; larger inputs would become Infinity in the graph. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * Validates request rows against the model's features and packs them into a
- * row-major float32 matrix. Every problem names the row and field.
+ * row-major matrix of the graph's input type (float32 unless `inputType` is
+ * 'double'). Every problem names the row and field.
  *
  * @throws InvalidFeatureError for a missing, unknown, non-numeric or non-finite feature
  * @throws VigilError EmptyBatch | BatchTooLarge | InvalidBody
  */
-export function rowsToMatrix(rows: unknown, features: readonly string[], maxRows: number): Float32Array {
+export function rowsToMatrix(
+  rows: unknown,
+  features: readonly string[],
+  maxRows: number,
+  inputType: 'float' | 'double' = 'float',
+): FeatureMatrix {
   if (!Array.isArray(rows)) throw new VigilError('InvalidBody', "'rows' must be an array of objects");
   if (rows.length === 0) throw new VigilError('EmptyBatch', "'rows' must contain at least one row");
   if (rows.length > maxRows) {
@@ -25,7 +35,8 @@ export function rowsToMatrix(rows: unknown, features: readonly string[], maxRows
   }
   const nf = features.length;
   const known = new Set(features);
-  const x = new Float32Array(rows.length * nf);
+  const x = inputType === 'double' ? new Float64Array(rows.length * nf) : new Float32Array(rows.length * nf);
+  const limit = inputType === 'double' ? Number.MAX_VALUE : FLOAT32_MAX;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
@@ -57,7 +68,7 @@ export function rowsToMatrix(rows: unknown, features: readonly string[], maxRows
           field: name,
         });
       }
-      if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) {
+      if (!Number.isFinite(v) || Math.abs(v) > limit) {
         throw new InvalidFeatureError(`row ${r}: feature '${name}' must be a finite number`, {
           row: r,
           field: name,
@@ -76,38 +87,82 @@ const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
 
 export type EngineName = 'fast' | 'onnx';
 
-/** A scoring engine over a row-major float32 matrix. */
+/** A scoring engine over a row-major matrix (float32, or float64 for a tensor(double) graph). */
 export interface Engine {
   readonly name: EngineName;
-  /** Raw tree-ensemble output and anomaly score per row. */
-  score(x: Float32Array, rows: number): Promise<{ raw: Float64Array; score: Float64Array }>;
+  /** Raw tree-ensemble output (what TreeSHAP explains) and served anomaly score per row. */
+  score(x: FeatureMatrix, rows: number): Promise<{ raw: Float64Array; score: Float64Array }>;
 }
 
-/** A model package made ready to serve: parsed trees plus an engine. */
+/** A model package made ready to serve: parsed trees (when they could be parsed) plus an engine. */
 export interface LoadedModel {
   readonly manifest: Manifest;
-  readonly parsed: ParsedModel;
+  /** The folded trees; absent for a graph served by onnxruntime-web only. */
+  readonly parsed?: ParsedModel;
+  /** Why the model cannot be explained, when it cannot (it still scores on onnxruntime-web). */
+  readonly unexplainable?: string;
+  /** Element type rows are packed as (`rowsToMatrix`'s `inputType`). */
+  readonly inputType: 'float' | 'double';
   readonly engine: Engine;
 }
 
-/** Whether the tree fast path can compute this package's score (it knows the isolation-forest transform). */
+/** What the manifest's score output is in terms of the parsed trees, if the trees compute it. */
+export function servedScore(m: Manifest, parsed: ParsedModel): ServedOutput | undefined {
+  return (
+    parsed.served[m.output.name] ??
+    (m.output.name === parsed.rawOutputName
+      ? { tail: { kind: 'affine', a: 1, b: 0 }, tensor: m.output.name, column: 0 }
+      : undefined)
+  );
+}
+
 /**
  * Whether the tree fast path can compute this package's score from its graph alone: the
- * score output is the trees' raw output, or `2^(raw·k)` (how Vigil's isolation forest, and
- * any graph with the same tail, computes it). Anything else runs on onnxruntime-web.
+ * score output is the trees' raw output or follows from it through the graph's own
+ * post-processing (`ParsedModel.served`). Anything else runs on onnxruntime-web.
  */
 export const fastPathSupports = (m: Manifest, parsed: ParsedModel): boolean =>
-  m.output.name === parsed.rawOutputName || parsed.pow2Outputs[m.output.name] !== undefined;
+  servedScore(m, parsed) !== undefined;
+
+/** A package that can be served, with the trees when they parse. */
+export interface Servable {
+  readonly parsed?: ParsedModel;
+  /** The refusal that keeps it from being explained (it scores on onnxruntime-web). */
+  readonly unexplainable?: UnsupportedModelError;
+  readonly inputType: 'float' | 'double';
+}
+
+const isTreeOp = (n: { domain?: string | null; opType?: string | null }) =>
+  (n.domain ?? '') === 'ai.onnx.ml' && (n.opType ?? '').startsWith('TreeEnsemble');
 
 /**
  * Parses the package's graph and checks it against the manifest (feature count, output
  * names). Registration runs this too, so a package that cannot be served is refused
- * before it gets a version number.
- * @throws VigilError InvalidModel | UnsupportedModel
+ * before it gets a version number. A tree-ensemble graph Vigil cannot fold is still
+ * servable on onnxruntime-web when the manifest's score is a tensor output of the graph;
+ * it is then marked unexplainable with the reason.
+ * @throws VigilError InvalidModel | UnsupportedModel (naming the graph's op types)
  */
-export function checkServable(pkg: ModelPackage): ParsedModel {
-  const parsed = parseOnnx(pkg.onnx);
+export function checkServable(pkg: ModelPackage): Servable {
   const m = pkg.manifest;
+  let parsed: ParsedModel;
+  try {
+    parsed = parseOnnx(pkg.onnx);
+  } catch (e) {
+    if (!(e instanceof UnsupportedModelError)) throw e;
+    const graph = decodeModel(pkg.onnx).graph;
+    const out = (graph.output ?? []).find((o) => o.name === m.output.name);
+    const input = graph.input?.[0]?.type?.tensorType;
+    const width = input?.shape?.dim?.[1]?.dimValue;
+    if (!(graph.node ?? []).some(isTreeOp) || !out?.type?.tensorType || !input) throw e;
+    if (width != null && Number(width) !== m.features.length) {
+      throw new VigilError(
+        'InvalidModel',
+        `manifest lists ${m.features.length} features but the ONNX graph reads ${width}`,
+      );
+    }
+    return { unexplainable: e, inputType: input.elemType === 11 ? 'double' : 'float' };
+  }
   if (parsed.ensemble.nFeatures !== m.features.length) {
     throw new VigilError(
       'InvalidModel',
@@ -115,11 +170,18 @@ export function checkServable(pkg: ModelPackage): ParsedModel {
     );
   }
   for (const out of [m.output.name, m.output.raw]) {
-    if (!parsed.outputs.includes(out) && out !== parsed.rawOutputName) {
+    if (!parsed.outputs.includes(out) && out !== parsed.rawOutputName && !parsed.served[out]) {
       throw new VigilError('InvalidModel', `manifest output '${out}' is not produced by the ONNX graph`);
     }
   }
-  return parsed;
+  if (!servedScore(m, parsed)) {
+    // Scored on onnxruntime-web, which returns tensors only (not ZipMap's sequences of maps).
+    const graph = decodeModel(pkg.onnx).graph;
+    if (!(graph.output ?? []).find((o) => o.name === m.output.name)?.type?.tensorType) {
+      throw refusal(graph, `manifest output '${m.output.name}' is not a tensor the graph returns`);
+    }
+  }
+  return { parsed, inputType: parsed.inputType };
 }
 
 /**
@@ -131,46 +193,78 @@ export async function loadModel(
   pkg: ModelPackage,
   opts: { engine?: EngineName; wasmDir?: string } = {},
 ): Promise<LoadedModel> {
-  const parsed = checkServable(pkg);
+  const { parsed, unexplainable, inputType } = checkServable(pkg);
   const m = pkg.manifest;
-  const engine =
-    (opts.engine ?? 'fast') === 'fast' && fastPathSupports(m, parsed)
-      ? fastEngine(parsed, m)
-      : onnxEngine(await loadOrt(pkg.onnx, opts.wasmDir), m);
-  return { manifest: m, parsed, engine };
+  const fast = (opts.engine ?? 'fast') === 'fast' && parsed && fastPathSupports(m, parsed);
+  const engine = fast ? fastEngine(parsed, m) : await onnxEngine(pkg.onnx, m, parsed, opts.wasmDir);
+  return {
+    manifest: m,
+    ...(parsed ? { parsed } : {}),
+    ...(unexplainable ? { unexplainable: unexplainable.message } : {}),
+    inputType,
+    engine,
+  };
 }
 
 /** onnxruntime-web is imported only when a model needs it: the fast path's cold start never pays for it. */
-async function loadOrt(bytes: Uint8Array, wasmDir?: string): Promise<OrtModel> {
+async function loadOrt(bytes: Uint8Array, wasmDir?: string, expose?: readonly string[]): Promise<OrtModel> {
   const { createOrtModel } = await import('#core/onnx/ort.ts');
-  return createOrtModel(bytes, { wasmDir });
+  return createOrtModel(bytes, { wasmDir, ...(expose ? { expose } : {}) });
 }
+
+/** −1 when the manifest serves the negated output (scikit-learn's score_samples on Vigil's scale). */
+const signOf = (m: Manifest): number => (m.output.negate ? -1 : 1);
 
 function fastEngine(parsed: ParsedModel, m: Manifest): Engine {
   const scorer = new TreeScorer(parsed.ensemble);
-  // The exponent's factor comes from the graph (e.g. −1/c(ψ)), so the fast path computes
-  // exactly what onnxruntime would, whatever the manifest's params say.
-  const k = parsed.pow2Outputs[m.output.name];
+  // The tail comes from the graph (e.g. 2^(−raw/c(ψ))), so the fast path computes
+  // exactly what the graph does, whatever the manifest's params say.
+  const { tail } = servedScore(m, parsed) as ServedOutput;
+  const sign = signOf(m);
   return {
     name: 'fast',
     async score(x, rows) {
       const raw = scorer.predictRaw(x, rows);
-      if (k === undefined) return { raw, score: raw };
+      if (tail.kind === 'affine' && tail.a === 1 && tail.b === 0 && sign === 1) return { raw, score: raw };
       const score = new Float64Array(rows);
-      for (let i = 0; i < rows; i++) score[i] = 2 ** (raw[i] * k);
+      for (let i = 0; i < rows; i++) score[i] = sign * applyTail(tail, raw[i]);
       return { raw, score };
     },
   };
 }
 
-function onnxEngine(model: OrtModel, m: Manifest): Engine {
+async function onnxEngine(
+  bytes: Uint8Array,
+  m: Manifest,
+  parsed: ParsedModel | undefined,
+  wasmDir?: string,
+): Promise<Engine> {
   const nf = m.features.length;
-  const outputs = m.output.raw === m.output.name ? [m.output.name] : [m.output.raw, m.output.name];
+  const spec: ServedOutput = (parsed && servedScore(m, parsed)) ?? {
+    tail: { kind: 'affine', a: 1, b: 0 },
+    tensor: m.output.name,
+    column: 0,
+  };
+  // The raw value is fetched when the graph returns it, else recovered from the score
+  // through the (monotone) tail the graph applies to it.
+  const rawTensor = parsed?.outputs.includes(parsed.rawOutputName) ? parsed.rawOutputName : undefined;
+  const fetch = [...new Set([spec.tensor, ...(rawTensor ? [rawTensor] : [])])];
+  // A classifier's probability tensor sits before its ZipMap: onnxruntime-web must be told to return it.
+  const expose = parsed && !parsed.outputs.includes(spec.tensor) ? [spec.tensor] : undefined;
+  const model = await loadOrt(bytes, wasmDir, expose);
+  const sign = signOf(m);
   return {
     name: 'onnx',
     async score(x, rows) {
-      const out = await model.run(x, rows, nf, outputs);
-      return { raw: out[m.output.raw], score: out[m.output.name] };
+      const out = await model.runColumns(x, rows, nf, fetch);
+      const s = out[spec.tensor];
+      const value = Float64Array.from({ length: rows }, (_, i) => s.data[i * s.width + spec.column]);
+      const raw = rawTensor
+        ? out[rawTensor].data
+        : parsed
+          ? Float64Array.from(value, (v) => invertTail(spec.tail, v))
+          : value;
+      return { raw, score: sign === 1 ? value : Float64Array.from(value, (v) => -v) };
     },
   };
 }
@@ -181,7 +275,11 @@ export interface ScoreResult {
 }
 
 /** Scores validated rows and applies the package threshold. */
-export async function scoreMatrix(model: LoadedModel, x: Float32Array, rows: number): Promise<ScoreResult[]> {
+export async function scoreMatrix(
+  model: LoadedModel,
+  x: FeatureMatrix,
+  rows: number,
+): Promise<ScoreResult[]> {
   const { score } = await model.engine.score(x, rows);
   const { threshold, output } = model.manifest;
   return Array.from(score, (s) => ({

@@ -47,6 +47,13 @@ export interface TreeEnsemble {
   readonly aggregate: Aggregate;
   /** Added after aggregation (ONNX `base_values[0]`). */
   readonly base: number;
+  /**
+   * True when the graph reads `tensor(double)`: inputs are then compared as
+   * float64 (against thresholds as stored: float64 from `*_as_tensor` double
+   * attributes, float32-rounded otherwise), exactly as onnxruntime does.
+   * @default false (float32 inputs)
+   */
+  readonly doubleInput?: boolean;
 }
 
 /** Number of nodes in the ensemble. */
@@ -56,11 +63,11 @@ export const nodeCount = (t: TreeEnsemble): number => t.feature.length;
  * Evaluate the split of node `n` for value `x`, as onnxruntime does: a NaN goes
  * true where `missingTracksTrue` says so, and is otherwise compared like any
  * value (so every comparison is false except BRANCH_NEQ, which is true);
- * comparisons are in float32.
+ * comparisons are in float32, or float64 for a `tensor(double)` graph.
  */
 export function goesTrue(t: TreeEnsemble, n: number, x: number): boolean {
   if (Number.isNaN(x) && t.missingTracksTrue[n] === 1) return true;
-  const v = Math.fround(x);
+  const v = t.doubleInput ? x : Math.fround(x);
   const th = t.threshold[n];
   switch (t.mode[n]) {
     case NodeMode.BRANCH_LEQ:

@@ -2,8 +2,11 @@ import { goesTrue, NodeMode, type TreeEnsemble } from '#core/trees.ts';
 
 /**
  * The tree fast path: walks the parsed ONNX trees directly over flat typed
- * arrays. Agrees with onnxruntime-web within 1e-5 (checked by a test) because
- * both compare float32 inputs against float32 thresholds.
+ * arrays. It takes the same branch as onnxruntime-web on every row because both
+ * compare inputs of the graph's type (float32, or float64 for a tensor(double)
+ * graph) against the same stored thresholds; outputs differ only by summation
+ * rounding (leaf values summed in float64 here, float32 in onnxruntime), within
+ * 1e-6 of the output's scale (checked by tests on every fixture model).
  *
  * For ensembles whose splits are all `x <= t` (Vigil's forests, scikit-learn's
  * trees) leaves loop to themselves (threshold +∞), so every row takes exactly
@@ -21,9 +24,10 @@ export class TreeScorer {
   /**
    * One 16-byte record per node, so a step touches one cache line:
    * [threshold (float32), feature, child if x <= t, child otherwise] —
-   * read through a Float32Array and an Int32Array view of the same buffer.
+   * read through a Float32Array and an Int32Array view of the same buffer. A
+   * tensor(double) graph keeps float64 thresholds in their own array instead.
    */
-  private readonly nodeF: Float32Array;
+  private readonly nodeF: Float32Array | Float64Array;
   private readonly nodeI: Int32Array;
   private readonly leaf: Float64Array;
   private readonly aggregate: number;
@@ -35,7 +39,7 @@ export class TreeScorer {
     this.nTrees = t.roots.length;
     const n = t.feature.length;
     const buf = new ArrayBuffer(16 * n);
-    this.nodeF = new Float32Array(buf);
+    this.nodeF = t.doubleInput ? new Float64Array(4 * n) : new Float32Array(buf);
     this.nodeI = new Int32Array(buf);
     let allLeq = true;
     for (let i = 0; i < n; i++) {
@@ -59,9 +63,11 @@ export class TreeScorer {
 
   /**
    * Raw ensemble output for each row of a row-major matrix (`rows × nFeatures`).
-   * Values are compared as float32, like onnxruntime (a Float32Array is ideal).
+   * Values are compared in the graph's input type, like onnxruntime: a float graph
+   * rounds them to float32 first (a Float32Array is ideal), a double graph does not.
    */
-  predictRaw(x: ArrayLike<number>, rows: number, out = new Float64Array(rows)): Float64Array {
+  predictRaw(input: ArrayLike<number>, rows: number, out = new Float64Array(rows)): Float64Array {
+    const x = this.t.doubleInput || input instanceof Float32Array ? input : Float32Array.from(input);
     if (this.allLeq && this.aggregate <= 1 && !hasNaN(x, rows * this.t.nFeatures)) {
       this.sumLeq(x, rows, out);
     } else {

@@ -56,6 +56,11 @@ export const ManifestSchema = z
       raw: z.string(),
       /** True when a larger raw output means more anomalous (false for path length). */
       rawHigherIsAnomalous: z.boolean(),
+      /**
+       * Serve the negated output: scikit-learn's `score_samples` (lower = more anomalous)
+       * becomes Vigil's scale (higher = more anomalous). @default false
+       */
+      negate: z.optional(z.boolean()),
     }),
     sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
     createdAt: z.string(),

@@ -1,24 +1,61 @@
 import { UnsupportedModelError, VigilError } from '#core/errors.ts';
 import { EnsembleBuilder } from '#core/forest/train.ts';
 import { type Aggregate, NodeMode, type TreeEnsemble } from '#core/trees.ts';
+import { tensorNumbers, toNum } from './graph-eval.ts';
+import { foldIsolationForest } from './isolation-fold.ts';
 import { type AttributeProto, type GraphProto, type ModelProto, type NodeProto, onnx } from './proto.ts';
+import { type ServedOutput, type Tail, tailsFrom } from './tails.ts';
+
+export type { ServedOutput, Tail } from './tails.ts';
+
+/** The model families Vigil parses into one tree ensemble (README "Models"). */
+export type ModelFamily = 'regressor' | 'isolation-forest' | 'forest-classifier' | 'boosting-classifier';
+
+/**
+ * What the raw ensemble output (the quantity TreeSHAP decomposes) is: a regressor's
+ * prediction, an isolation forest's mean path length E[h(x)], a random forest's
+ * positive-class probability, or a boosted classifier's margin (log-odds).
+ */
+export type ExplainedQuantity = 'prediction' | 'path-length' | 'probability' | 'margin';
 
 export interface ParsedModel {
   readonly ensemble: TreeEnsemble;
-  /** Graph input the trees read (float [N, nFeatures]). */
+  /** Graph input the trees read ([N, nFeatures]). */
   readonly inputName: string;
-  /** Output of the tree-ensemble node: the raw value TreeSHAP explains. */
+  /** Element type of that input: what a caller must feed onnxruntime-web. */
+  readonly inputType: 'float' | 'double';
+  /**
+   * Name of the raw value TreeSHAP explains: the ensemble node's output, or a name
+   * of the form `<tensor>#mean` / `<tensor>#margin` when no graph tensor holds it
+   * (a folded isolation forest, a boosted classifier before its logistic link).
+   */
   readonly rawOutputName: string;
   /** All graph outputs, in order. */
   readonly outputs: readonly string[];
   /**
-   * Outputs computed as `2^(raw · k)` by `Mul(raw, k)` → `Pow(2, ·)` with constant k (the
-   * isolation-forest score, k = −1/c(ψ)), by output name. The fast path reproduces exactly
-   * these from the graph itself, never from manifest parameters.
+   * Outputs the fast path computes from the raw value, by name, each with the
+   * tensor (and column) onnxruntime-web returns it in. Derived from the graph's
+   * own ops and constants, never from manifest parameters.
+   */
+  readonly served: Readonly<Record<string, ServedOutput>>;
+  /**
+   * Outputs computed as `2^(raw · k)` (Vigil's isolation-forest score, k = −1/c(ψ)),
+   * by output name: the subset of `served` with that exact form.
    */
   readonly pow2Outputs: Readonly<Record<string, number>>;
   /** The operator that carried the trees. */
-  readonly op: 'TreeEnsembleRegressor' | 'TreeEnsemble';
+  readonly op: 'TreeEnsembleRegressor' | 'TreeEnsemble' | 'TreeEnsembleClassifier';
+  readonly family: ModelFamily;
+  readonly explains: ExplainedQuantity;
+  /**
+   * `model` when the graph carries real node counts (validated: positive, each
+   * parent's equals the sum of its children's); `none` when it does not (skl2onnx
+   * writes `nodes_hitrates = 1.0` everywhere) and covers must come from the
+   * reference sample.
+   */
+  readonly coverSource: 'model' | 'none';
+  /** skl2onnx isolation forests: scikit-learn's `offset_`, when the graph carries `decision_function`. */
+  readonly sklearnOffset?: number;
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -42,91 +79,152 @@ const MODE_BY_V5 = [
 ];
 const AGG_V5: Aggregate[] = ['AVERAGE', 'SUM', 'MIN', 'MAX'];
 
-/**
- * Reads the tree ensemble out of an ONNX model: `ai.onnx.ml`
- * `TreeEnsembleRegressor` (opset 1/3) or `TreeEnsemble` (opset 5), single
- * target, no post transform. Anything else is refused with a clear error.
- */
-export function parseOnnx(bytes: Uint8Array): ParsedModel {
+/** What every refusal lists: the graphs Vigil does parse. */
+export const SUPPORTED_GRAPHS = [
+  'one ai.onnx.ml TreeEnsembleRegressor (opset 1/3) or TreeEnsemble (opset 5): single target, post_transform NONE',
+  'one binary ai.onnx.ml TreeEnsembleClassifier: post_transform NONE (random forest) or LOGISTIC (gradient boosting)',
+  'scikit-learn IsolationForest as skl2onnx writes it: per tree Gather → TreeEnsembleRegressor → LabelEncoder → c(n) ops, then Sum → Div → Neg → Pow → Neg',
+] as const;
+
+/** `Gather ×100, TreeEnsembleRegressor ×100, …`: the graph's op types with counts. */
+export function opTypeSummary(graph: GraphProto): { opTypes: Record<string, number>; text: string } {
+  const opTypes: Record<string, number> = {};
+  for (const n of graph.node ?? []) opTypes[n.opType ?? '?'] = (opTypes[n.opType ?? '?'] ?? 0) + 1;
+  const text = Object.entries(opTypes)
+    .map(([op, k]) => (k > 1 ? `${op} ×${k}` : op))
+    .join(', ');
+  return { opTypes, text: text || 'none' };
+}
+
+/** An UnsupportedModel refusal that names the graph's ops and what Vigil supports. */
+export function refusal(graph: GraphProto, why: string): UnsupportedModelError {
+  const { opTypes, text } = opTypeSummary(graph);
+  return new UnsupportedModelError(
+    `${why}. The graph's ops: ${text}. Vigil supports: ${SUPPORTED_GRAPHS.join('; ')}`,
+    { reason: why, opTypes, supported: [...SUPPORTED_GRAPHS] },
+  );
+}
+
+/** Decodes model.onnx. @throws VigilError InvalidModel */
+export function decodeModel(bytes: Uint8Array): ModelProto & { graph: GraphProto } {
   let model: ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
     throw new VigilError('InvalidModel', `model.onnx is not a valid ONNX protobuf: ${(e as Error).message}`);
   }
+  if (!model.graph) throw new VigilError('InvalidModel', 'model.onnx has no graph');
+  return model as ModelProto & { graph: GraphProto };
+}
+
+const isMl = (n: NodeProto, op: string) => (n.domain ?? '') === 'ai.onnx.ml' && n.opType === op;
+
+/**
+ * Reads the tree ensemble out of an ONNX model (see SUPPORTED_GRAPHS). Covers the
+ * graph carries are kept only when they are real counts. Anything else is refused
+ * with an UnsupportedModelError naming the graph's op types.
+ */
+export function parseOnnx(bytes: Uint8Array): ParsedModel {
+  // Import, servability check and registration each parse the same bytes; a 2,710-node
+  // isolation forest takes a few hundred ms, so the result is kept per byte array.
+  const hit = parsedCache.get(bytes);
+  if (hit) return hit;
+  const parsed = parseUncached(bytes);
+  parsedCache.set(bytes, parsed);
+  return parsed;
+}
+
+/** Parsed models by the exact bytes they came from (callers never modify either). */
+const parsedCache = new WeakMap<Uint8Array, ParsedModel>();
+
+function parseUncached(bytes: Uint8Array): ParsedModel {
+  const model = decodeModel(bytes);
   const graph = model.graph;
-  if (!graph) throw new VigilError('InvalidModel', 'model.onnx has no graph');
-  const treeNodes = (graph.node ?? []).filter(
-    (n) =>
-      (n.domain ?? '') === 'ai.onnx.ml' &&
-      (n.opType === 'TreeEnsembleRegressor' || n.opType === 'TreeEnsemble'),
+  const metadata = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  const nodes = graph.node ?? [];
+  const regressors = nodes.filter((n) => isMl(n, 'TreeEnsembleRegressor') || isMl(n, 'TreeEnsemble'));
+  const classifiers = nodes.filter((n) => isMl(n, 'TreeEnsembleClassifier'));
+  const outputs = (graph.output ?? []).map((o) => o.name ?? '');
+  if (classifiers.length === 1 && regressors.length === 0) {
+    return { ...parseClassifierGraph(graph, classifiers[0]), outputs, metadata };
+  }
+  // skl2onnx's isolation forest: one regressor node per tree, each behind a Gather (even for one tree).
+  const behindGather = regressors.some((r) =>
+    nodes.some((n) => n.opType === 'Gather' && n.output?.includes(r.input?.[0] ?? '')),
   );
-  if (treeNodes.length !== 1) {
-    throw new UnsupportedModelError(
-      `expected exactly one ai.onnx.ml TreeEnsembleRegressor or TreeEnsemble node, found ${treeNodes.length}`,
+  if (classifiers.length === 0 && (regressors.length > 1 || behindGather)) {
+    const folded = foldIsolationForest(graph, (node, width) => {
+      const attrs = new Map((node.attribute ?? []).map((a) => [a.name ?? '', a]));
+      return parseRegressor(attrs, width, false);
+    });
+    if (typeof folded === 'string') throw refusal(graph, folded);
+    return { ...folded, outputs, metadata, op: 'TreeEnsembleRegressor' };
+  }
+  if (classifiers.length + regressors.length !== 1) {
+    throw refusal(
+      graph,
+      `expected one tree-ensemble node (or skl2onnx's isolation-forest pattern), found ${regressors.length} regressor and ${classifiers.length} classifier nodes`,
     );
   }
-  const node = treeNodes[0];
-  const inputName = resolveGraphInput(graph, node);
-  const inputInfo = (graph.input ?? []).find((i) => i.name === inputName);
-  const dims = inputInfo?.type?.tensorType?.shape?.dim ?? [];
-  const declaredWidth = dims.length === 2 && dims[1].dimValue != null ? toNum(dims[1].dimValue) : undefined;
+  const node = regressors[0];
+  const input = resolveGraphInput(graph, node);
   const attrs = new Map((node.attribute ?? []).map((a) => [a.name ?? '', a]));
-  const trees =
+  const parsedTrees =
     node.opType === 'TreeEnsemble'
-      ? parseTreeEnsemble5(attrs, declaredWidth)
-      : parseRegressor(attrs, declaredWidth);
-  checkStructure(trees);
+      ? parseTreeEnsemble5(attrs, input.width, input.treesReadDouble)
+      : parseRegressor(attrs, input.width, input.treesReadDouble);
+  checkStructure(parsedTrees);
   const folded = foldConstantAdd(graph, node.output?.[0] ?? '');
+  const trees = withValidCovers(parsedTrees);
   const ensemble = folded ? { ...trees, base: trees.base + folded.value } : trees;
   const rawOutputName = folded?.output ?? node.output?.[0] ?? '';
+  const served = tailsFrom(graph, rawOutputName, { kind: 'affine', a: 1, b: 0 });
+  const pathLength = Object.values(served).some((s) => s.tail.kind === 'pow2');
   return {
     ensemble,
-    inputName,
+    inputName: input.name,
+    inputType: input.type,
     rawOutputName,
-    pow2Outputs: pow2Tails(graph, rawOutputName),
-    outputs: (graph.output ?? []).map((o) => o.name ?? ''),
-    op: node.opType as ParsedModel['op'],
-    metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
+    served,
+    pow2Outputs: pow2Of(served),
+    outputs,
+    op: node.opType as 'TreeEnsembleRegressor' | 'TreeEnsemble',
+    family: pathLength ? 'isolation-forest' : 'regressor',
+    explains: pathLength ? 'path-length' : 'prediction',
+    coverSource: Number.isFinite(ensemble.cover[0]) ? 'model' : 'none',
+    metadata,
   };
 }
 
-/** One-element float constants of the graph (initializers), by name. */
-function scalarInitializers(graph: GraphProto): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const init of graph.initializer ?? []) {
-    try {
-      const v = tensorValues({ name: init.name, t: init });
-      if (v.length === 1 && init.name) out.set(init.name, v[0]);
-    } catch {
-      // Not a numeric scalar: not a constant this matcher cares about.
-    }
+/** The served outputs of the form `2^(raw·k)` exactly, by name. */
+export function pow2Of(served: Readonly<Record<string, ServedOutput>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(served)) {
+    if (s.tail.kind === 'pow2' && s.tail.mult === 1 && s.tail.add === 0) out[name] = s.tail.k;
   }
   return out;
 }
 
-/** Finds `Pow(2, Mul(raw, k))` tails (either Mul operand order) on the raw output. */
-function pow2Tails(graph: GraphProto, raw: string): Record<string, number> {
-  const consts = scalarInitializers(graph);
-  const nodes = graph.node ?? [];
-  const out: Record<string, number> = {};
-  for (const mul of nodes) {
-    if (
-      mul.opType !== 'Mul' ||
-      (mul.domain ?? '') !== '' ||
-      !mul.input?.includes(raw) ||
-      mul.input.length !== 2
-    )
-      continue;
-    const k = consts.get(mul.input[0] === raw ? mul.input[1] : mul.input[0]);
-    const product = mul.output?.[0];
-    if (k === undefined || !product) continue;
-    for (const pow of nodes) {
-      if (pow.opType !== 'Pow' || (pow.domain ?? '') !== '' || pow.input?.[1] !== product) continue;
-      if (consts.get(pow.input?.[0] ?? '') === 2 && pow.output?.[0]) out[pow.output[0]] = k;
-    }
+/**
+ * Covers are kept only when they are counts: every node's positive, and each
+ * parent's equal to the sum of its children's (within 1e-6 relative, for weighted
+ * samples). Otherwise (skl2onnx writes 1.0 on every node) they are dropped to NaN,
+ * so explanations count them from the reference sample instead.
+ */
+export function withValidCovers(t: TreeEnsemble): TreeEnsemble {
+  return coversAreCounts(t) ? t : { ...t, cover: new Float64Array(t.cover.length).fill(Number.NaN) };
+}
+
+/** Whether `t.cover` holds real node counts (see `withValidCovers`). */
+export function coversAreCounts(t: TreeEnsemble): boolean {
+  const c = t.cover;
+  for (let n = 0; n < c.length; n++) {
+    if (!(Number.isFinite(c[n]) && c[n] > 0)) return false;
+    if (t.mode[n] === NodeMode.LEAF) continue;
+    const sum = c[t.trueChild[n]] + c[t.falseChild[n]];
+    if (Math.abs(c[n] - sum) > 1e-6 * Math.max(1, c[n])) return false;
   }
-  return out;
+  return true;
 }
 
 /** Most nodes one tree may have before we refuse it (a guard against hostile graphs). */
@@ -191,28 +289,53 @@ function foldConstantAdd(graph: GraphProto, treeOut: string): { value: number; o
   return { value: values[0], output: add.output?.[0] ?? '' };
 }
 
-/** The trees must read a graph input directly (or through a Cast). */
-function resolveGraphInput(graph: GraphProto, node: NodeProto): string {
-  const inputs = new Set((graph.input ?? []).map((i) => i.name));
-  let name = node.input?.[0] ?? '';
+const ELEM_FLOAT = onnx.TensorProto.DataType.FLOAT;
+const ELEM_DOUBLE = onnx.TensorProto.DataType.DOUBLE;
+
+/** The graph input a tree node reads, directly or through a Cast (and, for folding, a Gather). */
+export interface TreeInput {
+  readonly name: string;
+  /** Element type of the graph input: what is fed. */
+  readonly type: 'float' | 'double';
+  /** Declared number of columns, when the graph states it. */
+  readonly width?: number;
+  /** Whether the tensor reaching the trees is double (a Cast to float makes comparisons float32). */
+  readonly treesReadDouble: boolean;
+}
+
+/**
+ * The trees must read a graph input of type tensor(float) or tensor(double),
+ * directly or through one Cast. `tensorName` defaults to the node's first input.
+ */
+export function resolveGraphInput(graph: GraphProto, node: NodeProto, tensorName?: string): TreeInput {
+  const inputs = new Map((graph.input ?? []).map((i) => [i.name ?? '', i]));
+  let name = tensorName ?? node.input?.[0] ?? '';
+  let castTo: number | undefined;
   if (!inputs.has(name)) {
     const producer = (graph.node ?? []).find((n) => n.output?.includes(name));
-    if (producer?.opType === 'Cast' && inputs.has(producer.input?.[0] ?? ''))
+    if (producer?.opType === 'Cast' && inputs.has(producer.input?.[0] ?? '')) {
+      castTo = toNum((producer.attribute ?? []).find((a) => a.name === 'to')?.i ?? 0);
       name = producer.input?.[0] ?? '';
-    else
-      throw new UnsupportedModelError(
+    } else
+      throw refusal(
+        graph,
         'the tree ensemble must read a graph input directly (pre-processing ops are not supported)',
       );
   }
-  return name;
+  const info = inputs.get(name);
+  const elem = info?.type?.tensorType?.elemType;
+  if (elem !== ELEM_FLOAT && elem !== ELEM_DOUBLE) {
+    throw refusal(
+      graph,
+      `graph input '${name}' must be tensor(float) or tensor(double), found element type ${elem ?? 'none'}`,
+    );
+  }
+  const dims = info?.type?.tensorType?.shape?.dim ?? [];
+  const width = dims.length === 2 && dims[1].dimValue != null ? toNum(dims[1].dimValue) : undefined;
+  const type = elem === ELEM_DOUBLE ? 'double' : 'float';
+  const treesReadDouble = castTo === undefined ? type === 'double' : castTo === ELEM_DOUBLE;
+  return { name, type, ...(width !== undefined ? { width } : {}), treesReadDouble };
 }
-
-const toNum = (v: unknown): number =>
-  typeof v === 'number'
-    ? v
-    : typeof v === 'object' && v && 'toNumber' in v
-      ? (v as { toNumber(): number }).toNumber()
-      : Number(v);
 
 const ints = (a: AttributeProto | undefined): number[] => (a?.ints ?? []).map(toNum);
 const floats = (a: AttributeProto | undefined): number[] => (a?.floats ?? []).map(Number);
@@ -220,72 +343,93 @@ const str = (a: AttributeProto | undefined): string | undefined =>
   a?.s ? new TextDecoder().decode(a.s) : undefined;
 
 function tensorValues(a: AttributeProto | undefined): number[] {
-  const t = a?.t;
-  if (!t) return [];
-  if (t.floatData && t.floatData.length > 0) return t.floatData.map(Number);
-  if (t.doubleData && t.doubleData.length > 0) return t.doubleData.map(Number);
-  if (t.int32Data && t.int32Data.length > 0) return t.int32Data.map(Number);
-  const raw = t.rawData;
-  if (raw && raw.length > 0) {
-    const width =
-      t.dataType === onnx.TensorProto.DataType.DOUBLE
-        ? 8
-        : t.dataType === onnx.TensorProto.DataType.UINT8
-          ? 1
-          : 4;
-    if (raw.byteLength % width !== 0) {
-      throw new VigilError(
-        'InvalidModel',
-        `tensor attribute ${a?.name} has ${raw.byteLength} bytes, not a whole number of values`,
-      );
-    }
-    const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
-    switch (t.dataType) {
-      case onnx.TensorProto.DataType.FLOAT:
-        return Array.from(new Float32Array(buf));
-      case onnx.TensorProto.DataType.DOUBLE:
-        return Array.from(new Float64Array(buf));
-      case onnx.TensorProto.DataType.UINT8:
-        return Array.from(new Uint8Array(buf));
-      default:
-        throw new UnsupportedModelError(`unsupported tensor data type ${t.dataType} in attribute ${a?.name}`);
-    }
+  if (!a?.t) return [];
+  try {
+    return tensorNumbers(a.t, `attribute ${a.name}`);
+  } catch (e) {
+    throw new VigilError('InvalidModel', (e as Error).message);
   }
-  return [];
 }
 
-function parseRegressor(attrs: Map<string, AttributeProto>, declaredWidth?: number): TreeEnsemble {
+/** A float attribute or its `_as_tensor` twin, and whether the values are float64. */
+function numbersAttr(
+  attrs: Map<string, AttributeProto>,
+  name: string,
+): { values: number[]; double: boolean } {
+  const t = attrs.get(`${name}_as_tensor`);
+  if (t) return { values: tensorValues(t), double: t.t?.dataType === ELEM_DOUBLE };
+  return { values: floats(attrs.get(name)), double: false };
+}
+
+/** Leaf weights of one output column of a tree node: `target_*` (regressor) or `class_*` (classifier). */
+interface LeafWeights {
+  readonly tree: number[];
+  readonly node: number[];
+  readonly id: number[];
+  readonly weight: number[];
+}
+
+function targetWeights(attrs: Map<string, AttributeProto>, prefix: 'target' | 'class'): LeafWeights {
+  return {
+    tree: ints(attrs.get(`${prefix}_treeids`)),
+    node: ints(attrs.get(`${prefix}_nodeids`)),
+    id: ints(attrs.get(`${prefix}_ids`)),
+    weight: numbersAttr(attrs, `${prefix}_weights`).values,
+  };
+}
+
+function parseRegressor(
+  attrs: Map<string, AttributeProto>,
+  declaredWidth: number | undefined,
+  doubleInput: boolean,
+): TreeEnsemble {
   const postTransform = str(attrs.get('post_transform')) ?? 'NONE';
   if (postTransform !== 'NONE')
-    throw new UnsupportedModelError(`post_transform '${postTransform}' is not supported`);
+    throw new UnsupportedModelError(`post_transform '${postTransform}' is not supported on a regressor`);
   const nTargets = toNum(attrs.get('n_targets')?.i ?? 1);
   if (nTargets !== 1)
     throw new UnsupportedModelError(`only single-target ensembles are supported (n_targets=${nTargets})`);
-  const treeIds = ints(attrs.get('nodes_treeids'));
-  const nodeIds = ints(attrs.get('nodes_nodeids'));
-  const featureIds = ints(attrs.get('nodes_featureids'));
-  const modes = (attrs.get('nodes_modes')?.strings ?? []).map((s) => new TextDecoder().decode(s));
-  const values = attrs.has('nodes_values_as_tensor')
-    ? tensorValues(attrs.get('nodes_values_as_tensor'))
-    : floats(attrs.get('nodes_values'));
-  const trueIds = ints(attrs.get('nodes_truenodeids'));
-  const falseIds = ints(attrs.get('nodes_falsenodeids'));
-  const missing = ints(attrs.get('nodes_missing_value_tracks_true'));
-  const hitrates = attrs.has('nodes_hitrates_as_tensor')
-    ? tensorValues(attrs.get('nodes_hitrates_as_tensor'))
-    : floats(attrs.get('nodes_hitrates'));
-  const n = treeIds.length;
-  if ([nodeIds, featureIds, modes, values, trueIds, falseIds].some((a) => a.length !== n)) {
-    throw new VigilError('InvalidModel', 'TreeEnsembleRegressor node attributes have different lengths');
-  }
   const aggregate = (str(attrs.get('aggregate_function')) ?? 'SUM') as Aggregate;
   if (!['SUM', 'AVERAGE', 'MIN', 'MAX'].includes(aggregate)) {
     throw new UnsupportedModelError(`aggregate_function '${aggregate}' is not supported`);
   }
-  const baseValues = attrs.has('base_values_as_tensor')
-    ? tensorValues(attrs.get('base_values_as_tensor'))
-    : floats(attrs.get('base_values'));
+  const w = targetWeights(attrs, 'target');
+  if (w.id.some((i) => i !== 0))
+    throw new UnsupportedModelError('only single-target ensembles are supported');
+  const base = numbersAttr(attrs, 'base_values').values[0] ?? 0;
+  return parseNodes(attrs, w, () => true, declaredWidth, doubleInput, aggregate, base);
+}
 
+/**
+ * The shared node arrays of TreeEnsembleRegressor/Classifier (ai.onnx.ml opset 1/3);
+ * leaf values are the summed weights for which `keep(id)` holds.
+ */
+function parseNodes(
+  attrs: Map<string, AttributeProto>,
+  w: LeafWeights,
+  keep: (id: number) => boolean,
+  declaredWidth: number | undefined,
+  doubleInput: boolean,
+  aggregate: Aggregate,
+  base: number,
+): TreeEnsemble {
+  const treeIds = ints(attrs.get('nodes_treeids'));
+  const nodeIds = ints(attrs.get('nodes_nodeids'));
+  const featureIds = ints(attrs.get('nodes_featureids'));
+  const modes = (attrs.get('nodes_modes')?.strings ?? []).map((s) => new TextDecoder().decode(s));
+  const thresholds = numbersAttr(attrs, 'nodes_values');
+  const values = thresholds.values;
+  const trueIds = ints(attrs.get('nodes_truenodeids'));
+  const falseIds = ints(attrs.get('nodes_falsenodeids'));
+  const missing = ints(attrs.get('nodes_missing_value_tracks_true'));
+  const hitrates = numbersAttr(attrs, 'nodes_hitrates').values;
+  const n = treeIds.length;
+  if ([nodeIds, featureIds, modes, values, trueIds, falseIds].some((a) => a.length !== n)) {
+    throw new VigilError('InvalidModel', 'tree-ensemble node attributes have different lengths');
+  }
+  if ([w.node, w.id, w.weight].some((a) => a.length !== w.tree.length)) {
+    throw new VigilError('InvalidModel', 'tree-ensemble leaf-weight attributes have different lengths');
+  }
   const b = new EnsembleBuilder();
   const key = (tree: number, id: number) => `${tree}:${id}`;
   const index = new Map<string, number>();
@@ -300,7 +444,8 @@ function parseRegressor(attrs: Map<string, AttributeProto>, declaredWidth?: numb
     b.mode[g] = mode;
     if (mode !== NodeMode.LEAF) {
       b.feature[g] = featureIds[i];
-      b.threshold[g] = Math.fround(values[i]);
+      // float32 attributes are float32 values; a double tensor keeps float64 thresholds.
+      b.threshold[g] = thresholds.double ? values[i] : Math.fround(values[i]);
     }
     b.missingTracksTrue[g] = missing[i] ?? 0;
     b.cover[g] = hitrates.length === n ? hitrates[i] : Number.NaN;
@@ -319,24 +464,19 @@ function parseRegressor(attrs: Map<string, AttributeProto>, declaredWidth?: numb
     b.trueChild[g] = tc;
     b.falseChild[g] = fc;
   }
-  const tTree = ints(attrs.get('target_treeids'));
-  const tNode = ints(attrs.get('target_nodeids'));
-  const tIds = ints(attrs.get('target_ids'));
-  const tWeights = attrs.has('target_weights_as_tensor')
-    ? tensorValues(attrs.get('target_weights_as_tensor'))
-    : floats(attrs.get('target_weights'));
-  for (let i = 0; i < tTree.length; i++) {
-    if (tIds[i] !== 0) throw new UnsupportedModelError('only single-target ensembles are supported');
-    const g = index.get(key(tTree[i], tNode[i]));
+  for (let i = 0; i < w.tree.length; i++) {
+    if (!keep(w.id[i])) continue;
+    const g = index.get(key(w.tree[i], w.node[i]));
     if (g === undefined)
-      throw new VigilError('InvalidModel', `target points at missing node ${tTree[i]}:${tNode[i]}`);
-    b.value[g] += tWeights[i];
+      throw new VigilError('InvalidModel', `leaf weight points at missing node ${w.tree[i]}:${w.node[i]}`);
+    b.value[g] += w.weight[i];
   }
   for (const tree of [...trees.keys()].sort((x, y) => x - y)) {
     b.roots.push(findRoot(b, trees.get(tree) as number[], tree));
   }
   const maxFeature = b.feature.reduce((m, f) => Math.max(m, f), -1);
-  return b.build(declaredWidth ?? maxFeature + 1, aggregate, baseValues[0] ?? 0);
+  const built = b.build(declaredWidth ?? maxFeature + 1, aggregate, base);
+  return doubleInput ? { ...built, doubleInput } : built;
 }
 
 /** The root of a tree is the node no other node of it points at. */
@@ -367,7 +507,11 @@ function findRoot(b: EnsembleBuilder, members: readonly number[], tree: number):
   return roots[0];
 }
 
-function parseTreeEnsemble5(attrs: Map<string, AttributeProto>, declaredWidth?: number): TreeEnsemble {
+function parseTreeEnsemble5(
+  attrs: Map<string, AttributeProto>,
+  declaredWidth: number | undefined,
+  doubleInput: boolean,
+): TreeEnsemble {
   const postTransform = toNum(attrs.get('post_transform')?.i ?? 0);
   if (postTransform !== 0)
     throw new UnsupportedModelError(`post_transform ${postTransform} is not supported`);
@@ -379,6 +523,7 @@ function parseTreeEnsemble5(attrs: Map<string, AttributeProto>, declaredWidth?: 
   const featureIds = ints(attrs.get('nodes_featureids'));
   const modes = tensorValues(attrs.get('nodes_modes'));
   const splits = tensorValues(attrs.get('nodes_splits'));
+  const splitsDouble = attrs.get('nodes_splits')?.t?.dataType === ELEM_DOUBLE;
   const trueIds = ints(attrs.get('nodes_truenodeids'));
   const trueLeaf = ints(attrs.get('nodes_trueleafs'));
   const falseIds = ints(attrs.get('nodes_falsenodeids'));
@@ -416,7 +561,7 @@ function parseTreeEnsemble5(attrs: Map<string, AttributeProto>, declaredWidth?: 
     if (mode === undefined) throw new UnsupportedModelError(`node mode ${code} is not supported`);
     b.mode[g] = mode;
     b.feature[g] = featureIds[i];
-    b.threshold[g] = Math.fround(splits[i]);
+    b.threshold[g] = splitsDouble ? splits[i] : Math.fround(splits[i]);
     b.missingTracksTrue[g] = missing[i] ?? 0;
     b.cover[g] = hitrates.length === n ? hitrates[i] : Number.NaN;
   }
@@ -442,5 +587,72 @@ function parseTreeEnsemble5(attrs: Map<string, AttributeProto>, declaredWidth?: 
     b.roots.push(singleLeaf ? b.trueChild[g] : g);
   }
   const maxFeature = b.feature.reduce((m, f) => Math.max(m, f), -1);
-  return b.build(declaredWidth ?? maxFeature + 1, aggregate, 0);
+  const built = b.build(declaredWidth ?? maxFeature + 1, aggregate, 0);
+  return doubleInput ? { ...built, doubleInput } : built;
+}
+
+/**
+ * A binary TreeEnsembleClassifier, read as onnxruntime computes its positive-class
+ * score. With weights for one class id only (skl2onnx's gradient boosting) that column
+ * is the positive-class score; with both, class 1's is. `LOGISTIC` over one column
+ * (gradient boosting) makes the raw value the margin and the probability σ(margin);
+ * `NONE` (random forest: leaf probabilities already divided by the number of trees)
+ * makes the raw value the probability itself.
+ */
+function parseClassifierGraph(graph: GraphProto, node: NodeProto): Omit<ParsedModel, 'outputs' | 'metadata'> {
+  const attrs = new Map((node.attribute ?? []).map((a) => [a.name ?? '', a]));
+  const labels =
+    ints(attrs.get('classlabels_int64s')).length || (attrs.get('classlabels_strings')?.strings ?? []).length;
+  if (labels !== 2)
+    throw refusal(graph, `only binary classifiers are supported; this one has ${labels} classes`);
+  const w = targetWeights(attrs, 'class');
+  const ids = new Set(w.id);
+  if ([...ids].some((i) => i !== 0 && i !== 1))
+    throw new VigilError('InvalidModel', 'class_ids must be 0 or 1 for two classes');
+  const positive = ids.has(1) ? 1 : 0;
+  const post = str(attrs.get('post_transform')) ?? 'NONE';
+  const boosting = post === 'LOGISTIC';
+  if (!boosting && post !== 'NONE') {
+    throw refusal(graph, `classifier post_transform '${post}' is not supported (NONE or LOGISTIC)`);
+  }
+  if (boosting && ids.size !== 1) {
+    throw refusal(graph, 'a LOGISTIC classifier must carry one column of margins (one class id)');
+  }
+  const input = resolveGraphInput(graph, node);
+  const bases = numbersAttr(attrs, 'base_values').values;
+  const base = bases.length === 2 ? bases[positive] : ids.size === 1 ? (bases[0] ?? 0) : 0;
+  const trees = parseNodes(
+    attrs,
+    w,
+    (id) => id === positive,
+    input.width,
+    input.treesReadDouble,
+    'SUM',
+    base,
+  );
+  checkStructure(trees);
+  const ensemble = withValidCovers(trees);
+  const proba = node.output?.[1] ?? '';
+  const tail: Tail = boosting ? { kind: 'logistic' } : { kind: 'affine', a: 1, b: 0 };
+  const served: Record<string, ServedOutput> = { [proba]: { tail, tensor: proba, column: 1 } };
+  // ZipMap only repackages the probability tensor as maps; it serves the same numbers.
+  for (const z of graph.node ?? []) {
+    if (isMl(z, 'ZipMap') && z.input?.[0] === proba && z.output?.[0]) {
+      served[z.output[0]] = { tail, tensor: proba, column: 1 };
+    }
+  }
+  const rawOutputName = boosting ? `${proba}#margin` : `${proba}#positive`;
+  if (!boosting) served[rawOutputName] = { tail, tensor: proba, column: 1 };
+  return {
+    ensemble,
+    inputName: input.name,
+    inputType: input.type,
+    rawOutputName,
+    served,
+    pow2Outputs: {},
+    op: 'TreeEnsembleClassifier',
+    family: boosting ? 'boosting-classifier' : 'forest-classifier',
+    explains: boosting ? 'margin' : 'probability',
+    coverSource: Number.isFinite(ensemble.cover[0]) ? 'model' : 'none',
+  };
 }
