@@ -86,6 +86,18 @@ export const METRICS = {
   driftScore: 'DriftScore',
 } as const;
 
+/**
+ * The one limit on a request body, bytes, applied by the handlers and by the twin's listener
+ * alike. API Gateway's HTTP API accepts 10 MB, but Lambda's synchronous invocation payload is
+ * 6 MB *including* the event envelope, and API Gateway base64-encodes non-text bodies (×4/3):
+ * 4 MiB is the largest body that still fits in the worst case, so the smaller real limit wins
+ * and the caller gets Vigil's own 413 rather than a gateway error.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The one message for a body over `MAX_BODY_BYTES`. */
+export const BODY_TOO_LARGE_MESSAGE = `Request body exceeds ${MAX_BODY_BYTES} bytes (4 MiB)`;
+
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';
 
