@@ -24,6 +24,11 @@ export const ENV = {
   MODEL_ALIAS: 'VIGIL_MODEL_ALIAS',
   /** Share of scored rows written to the captures table, 0..1. */
   CAPTURE_SAMPLE_RATE: 'VIGIL_CAPTURE_SAMPLE_RATE',
+  /**
+   * Local twin: spool file where capture rows that could not be written are parked durably
+   * and replayed from (`FileCaptureSpool`). Unset in AWS.
+   */
+  CAPTURE_SPOOL_FILE: 'VIGIL_CAPTURE_SPOOL_FILE',
   /** Days a capture is kept (TTL). */
   CAPTURE_TTL_DAYS: 'VIGIL_CAPTURE_TTL_DAYS',
   /** Maximum rows per score request. */

@@ -31,8 +31,39 @@ export interface TwinOptions {
   readonly driftEveryMs?: number;
   /** Package registered as `default` version 1 on first start. @default models/default */
   readonly defaultModelDir?: string;
-  /** Capture sample rate (share of scored rows kept). @default 1 */
+  /** Capture sample rate (share of scored rows kept). @default VIGIL_CAPTURE_SAMPLE_RATE, else 1 */
   readonly captureSampleRate?: number;
+  /** How often parked capture rows are replayed, ms. @default 30000 */
+  readonly spoolReplayEveryMs?: number;
+}
+
+/**
+ * The environment the twin gives the handlers: the same variable names the CDK app sets, local
+ * values. An operator's own `VIGIL_CAPTURE_SAMPLE_RATE` is honoured (an option wins over it).
+ */
+export function twinEnvironment(a: {
+  dataDir: string;
+  endpoint: string;
+  opts: Pick<TwinOptions, 'captureSampleRate'>;
+  env?: NodeJS.ProcessEnv;
+}): Record<string, string> {
+  const env = a.env ?? process.env;
+  return {
+    [ENV.REGISTRY_TABLE]: LOCAL_TABLES.registry,
+    [ENV.CAPTURES_TABLE]: LOCAL_TABLES.captures,
+    [ENV.DRIFT_TABLE]: LOCAL_TABLES.drift,
+    [ENV.DYNAMODB_ENDPOINT]: a.endpoint,
+    [ENV.ARTIFACT_DIR]: path.join(a.dataDir, 'artifacts'),
+    [ENV.CAPTURE_SAMPLE_RATE]: String(a.opts.captureSampleRate ?? (env[ENV.CAPTURE_SAMPLE_RATE] || 1)),
+    [ENV.CAPTURE_SPOOL_FILE]: path.join(a.dataDir, 'captures-spool.jsonl'),
+    VIGIL_API_KEYS_FILE: path.join(a.dataDir, 'api-keys.json'),
+    // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
+    VIGIL_EVENTS_FILE: env.VIGIL_EVENTS_FILE ?? path.join(a.dataDir, 'events.jsonl'),
+    POWERTOOLS_SERVICE_NAME: 'vigil-local',
+    POWERTOOLS_DEV: 'true',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    AWS_REGION: env.AWS_REGION ?? 'local',
+  };
 }
 
 export interface Twin {
@@ -64,21 +95,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
   const apiKey = await ensureApiKey(dataDir);
   routeEmfToFile(path.join(dataDir, 'metrics.log'));
 
-  Object.assign(process.env, {
-    [ENV.REGISTRY_TABLE]: LOCAL_TABLES.registry,
-    [ENV.CAPTURES_TABLE]: LOCAL_TABLES.captures,
-    [ENV.DRIFT_TABLE]: LOCAL_TABLES.drift,
-    [ENV.DYNAMODB_ENDPOINT]: dynamo.endpoint,
-    [ENV.ARTIFACT_DIR]: path.join(dataDir, 'artifacts'),
-    [ENV.CAPTURE_SAMPLE_RATE]: String(opts.captureSampleRate ?? 1),
-    VIGIL_API_KEYS_FILE: path.join(dataDir, 'api-keys.json'),
-    // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
-    VIGIL_EVENTS_FILE: process.env.VIGIL_EVENTS_FILE ?? path.join(dataDir, 'events.jsonl'),
-    POWERTOOLS_SERVICE_NAME: 'vigil-local',
-    POWERTOOLS_DEV: 'true',
-    POWERTOOLS_METRICS_DISABLED: 'false',
-    AWS_REGION: process.env.AWS_REGION ?? 'local',
-  });
+  Object.assign(process.env, twinEnvironment({ dataDir, endpoint: dynamo.endpoint, opts }));
   const { resetRuntime, runtime } = await import('#runtime/root.ts');
   resetRuntime();
   const { bootstrapDefaultModel } = await import('../bin/commands/models.ts');
@@ -97,6 +114,20 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     for (const m of models) out.push(await evaluate({ model: m.name }));
     return out;
   };
+  // Capture rows parked while the table was unavailable go back in, every half minute.
+  const replayTimer = rt.captureSpool
+    ? setInterval(() => {
+        const spool = rt.captureSpool;
+        if (!spool || !rt.captures) return;
+        spool
+          .replay(rt.captures)
+          .then((r) => {
+            if (r.read > 0) process.stderr.write(`capture spool replay: ${JSON.stringify(r)}\n`);
+          })
+          .catch((e) => process.stderr.write(`CAPTURE SPOOL REPLAY FAILED: ${(e as Error).message}\n`));
+      }, opts.spoolReplayEveryMs ?? 30_000)
+    : undefined;
+  replayTimer?.unref();
   const every = opts.driftEveryMs ?? 3_600_000;
   const timer =
     every > 0
@@ -117,6 +148,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     evaluateDrift,
     async close() {
       if (timer) clearInterval(timer);
+      if (replayTimer) clearInterval(replayTimer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await dynamo.close();

@@ -51,7 +51,7 @@ export function explainRequest(deps: ExplainDeps) {
     const model = await deps.models.get(req.model, req.ref);
     const features = model.manifest.features;
     const nf = features.length;
-    const x = rowsToMatrix(req.rows, features, deps.maxRows);
+    const x = rowsToMatrix(req.rows, features, deps.maxRows, model.parsed.inputType);
     const n = req.rows.length;
     const { score } = await model.engine.score(x, n);
     const rows = Array.from({ length: n }, (_, r) => x.subarray(r * nf, (r + 1) * nf));

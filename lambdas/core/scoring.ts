@@ -4,17 +4,51 @@ import type { OrtModel } from '#core/onnx/ort.ts';
 import { type ParsedModel, parseOnnx } from '#core/onnx/parse.ts';
 import { InvalidFeatureError, VigilError } from './errors.ts';
 
-/** Largest magnitude a float32 holds; larger inputs would become Infinity in the graph. */
-const FLOAT32_MAX = 3.4028234663852886e38;
+/**
+ * Which request values a model accepts, decided once from its graph's input type:
+ *
+ * - `float32`: a finite value that stays finite and, unless it is 0, non-zero in float32
+ *   (`Math.fround`). Overflowing to ±Infinity or vanishing to 0 is not rounding but a different
+ *   value; both are a 400 naming the field. Every accepted value lies within 1.4e-45 ≤ |v| ≤
+ *   3.4e38, inside DynamoDB's number range (1e-130 … 1e126), so captures store it exactly.
+ * - `float64`: a finite double inside DynamoDB's number range, for the same reason.
+ */
+export type InputDomain = 'float32' | 'float64';
+
+/** DynamoDB's number range (magnitudes); captures store accepted values as DynamoDB numbers. */
+const STORED_MIN = 1e-130;
+const STORED_MAX = 9.999999999999999e125;
+
+/** Why `v` is outside `domain`, or undefined when the model's input type represents it. */
+export function outsideDomain(v: number, domain: InputDomain): string | undefined {
+  if (!Number.isFinite(v)) return 'must be a finite number';
+  if (v === 0) return undefined;
+  if (domain === 'float32') {
+    const f = Math.fround(v);
+    if (!Number.isFinite(f)) return "is too large for the model's float32 input (|value| ≤ 3.4e38)";
+    if (f === 0) return "is too small for the model's float32 input (it would become 0; |value| ≥ 1.4e-45)";
+    return undefined;
+  }
+  const a = Math.abs(v);
+  if (a > STORED_MAX) return 'is too large (|value| < 1e126)';
+  if (a < STORED_MIN) return 'is too small (|value| ≥ 1e-130, or 0)';
+  return undefined;
+}
 
 /**
  * Validates request rows against the model's features and packs them into a
  * row-major float32 matrix. Every problem names the row and field.
  *
- * @throws InvalidFeatureError for a missing, unknown, non-numeric or non-finite feature
+ * @throws InvalidFeatureError for a missing, unknown or non-numeric feature, or a value outside
+ *   the model's input domain (`outsideDomain`)
  * @throws VigilError EmptyBatch | BatchTooLarge | InvalidBody
  */
-export function rowsToMatrix(rows: unknown, features: readonly string[], maxRows: number): Float32Array {
+export function rowsToMatrix(
+  rows: unknown,
+  features: readonly string[],
+  maxRows: number,
+  domain: InputDomain = 'float32',
+): Float32Array {
   if (!Array.isArray(rows)) throw new VigilError('InvalidBody', "'rows' must be an array of objects");
   if (rows.length === 0) throw new VigilError('EmptyBatch', "'rows' must contain at least one row");
   if (rows.length > maxRows) {
@@ -57,11 +91,9 @@ export function rowsToMatrix(rows: unknown, features: readonly string[], maxRows
           field: name,
         });
       }
-      if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) {
-        throw new InvalidFeatureError(`row ${r}: feature '${name}' must be a finite number`, {
-          row: r,
-          field: name,
-        });
+      const outside = outsideDomain(v, domain);
+      if (outside) {
+        throw new InvalidFeatureError(`row ${r}: feature '${name}' ${outside}`, { row: r, field: name });
       }
       x[r * nf + f] = v;
     }

@@ -7,6 +7,12 @@ export interface ParsedModel {
   readonly ensemble: TreeEnsemble;
   /** Graph input the trees read (float [N, nFeatures]). */
   readonly inputName: string;
+  /**
+   * Element type of that input: decides which request values a model accepts (a value the
+   * type cannot represent is refused as a 400 naming the field). `float32` unless the graph
+   * declares `double`.
+   */
+  readonly inputType: 'float32' | 'float64';
   /** Output of the tree-ensemble node: the raw value TreeSHAP explains. */
   readonly rawOutputName: string;
   /** All graph outputs, in order. */
@@ -83,6 +89,8 @@ export function parseOnnx(bytes: Uint8Array): ParsedModel {
   return {
     ensemble,
     inputName,
+    inputType:
+      inputInfo?.type?.tensorType?.elemType === onnx.TensorProto.DataType.DOUBLE ? 'float64' : 'float32',
     rawOutputName,
     pow2Outputs: pow2Tails(graph, rawOutputName),
     outputs: (graph.output ?? []).map((o) => o.name ?? ''),
