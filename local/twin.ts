@@ -1,12 +1,13 @@
 import { Console } from 'node:console';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV, type HANDLERS, ROUTES } from '#contracts';
 import { generateApiKey } from '#core/auth.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
+import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +36,8 @@ export interface TwinOptions {
   readonly captureSampleRate?: number;
   /** How often parked capture rows are replayed, ms. @default 30000 */
   readonly spoolReplayEveryMs?: number;
+  /** Listener limits (timeouts, connection cap). @default DEFAULT_LISTENER_LIMITS */
+  readonly limits?: Partial<ListenerLimits>;
 }
 
 /**
@@ -88,7 +91,25 @@ export interface Twin {
 export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
   const dataDir = path.resolve(opts.dataDir ?? '.vigil');
   await mkdir(dataDir, { recursive: true });
-  const dynamo = await startDynalite(opts.inMemory ? {} : { path: path.join(dataDir, 'dynamodb') });
+  const lock = await takeLock(dataDir);
+  let dynamo: LocalDynamo | undefined;
+  try {
+    dynamo = await startDynalite(opts.inMemory ? {} : { path: path.join(dataDir, 'dynamodb') });
+    return await startOn(dataDir, dynamo, lock, opts);
+  } catch (e) {
+    // Nothing may keep the process alive after a failed start (a taken port hung it before).
+    await dynamo?.close().catch(() => undefined);
+    await lock.release();
+    throw e;
+  }
+}
+
+async function startOn(
+  dataDir: string,
+  dynamo: LocalDynamo,
+  lock: TwinLock,
+  opts: TwinOptions,
+): Promise<Twin> {
   await ensureTables(dynamo.endpoint, Object.values(LOCAL_TABLES));
   // Lets `vigil models …` talk to this twin's DynamoDB while it runs.
   await writeFile(path.join(dataDir, 'dynamodb.endpoint'), `${dynamo.endpoint}\n`);
@@ -105,7 +126,13 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     opts.defaultModelDir ?? path.join(ROOT, 'models/default'),
   );
 
-  const { server, port, handlers } = await startApiServer({ port: opts.port ?? 3000, host: opts.host });
+  const { server, port, handlers } = await startApiServer({
+    port: opts.port ?? 3000,
+    host: opts.host,
+    limits: opts.limits,
+  });
+  const url = `http://${!opts.host || ['127.0.0.1', '0.0.0.0', 'localhost'].includes(opts.host) ? 'localhost' : opts.host}:${port}`;
+  await lock.publish(url);
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
@@ -140,7 +167,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
   timer?.unref();
 
   return {
-    url: `http://${!opts.host || ['127.0.0.1', '0.0.0.0', 'localhost'].includes(opts.host) ? 'localhost' : opts.host}:${port}`,
+    url,
     port,
     apiKey,
     dataDir,
@@ -152,10 +179,58 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await dynamo.close();
+      await lock.release();
       resetRuntime();
     },
   };
 }
+
+/** The data dir's ownership by one running twin (`twin.lock`: pid and URL). */
+interface TwinLock {
+  publish(url: string): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * Claims `dataDir` for this process. dynalite keeps its database under an exclusive LevelDB lock,
+ * so a second twin on the same directory used to crash on it; now it is told where the first one
+ * runs. A lock left by a process that no longer exists is taken over.
+ */
+export async function takeLock(dataDir: string): Promise<TwinLock> {
+  const file = path.join(dataDir, 'twin.lock');
+  const write = (url: string, flag: 'wx' | 'w') =>
+    writeFile(file, `${JSON.stringify({ pid: process.pid, url })}\n`, { flag, mode: 0o600 });
+  try {
+    await write('starting', 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    let held: { pid?: number; url?: string } = {};
+    try {
+      held = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      // Unreadable: treat as stale.
+    }
+    if (held.pid && held.pid !== process.pid && alive(held.pid)) {
+      throw new Error(
+        `Vigil is already running at ${held.url ?? 'an unknown address'} (pid ${held.pid}) on ${dataDir}; stop it first or use --data-dir <another dir>`,
+      );
+    }
+    await write('starting', 'w');
+  }
+  return {
+    publish: (url) => write(url, 'w'),
+    release: () => rm(file, { force: true }),
+  };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 const unauthorized = (statusCode: number, code: string, message: string) => ({
   statusCode,
@@ -173,6 +248,7 @@ const unauthorized = (statusCode: number, code: string, message: string) => ({
 export async function startApiServer(opts: {
   port: number;
   host?: string;
+  limits?: Partial<ListenerLimits>;
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
   const { HANDLER_MODULES: handlers } = await import('./handler-modules.ts');
   const authorize = handlers.authorizer as (e: unknown) => Promise<{ isAuthorized: boolean }>;
@@ -190,13 +266,74 @@ export async function startApiServer(opts: {
             return res.isAuthorized ? undefined : unauthorized(403, 'Forbidden', 'Invalid API key');
           },
   }));
-  const server: Server = createServer(apiGatewayListener(routes));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
-  });
+  const server = createLimitedServer(apiGatewayListener(routes), opts.limits);
+  await listen(server, opts.port, opts.host ?? '127.0.0.1');
   const address = server.address();
   return { server, port: typeof address === 'object' && address ? address.port : 0, handlers };
+}
+
+/** Limits of the listener that stands in for API Gateway (the twin and the EKS scorer). */
+export interface ListenerLimits {
+  /** Time to receive a request's headers, ms (slowloris). @default 10000 */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included, ms. @default 30000 */
+  readonly requestTimeoutMs: number;
+  /** Idle time of a kept-alive connection between requests, ms. @default 5000 */
+  readonly keepAliveTimeoutMs: number;
+  /** Requests served on one kept-alive connection before it is closed. @default 1000 */
+  readonly maxRequestsPerSocket: number;
+  /** Open connections; more are refused at accept time. @default 256 */
+  readonly maxConnections: number;
+  /** How often expired requests are looked for, ms (Node checks on an interval). @default 1000 */
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 1_000,
+  maxConnections: 256,
+  checkIntervalMs: 1_000,
+};
+
+/**
+ * A node:http server with the limits API Gateway would impose in front of Lambda: Node's
+ * defaults hold a slow body for 300 s and accept connections without bound.
+ */
+export function createLimitedServer(
+  listener: Parameters<typeof createServer>[1],
+  limits: Partial<ListenerLimits> = {},
+): Server {
+  const l = { ...DEFAULT_LISTENER_LIMITS, ...limits };
+  const server = createServer(
+    {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      connectionsCheckingInterval: l.checkIntervalMs,
+    },
+    listener,
+  );
+  server.maxRequestsPerSocket = l.maxRequestsPerSocket;
+  server.maxConnections = l.maxConnections;
+  return server;
+}
+
+/** `listen`, with a sentence instead of a bare EADDRINUSE (and no hang) when the port is taken. */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') {
+        reject(
+          new Error(`port ${port} on ${host} is already in use: stop what runs there or pass --port <n>`),
+        );
+      } else if (e.code === 'EACCES') {
+        reject(new Error(`not allowed to listen on ${host}:${port}: pick a port above 1023 with --port`));
+      } else reject(e);
+    });
+    server.listen(port, host, () => resolve());
+  });
 }
 
 /**
@@ -229,9 +366,8 @@ async function ensureApiKey(dataDir: string): Promise<string> {
   const plainFile = path.join(dataDir, 'local-api-key');
   if (existsSync(keysFile) && existsSync(plainFile)) return (await readFile(plainFile, 'utf8')).trim();
   const { key, record } = generateApiKey('admin');
-  await writeFile(keysFile, `${JSON.stringify({ keys: [record] }, null, 2)}\n`, { mode: 0o600 });
-  await writeFile(plainFile, `${key}\n`, { mode: 0o600 });
-  await chmod(plainFile, 0o600);
+  await writeFileAtomic(keysFile, `${JSON.stringify({ keys: [record] }, null, 2)}\n`);
+  await writeFileAtomic(plainFile, `${key}\n`);
   return key;
 }
 

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
+import { writeFileAtomic } from '../../local/files.ts';
 
 export const KEYS_USAGE = `Usage: vigil keys create [--scope score|admin] [--local] [--data-dir .vigil]
 
@@ -38,7 +39,8 @@ export async function keysCommand(
     }
     const set = ApiKeySetSchema.parse(JSON.parse(await readFile(file, 'utf8')));
     set.keys.push(record);
-    await writeFile(file, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+    // Atomic (temp + rename): the running twin reads this file per request.
+    await writeFileAtomic(file, `${JSON.stringify(set, null, 2)}\n`);
     out(`${key}\n`);
     process.stderr.write(
       `added ${record.id} (${record.scope}) to ${file}; the key above is not stored anywhere\n`,
