@@ -250,6 +250,21 @@ export async function startApiServer(opts: {
   host?: string;
   limits?: Partial<ListenerLimits>;
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
+  const { routes, handlers } = await apiRoutes();
+  const server = createLimitedServer(apiGatewayListener(routes), opts.limits);
+  await listen(server, opts.port, opts.host ?? '127.0.0.1');
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : 0, handlers };
+}
+
+/**
+ * `ROUTES` bound to the handler modules Lambda runs, each non-public route guarded by the
+ * authorizer. Exported so tests can drive the listener in-process (the fuzz suite).
+ */
+export async function apiRoutes(): Promise<{
+  routes: Route[];
+  handlers: Record<keyof typeof HANDLERS, unknown>;
+}> {
   const { HANDLER_MODULES: handlers } = await import('./handler-modules.ts');
   const authorize = handlers.authorizer as (e: unknown) => Promise<{ isAuthorized: boolean }>;
   const routes: Route[] = ROUTES.map((r) => ({
@@ -266,10 +281,7 @@ export async function startApiServer(opts: {
             return res.isAuthorized ? undefined : unauthorized(403, 'Forbidden', 'Invalid API key');
           },
   }));
-  const server = createLimitedServer(apiGatewayListener(routes), opts.limits);
-  await listen(server, opts.port, opts.host ?? '127.0.0.1');
-  const address = server.address();
-  return { server, port: typeof address === 'object' && address ? address.port : 0, handlers };
+  return { routes, handlers };
 }
 
 /** Limits of the listener that stands in for API Gateway (the twin and the EKS scorer). */

@@ -6,7 +6,15 @@ import { ENV, PRODUCTION_ALIAS } from '#contracts';
 import { VigilError } from '#core/errors.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
 import { parseRuntimeConfig } from '#runtime/config.ts';
-import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from '#runtime/http.ts';
+import {
+  type HttpEvent,
+  type HttpResult,
+  httpHandler,
+  json,
+  pathParam,
+  validate,
+  withoutLocalPaths,
+} from '#runtime/http.ts';
 
 /**
  * Read-only registry API:
@@ -77,7 +85,13 @@ const HistoryQuery = z.object({
   at: z.iso.datetime({ offset: true }).optional(),
 });
 
-async function handle(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
+/** Registry records over HTTP: without the twin's local paths (artifact URIs, bootstrap reasons). */
+const handle = async (deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> => {
+  const res = await answer(deps, raw);
+  return res.body ? { ...res, body: JSON.stringify(withoutLocalPaths(JSON.parse(res.body))) } : res;
+};
+
+async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
   const { route: r, event } = route(raw);
   if (r === 'list') return json(200, { models: await deps.registry.listModels() });
   const model = pathParam(event, 'model', MODEL_PARAM);

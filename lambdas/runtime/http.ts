@@ -28,6 +28,33 @@ export const json = (
   body: JSON.stringify(body),
 });
 
+/**
+ * A response value with local absolute paths taken out: a `file://` URI keeps only its part
+ * under the artifact store (`file://…/models/default/1/`), and an absolute path inside text (a
+ * bootstrap reason naming a checkout) keeps only its last segment. Registry records carry both
+ * on the twin; the machine's directory layout is nobody's business over HTTP.
+ */
+export function withoutLocalPaths<T>(value: T): T {
+  const clean = (s: string): string => {
+    if (s.startsWith('file://')) {
+      const i = s.indexOf('/models/');
+      return i >= 0 ? `file://…${s.slice(i)}` : 'file://…';
+    }
+    return s.replace(
+      /(^|[\s('"=])\/(?:[^\s/'")]+\/)+([^\s/'")]*)/g,
+      (_m, pre: string, last: string) => `${pre}…/${last}`,
+    );
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return clean(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
 /** Limit of a request body, bytes: the one limit in `contracts.ts` (its JSDoc says why 4 MiB). */
 export const DEFAULT_MAX_BODY_BYTES = MAX_BODY_BYTES;
 
