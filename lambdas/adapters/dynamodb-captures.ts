@@ -50,10 +50,12 @@ const exact = (v: number): NumberValue => NumberValue.from(String(v));
 const num = (v: unknown): number => (v instanceof NumberValue ? Number(v.value) : Number(v));
 
 /**
- * `CaptureSink` over the DynamoDB captures table. Writes in BatchWrite chunks of 25, decides
- * whether an error is retryable *before* retrying (a refused request fails the same way every
- * time), retries `UnprocessedItems` and retryable errors with exponential backoff and full
- * jitter, parks what still fails (`park`), and reports `{ written, parked, lost, reason }`
+ * `CaptureSink` over the DynamoDB captures table. Writes in BatchWrite chunks of 25 and decides
+ * whether an error is retryable *before* retrying: a refused request fails the same way every
+ * time (lost, counted, the real reason logged); a thrown retryable error has already been
+ * retried by the SDK, so its rows are parked at once (`park`); `UnprocessedItems`, which the
+ * SDK does not retry, are retried here with exponential backoff and full jitter, then parked.
+ * It reports `{ written, parked, lost, reason }`
  * instead of throwing: a capture problem must never fail the score request, but every row is
  * accounted for.
  *
@@ -162,7 +164,9 @@ export class DynamoCaptureSink implements CaptureSink {
             reason: lastError,
           };
         }
-        continue;
+        // Thrown only after the SDK's own retries (throttling, network, 5xx): retrying here too
+        // would multiply the wait on every score request during an outage. Park them instead.
+        break;
       }
       pending = (out.UnprocessedItems?.[this.o.tableName] ?? []) as typeof pending;
     }
