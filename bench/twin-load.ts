@@ -70,6 +70,8 @@ interface Load {
   p50: number;
   p99: number;
   non2xx: number;
+  /** Requests that errored or timed out (a request still in flight when time is up is not counted). */
+  failed: number;
 }
 
 function load(url: string, key: string, rows: number, connections: number): Promise<Load> {
@@ -85,7 +87,14 @@ function load(url: string, key: string, rows: number, connections: number): Prom
       },
       (err, r) => {
         if (err) reject(err);
-        else resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx });
+        else
+          resolve({
+            rps: r.requests.average,
+            p50: r.latency.p50,
+            p99: r.latency.p99,
+            non2xx: r.non2xx,
+            failed: r.errors + r.timeouts,
+          });
       },
     );
   });
@@ -122,6 +131,7 @@ export const run: BenchModule = async () => {
             fmt(r.p50),
             fmt(r.p99),
             r.non2xx,
+            r.failed,
             fmt(inProcess[n]),
             `${fmt((r.rps / inProcess[n]) * 100)} %`,
           ]);
@@ -142,12 +152,14 @@ export const run: BenchModule = async () => {
       'p50 ms',
       'p99 ms',
       'non-2xx',
+      'errors/timeouts',
       'in-process req/s',
       'twin / in-process',
     ],
     rows,
     notes: [
       `machine load (1/5/15 min): before ${before.map((v) => v.toFixed(2)).join(' ')}, after ${after.map((v) => v.toFixed(2)).join(' ')}`,
+      'A case with 0 req/s finished no request within its time (every request still in flight).',
       'in-process = the fast-path engine alone on the same batch (median of 2000 calls), so the ratio is the share of time left for the model once HTTP, auth, validation and captures are paid.',
     ],
   };
