@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BODY_TOO_LARGE_MESSAGE, MAX_BODY_BYTES } from '#contracts';
 import { startApiServer, startTwin, type Twin, takeLock } from '../../local/twin.ts';
 
@@ -92,6 +92,30 @@ describe('the twin listener (also `vigil serve --aws`)', () => {
     const r = await raw(twin.port, [head, ...Array.from({ length: 60 }, () => '{"rows":')], 100);
     expect(r.closedAfterMs).toBeLessThan(5000);
     expect(r.text).not.toMatch(/HTTP\/1.1 200/);
+  });
+
+  it('a client that goes away mid-body is one quiet line, not a stack trace', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const s = connect(twin.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      s.write(
+        `POST /v1/models/default/score HTTP/1.1\r\nHost: x\r\nx-api-key: ${twin.apiKey}\r\ncontent-length: 1000\r\n\r\n{"rows":[`,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      s.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      spy.mockRestore();
+    }
+    const mine = lines.filter((l) => /client went away|local twin error|aborted|ECONNRESET|\n\s+at /.test(l));
+    // (The slow-body test's dropped client may log its own line here too: the same quiet line.)
+    expect(mine.length).toBeGreaterThanOrEqual(1);
+    for (const l of mine) expect(l).toBe('client went away: POST /v1/models/default/score\n');
   });
 
   it('closes an idle kept-alive connection after the keep-alive timeout', async () => {
