@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BODY_TOO_LARGE_MESSAGE, MAX_BODY_BYTES } from '#contracts';
+import { keysCommand } from '../../bin/commands/keys.ts';
 import { startApiServer, startTwin, type Twin, takeLock } from '../../local/twin.ts';
 
 /** Sends raw bytes on a fresh connection; resolves with everything received until the server closes. */
@@ -230,6 +231,34 @@ describe('the twin listener (also `vigil serve --aws`)', () => {
     } finally {
       await rm(other, { recursive: true, force: true });
     }
+  });
+
+  it('key rotation under traffic: a valid key never gets 403 while `vigil keys create --local` runs', async () => {
+    let rotating = true;
+    const statuses: number[] = [];
+    const traffic = Array.from({ length: 4 }, async () => {
+      while (rotating) {
+        const r = await send(twin.port, {
+          method: 'GET',
+          path: '/v1/models',
+          headers: { 'x-api-key': twin.apiKey },
+        });
+        statuses.push(r.status);
+      }
+    });
+    const quiet = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      for (let i = 0; i < 15; i++) {
+        expect(await keysCommand(['create', '--local', '--data-dir', dir], () => undefined)).toBe(0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      rotating = false;
+      await Promise.all(traffic);
+      quiet.mockRestore();
+    }
+    expect(statuses.length).toBeGreaterThan(15);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
   });
 
   it('a taken port is a sentence and an error, not a hang', async () => {
