@@ -14,6 +14,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   drift: () => import('./drift.ts'),
   middleware: () => import('./middleware.ts'),
   byo: () => import('./byo.ts'),
+  'twin-load': () => import('./twin-load.ts'),
 };
 
 function print(t: BenchTable): void {

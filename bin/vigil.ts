@@ -3,27 +3,42 @@
  * The Vigil CLI: `vigil serve | train | score | explain | models | drift`.
  * `npm start` is `vigil serve`.
  */
-import { parseArgs } from 'node:util';
 
 // The SDK warns on Node < 22 (Lambda runs 22); the local machines run 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const USAGE = `Usage: vigil <command> [options]
+const VERSION = '0.1.0';
+
+const USAGE = `Usage: vigil <command> [options]      (vigil <command> --help for its options)
 
 Commands:
-  serve     [--port 3000] [--host 127.0.0.1] [--data-dir .vigil] [--drift-every 1h]
-            Run the local twin: the HTTP API on localhost with dynalite, the default model,
-            drift evaluation on a timer.
-  serve --aws [--port 8080] [--host 0.0.0.0]
-            The same API on the real AWS adapters, configured by VIGIL_* env (EKS scorer).
-  train     --data metrics.csv --out dir [--features a,b,c] [--label col] [--name n]
-  score     --model dir [--engine fast|onnx] < body.json     Print the API's JSON response.
-  explain   --model dir [--svg out.svg] < body.json          Print an explanation table.
-  models    list | versions | register | approve | reject | promote | rollback | history | delete-alias
-            A client of the HTTP API: --url/VIGIL_URL (default the local twin), --api-key/VIGIL_API_KEY.
-  drift     --reference ref.csv --current cur.csv [--json]   Exit 1 when drift.
-  keys      create [--scope score|admin] [--local]           Issue an API key (stored hashed).
+  serve     Run the local twin: the HTTP API on localhost with dynalite, the default model,
+            drift evaluation on a timer. --aws: the same API on the real AWS adapters (EKS).
+  train     Train an isolation forest on a CSV and write a model package.
+  score     Score a JSON body with a package directory; print the API's response.
+  explain   Explain a JSON body's scores (TreeSHAP) with a package directory.
+  models    The model registry over the HTTP API (--url/VIGIL_URL, --api-key/VIGIL_API_KEY):
+            list | versions | register | import | approve | reject | promote | rollback | history | …
+  drift     Compare two CSVs with the drift tests; exit 1 when drift.
+  keys      Issue an API key (stored hashed).
+
+Every command takes --data-dir <dir> (default .vigil, or VIGIL_DATA_DIR) and --help.
+  --version   print the version
 `;
+
+export const SERVE_USAGE = `Usage: vigil serve [options]
+
+Runs the local twin (npm start): the v1 HTTP API on loopback over the same handlers Lambda
+runs, DynamoDB as dynalite under --data-dir, the default model registered as production.
+
+Options:
+  --port <n>                port to listen on, 0 = any free one (default: $PORT or 3000)
+  --host <addr>             address to bind (default: 127.0.0.1)
+  --data-dir <dir>          state: database, artifacts, keys, logs (default: .vigil)
+  --drift-every <duration>  drift evaluation interval, e.g. 30m, 1h, 0 = off (default: 1h)
+  --aws                     the same API on the real AWS adapters, configured by VIGIL_* env
+                            (the EKS streaming scorer); --data-dir is not used then
+  -h, --help                this text`;
 
 /** Parses durations like `60s`, `5m`, `1h`, `500ms` or plain milliseconds. */
 export function parseDuration(s: string): number {
@@ -34,20 +49,39 @@ export function parseDuration(s: string): number {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const { parseCli, intFlag, UsageError } = await import('./commands/cli.ts');
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return 0;
+  }
+  let values: ReturnType<typeof parseServe>;
+  const parseServe = () =>
+    parseCli(argv, {
       port: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
-      'data-dir': { type: 'string', default: '.vigil' },
       'drift-every': { type: 'string', default: '1h' },
       aws: { type: 'boolean', default: false },
-    },
-  });
+    });
+  let port: number;
+  let driftEveryMs: number;
+  try {
+    values = parseServe();
+    port = intFlag(values.values.port ?? process.env.PORT ?? '3000', 'port', 0, 65_535) as number;
+    try {
+      driftEveryMs =
+        values.values['drift-every'] === '0' ? 0 : parseDuration(values.values['drift-every'] ?? '1h');
+    } catch (e) {
+      throw new UsageError(`--drift-every: ${(e as Error).message}`);
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n\n${SERVE_USAGE}\n`);
+    return 2;
+  }
+  const opts = values.values;
   const { startAwsServer, startTwin } = await import('../local/twin.ts');
-  const port = Number(values.port ?? process.env.PORT ?? 3000);
-  if (values.aws) {
-    const server = await startAwsServer({ port, host: values.host });
+  if (opts.aws) {
+    const server = await startAwsServer({ port, host: opts.host });
     process.stdout.write(`Vigil API (AWS adapters) listening on ${server.url}\n`);
     const stopAws = async () => {
       await server.close();
@@ -57,12 +91,7 @@ async function serve(argv: string[]): Promise<number> {
     process.once('SIGTERM', stopAws);
     return new Promise<number>(() => undefined);
   }
-  const twin = await startTwin({
-    port,
-    host: values.host,
-    dataDir: values['data-dir'],
-    driftEveryMs: parseDuration(values['drift-every'] ?? '1h'),
-  });
+  const twin = await startTwin({ port, host: opts.host, dataDir: opts['data-dir'], driftEveryMs });
   const body = `'{"rows":[{"cpu":35,"memory":55,"network":420,"disk_io":95,"latency":28},{"cpu":97,"memory":98,"network":40,"disk_io":400,"latency":150}]}'`;
   process.stdout.write(
     [
@@ -104,7 +133,9 @@ async function main(argv: string[]): Promise<number> {
     case 'keys':
       return (await import('./commands/keys.ts')).keysCommand(rest);
     case 'version':
-      process.stdout.write('vigil 0.1.0\n');
+    case '--version':
+    case '-v':
+      process.stdout.write(`vigil ${VERSION}\n`);
       return 0;
     case undefined:
     case '-h':
@@ -123,6 +154,7 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     process.stderr.write(`vigil: ${(e as Error).message}\n`);
-    process.exitCode = 1;
+    // Exit now: a half-started twin (a taken port) must not leave the process hanging.
+    process.exit(1);
   },
 );

@@ -28,6 +28,11 @@ export const ENV = {
   MODEL_ALIAS: 'VIGIL_MODEL_ALIAS',
   /** Share of scored rows written to the captures table, 0..1. */
   CAPTURE_SAMPLE_RATE: 'VIGIL_CAPTURE_SAMPLE_RATE',
+  /**
+   * Local twin: spool file where capture rows that could not be written are parked durably
+   * and replayed from (`FileCaptureSpool`). Unset in AWS.
+   */
+  CAPTURE_SPOOL_FILE: 'VIGIL_CAPTURE_SPOOL_FILE',
   /** Days a capture is kept (TTL). */
   CAPTURE_TTL_DAYS: 'VIGIL_CAPTURE_TTL_DAYS',
   /** Maximum rows per score request. */
@@ -95,6 +100,18 @@ export const METRICS = {
  * models function reads them when registering). Model packages live under `models/`.
  */
 export const STAGING_PREFIX = 'staging/';
+
+/**
+ * The one limit on a request body, bytes, applied by the handlers and by the twin's listener
+ * alike. API Gateway's HTTP API accepts 10 MB, but Lambda's synchronous invocation payload is
+ * 6 MB *including* the event envelope, and API Gateway base64-encodes non-text bodies (×4/3):
+ * 4 MiB is the largest body that still fits in the worst case, so the smaller real limit wins
+ * and the caller gets Vigil's own 413 rather than a gateway error.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The one message for a body over `MAX_BODY_BYTES`. */
+export const BODY_TOO_LARGE_MESSAGE = `Request body exceeds ${MAX_BODY_BYTES} bytes (4 MiB)`;
 
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';

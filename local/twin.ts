@@ -1,6 +1,6 @@
 import { Console } from 'node:console';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { ENV, type HANDLERS, ROUTES } from '#contracts';
 import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 import { isVigilError } from '#core/errors.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
+import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,8 +34,42 @@ export interface TwinOptions {
   readonly driftEveryMs?: number;
   /** Package registered as `default` version 1 on first start. @default models/default */
   readonly defaultModelDir?: string;
-  /** Capture sample rate (share of scored rows kept). @default 1 */
+  /** Capture sample rate (share of scored rows kept). @default VIGIL_CAPTURE_SAMPLE_RATE, else 1 */
   readonly captureSampleRate?: number;
+  /** How often parked capture rows are replayed, ms. @default 30000 */
+  readonly spoolReplayEveryMs?: number;
+  /** Listener limits (timeouts, connection cap). @default DEFAULT_LISTENER_LIMITS */
+  readonly limits?: Partial<ListenerLimits>;
+}
+
+/**
+ * The environment the twin gives the handlers: the same variable names the CDK app sets, local
+ * values. An operator's own `VIGIL_CAPTURE_SAMPLE_RATE` is honoured (an option wins over it).
+ */
+export function twinEnvironment(a: {
+  dataDir: string;
+  endpoint: string;
+  opts: Pick<TwinOptions, 'captureSampleRate'>;
+  env?: NodeJS.ProcessEnv;
+}): Record<string, string> {
+  const env = a.env ?? process.env;
+  return {
+    [ENV.REGISTRY_TABLE]: LOCAL_TABLES.registry,
+    [ENV.CAPTURES_TABLE]: LOCAL_TABLES.captures,
+    [ENV.DRIFT_TABLE]: LOCAL_TABLES.drift,
+    [ENV.DYNAMODB_ENDPOINT]: a.endpoint,
+    [ENV.ARTIFACT_DIR]: path.join(a.dataDir, 'artifacts'),
+    [ENV.STAGING_DIR]: path.join(a.dataDir, 'staging'),
+    [ENV.CAPTURE_SAMPLE_RATE]: String(a.opts.captureSampleRate ?? (env[ENV.CAPTURE_SAMPLE_RATE] || 1)),
+    [ENV.CAPTURE_SPOOL_FILE]: path.join(a.dataDir, 'captures-spool.jsonl'),
+    VIGIL_API_KEYS_FILE: path.join(a.dataDir, 'api-keys.json'),
+    // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
+    VIGIL_EVENTS_FILE: env.VIGIL_EVENTS_FILE ?? path.join(a.dataDir, 'events.jsonl'),
+    POWERTOOLS_SERVICE_NAME: 'vigil-local',
+    POWERTOOLS_DEV: 'true',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    AWS_REGION: env.AWS_REGION ?? 'local',
+  };
 }
 
 export interface Twin {
@@ -61,29 +96,32 @@ export interface Twin {
 export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
   const dataDir = path.resolve(opts.dataDir ?? '.vigil');
   await mkdir(dataDir, { recursive: true });
-  const dynamo = await startDynalite(opts.inMemory ? {} : { path: path.join(dataDir, 'dynamodb') });
+  const lock = await takeLock(dataDir);
+  let dynamo: LocalDynamo | undefined;
+  try {
+    dynamo = await startDynalite(opts.inMemory ? {} : { path: path.join(dataDir, 'dynamodb') });
+    return await startOn(dataDir, dynamo, lock, opts);
+  } catch (e) {
+    // Nothing may keep the process alive after a failed start (a taken port hung it before).
+    await dynamo?.close().catch(() => undefined);
+    await lock.release();
+    throw e;
+  }
+}
+
+async function startOn(
+  dataDir: string,
+  dynamo: LocalDynamo,
+  lock: TwinLock,
+  opts: TwinOptions,
+): Promise<Twin> {
   await ensureTables(dynamo.endpoint, Object.values(LOCAL_TABLES));
   // Lets `vigil models …` talk to this twin's DynamoDB while it runs.
   await writeFile(path.join(dataDir, 'dynamodb.endpoint'), `${dynamo.endpoint}\n`);
   const { admin: apiKey, score: scoreApiKey } = await ensureApiKeys(dataDir);
   routeEmfToFile(path.join(dataDir, 'metrics.log'));
 
-  Object.assign(process.env, {
-    [ENV.REGISTRY_TABLE]: LOCAL_TABLES.registry,
-    [ENV.CAPTURES_TABLE]: LOCAL_TABLES.captures,
-    [ENV.DRIFT_TABLE]: LOCAL_TABLES.drift,
-    [ENV.DYNAMODB_ENDPOINT]: dynamo.endpoint,
-    [ENV.ARTIFACT_DIR]: path.join(dataDir, 'artifacts'),
-    [ENV.STAGING_DIR]: path.join(dataDir, 'staging'),
-    [ENV.CAPTURE_SAMPLE_RATE]: String(opts.captureSampleRate ?? 1),
-    VIGIL_API_KEYS_FILE: path.join(dataDir, 'api-keys.json'),
-    // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
-    VIGIL_EVENTS_FILE: process.env.VIGIL_EVENTS_FILE ?? path.join(dataDir, 'events.jsonl'),
-    POWERTOOLS_SERVICE_NAME: 'vigil-local',
-    POWERTOOLS_DEV: 'true',
-    POWERTOOLS_METRICS_DISABLED: 'false',
-    AWS_REGION: process.env.AWS_REGION ?? 'local',
-  });
+  Object.assign(process.env, twinEnvironment({ dataDir, endpoint: dynamo.endpoint, opts }));
   const { resetRuntime, runtime } = await import('#runtime/root.ts');
   resetRuntime();
   const { bootstrapDefaultModel } = await import('../bin/commands/models.ts');
@@ -116,11 +154,14 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     port: opts.port ?? 3000,
     host: opts.host,
     extraRoutes: [uploadRoute],
+    limits: opts.limits,
   });
   // The upload URLs the API hands out point here; the port is only known now.
   process.env[ENV.STAGING_URL] =
     `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
   resetRuntime();
+  const url = `http://${!opts.host || ['127.0.0.1', '0.0.0.0', 'localhost'].includes(opts.host) ? 'localhost' : opts.host}:${port}`;
+  await lock.publish(url);
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
@@ -129,6 +170,20 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     for (const m of models) out.push(await evaluate({ model: m.name }));
     return out;
   };
+  // Capture rows parked while the table was unavailable go back in, every half minute.
+  const replayTimer = rt.captureSpool
+    ? setInterval(() => {
+        const spool = rt.captureSpool;
+        if (!spool || !rt.captures) return;
+        spool
+          .replay(rt.captures)
+          .then((r) => {
+            if (r.read > 0) process.stderr.write(`capture spool replay: ${JSON.stringify(r)}\n`);
+          })
+          .catch((e) => process.stderr.write(`CAPTURE SPOOL REPLAY FAILED: ${(e as Error).message}\n`));
+      }, opts.spoolReplayEveryMs ?? 30_000)
+    : undefined;
+  replayTimer?.unref();
   const every = opts.driftEveryMs ?? 3_600_000;
   const timer =
     every > 0
@@ -141,7 +196,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
   timer?.unref();
 
   return {
-    url: `http://${!opts.host || ['127.0.0.1', '0.0.0.0', 'localhost'].includes(opts.host) ? 'localhost' : opts.host}:${port}`,
+    url,
     port,
     apiKey,
     scoreApiKey,
@@ -150,13 +205,62 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     evaluateDrift,
     async close() {
       if (timer) clearInterval(timer);
+      if (replayTimer) clearInterval(replayTimer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await dynamo.close();
+      await lock.release();
       resetRuntime();
     },
   };
 }
+
+/** The data dir's ownership by one running twin (`twin.lock`: pid and URL). */
+interface TwinLock {
+  publish(url: string): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * Claims `dataDir` for this process. dynalite keeps its database under an exclusive LevelDB lock,
+ * so a second twin on the same directory used to crash on it; now it is told where the first one
+ * runs. A lock left by a process that no longer exists is taken over.
+ */
+export async function takeLock(dataDir: string): Promise<TwinLock> {
+  const file = path.join(dataDir, 'twin.lock');
+  const write = (url: string, flag: 'wx' | 'w') =>
+    writeFile(file, `${JSON.stringify({ pid: process.pid, url })}\n`, { flag, mode: 0o600 });
+  try {
+    await write('starting', 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    let held: { pid?: number; url?: string } = {};
+    try {
+      held = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      // Unreadable: treat as stale.
+    }
+    if (held.pid && held.pid !== process.pid && alive(held.pid)) {
+      throw new Error(
+        `Vigil is already running at ${held.url ?? 'an unknown address'} (pid ${held.pid}) on ${dataDir}; stop it first or use --data-dir <another dir>`,
+      );
+    }
+    await write('starting', 'w');
+  }
+  return {
+    publish: (url) => write(url, 'w'),
+    release: () => rm(file, { force: true }),
+  };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 const unauthorized = (statusCode: number, code: string, message: string) => ({
   statusCode,
@@ -176,7 +280,26 @@ export async function startApiServer(opts: {
   host?: string;
   /** Routes of the twin's stand-ins (S3 uploads), served beside ROUTES. */
   extraRoutes?: readonly Route[];
+  limits?: Partial<ListenerLimits>;
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
+  const { routes, handlers } = await apiRoutes();
+  const server = createLimitedServer(
+    apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]),
+    opts.limits,
+  );
+  await listen(server, opts.port, opts.host ?? '127.0.0.1');
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : 0, handlers };
+}
+
+/**
+ * `ROUTES` bound to the handler modules Lambda runs, each non-public route guarded by the
+ * authorizer. Exported so tests can drive the listener in-process (the fuzz suite).
+ */
+export async function apiRoutes(): Promise<{
+  routes: Route[];
+  handlers: Record<keyof typeof HANDLERS, unknown>;
+}> {
   const { HANDLER_MODULES: handlers } = await import('./handler-modules.ts');
   const authorize = handlers.authorizer as (
     e: unknown,
@@ -198,13 +321,71 @@ export async function startApiServer(opts: {
             return undefined;
           },
   }));
-  const server: Server = createServer(apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+  return { routes, handlers };
+}
+
+/** Limits of the listener that stands in for API Gateway (the twin and the EKS scorer). */
+export interface ListenerLimits {
+  /** Time to receive a request's headers, ms (slowloris). @default 10000 */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included, ms. @default 30000 */
+  readonly requestTimeoutMs: number;
+  /** Idle time of a kept-alive connection between requests, ms. @default 5000 */
+  readonly keepAliveTimeoutMs: number;
+  /** Requests served on one kept-alive connection before it is closed. @default 1000 */
+  readonly maxRequestsPerSocket: number;
+  /** Open connections; more are refused at accept time. @default 256 */
+  readonly maxConnections: number;
+  /** How often expired requests are looked for, ms (Node checks on an interval). @default 1000 */
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 1_000,
+  maxConnections: 256,
+  checkIntervalMs: 1_000,
+};
+
+/**
+ * A node:http server with the limits API Gateway would impose in front of Lambda: Node's
+ * defaults hold a slow body for 300 s and accept connections without bound.
+ */
+export function createLimitedServer(
+  listener: Parameters<typeof createServer>[1],
+  limits: Partial<ListenerLimits> = {},
+): Server {
+  const l = { ...DEFAULT_LISTENER_LIMITS, ...limits };
+  const server = createServer(
+    {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      connectionsCheckingInterval: l.checkIntervalMs,
+    },
+    listener,
+  );
+  server.maxRequestsPerSocket = l.maxRequestsPerSocket;
+  server.maxConnections = l.maxConnections;
+  return server;
+}
+
+/** `listen`, with a sentence instead of a bare EADDRINUSE (and no hang) when the port is taken. */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') {
+        reject(
+          new Error(`port ${port} on ${host} is already in use: stop what runs there or pass --port <n>`),
+        );
+      } else if (e.code === 'EACCES') {
+        reject(new Error(`not allowed to listen on ${host}:${port}: pick a port above 1023 with --port`));
+      } else reject(e);
+    });
+    server.listen(port, host, () => resolve());
   });
-  const address = server.address();
-  return { server, port: typeof address === 'object' && address ? address.port : 0, handlers };
 }
 
 /**
@@ -253,12 +434,12 @@ async function ensureApiKeys(dataDir: string): Promise<{ admin: string; score: s
     }
     const { key, record } = generateApiKey(scope);
     set.keys.push(record);
-    await writeFile(files[scope], `${key}\n`, { mode: 0o600 });
-    await chmod(files[scope], 0o600);
+    await writeFileAtomic(files[scope], `${key}\n`);
     out[scope] = key;
     changed = true;
   }
-  if (changed) await writeFile(keysFile, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+  // Atomic (temp file + rename): the authorizer re-reads this file while the twin serves.
+  if (changed) await writeFileAtomic(keysFile, `${JSON.stringify(set, null, 2)}\n`);
   return out;
 }
 

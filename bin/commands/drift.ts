@@ -1,11 +1,23 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parseNumericCsv } from '#core/csv.ts';
 import { type DriftConfig, parseDriftConfig, TEST_NAMES } from '#core/drift/config.ts';
 import { type DriftReport, evaluateDrift } from '#core/drift/report.ts';
+import { listFlag, parseCli, runCommand, UsageError } from './cli.ts';
 
-const USAGE =
-  'usage: vigil drift --reference ref.csv --current cur.csv [--json] [--features a,b] [--config drift.json]\n';
+export const DRIFT_USAGE = `Usage: vigil drift --reference ref.csv --current cur.csv [options]
+
+Runs the drift tests column by column. Exit 1 when the dataset drifted, 0 when not (or no
+verdict), 2 on bad input — so it can gate a CI pipeline.
+
+Options:
+  --reference <file.csv>    reference data, e.g. the training set (required)
+  --current <file.csv>      data to compare with it (required)
+  --features <a,b,c>        columns to test (default: every column of the reference but --label)
+  --label <column>          a ground-truth column to leave out of the tests
+  --config <drift.json>     thresholds ({ default: {...}, models: {...} } or one settings object)
+  --json                    print the full report as JSON instead of a table
+  --data-dir <dir>          accepted like every command (drift reads no twin state)
+  -h, --help                this text`;
 
 const fmt = (v: unknown): string => {
   if (typeof v !== 'number') return '-';
@@ -50,49 +62,48 @@ function table(
  * 2 on bad input — so it can gate a CI pipeline.
  */
 export async function driftCommand(argv: string[]): Promise<number> {
-  let values: { reference?: string; current?: string; json?: boolean; features?: string; config?: string };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        reference: { type: 'string' },
-        current: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        features: { type: 'string' },
-        config: { type: 'string' },
-      },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (!values.reference || !values.current) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  let config: DriftConfig;
-  let report: ReturnType<typeof evaluateDrift>;
-  try {
-    config = parseDriftConfig(values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {});
-    const select = values.features
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const ref = parseNumericCsv(await readFile(values.reference, 'utf8'), select);
-    const features = select ?? ref.columns;
-    const cur = parseNumericCsv(await readFile(values.current, 'utf8'), features);
-    const col = (t: typeof ref, f: string) => t.data[t.columns.indexOf(f)];
-    report = evaluateDrift({
-      reference: Object.fromEntries(features.map((f) => [f, col(ref, f)])),
-      current: Object.fromEntries(features.map((f) => [f, col(cur, f)])),
-      features,
-      config,
-      rows: cur.rows,
+  return runCommand(DRIFT_USAGE, argv, async () => {
+    const { values } = parseCli(argv, {
+      reference: { type: 'string' },
+      current: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      features: { type: 'string' },
+      label: { type: 'string' },
+      config: { type: 'string' },
     });
-  } catch (e) {
-    process.stderr.write(`vigil drift: ${(e as Error).message}\n`);
-    return 2;
-  }
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : table(report));
-  return report.drift ? 1 : 0;
+    if (!values.reference) throw new UsageError('--reference <file.csv> is required');
+    if (!values.current) throw new UsageError('--current <file.csv> is required');
+    const select = listFlag(values.features, 'features');
+    if (values.label && select?.includes(values.label)) {
+      throw new UsageError(`'${values.label}' cannot be both --label and one of --features`);
+    }
+    let report: ReturnType<typeof evaluateDrift>;
+    try {
+      const config: DriftConfig = parseDriftConfig(
+        values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {},
+      );
+      const refText = await readFile(values.reference, 'utf8');
+      const header = parseNumericCsv(refText.split(/\r?\n/, 1)[0] ?? '').columns;
+      if (values.label && !header.includes(values.label)) {
+        throw new UsageError(`--label '${values.label}' is not a column (columns: ${header.join(', ')})`);
+      }
+      const features = select ?? header.filter((c) => c !== values.label);
+      const ref = parseNumericCsv(refText, features);
+      const cur = parseNumericCsv(await readFile(values.current, 'utf8'), features);
+      const col = (t: typeof ref, f: string) => t.data[t.columns.indexOf(f)];
+      report = evaluateDrift({
+        reference: Object.fromEntries(features.map((f) => [f, col(ref, f)])),
+        current: Object.fromEntries(features.map((f) => [f, col(cur, f)])),
+        features,
+        config,
+        rows: cur.rows,
+      });
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      process.stderr.write(`vigil drift: ${(e as Error).message}\n`);
+      return 2;
+    }
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : table(report));
+    return report.drift ? 1 : 0;
+  });
 }

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { explainRequest } from '#app/explain.ts';
+import { intFlag, parseCli, runCommand, UsageError } from './cli.ts';
 import { readPackageDir } from './models.ts';
 import { readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
 
@@ -13,41 +13,56 @@ interface ExplainedRow {
   ranked: Array<{ feature: string; value: number; contribution: number }>;
 }
 
-/**
- * `vigil explain --model dir [--svg out.svg] [--json] < rows.json`: prints a
- * table of contributions per row (positive = towards anomaly); `--svg` also
- * writes the waterfall chart of the first row.
- */
+export const EXPLAIN_USAGE = `Usage: vigil explain --model dir [options] < body.json
+
+Prints each row's TreeSHAP contributions (positive = pushes towards anomaly) for a body
+like the API's: {"rows": [{"cpu": 95, ...}]}.
+
+Options:
+  --model <dir>             model package directory (required)
+  --svg <out.svg>           also write the waterfall chart of one row
+  --row <i>                 which row --svg draws, 0-based (default: 0)
+  --json                    print the API's JSON response instead of a table
+  --data-dir <dir>          accepted like every command (explain reads no twin state)
+  -h, --help                this text`;
+
+/** `vigil explain …` (options in EXPLAIN_USAGE). */
 export async function explainCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  return runCommand(EXPLAIN_USAGE, argv, async () => {
+    const { values } = parseCli(argv, {
       model: { type: 'string' },
       svg: { type: 'string' },
+      row: { type: 'string' },
       json: { type: 'boolean', default: false },
-    },
+    });
+    if (!values.model) throw new UsageError('--model <dir> is required');
+    const row = intFlag(values.row, 'row', 0, 9_999) ?? 0;
+    if (values.row !== undefined && !values.svg)
+      throw new UsageError('--row chooses the row --svg draws: pass --svg too');
+    const pkg = await readPackageDir(values.model);
+    const core = explainRequest({ models: singlePackageCache(pkg), maxRows: 10_000, alias: 'production' });
+    const body = await readStdin();
+    const res = await runOnBody(core, pkg.manifest.name, 'explain', body);
+    if (res.status !== 200) {
+      process.stderr.write(`${res.body}\n`);
+      return 1;
+    }
+    const parsed = JSON.parse(res.body) as { results: ExplainedRow[] };
+    if (values.json) process.stdout.write(`${JSON.stringify(parsed, null, 2)}\n`);
+    else process.stdout.write(formatTable(parsed.results));
+    if (values.svg) {
+      if (row >= parsed.results.length) {
+        throw new UsageError(`--row ${row} is out of range: the body has ${parsed.results.length} rows`);
+      }
+      const svg = await runOnBody(core, pkg.manifest.name, 'explain', body, {
+        format: 'svg',
+        row: String(row),
+      });
+      await writeFile(values.svg, svg.body);
+      process.stderr.write(`wrote ${values.svg} (row ${row})\n`);
+    }
+    return 0;
   });
-  if (!values.model) {
-    process.stderr.write('usage: vigil explain --model dir [--svg out.svg] [--json] < rows.json\n');
-    return 2;
-  }
-  const pkg = await readPackageDir(values.model);
-  const core = explainRequest({ models: singlePackageCache(pkg), maxRows: 10_000, alias: 'production' });
-  const body = await readStdin();
-  const res = await runOnBody(core, pkg.manifest.name, 'explain', body);
-  if (res.status !== 200) {
-    process.stderr.write(`${res.body}\n`);
-    return 1;
-  }
-  const parsed = JSON.parse(res.body) as { results: ExplainedRow[] };
-  if (values.json) process.stdout.write(`${JSON.stringify(parsed, null, 2)}\n`);
-  else process.stdout.write(formatTable(parsed.results));
-  if (values.svg) {
-    const svg = await runOnBody(core, pkg.manifest.name, 'explain', body, { format: 'svg' });
-    await writeFile(values.svg, svg.body);
-    process.stderr.write(`wrote ${values.svg}\n`);
-  }
-  return 0;
 }
 
 /** A plain-text table per row: feature, value, contribution. */

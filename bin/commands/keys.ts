@@ -1,33 +1,45 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
+import { writeFileAtomic } from '../../local/files.ts';
+import { parseCli, runCommand, UsageError } from './cli.ts';
 
 export const KEYS_USAGE = `Usage: vigil keys create [--scope score|admin] [--local] [--data-dir .vigil]
 
 Generates an API key. The key is printed once; only its SHA-256 is stored.
-  --local   add the record to the local twin's key file (<data-dir>/api-keys.json)
-  (default) print the record to add to the "keys" array of the Secrets Manager secret
-            (VIGIL_API_KEYS_SECRET); set "expiresAt" on the old record to finish a rotation.`;
+
+Options:
+  --scope <score|admin>     what the key may do (default: score)
+  --local                   add the record to the local twin's key file (<data-dir>/api-keys.json),
+                            replaced atomically: the running twin sees the new key at once
+  (default)                 print the record to add to the "keys" array of the Secrets Manager
+                            secret (VIGIL_API_KEYS_SECRET); set "expiresAt" on the old record to
+                            finish a rotation (README: "Revoking a key")
+  --data-dir <dir>          the twin's state directory (default: .vigil)
+  -h, --help                this text`;
 
 /** `vigil keys create …`. Returns the exit code. */
 export async function keysCommand(
   argv: string[],
   out: (text: string) => void = (t) => void process.stdout.write(t),
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      scope: { type: 'string', default: 'score' },
-      local: { type: 'boolean', default: false },
-      'data-dir': { type: 'string', default: process.env.VIGIL_DATA_DIR ?? '.vigil' },
-    },
-  });
-  if (positionals[0] !== 'create' || (values.scope !== 'score' && values.scope !== 'admin')) {
-    process.stderr.write(`${KEYS_USAGE}\n`);
-    return 2;
+  return runCommand(KEYS_USAGE, argv, () => keys(argv, out));
+}
+
+async function keys(argv: string[], out: (text: string) => void): Promise<number> {
+  const { values, positionals } = parseCli(
+    argv,
+    { scope: { type: 'string', default: 'score' }, local: { type: 'boolean', default: false } },
+    true,
+  );
+  if (positionals[0] !== 'create') {
+    throw new UsageError(
+      positionals[0] ? `unknown keys command '${positionals[0]}'` : 'say what to do: vigil keys create',
+    );
+  }
+  if (values.scope !== 'score' && values.scope !== 'admin') {
+    throw new UsageError(`--scope must be 'score' or 'admin', got '${values.scope}'`);
   }
   const { key, record } = generateApiKey(values.scope);
   if (values.local) {
@@ -38,7 +50,8 @@ export async function keysCommand(
     }
     const set = ApiKeySetSchema.parse(JSON.parse(await readFile(file, 'utf8')));
     set.keys.push(record);
-    await writeFile(file, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+    // Atomic (temp + rename): the running twin reads this file per request.
+    await writeFileAtomic(file, `${JSON.stringify(set, null, 2)}\n`);
     out(`${key}\n`);
     process.stderr.write(
       `added ${record.id} (${record.scope}) to ${file}; the key above is not stored anywhere\n`,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type ModelsDeps, registerPackage, setAlias } from '#app/models.ts';
 import { PRODUCTION_ALIAS } from '#contracts';
 import { ModelNotFoundError, VigilError } from '#core/errors.ts';
@@ -58,7 +58,11 @@ export async function bootstrapDefaultModel(
 ): Promise<BootstrapResult> {
   const pkg = await readPackageDir(packageDir);
   const name = opts.name ?? pkg.manifest.name;
-  const ctx = { actor: BOOTSTRAP_ACTOR, reason: `bootstrap from ${packageDir}` };
+  // The package directory by name only: the checkout path is nobody's business in the history.
+  const ctx = {
+    actor: BOOTSTRAP_ACTOR,
+    reason: `bootstrap from the shipped package directory ${basename(packageDir)}`,
+  };
   let versions: ModelVersion[] = [];
   try {
     versions = await deps.registry.listVersions(name);

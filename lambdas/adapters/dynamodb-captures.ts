@@ -2,9 +2,11 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
+  NumberValue,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { CapturedRow, CaptureSink, CaptureWriteResult } from '#core/ports.ts';
+import { classifyError, describeError } from './dependency-errors.ts';
 import { TABLE_KEYS } from './tables.ts';
 
 /** Hour partition of a capture: `CAP#<model>#<yyyy-mm-ddThh>` (UTC). */
@@ -28,6 +30,12 @@ export interface DynamoCaptureSinkOptions {
   readonly maxDelayMs?: number;
   /** Called when rows are given up on (after all retries), with the reason. */
   readonly onFailure?: (failed: number, reason: string) => void;
+  /**
+   * Durable place for rows that still fail with a retryable error after the retries (the twin's
+   * spool file; a dead-letter queue in AWS). Parked rows are replayed later. Without it, or when
+   * parking itself fails, such rows are counted as lost. Rows DynamoDB refuses outright are lost.
+   */
+  readonly park?: (rows: readonly CapturedRow[], reason: string) => Promise<void>;
   /** Injected for tests: sleeping and randomness of the backoff. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
@@ -35,18 +43,29 @@ export interface DynamoCaptureSinkOptions {
 
 const BATCH = 25;
 
-/**
- * `CaptureSink` over the DynamoDB captures table. Writes in BatchWrite chunks
- * of 25, retries `UnprocessedItems` with exponential backoff and full jitter,
- * and reports `{ written, parked, lost }` instead of throwing (it parks nothing yet): a capture problem
- * must never fail the score request, but it must be counted.
- */
-/** Errors that no retry can fix (the request itself is refused). */
-const NON_RETRYABLE = new Set(['ValidationException', 'ResourceNotFoundException', 'AccessDeniedException']);
+/** A DynamoDB number holding `v` exactly: the shortest decimal that reads back as the same double. */
+const exact = (v: number): NumberValue => NumberValue.from(String(v));
 
+/** Reads a number written by `exact` (or by older captures as a plain number) back as the same double. */
+const num = (v: unknown): number => (v instanceof NumberValue ? Number(v.value) : Number(v));
+
+/**
+ * `CaptureSink` over the DynamoDB captures table. Writes in BatchWrite chunks of 25 and decides
+ * whether an error is retryable *before* retrying: a refused request fails the same way every
+ * time (lost, counted, the real reason logged); a thrown retryable error has already been
+ * retried by the SDK, so its rows are parked at once (`park`); `UnprocessedItems`, which the
+ * SDK does not retry, are retried here with exponential backoff and full jitter, then parked.
+ * It reports `{ written, parked, lost, reason }`
+ * instead of throwing: a capture problem must never fail the score request, but every row is
+ * accounted for.
+ *
+ * Numbers are stored as `NumberValue`s (DynamoDB keeps 38 digits; the shortest round-trip
+ * decimal of a double has at most 17), because the marshaller refuses plain numbers above
+ * 2^53, and are read back the same way, so `1e16` or `3e38` survive the round trip exactly.
+ */
 export class DynamoCaptureSink implements CaptureSink {
-  private readonly o: Required<Omit<DynamoCaptureSinkOptions, 'onFailure'>> &
-    Pick<DynamoCaptureSinkOptions, 'onFailure'>;
+  private readonly o: Required<Omit<DynamoCaptureSinkOptions, 'onFailure' | 'park'>> &
+    Pick<DynamoCaptureSinkOptions, 'onFailure' | 'park'>;
 
   constructor(opts: DynamoCaptureSinkOptions) {
     this.o = {
@@ -72,33 +91,56 @@ export class DynamoCaptureSink implements CaptureSink {
       at: new Date(row.at).toISOString(),
       requestId: row.requestId,
       index: row.index,
-      features: row.features,
-      score: row.score,
+      features: Object.fromEntries(Object.entries(row.features).map(([k, v]) => [k, exact(v)])),
+      score: exact(row.score),
       anomaly: row.anomaly,
-      ...(row.sampleRate !== undefined ? { sampleRate: row.sampleRate } : {}),
-      ...(row.shadow ? { shadow: row.shadow } : {}),
+      ...(row.sampleRate !== undefined ? { sampleRate: exact(row.sampleRate) } : {}),
+      ...(row.shadow ? { shadow: { ...row.shadow, score: exact(row.shadow.score) } } : {}),
     };
   }
 
   async write(rows: readonly CapturedRow[]): Promise<CaptureWriteResult> {
     let written = 0;
+    let parked = 0;
     let lost = 0;
     let reason: string | undefined;
     for (let i = 0; i < rows.length; i += BATCH) {
-      const chunk = rows.slice(i, i + BATCH).map((r) => ({ PutRequest: { Item: this.toItem(r) } }));
+      const chunk = rows.slice(i, i + BATCH);
       const r = await this.writeChunk(chunk);
       written += r.written;
-      lost += r.failed;
       reason ??= r.reason;
+      if (r.failed.length === 0) continue;
+      if (r.retryable && this.o.park) {
+        try {
+          await this.o.park(r.failed, r.reason ?? 'unknown');
+          parked += r.failed.length;
+          continue;
+        } catch (e) {
+          reason = `${r.reason}; parking failed: ${describeError(e)}`;
+        }
+      }
+      lost += r.failed.length;
+      this.o.onFailure?.(r.failed.length, reason ?? 'unknown');
     }
-    return { written, parked: 0, lost, ...(reason ? { reason } : {}) };
+    return { written, parked, lost, ...(reason ? { reason } : {}) };
   }
 
   private async writeChunk(
-    requests: { PutRequest: { Item: Record<string, unknown> } }[],
-  ): Promise<{ written: number; failed: number; reason?: string }> {
-    let pending = requests;
-    const total = requests.length;
+    rows: readonly CapturedRow[],
+  ): Promise<{ written: number; failed: CapturedRow[]; retryable: boolean; reason?: string }> {
+    // Rows by sort key, so the items DynamoDB hands back unprocessed map back to their rows.
+    const byKey = new Map<string, CapturedRow>();
+    let pending: { PutRequest: { Item: Record<string, unknown> } }[] = [];
+    try {
+      for (const row of rows) {
+        byKey.set(captureSortKey(row), row);
+        pending.push({ PutRequest: { Item: this.toItem(row) } });
+      }
+    } catch (e) {
+      return { written: 0, failed: [...rows], retryable: false, reason: describeError(e) };
+    }
+    const rowsOf = (items: typeof pending) =>
+      items.map((p) => byKey.get(String(p.PutRequest.Item[TABLE_KEYS.sortKey])) as CapturedRow);
     let lastError = 'UnprocessedItems after retries';
     for (let attempt = 0; attempt < this.o.maxAttempts && pending.length > 0; attempt++) {
       if (attempt > 0) {
@@ -111,18 +153,52 @@ export class DynamoCaptureSink implements CaptureSink {
           new BatchWriteCommand({ RequestItems: { [this.o.tableName]: pending } }),
         );
       } catch (e) {
-        lastError = (e as Error).name || String(e);
-        // A request DynamoDB refuses as invalid fails the same way every time: report it now.
-        if (NON_RETRYABLE.has(lastError)) break;
-        // Throttling that exhausted the SDK's own retries, or a network error: retry the chunk.
-        continue;
+        lastError = describeError(e);
+        if (classifyError(e) === 'fatal') {
+          // Refused as a whole: one bad row must not take 24 good ones with it, so write them one by one.
+          if (pending.length > 1) return this.oneByOne(rowsOf(pending), rows.length - pending.length);
+          return {
+            written: rows.length - pending.length,
+            failed: rowsOf(pending),
+            retryable: false,
+            reason: lastError,
+          };
+        }
+        // Thrown only after the SDK's own retries (throttling, network, 5xx): retrying here too
+        // would multiply the wait on every score request during an outage. Park them instead.
+        break;
       }
-      const left = out.UnprocessedItems?.[this.o.tableName] ?? [];
-      pending = left as typeof pending;
+      pending = (out.UnprocessedItems?.[this.o.tableName] ?? []) as typeof pending;
     }
-    const failed = pending.length;
-    if (failed > 0) this.o.onFailure?.(failed, lastError);
-    return { written: total - failed, failed, ...(failed > 0 ? { reason: lastError } : {}) };
+    const failed = rowsOf(pending);
+    return {
+      written: rows.length - failed.length,
+      failed,
+      retryable: true,
+      ...(failed.length > 0 ? { reason: lastError } : {}),
+    };
+  }
+
+  /** Writes rows singly after a batch was refused, keeping the worst outcome's reason. */
+  private async oneByOne(
+    rows: readonly CapturedRow[],
+    alreadyWritten: number,
+  ): Promise<{ written: number; failed: CapturedRow[]; retryable: boolean; reason?: string }> {
+    let written = alreadyWritten;
+    const failed: CapturedRow[] = [];
+    let retryable = true;
+    let reason: string | undefined;
+    for (const row of rows) {
+      const r = await this.writeChunk([row]);
+      written += r.written;
+      if (r.failed.length) {
+        failed.push(...r.failed);
+        // Mixed outcomes park nothing: a row DynamoDB refuses would be replayed forever.
+        retryable &&= r.retryable;
+        reason ??= r.reason;
+      }
+    }
+    return { written, failed, retryable, ...(reason ? { reason } : {}) };
   }
 
   /**
@@ -156,15 +232,17 @@ export class DynamoCaptureSink implements CaptureSink {
           if (typeof item.at !== 'string' || item.at >= hi) continue;
           out.push({
             model: String(item.model),
-            version: Number(item.version),
+            version: num(item.version),
             at: item.at,
             requestId: String(item.requestId),
-            index: Number(item.index),
-            features: item.features as Record<string, number>,
-            score: Number(item.score),
+            index: num(item.index),
+            features: Object.fromEntries(
+              Object.entries((item.features ?? {}) as Record<string, unknown>).map(([k, v]) => [k, num(v)]),
+            ),
+            score: num(item.score),
             anomaly: Boolean(item.anomaly),
-            sampleRate: typeof item.sampleRate === 'number' ? item.sampleRate : 1,
-            ...(item.shadow ? { shadow: item.shadow as CapturedRow['shadow'] } : {}),
+            sampleRate: item.sampleRate === undefined ? 1 : num(item.sampleRate),
+            ...(item.shadow ? { shadow: readShadow(item.shadow) } : {}),
           });
         }
         key = res.LastEvaluatedKey;
@@ -173,3 +251,8 @@ export class DynamoCaptureSink implements CaptureSink {
     return out;
   }
 }
+
+const readShadow = (s: unknown): CapturedRow['shadow'] => {
+  const v = s as { version: unknown; score: unknown; anomaly: unknown };
+  return { version: num(v.version), score: num(v.score), anomaly: Boolean(v.anomaly) };
+};

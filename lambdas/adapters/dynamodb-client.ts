@@ -16,5 +16,9 @@ export function documentClient(endpoint?: string): DynamoDBDocumentClient {
     : new DynamoDBClient({ maxAttempts: 5 });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    // Every number Vigil stores started as a JS double (captures write them as NumberValue, the
+    // shortest round-trip decimal), so parsing DynamoDB's decimal string gives that very double
+    // back, also above 2^53 (where the default would try BigInt and fail on "1e+16").
+    unmarshallOptions: { wrapNumbers: (s: string) => Number(s) },
   });
 }

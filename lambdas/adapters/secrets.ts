@@ -1,33 +1,40 @@
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type ApiKeySet, ApiKeySetSchema, type SecretSource } from '#core/auth.ts';
+import { type ApiKeySet, ApiKeySetSchema, CachedKeySource, type KeyCacheOptions } from '#core/auth.ts';
 
 /**
- * Reads the hashed API key set from Secrets Manager, caching it for `ttlMs`
- * so a warm authorizer does not call Secrets Manager per request while a
- * rotation still reaches it within minutes.
+ * How long a warm authorizer keeps the key set before reading the secret again, and how long
+ * it keeps serving the last good set while Secrets Manager fails. With API Gateway's authorizer
+ * result cache (lib/config.ts `authorizerCacheSeconds`) these bound how long a revoked key
+ * still works: `revocationBoundSeconds` in core/auth.ts, README "Revoking a key".
  */
-export class SecretsManagerKeys implements SecretSource {
-  #cache?: { value: ApiKeySet; expires: number };
-  constructor(
-    private readonly secretId: string,
-    private readonly client = new SecretsManagerClient({}),
-    private readonly ttlMs = 300_000,
-  ) {}
+export const SECRET_CACHE_SECONDS = 60;
+export const SECRET_MAX_STALE_SECONDS = 600;
 
-  async apiKeys(): Promise<ApiKeySet> {
-    if (this.#cache && this.#cache.expires > Date.now()) return this.#cache.value;
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
-    const value = ApiKeySetSchema.parse(JSON.parse(out.SecretString ?? '{"keys":[]}'));
-    this.#cache = { value, expires: Date.now() + this.ttlMs };
-    return value;
+/** Reads the hashed API key set from Secrets Manager, cached (`SECRET_CACHE_SECONDS`). */
+export class SecretsManagerKeys extends CachedKeySource {
+  constructor(secretId: string, client = new SecretsManagerClient({}), opts: Partial<KeyCacheOptions> = {}) {
+    super(
+      async () => {
+        const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+        return ApiKeySetSchema.parse(JSON.parse(out.SecretString ?? '{"keys":[]}'));
+      },
+      { ttlMs: SECRET_CACHE_SECONDS * 1000, maxStaleMs: SECRET_MAX_STALE_SECONDS * 1000, ...opts },
+    );
   }
 }
 
-/** The local twin's key file (`.vigil/api-keys.json`): the same hashed format as the secret. */
-export class FileKeys implements SecretSource {
-  constructor(private readonly path: string) {}
-  async apiKeys(): Promise<ApiKeySet> {
-    return ApiKeySetSchema.parse(JSON.parse(await readFile(this.path, 'utf8')));
+/**
+ * The local twin's key file (`.vigil/api-keys.json`): the same hashed format as the secret,
+ * read per request (a rotation shows at once). `vigil keys create --local` replaces the file
+ * atomically; should a read still fail (a hand edit half saved), the last good set is kept.
+ */
+export class FileKeys extends CachedKeySource {
+  constructor(path: string, opts: Partial<KeyCacheOptions> = {}) {
+    super(async (): Promise<ApiKeySet> => ApiKeySetSchema.parse(JSON.parse(await readFile(path, 'utf8'))), {
+      ttlMs: 0,
+      maxStaleMs: Number.POSITIVE_INFINITY,
+      ...opts,
+    });
   }
 }

@@ -2,8 +2,8 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { logger, metrics } from '#adapters/observability.ts';
 import { METRICS } from '#contracts';
-import type { CapturedRow, CaptureSink } from '#core/ports.ts';
-import { type FeatureMatrix, rowsToMatrix, scoreMatrix } from '#core/scoring.ts';
+import type { CaptureCounts, CapturedRow, CaptureSink } from '#core/ports.ts';
+import { rowsToMatrix, scoreMatrix } from '#core/scoring.ts';
 import { type HttpEvent, type HttpResult, json } from '#runtime/http.ts';
 import { parseRowsRequest } from '#runtime/request.ts';
 import type { ModelCache } from './serve.ts';
@@ -39,9 +39,8 @@ export function scoreRequest(deps: ScoreDeps) {
     m.addDimensions({ model: req.model });
     m.addMetric(METRICS.rowsScored, 'Count', results.length);
     m.addMetric(METRICS.anomalies, 'Count', anomalies);
-    if (deps.captures && deps.captureSampleRate > 0) {
-      await capture(deps, req.model, model.version, requestId, model.manifest.features, x, results);
-    }
+    const counts = await capture(deps, req, model.version, requestId, model.manifest.features, results);
+    emitCaptureCounts(m, counts);
     return json(200, {
       model: req.model,
       version: model.version,
@@ -53,50 +52,84 @@ export function scoreRequest(deps: ScoreDeps) {
 }
 
 /**
- * `CaptureErrors` with the service dimension only: the alarm watches that exact dimension
- * set, and the request's `model` dimension would otherwise be attached too.
+ * The capture counters of one request, with the request's `model` dimension like `RowsScored`,
+ * which they add up to. `CaptureErrors` (parked + lost) goes out once more with the service
+ * dimension only: the set its alarm watches.
  */
-const captureErrors = (m: Metrics, n: number): void => {
-  m.singleMetric().addMetric(METRICS.captureErrors, 'Count', n);
-};
+function emitCaptureCounts(m: Metrics, c: CaptureCounts): void {
+  m.addMetric(METRICS.capturesWritten, 'Count', c.written);
+  m.addMetric(METRICS.capturesParked, 'Count', c.parked);
+  m.addMetric(METRICS.capturesSampledOut, 'Count', c.sampledOut);
+  m.addMetric(METRICS.capturesLost, 'Count', c.lost);
+  if (c.parked + c.lost > 0) m.singleMetric().addMetric(METRICS.captureErrors, 'Count', c.parked + c.lost);
+}
 
 /**
- * Writes a Bernoulli sample of the scored rows to the capture sink. A capture
- * failure never fails the request: it is logged and counted (`CaptureErrors`).
+ * Writes a Bernoulli sample of the scored rows to the capture sink and accounts for every
+ * row: `scored = written + parked + sampledOut + lost` (CaptureCounts). A capture failure never
+ * fails the request; it is logged with its real reason and counted.
+ *
+ * The features stored are the values the caller sent (validated against the model's input
+ * domain), not their float32 rounding: drift is judged, and models retrained, on the data as
+ * it was, and the sink stores every such value exactly.
  */
 async function capture(
   deps: ScoreDeps,
-  model: string,
+  req: { readonly model: string; readonly rows: readonly unknown[] },
   version: number,
   requestId: string,
   names: readonly string[],
-  x: FeatureMatrix,
   results: { score: number; anomaly: boolean }[],
-): Promise<void> {
+): Promise<CaptureCounts> {
+  const scored = results.length;
+  const none = { scored, written: 0, parked: 0, sampledOut: scored, lost: 0 };
+  if (!deps.captures || deps.captureSampleRate <= 0) return none;
   const random = deps.random ?? Math.random;
   const at = (deps.now ?? (() => new Date()))().toISOString();
-  const nf = names.length;
   const rate = Math.min(1, deps.captureSampleRate);
   const sample: CapturedRow[] = [];
   results.forEach((result, index) => {
-    if (deps.captureSampleRate >= 1 || random() < deps.captureSampleRate) {
-      // The float32 values the model actually scored: also always inside DynamoDB's number
-      // range (a float64 like 1e-140 is not, and would make the whole batch fail).
+    if (rate >= 1 || random() < rate) {
+      const row = req.rows[index] as Record<string, number>;
       const features: Record<string, number> = {};
-      for (let k = 0; k < nf; k++) features[names[k]] = x[index * nf + k];
-      sample.push({ model, version, at, requestId, index, features, ...result, sampleRate: rate });
+      for (const name of names) features[name] = row[name];
+      sample.push({ model: req.model, version, at, requestId, index, features, ...result, sampleRate: rate });
     }
   });
-  if (sample.length === 0) return;
+  const sampledOut = scored - sample.length;
+  if (sample.length === 0) return { ...none, sampledOut };
+  let written = 0;
+  let parked = 0;
+  let lost = 0;
   try {
-    const { parked, lost, reason } = await (deps.captures as CaptureSink).write(sample);
-    const failed = parked + lost;
-    if (failed > 0) {
-      logger.error('capture rows not written', { parked, lost, reason, requestId, model });
-      captureErrors(deps.metrics ?? metrics, failed);
+    const r = await deps.captures.write(sample);
+    ({ written, parked } = r);
+    // Whatever the sink did not account for is lost, so the buckets always add up.
+    lost = Math.max(0, sample.length - written - parked);
+    if (lost > 0) {
+      logger.error('CAPTURE ROWS LOST', {
+        lost,
+        parked,
+        reason: r.reason ?? 'unknown',
+        requestId,
+        model: req.model,
+      });
+    } else if (parked > 0) {
+      logger.warn('capture rows parked for replay', {
+        parked,
+        reason: r.reason,
+        requestId,
+        model: req.model,
+      });
     }
   } catch (error) {
-    logger.error('capture failed', { error: error as Error, requestId, model });
-    captureErrors(deps.metrics ?? metrics, sample.length);
+    lost = sample.length;
+    logger.error('CAPTURE ROWS LOST', {
+      lost,
+      reason: (error as Error)?.message,
+      requestId,
+      model: req.model,
+    });
   }
+  return { scored, written, parked, sampledOut, lost };
 }

@@ -54,3 +54,70 @@ export function verifyApiKey(
 export interface SecretSource {
   apiKeys(): Promise<ApiKeySet>;
 }
+
+/** Options of `CachedKeySource`. */
+export interface KeyCacheOptions {
+  /** How long a key set read is served without reading again, ms. */
+  readonly ttlMs: number;
+  /**
+   * How long past `ttlMs` the last good set is still served while reads fail (an outage of the
+   * source, or a torn local file), ms. Bounds how long a revoked key can outlive its revocation
+   * during an outage; afterwards nobody is authorized (fail closed).
+   */
+  readonly maxStaleMs: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Told when a read failed and the last good set was served instead. */
+  readonly onStale?: (error: unknown, ageMs: number) => void;
+}
+
+/**
+ * A `SecretSource` over a loader with a freshness TTL and stale-on-error: a failed read keeps
+ * the last good key set (for at most `maxStaleMs` beyond its TTL) instead of locking every
+ * valid key out. With no good set at all it throws, and callers fail closed.
+ */
+export class CachedKeySource implements SecretSource {
+  #good?: { value: ApiKeySet; at: number };
+  readonly #o: Required<Omit<KeyCacheOptions, 'onStale'>> & Pick<KeyCacheOptions, 'onStale'>;
+
+  constructor(
+    private readonly load: () => Promise<ApiKeySet>,
+    opts: KeyCacheOptions,
+  ) {
+    this.#o = { now: Date.now, ...opts };
+  }
+
+  async apiKeys(): Promise<ApiKeySet> {
+    const now = this.#o.now();
+    if (this.#good && now - this.#good.at < this.#o.ttlMs) return this.#good.value;
+    try {
+      const value = await this.load();
+      this.#good = { value, at: now };
+      return value;
+    } catch (error) {
+      const age = this.#good ? now - this.#good.at : Number.POSITIVE_INFINITY;
+      if (this.#good && age < this.#o.ttlMs + this.#o.maxStaleMs) {
+        this.#o.onStale?.(error, age);
+        return this.#good.value;
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * The longest a revoked key (removed from the set, or given a past `expiresAt`) can still be
+ * accepted in AWS, seconds: API Gateway caches an authorizer *result* per key for
+ * `authorizerCacheSeconds`, and a warm authorizer keeps the key set for `secretCacheSeconds`,
+ * one after the other. While Secrets Manager is failing, the stale set adds `maxStaleSeconds`.
+ */
+export function revocationBoundSeconds(c: {
+  readonly authorizerCacheSeconds: number;
+  readonly secretCacheSeconds: number;
+  readonly maxStaleSeconds?: number;
+  readonly duringSecretOutage?: boolean;
+}): number {
+  return (
+    c.authorizerCacheSeconds + c.secretCacheSeconds + (c.duringSecretOutage ? (c.maxStaleSeconds ?? 0) : 0)
+  );
+}

@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'UnsupportedModel'
   | 'IntegrityError'
   | 'InsufficientData'
-  | 'TooManyRequests';
+  | 'TooManyRequests'
+  | 'ServiceUnavailable';
 
 const STATUS: Record<ErrorCode, number> = {
   BadRequest: 400,
@@ -43,6 +44,7 @@ const STATUS: Record<ErrorCode, number> = {
   IntegrityError: 422,
   InsufficientData: 422,
   TooManyRequests: 429,
+  ServiceUnavailable: 503,
 };
 
 /** Base class of every error Vigil means to show to a caller. */
@@ -92,6 +94,26 @@ export class UnsupportedModelError extends VigilError {
 export class IntegrityError extends VigilError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('IntegrityError', message, details);
+  }
+}
+
+/**
+ * A dependency (DynamoDB, S3, Secrets Manager …) was unreachable or throttled after the SDK's
+ * own retries. Not a bug in Vigil and not the caller's fault: a 503 with `Retry-After`, counted
+ * as `DependencyErrors` (never `ServerErrors`, which rolls canaries back).
+ */
+export class DependencyUnavailableError extends VigilError {
+  /** Seconds a client should wait before trying again. */
+  readonly retryAfterSeconds: number;
+  constructor(reason: string, retryAfterSeconds = 5) {
+    super(
+      'ServiceUnavailable',
+      `A storage dependency is unavailable (throttled or unreachable); retry after ${retryAfterSeconds} s`,
+      { retryAfterSeconds },
+    );
+    this.retryAfterSeconds = retryAfterSeconds;
+    // The real reason is for the log only: it can name hosts, tables or endpoints.
+    this.cause = reason;
   }
 }
 

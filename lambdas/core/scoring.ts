@@ -8,15 +8,44 @@ import { InvalidFeatureError, UnsupportedModelError, VigilError } from './errors
 /** Rows packed for a model: float32 for a tensor(float) graph, float64 for tensor(double). */
 export type FeatureMatrix = Float32Array | Float64Array;
 
-/** Largest magnitude a float32 holds; larger inputs would become Infinity in the graph. */
-const FLOAT32_MAX = 3.4028234663852886e38;
+/**
+ * Which request values a model accepts, decided once from its graph's input type:
+ *
+ * - `float32`: a finite value that stays finite and, unless it is 0, non-zero in float32
+ *   (`Math.fround`). Overflowing to ±Infinity or vanishing to 0 is not rounding but a different
+ *   value; both are a 400 naming the field. Every accepted value lies within 1.4e-45 ≤ |v| ≤
+ *   3.4e38, inside DynamoDB's number range (1e-130 … 1e126), so captures store it exactly.
+ * - `float64`: a finite double inside DynamoDB's number range, for the same reason.
+ */
+export type InputDomain = 'float32' | 'float64';
+
+/** DynamoDB's number range (magnitudes); captures store accepted values as DynamoDB numbers. */
+const STORED_MIN = 1e-130;
+const STORED_MAX = 9.999999999999999e125;
+
+/** Why `v` is outside `domain`, or undefined when the model's input type represents it. */
+export function outsideDomain(v: number, domain: InputDomain): string | undefined {
+  if (!Number.isFinite(v)) return 'must be a finite number';
+  if (v === 0) return undefined;
+  if (domain === 'float32') {
+    const f = Math.fround(v);
+    if (!Number.isFinite(f)) return "is too large for the model's float32 input (|value| ≤ 3.4e38)";
+    if (f === 0) return "is too small for the model's float32 input (it would become 0; |value| ≥ 1.4e-45)";
+    return undefined;
+  }
+  const a = Math.abs(v);
+  if (a > STORED_MAX) return 'is too large (|value| < 1e126)';
+  if (a < STORED_MIN) return 'is too small (|value| ≥ 1e-130, or 0)';
+  return undefined;
+}
 
 /**
  * Validates request rows against the model's features and packs them into a
  * row-major matrix of the graph's input type (float32 unless `inputType` is
  * 'double'). Every problem names the row and field.
  *
- * @throws InvalidFeatureError for a missing, unknown, non-numeric or non-finite feature
+ * @throws InvalidFeatureError for a missing, unknown or non-numeric feature, or a value outside
+ *   the model's input domain (`outsideDomain`)
  * @throws VigilError EmptyBatch | BatchTooLarge | InvalidBody
  */
 export function rowsToMatrix(
@@ -36,7 +65,7 @@ export function rowsToMatrix(
   const nf = features.length;
   const known = new Set(features);
   const x = inputType === 'double' ? new Float64Array(rows.length * nf) : new Float32Array(rows.length * nf);
-  const limit = inputType === 'double' ? Number.MAX_VALUE : FLOAT32_MAX;
+  const domain: InputDomain = inputType === 'double' ? 'float64' : 'float32';
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
@@ -68,11 +97,9 @@ export function rowsToMatrix(
           field: name,
         });
       }
-      if (!Number.isFinite(v) || Math.abs(v) > limit) {
-        throw new InvalidFeatureError(`row ${r}: feature '${name}' must be a finite number`, {
-          row: r,
-          field: name,
-        });
+      const outside = outsideDomain(v, domain);
+      if (outside) {
+        throw new InvalidFeatureError(`row ${r}: feature '${name}' ${outside}`, { row: r, field: name });
       }
       x[r * nf + f] = v;
     }

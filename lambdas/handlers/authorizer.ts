@@ -1,7 +1,9 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { describeError } from '#adapters/dependency-errors.ts';
 import { logger } from '#adapters/observability.ts';
 import { FileKeys, SecretsManagerKeys } from '#adapters/secrets.ts';
 import { type SecretSource, verifyApiKey } from '#core/auth.ts';
+import { DependencyUnavailableError } from '#core/errors.ts';
 
 export interface AuthorizerResult {
   readonly isAuthorized: boolean;
@@ -20,9 +22,11 @@ export function createAuthorizer(source: () => SecretSource) {
       if (!rec) return { isAuthorized: false };
       return { isAuthorized: true, context: { keyId: rec.id, scope: rec.scope } };
     } catch (error) {
-      // Fail closed: an unreadable key set authorizes nobody.
-      logger.error('API key set unavailable', { error: error as Error });
-      return { isAuthorized: false };
+      // Fail closed: with no key set (not even a recent one, see CachedKeySource) nobody is
+      // authorized. Thrown, not denied: a valid key must not read "Invalid API key" during an
+      // outage. The twin answers 503; API Gateway answers its own 500 for a failed authorizer.
+      logger.error('API key set unavailable', { reason: describeError(error) });
+      throw new DependencyUnavailableError(describeError(error));
     }
   };
 }
@@ -32,8 +36,13 @@ const fromEnv = (): SecretSource => {
   if (!source) {
     const secret = process.env.VIGIL_API_KEYS_SECRET;
     const file = process.env.VIGIL_API_KEYS_FILE;
-    if (secret) source = new SecretsManagerKeys(secret);
-    else if (file) source = new FileKeys(file);
+    const onStale = (error: unknown, ageMs: number) =>
+      logger.warn('API key set read failed; serving the last good set', {
+        reason: describeError(error),
+        ageSeconds: Math.round(ageMs / 1000),
+      });
+    if (secret) source = new SecretsManagerKeys(secret, undefined, { onStale });
+    else if (file) source = new FileKeys(file, { onStale });
     else throw new Error('VIGIL_API_KEYS_SECRET (or VIGIL_API_KEYS_FILE locally) is required');
   }
   return source;

@@ -1,8 +1,7 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
 import { metrics } from '#adapters/observability.ts';
 import { explainRequest } from '#app/explain.ts';
-import { type HttpEvent, httpHandler } from '#runtime/http.ts';
+import { emitMetrics, type HttpEvent, httpHandler } from '#runtime/http.ts';
 import { runtime } from '#runtime/root.ts';
 
 /** Explain Lambda: wiring only; the work is `explainRequest`. */
@@ -21,4 +20,4 @@ const explain = (event: HttpEvent, context: Context) => {
   return core(event, context);
 };
 
-export const handler = httpHandler(explain).use(logMetrics(metrics));
+export const handler = httpHandler(explain).use(emitMetrics(metrics));

@@ -13,6 +13,7 @@ import {
   parseJsonBody,
   pathParam,
   validate,
+  withoutLocalPaths,
 } from '#runtime/http.ts';
 import { runtime } from '#runtime/root.ts';
 
@@ -100,7 +101,13 @@ const moveBody = (model: string, move: Awaited<ReturnType<typeof models.setAlias
   ...(move.event ? { event: move.event } : {}),
 });
 
-async function handle(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
+/** Registry records over HTTP: without the twin's local paths (artifact URIs, bootstrap reasons). */
+const handle = async (deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> => {
+  const res = await answer(deps, raw);
+  return res.body ? { ...res, body: JSON.stringify(withoutLocalPaths(JSON.parse(res.body))) } : res;
+};
+
+async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
   const found = findRoute(raw, MODEL_ROUTES);
   if (!found) {
     const method = raw.requestContext?.http?.method ?? raw.routeKey?.split(' ')[0];

@@ -1,8 +1,7 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
 import { metrics } from '#adapters/observability.ts';
 import { scoreRequest } from '#app/score.ts';
-import { type HttpEvent, httpHandler } from '#runtime/http.ts';
+import { emitMetrics, type HttpEvent, httpHandler } from '#runtime/http.ts';
 import { runtime } from '#runtime/root.ts';
 
 /**
@@ -26,4 +25,4 @@ const score = (event: HttpEvent, context: Context) => {
   return core(event, context);
 };
 
-export const handler = httpHandler(score).use(logMetrics(metrics));
+export const handler = httpHandler(score).use(emitMetrics(metrics));

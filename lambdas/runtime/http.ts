@@ -1,10 +1,19 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { describeError, isDependencyFailure } from '#adapters/dependency-errors.ts';
 import { logger, metrics } from '#adapters/observability.ts';
-import { METRICS, ROUTES, type RouteAuth, routeKey } from '#contracts';
-import { isVigilError, VigilError } from '#core/errors.ts';
+import {
+  BODY_TOO_LARGE_MESSAGE,
+  MAX_BODY_BYTES,
+  METRICS,
+  ROUTES,
+  type RouteAuth,
+  routeKey,
+} from '#contracts';
+import { DependencyUnavailableError, isVigilError, VigilError } from '#core/errors.ts';
 
 /** EMF metric counting genuine 500s (bugs), alarmed on and used to roll deployments back. */
 export const SERVER_ERRORS_METRIC = METRICS.serverErrors;
@@ -26,8 +35,35 @@ export const json = (
   body: JSON.stringify(body),
 });
 
-/** Default limit of a request body, bytes (API Gateway's own limit is 10 MB). */
-export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+/**
+ * A response value with local absolute paths taken out: a `file://` URI keeps only its part
+ * under the artifact store (`file://…/models/default/1/`), and an absolute path inside text (a
+ * bootstrap reason naming a checkout) keeps only its last segment. Registry records carry both
+ * on the twin; the machine's directory layout is nobody's business over HTTP.
+ */
+export function withoutLocalPaths<T>(value: T): T {
+  const clean = (s: string): string => {
+    if (s.startsWith('file://')) {
+      const i = s.indexOf('/models/');
+      return i >= 0 ? `file://…${s.slice(i)}` : 'file://…';
+    }
+    return s.replace(
+      /(^|[\s('"=])\/(?:[^\s/'")]+\/)+([^\s/'")]*)/g,
+      (_m, pre: string, last: string) => `${pre}…/${last}`,
+    );
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return clean(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/** Limit of a request body, bytes: the one limit in `contracts.ts` (its JSDoc says why 4 MiB). */
+export const DEFAULT_MAX_BODY_BYTES = MAX_BODY_BYTES;
 
 /**
  * Parses the event body as JSON.
@@ -39,12 +75,18 @@ export function parseJsonBody(event: HttpEvent, maxBytes = DEFAULT_MAX_BODY_BYTE
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(text, 'utf8') > maxBytes) {
-    throw new VigilError('PayloadTooLarge', `Request body exceeds ${maxBytes} bytes`, { maxBytes });
+    throw new VigilError(
+      'PayloadTooLarge',
+      maxBytes === MAX_BODY_BYTES ? BODY_TOO_LARGE_MESSAGE : `Request body exceeds ${maxBytes} bytes`,
+      { maxBytes },
+    );
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new VigilError('MalformedJson', `Request body is not valid JSON: ${(e as Error).message}`);
+    // V8's message quotes the input ("Unexpected token … in "<text>"…"): keep it short.
+    const why = (e as Error).message.slice(0, 120);
+    throw new VigilError('MalformedJson', `Request body is not valid JSON: ${why}`);
   }
 }
 
@@ -93,15 +135,43 @@ export function pathParam(event: HttpEvent, name: string, pattern = /^[A-Za-z0-9
   return v;
 }
 
+/** Options of `httpErrors`. */
+export interface HttpErrorsOptions {
+  /** EMF emitter of `ServerErrors` / `DependencyErrors`. @default the process-wide metrics */
+  readonly metrics?: Metrics;
+  /** `Retry-After` of a dependency outage, seconds. @default 5 */
+  readonly retryAfterSeconds?: number;
+}
+
 /**
  * The one place typed errors become HTTP responses. A VigilError maps to its
- * status with `{ error: { code, message, details } }`; anything else is a bug:
- * logged with its stack, answered with a generic 500 carrying the request id.
+ * status with `{ error: { code, message, details } }`. A dependency that is
+ * down or throttled after the SDK's retries is a 503 `ServiceUnavailable` with
+ * `Retry-After`, counted as `DependencyErrors`. Anything else is a bug:
+ * logged with its stack, answered with a generic 500 carrying the request id,
+ * counted as `ServerErrors` (the metric that rolls canaries back — so an
+ * outage of a shared table must never land there).
  */
-export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Context> => ({
+export const httpErrors = (
+  opts: HttpErrorsOptions = {},
+): MiddlewareObj<HttpEvent, HttpResult, Error, Context> => ({
   onError: async (request) => {
-    const err = request.error;
+    const o = { metrics, retryAfterSeconds: 5, ...opts };
+    let err: unknown = request.error;
     const requestId = request.context?.awsRequestId ?? request.event?.requestContext?.requestId ?? 'unknown';
+    if (!isVigilError(err) && isDependencyFailure(err)) {
+      err = new DependencyUnavailableError(describeError(err), o.retryAfterSeconds);
+    }
+    if (err instanceof DependencyUnavailableError) {
+      logger.warn('dependency unavailable', { reason: describeCause(request.error), requestId });
+      o.metrics.singleMetric().addMetric(METRICS.dependencyErrors, MetricUnit.Count, 1);
+      request.response = json(
+        503,
+        { error: { code: err.code, message: err.message, details: err.details } },
+        { 'x-request-id': requestId, 'retry-after': String(err.retryAfterSeconds) },
+      );
+      return;
+    }
     if (isVigilError(err)) {
       if (err.status >= 500) logger.error('request failed', { err, requestId });
       request.response = json(
@@ -111,10 +181,10 @@ export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Contex
       );
       return;
     }
-    logger.error('unhandled error', { error: err, requestId });
+    logger.error('unhandled error', { error: err as Error, requestId });
     // The response is a normal return to Lambda, so its Errors metric never sees this 500:
     // count it here (service dimension only) for the alarms that roll a canary back.
-    metrics.singleMetric().addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
+    o.metrics.singleMetric().addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
     request.response = json(
       500,
       { error: { code: 'InternalError', message: 'Internal error', requestId } },
@@ -232,6 +302,25 @@ export const routeScopes = (
   };
 };
 
+/** The failure and what it wraps, as one line (a model load failing because S3 is down says both). */
+const describeCause = (e: unknown): string => {
+  const c = (e as { cause?: unknown })?.cause;
+  return c && typeof c === 'object' ? `${describeError(e)} <- ${describeError(c)}` : describeError(e);
+};
+
+/**
+ * Publishes the request's EMF metrics when it stored any. Powertools' `logMetrics` warns "No
+ * application metrics to publish" on every request that stored none — every 4xx — which buries
+ * the lines that matter; this publishes the same metrics and stays quiet otherwise.
+ */
+export const emitMetrics = (m: Metrics = metrics): MiddlewareObj<HttpEvent, HttpResult, Error, Context> => {
+  const flush = async () => {
+    if (m.hasStoredMetrics()) m.publishStoredMetrics();
+    else m.clearDimensions();
+  };
+  return { after: flush, onError: flush };
+};
+
 /** Wraps an HTTP handler core with middy, the shared error mapping and the route scopes. */
-export const httpHandler = (fn: HttpHandler) =>
-  middy<HttpEvent, HttpResult>().use(httpErrors()).use(routeScopes()).handler(fn);
+export const httpHandler = (fn: HttpHandler, opts: HttpErrorsOptions = {}) =>
+  middy<HttpEvent, HttpResult>().use(httpErrors(opts)).use(routeScopes()).handler(fn);

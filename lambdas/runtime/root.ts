@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
+import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
@@ -28,6 +29,8 @@ export interface Runtime {
   readonly models: ModelCache;
   /** Where sampled scored rows go; absent when no captures table is configured. */
   readonly captures?: CaptureSink;
+  /** Where capture rows that could not be written wait for a replay (the twin's spool file). */
+  readonly captureSpool?: FileCaptureSpool;
   /** Reads the same captures table back (drift evaluator); absent with `captures`. */
   readonly captureReader?: CaptureReader;
   /** Drift reports; absent when no drift table is configured. */
@@ -55,12 +58,14 @@ export function runtime(): Runtime {
     wasmDir: config.ortWasmDir,
     aliasTtlMs: config.aliasCacheSeconds * 1000,
   });
+  const captureSpool = config.captureSpoolFile ? new FileCaptureSpool(config.captureSpoolFile) : undefined;
   const captures = config.capturesTable
     ? new DynamoCaptureSink({
         client,
         tableName: config.capturesTable,
         ttlDays: config.captureTtlDays,
-        onFailure: (failed, reason) => logger.error('capture write gave up', { failed, reason }),
+        onFailure: (failed, reason) => logger.error('CAPTURE WRITE GAVE UP', { failed, reason }),
+        ...(captureSpool ? { park: (rows, reason) => captureSpool.park(rows, reason) } : {}),
       })
     : undefined;
   const driftReports = config.driftTable
@@ -72,7 +77,17 @@ export function runtime(): Runtime {
       : config.stagingDir && config.stagingUrl
         ? new FsPackageStaging({ dir: config.stagingDir, baseUrl: config.stagingUrl })
         : undefined;
-  cached = { config, registry, store, models, captures, captureReader: captures, driftReports, staging };
+  cached = {
+    config,
+    registry,
+    store,
+    models,
+    captures,
+    captureSpool,
+    captureReader: captures,
+    driftReports,
+    staging,
+  };
   return cached;
 }
 

@@ -2,7 +2,7 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '#contracts';
+import { METRICS, METRICS_NAMESPACE } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import type { ApiStack } from './api-stack.ts';
@@ -105,6 +105,15 @@ export class ObservabilityStack extends Stack {
       alarmDescription: 'Genuine 500s answered by the score function (ServerErrors EMF metric)',
       metric: emf(EMF_METRICS.serverErrors, 'vigil-score', 'Sum'),
       threshold: a.scoreErrors,
+      comparisonOperator: atLeast,
+    });
+    // Pages the operator on a dependency outage; not a rollback alarm (api.rollbackAlarms), so an
+    // outage of a shared table never rolls a healthy release back.
+    alarm('ScoreDependencyErrors', {
+      alarmDescription:
+        'Requests answered 503: DynamoDB, S3 or Secrets Manager unavailable (DependencyErrors)',
+      metric: emf(METRICS.dependencyErrors, 'vigil-score', 'Sum'),
+      threshold: 1,
       comparisonOperator: atLeast,
     });
     alarm('CaptureErrors', {

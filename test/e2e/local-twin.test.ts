@@ -117,7 +117,13 @@ describe('local twin over HTTP', () => {
       ['unknown feature', { rows: [{ ...NORMAL, gpu: 1 }] }, 400, 'InvalidFeature', /unknown feature 'gpu'/],
       ['string value', { rows: [{ ...NORMAL, cpu: '95' }] }, 400, 'InvalidFeature', /'cpu' must be a number/],
       ['null value', { rows: [{ ...NORMAL, cpu: null }] }, 400, 'InvalidFeature', /got null/],
-      ['value beyond float32', { rows: [{ ...NORMAL, cpu: 1e300 }] }, 400, 'InvalidFeature', /finite/],
+      [
+        'value beyond float32',
+        { rows: [{ ...NORMAL, cpu: 1e300 }] },
+        400,
+        'InvalidFeature',
+        /too large for the model's float32 input/,
+      ],
       ['row not an object', { rows: [[1, 2, 3]] }, 400, 'InvalidFeature', /row 0 must be an object/],
     ];
     for (const [name, body, status, code, message] of cases) {

@@ -107,6 +107,13 @@ describe.each(ENV_NAMES)('Observability stack in %s', (name) => {
       MetricName: 'ServerErrors',
       Dimensions: [{ Name: 'service', Value: 'vigil-score' }],
     });
+    // A dependency outage (503) has its own alarm, apart from the bug metric (ServerErrors).
+    expect(byPrefix('ScoreDependencyErrors')).toMatchObject({
+      MetricName: 'DependencyErrors',
+      Namespace: 'Vigil',
+      Threshold: 1,
+      Dimensions: [{ Name: 'service', Value: 'vigil-score' }],
+    });
     expect(byPrefix('Driftdefault')).toMatchObject({
       MetricName: 'Drift',
       Namespace: 'Vigil',

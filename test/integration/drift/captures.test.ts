@@ -151,8 +151,50 @@ describe('DynamoCaptureSink against dynalite', () => {
       features: { cpu: 1e-140, mem: 1 },
     }));
     expect(await sink.write(bad)).toMatchObject({ written: 0, parked: 0, lost: 3 });
-    expect(stats.batchCalls).toBe(1);
+    // One refused batch, then each row alone (also refused): no backoff, no retry of the same request.
+    expect(stats.batchCalls).toBe(4);
     expect(delays).toEqual([]);
-    expect(failures).toEqual([[3, 'ValidationException']]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0][0]).toBe(3);
+    expect(failures[0][1]).toMatch(/^ValidationException: /);
+  });
+
+  it('one refused row does not take the good rows of its chunk with it', async () => {
+    const parked: number[] = [];
+    const sink = new DynamoCaptureSink({
+      client: real,
+      tableName: TABLE,
+      sleep: async () => {},
+      park: async (r) => void parked.push(r.length),
+    });
+    const data = rows(25, '2025-03-05T00:00:00.000Z', 1000);
+    const mixed = data.map((r, i) => (i === 7 ? { ...r, features: { cpu: 1e-140, mem: 1 } } : r));
+    const r = await sink.write(mixed);
+    expect(r).toMatchObject({ written: 24, parked: 0, lost: 1 });
+    expect(r.reason).toMatch(/ValidationException/);
+    // A row DynamoDB refuses is never parked: a replay would fail the same way forever.
+    expect(parked).toEqual([]);
+    expect(await sink.readWindow('cpu-model', '2025-03-05T00:00:00Z', '2025-03-05T01:00:00Z')).toHaveLength(
+      24,
+    );
+  });
+
+  it('stores every accepted value exactly, above 2^53 too, and reads it back the same', async () => {
+    const sink = new DynamoCaptureSink({ client: real, tableName: TABLE, sleep: async () => {} });
+    // Values inside float32's range that the marshaller refuses as plain numbers (> 2^53), a
+    // float32 subnormal, doubles with 17 significant digits, a negative and zero.
+    const values = [1e16, 3e38, -3.4028234663852886e38, 2 ** 53 + 2, 1.4e-45, 0.1, 1 / 3, -123.456, 0];
+    const data = values.map((v, i) => ({
+      ...rows(1, '2025-03-06T00:00:00.000Z', 0)[0],
+      index: i,
+      features: { cpu: v, mem: -v },
+      score: 1 / 7,
+    }));
+    expect(await sink.write(data)).toEqual({ written: values.length, parked: 0, lost: 0 });
+    const back = await sink.readWindow('cpu-model', '2025-03-06T00:00:00Z', '2025-03-06T01:00:00Z');
+    expect(back.map((r) => r.features.cpu)).toEqual(values);
+    // DynamoDB numbers have no negative zero: -0 reads back as 0 (the same value to every reader).
+    expect(back.map((r) => r.features.mem)).toEqual(values.map((v) => (v === 0 ? 0 : -v)));
+    expect(back.every((r) => r.score === 1 / 7)).toBe(true);
   });
 });

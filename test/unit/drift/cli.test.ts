@@ -16,6 +16,17 @@ describe('vigil drift CLI', () => {
     await writeFile(file('same.csv'), toCsv(['cpu', 'mem'], [normal(800, 3), normal(800, 4, 50, 10)]));
     await writeFile(file('shift.csv'), toCsv(['cpu', 'mem'], [normal(800, 3, 1), normal(800, 4, 60, 10)]));
     await writeFile(file('bad.csv'), 'cpu,mem\n1,x\n');
+    // A label column whose rate differs a lot between the files: not a feature to test.
+    const labels = (n: number, every: number) =>
+      Float64Array.from({ length: n }, (_, i) => (i % every === 0 ? 1 : 0));
+    await writeFile(
+      file('ref-l.csv'),
+      toCsv(['cpu', 'mem', 'label'], [normal(800, 1), normal(800, 2, 50, 10), labels(800, 50)]),
+    );
+    await writeFile(
+      file('cur-l.csv'),
+      toCsv(['cpu', 'mem', 'label'], [normal(800, 3), normal(800, 4, 50, 10), labels(800, 2)]),
+    );
     vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
       out += String(s);
       return true;
@@ -74,5 +85,48 @@ describe('vigil drift CLI', () => {
         'nope',
       ]),
     ).toBe(2);
+  });
+
+  it('--label leaves the ground-truth column out of the tests', async () => {
+    await driftCommand(['--reference', file('ref-l.csv'), '--current', file('cur-l.csv'), '--json']);
+    expect(JSON.parse(out).features.label.drifted).toBe(true);
+    out = '';
+    const code = await driftCommand([
+      '--reference',
+      file('ref-l.csv'),
+      '--current',
+      file('cur-l.csv'),
+      '--json',
+      '--label',
+      'label',
+    ]);
+    expect(Object.keys(JSON.parse(out).features)).toEqual(['cpu', 'mem']);
+    expect(code).toBe(0);
+    expect(
+      await driftCommand([
+        '--reference',
+        file('ref-l.csv'),
+        '--current',
+        file('cur-l.csv'),
+        '--label',
+        'nope',
+      ]),
+    ).toBe(2);
+  });
+
+  it('--help lists every option', async () => {
+    expect(await driftCommand(['--help'])).toBe(0);
+    for (const o of [
+      '--reference',
+      '--current',
+      '--features',
+      '--label',
+      '--config',
+      '--json',
+      '--data-dir',
+      '--help',
+    ]) {
+      expect(out).toContain(o);
+    }
   });
 });

@@ -10,11 +10,11 @@ import { prepareSample } from '#core/drift/sample.ts';
 import { welchTTest } from '#core/drift/ttest.ts';
 
 /**
- * Reference vectors computed by SciPy 1.10.1 / NumPy 1.24.2 (see
- * ../shared/oracle/README.md). CI clones the repo with `shared/` beside it.
+ * Reference vectors computed by SciPy 1.10.1 / NumPy 1.24.2, kept in the project's own
+ * fixtures (provenance in test/fixtures/README.md) so a clone alone passes.
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const oraclePath = path.resolve(repoRoot, '../shared/oracle/drift_cases.json');
+const oraclePath = path.join(repoRoot, 'test/fixtures/oracle/drift_cases.json');
 
 type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 const num = (v: Num): number =>

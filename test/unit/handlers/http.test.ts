@@ -1,7 +1,9 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
+import { ModelUnavailableError } from '#app/serve.ts';
 import { VigilError } from '#core/errors.ts';
-import { httpHandler } from '#runtime/http.ts';
+import { emitMetrics, httpHandler } from '#runtime/http.ts';
 
 const event = { requestContext: { requestId: 'r-1' }, headers: {} } as unknown as APIGatewayProxyEventV2;
 const context = { awsRequestId: 'req-123' } as Context;
@@ -50,6 +52,89 @@ describe('httpHandler error mapping', () => {
       expect(after500).toBe(1);
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  it('answers a dependency outage 503 with Retry-After, counted as DependencyErrors and never ServerErrors', async () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      // What the SDK throws when dynalite (or DynamoDB's endpoint) is down after its retries.
+      const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4567'), {
+        code: 'ECONNREFUSED',
+        $metadata: { attempts: 5 },
+      });
+      const throttled = Object.assign(new Error('Rate exceeded'), {
+        name: 'ProvisionedThroughputExceededException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      });
+      // A model package that could not be fetched because S3 was down: wrapped, but still an outage.
+      const wrapped = new ModelUnavailableError(
+        'default',
+        1,
+        Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+      );
+      for (const e of [refused, throttled, wrapped]) {
+        const res = await httpHandler(async () => {
+          throw e;
+        })(event, context);
+        expect(res.statusCode).toBe(503);
+        expect(res.headers?.['retry-after']).toBe('5');
+        const body = JSON.parse(res.body ?? '');
+        expect(body.error.code).toBe('ServiceUnavailable');
+        expect(res.body).not.toContain('127.0.0.1');
+      }
+      expect(written.filter((l) => l.includes('"DependencyErrors"')).length).toBe(3);
+      expect(written.filter((l) => l.includes('"ServerErrors"')).length).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('still answers 500 for a bug, and for a refused request that no retry can fix', async () => {
+    const invalid = Object.assign(new Error('One or more parameter values were invalid'), {
+      name: 'ValidationException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const corrupt = new ModelUnavailableError('default', 1, new Error('sha256 mismatch'));
+    for (const e of [invalid, corrupt, new TypeError('x is undefined')]) {
+      const res = await httpHandler(async () => {
+        throw e;
+      })(event, context);
+      expect(res.statusCode).toBe(500);
+    }
+  });
+});
+
+describe('emitMetrics', () => {
+  it('publishes stored metrics and says nothing when a request stored none (a 4xx)', async () => {
+    const lines: string[] = [];
+    const m = new Metrics({
+      namespace: 'Test',
+      serviceName: 't',
+      logger: { warn: (s: string) => lines.push(`warn ${s}`), debug() {}, info() {}, error() {} } as never,
+    });
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await httpHandler(async () => {
+        throw new VigilError('EmptyBatch', 'no rows');
+      }).use(emitMetrics(m))(event, context);
+      expect(lines.filter((l) => l.includes('No application metrics'))).toEqual([]);
+      await httpHandler(async () => {
+        m.addMetric('RowsScored', 'Count', 2);
+        return { statusCode: 200, body: '{}' };
+      }).use(emitMetrics(m))(event, context);
+      expect(lines.some((l) => l.includes('"RowsScored"'))).toBe(true);
+    } finally {
+      out.mockRestore();
     }
   });
 });

@@ -71,7 +71,7 @@ describe('score metrics', () => {
     expect(emf.filter((m) => 'CaptureErrors' in m)).toEqual([]);
   });
 
-  it('captures the float32 values that were scored, so DynamoDB accepts every number', async () => {
+  it('captures the values the caller sent, exactly (not their float32 rounding)', async () => {
     const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
     const seen: Array<Record<string, number>> = [];
     const recording: CaptureSink = {
@@ -87,15 +87,48 @@ describe('score metrics', () => {
       maxRows: 10,
       alias: 'production',
     });
-    const res = await runOnBody(
-      core,
-      'default',
-      'score',
-      JSON.stringify({ rows: [{ ...row, cpu: 1e-140, memory: 55.1 }] }),
-    );
+    const sent = { ...row, cpu: 1e16, memory: 55.1, network: 3e38 };
+    const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows: [sent] }));
     expect(res.status).toBe(200);
-    expect(seen).toHaveLength(1);
-    expect(seen[0].cpu).toBe(0);
-    expect(seen[0].memory).toBe(Math.fround(55.1));
+    expect(seen).toEqual([sent]);
+    expect(seen[0].memory).not.toBe(Math.fround(55.1));
+  });
+
+  it("refuses a value the model's float32 input cannot represent with a 400 naming the field", async () => {
+    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
+    const core = scoreRequest({
+      models: singlePackageCache(pkg),
+      captureSampleRate: 0,
+      maxRows: 10,
+      alias: 'production',
+    });
+    for (const [value, why] of [
+      [3.5e38, /too large/],
+      [-1e39, /too large/],
+      [1e-46, /too small/],
+      [1e-140, /too small/],
+    ] as const) {
+      const res = await runOnBody(
+        core,
+        'default',
+        'score',
+        JSON.stringify({ rows: [row, { ...row, latency: value }] }),
+      );
+      expect(res.status).toBe(400);
+      const body = JSON.parse(res.body);
+      expect(body.error.code).toBe('InvalidFeature');
+      expect(body.error.details).toEqual({ row: 1, field: 'latency' });
+      expect(body.error.message).toMatch(why);
+    }
+    // The edges that float32 does hold are accepted.
+    for (const value of [3.4028234663852886e38, 1.401298464324817e-45, 0]) {
+      const res = await runOnBody(
+        core,
+        'default',
+        'score',
+        JSON.stringify({ rows: [{ ...row, latency: value }] }),
+      );
+      expect(res.status).toBe(200);
+    }
   });
 });

@@ -1,0 +1,219 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
+import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { scoreRequest } from '#app/score.ts';
+import { METRICS } from '#contracts';
+import { Rng } from '#core/forest/rng.ts';
+import { readPackageDir } from '../../bin/commands/models.ts';
+import { runOnBody, singlePackageCache } from '../../bin/commands/package-runner.ts';
+import { ensureTables, type LocalDynamo, startDynalite } from '../../local/dynalite.ts';
+
+const TABLE = 'captures-invariant';
+
+type Fault = 'none' | 'throttle' | 'outage' | 'unprocessed';
+
+/**
+ * A DocumentClient in front of dynalite that injects what a real table does on a bad day:
+ * `throttle` — every BatchWrite throws ProvisionedThroughputExceededException (after the SDK's
+ * own retries); `outage` — the endpoint refuses connections (ECONNREFUSED); `unprocessed` —
+ * half of every batch comes back as UnprocessedItems. Reads always reach dynalite.
+ */
+function faulty(real: DynamoDBDocumentClient) {
+  const state: { fault: Fault } = { fault: 'none' };
+  const client = new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver);
+      return async (cmd: unknown) => {
+        if (cmd instanceof BatchWriteCommand && state.fault !== 'none') {
+          if (state.fault === 'throttle') {
+            throw Object.assign(new Error('The level of configured provisioned throughput was exceeded'), {
+              name: 'ProvisionedThroughputExceededException',
+              $fault: 'client',
+              $metadata: { httpStatusCode: 400 },
+            });
+          }
+          if (state.fault === 'outage') {
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+          }
+          const [table, reqs] = Object.entries(cmd.input.RequestItems ?? {})[0];
+          const keep = reqs.slice(0, Math.ceil(reqs.length / 2));
+          await target.send(new BatchWriteCommand({ RequestItems: { [table]: keep } }));
+          return { UnprocessedItems: { [table]: reqs.slice(keep.length) } };
+        }
+        return target.send(cmd as never);
+      };
+    },
+  });
+  return { client, state };
+}
+
+/** Sums every EMF metric named in `names` over the lines `fn` printed. */
+async function metricSums(fn: () => Promise<void>): Promise<Record<string, number>> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  const sums: Record<string, number> = {};
+  for (const l of lines.filter((x) => x.startsWith('{"_aws"'))) {
+    const emf = JSON.parse(l) as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> };
+    };
+    for (const m of emf._aws.CloudWatchMetrics[0].Metrics)
+      sums[m.Name] = (sums[m.Name] ?? 0) + Number(emf[m.Name]);
+  }
+  return sums;
+}
+
+describe('capture no-loss invariant under injected faults', () => {
+  let db: LocalDynamo;
+  let real: DynamoDBDocumentClient;
+  let dir: string;
+  beforeAll(async () => {
+    // Dev mode: EMF goes through console.log, where metricSums reads it.
+    process.env.POWERTOOLS_DEV = 'true';
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    db = await startDynalite();
+    await ensureTables(db.endpoint, [TABLE]);
+    real = documentClient(db.endpoint);
+    dir = await mkdtemp(path.join(tmpdir(), 'vigil-spool-'));
+  });
+  afterAll(async () => {
+    real.destroy();
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('scored = written + parked + sampledOut + lost, and a replay after the outage stores every parked row', async () => {
+    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../models/default'));
+    const { client, state } = faulty(real);
+    const spool = new FileCaptureSpool(path.join(dir, 'spool.jsonl'));
+    const sink = new DynamoCaptureSink({
+      client,
+      tableName: TABLE,
+      maxAttempts: 3,
+      sleep: async () => {},
+      park: (rows, reason) => spool.park(rows, reason),
+    });
+    const seeded = new Rng(13);
+    const rng = () => seeded.next();
+    const metrics = new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' });
+    const core = scoreRequest({
+      models: singlePackageCache(pkg),
+      captures: sink,
+      captureSampleRate: 0.6,
+      maxRows: 1000,
+      alias: 'production',
+      metrics,
+      random: rng,
+      now: () => new Date('2026-01-05T10:20:00.000Z'),
+    });
+    const schedule: Fault[] = [
+      'none',
+      'throttle',
+      'outage',
+      'unprocessed',
+      'none',
+      'outage',
+      'throttle',
+      'none',
+    ];
+    let scored = 0;
+    const sums = await metricSums(async () => {
+      for (const [i, fault] of schedule.entries()) {
+        state.fault = fault;
+        // Rows with values plain DynamoDB numbers refuse (> 2^53) among ordinary ones.
+        const n = 20 + 7 * i;
+        const rows = Array.from({ length: n }, (_, k) => ({
+          cpu: k % 5 === 0 ? 1e16 : 10 + k,
+          memory: 50 + (k % 7),
+          network: k % 3 === 0 ? 3e38 : 400 + k,
+          disk_io: 90,
+          latency: 20 + (k % 11),
+        }));
+        const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows }));
+        expect(res.status).toBe(200);
+        scored += n;
+        metrics.publishStoredMetrics();
+      }
+    });
+    expect(sums[METRICS.rowsScored]).toBe(scored);
+    const written = sums[METRICS.capturesWritten];
+    const parked = sums[METRICS.capturesParked];
+    const sampledOut = sums[METRICS.capturesSampledOut];
+    const lost = sums[METRICS.capturesLost] ?? 0;
+    // The invariant, from the emitted metrics alone.
+    expect(written + parked + sampledOut + lost).toBe(scored);
+    // Faults really happened, and sampling really left rows out.
+    expect(parked).toBeGreaterThan(0);
+    expect(sampledOut).toBeGreaterThan(0);
+    // Throttling and an outage are retryable: parked, never lost.
+    expect(lost).toBe(0);
+    // …and the buckets are true: the table holds `written` rows, the spool `parked`.
+    const window = ['2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'] as const;
+    expect(await sink.readWindow('default', ...window)).toHaveLength(written);
+    expect(await spool.pending()).toHaveLength(parked);
+
+    // A replay during the outage keeps the rows parked (moved to a fresh spool, none lost).
+    state.fault = 'outage';
+    const during = await spool.replay(sink);
+    expect(during).toMatchObject({ read: parked, written: 0, parked, lost: 0 });
+    expect(await spool.pending()).toHaveLength(parked);
+
+    // Once the table is back, the replay stores every parked row, with its values exact.
+    state.fault = 'none';
+    const after = await spool.replay(sink);
+    expect(after).toMatchObject({ read: parked, written: parked, parked: 0, lost: 0 });
+    expect(await spool.pending()).toHaveLength(0);
+    const stored = await sink.readWindow('default', ...window);
+    expect(stored).toHaveLength(written + parked);
+    expect(stored.some((r) => r.features.cpu === 1e16 && r.features.network === 3e38)).toBe(true);
+  });
+
+  it('counts rows as lost, with the real reason, when there is nowhere to park them', async () => {
+    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../models/default'));
+    const { client, state } = faulty(real);
+    const sink = new DynamoCaptureSink({ client, tableName: TABLE, maxAttempts: 2, sleep: async () => {} });
+    state.fault = 'outage';
+    const metrics = new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' });
+    const core = scoreRequest({
+      models: singlePackageCache(pkg),
+      captures: sink,
+      captureSampleRate: 1,
+      maxRows: 100,
+      alias: 'production',
+      metrics,
+    });
+    const row = { cpu: 1, memory: 2, network: 3, disk_io: 4, latency: 5 };
+    const sums = await metricSums(async () => {
+      const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows: [row, row, row] }));
+      expect(res.status).toBe(200);
+      metrics.publishStoredMetrics();
+    });
+    expect(sums[METRICS.capturesLost]).toBe(3);
+    expect(sums[METRICS.captureErrors]).toBe(3);
+    expect(sums[METRICS.capturesWritten]).toBe(0);
+    const direct = await sink.write([
+      {
+        model: 'default',
+        version: 1,
+        at: new Date().toISOString(),
+        requestId: 'r',
+        index: 0,
+        features: row,
+        score: 0.5,
+        anomaly: false,
+      },
+    ]);
+    expect(direct).toMatchObject({ written: 0, parked: 0, lost: 1 });
+    expect(direct.reason).toMatch(/ECONNREFUSED/);
+  });
+});
