@@ -48,9 +48,9 @@ export function matchRoute(pattern: string, path: string): Record<string, string
  * (`http://host/path`, proxies only) are reduced to their path.
  */
 export function splitTarget(target: string | undefined): { path: string; query: string } {
-  let t = target ?? '/';
-  const hash = t.indexOf('#');
-  if (hash >= 0) t = t.slice(0, hash);
+  // A request target carries no fragment (RFC 9112 §3.2: absolute-path ["?" query]); a raw `#`
+  // stays part of the path, so `/v1/models/a/aliases/b#/rollback` serves no route at all.
+  const t = target ?? '/';
   const q = t.indexOf('?');
   let p = q >= 0 ? t.slice(0, q) : t;
   const query = q >= 0 ? t.slice(q + 1) : '';

@@ -1,11 +1,13 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { VigilError } from '#core/errors.ts';
 import type { PackageStaging, UploadTicket } from '#core/ports.ts';
 import { assertModelName } from '#core/registry/rules.ts';
 
+
+/** Staged-package URIs on the twin: `staging://<model>/<id>.zip`. */
+const LOCAL_STAGING_SCHEME = 'staging://';
 /** Path of the twin's upload route; the URL a ticket hands out points at the twin itself. */
 export const LOCAL_UPLOAD_ROUTE = '/local/uploads/{model}/{id}';
 
@@ -43,6 +45,9 @@ export class FsPackageStaging implements PackageStaging {
     this.#o = opts;
   }
 
+  /** Scheme of the twin's staged-package URIs (`s3://bucket/staging/…` in AWS). */
+  static readonly scheme = LOCAL_STAGING_SCHEME;
+
   async createUpload(model: string): Promise<UploadTicket> {
     assertModelName(model);
     const id = randomUUID();
@@ -56,7 +61,8 @@ export class FsPackageStaging implements PackageStaging {
       uploadUrl: `${this.#o.baseUrl.replace(/\/+$/, '')}${path}?token=${token}`,
       method: 'PUT',
       headers: { 'content-type': 'application/zip' },
-      uri: pathToFileURL(this.#zipPath(model, id)).href,
+      // A name, not a path: responses never show the twin's directory layout.
+      uri: `${LOCAL_STAGING_SCHEME}${model}/${id}.zip`,
       expiresAt,
     };
   }
@@ -89,9 +95,7 @@ export class FsPackageStaging implements PackageStaging {
 
   async read(uri: string): Promise<Uint8Array> {
     const m = /^([a-z0-9][a-z0-9_-]{0,62})\/([0-9a-f-]{36})\.zip$/.exec(
-      uri.startsWith(`${pathToFileURL(this.dir).href}/`)
-        ? uri.slice(pathToFileURL(this.dir).href.length + 1)
-        : '',
+      uri.startsWith(LOCAL_STAGING_SCHEME) ? uri.slice(LOCAL_STAGING_SCHEME.length) : '',
     );
     if (!m) {
       throw new VigilError('BadRequest', `'${uri}' is not a staged package of this twin`, { uri });

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
@@ -137,8 +138,10 @@ describe('vigil models against the models Lambda wired to DynamoDB (dynalite) th
     );
     const staged = await vigil('register', '--package', dir, '--upload', '--force', '--json');
     expect(JSON.parse(staged.stdout)).toMatchObject({ created: true, version: { version: 2 } });
+    // Over HTTP the artifact URI is redacted (no local paths); the store's own layout names it.
+    expect(JSON.parse(staged.stdout).version.artifactUri).not.toContain(tmp);
     const stored = await new FsArtifactStore({ root: join(tmp, 'artifacts') }).getPackage(
-      JSON.parse(staged.stdout).version.artifactUri,
+      pathToFileURL(join(tmp, 'artifacts', 'cpu-model', '2')).href,
     );
     expect(stored.manifest).toMatchObject({ name: 'cpu-model', version: 2 });
     for (const v of ['1', '2'])

@@ -43,7 +43,12 @@ describe("the twin's staging area (stand-in for presigned S3 uploads)", () => {
     expect((await expired.accept('m', old.id, old.token, new Uint8Array([1])).catch((e) => e)).code).toBe(
       'Forbidden',
     );
-    for (const uri of ['file:///etc/passwd', `file://${dir}/../m/x.zip`, `s3://b/staging/m/${id}.zip`]) {
+    for (const uri of [
+      'file:///etc/passwd',
+      `file://${dir}/m/${id}.zip`,
+      `staging://../m/${id}.zip`,
+      `s3://b/staging/m/${id}.zip`,
+    ]) {
       expect((await staging.read(uri).catch((e) => e)).code, uri).toBe('BadRequest');
     }
   });
