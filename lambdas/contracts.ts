@@ -44,6 +44,14 @@ export const ENV = {
   DRIFT_WINDOW_MINUTES: 'VIGIL_DRIFT_WINDOW_MINUTES',
   /** Drift thresholds as JSON `{ default: {...}, models: { name: {...} } }` (lambdas/core/drift/config.ts). */
   DRIFT_CONFIG: 'VIGIL_DRIFT_CONFIG',
+  /**
+   * Deployment environment (`dev`, `staging`, `prod`), set by CDK on every function and pod. Every
+   * EMF metric carries it as the `environment` dimension, so environments sharing an account never
+   * count towards each other's alarms.
+   */
+  ENVIRONMENT: 'VIGIL_ENVIRONMENT',
+  /** Comma-separated model names the score function loads during init (warmed by provisioned concurrency). */
+  PRELOAD_MODELS: 'VIGIL_PRELOAD_MODELS',
 } as const;
 
 /** Lambda entry files (relative to the repo root); each exports `handler`. */
@@ -62,6 +70,30 @@ export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.det
 
 /** Metric namespace for EMF metrics. */
 export const METRICS_NAMESPACE = 'Vigil';
+
+/**
+ * EMF dimensions. `service` is Powertools' (= `POWERTOOLS_SERVICE_NAME`), `environment` is a default
+ * dimension of every metric (from `ENV.ENVIRONMENT`), `model` is added per request where per model.
+ */
+export const METRIC_DIMENSIONS = { service: 'service', environment: 'environment', model: 'model' } as const;
+
+/** EMF metric names the handlers emit and the alarms and dashboard read. */
+export const METRIC_NAMES = {
+  /** score: failed writes to the captures table (count). Dimensions: service, environment. */
+  captureErrors: 'CaptureErrors',
+  /** every HTTP handler: genuine 500s (count). Dimensions: service, environment. */
+  serverErrors: 'ServerErrors',
+  /** score: rows scored (count). Dimensions: service, environment, model. */
+  rowsScored: 'RowsScored',
+  /** score: rows over the model threshold (count). Dimensions: service, environment, model. */
+  anomalies: 'Anomalies',
+  /** drift evaluator: 1 when the report says drift, else 0. Dimensions: service, environment, model. */
+  drift: 'Drift',
+  /** drift evaluator: share of drifted features, 0..1. Dimensions: service, environment, model. */
+  driftedShare: 'DriftedFeatureShare',
+  /** drift evaluator: a model whose evaluation threw (count). Dimensions: service, environment, model. */
+  driftEvaluationErrors: 'DriftEvaluationErrors',
+} as const;
 
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';

@@ -1,7 +1,8 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
+import { ENV } from '../contracts.ts';
 import { type HttpEvent, httpHandler } from './http.ts';
-import { metrics } from './observability.ts';
+import { logger, metrics } from './observability.ts';
 import { runtime } from './runtime.ts';
 import { scoreRequest } from './score-core.ts';
 
@@ -25,5 +26,38 @@ const score = (event: HttpEvent, context: Context) => {
   }
   return core(event, context);
 };
+
+/** Longest the init phase waits for the preload; Lambda's on-demand init budget is 10 s. */
+const PRELOAD_BUDGET_MS = 5000;
+
+/**
+ * Loads the models named by `VIGIL_PRELOAD_MODELS` (the pinned version, else the alias) into the
+ * process cache during init, so provisioned concurrency starts warm and a new version's first
+ * requests do not pay the load against the p99 rollback alarm. Never fatal: a failure or a slow
+ * load is logged and the first request loads lazily as before (a failed load is not cached).
+ */
+const preload = async (): Promise<void> => {
+  const names = (process.env[ENV.PRELOAD_MODELS] ?? '').split(',').filter((n) => n.length > 0);
+  if (names.length === 0) return;
+  try {
+    const rt = runtime();
+    const ref = rt.config.modelVersion
+      ? { version: rt.config.modelVersion }
+      : { alias: rt.config.modelAlias };
+    const loads = Promise.allSettled(names.map((name) => rt.models.get(name, ref)));
+    const timer = new Promise<'timeout'>((resolve) =>
+      setTimeout(resolve, PRELOAD_BUDGET_MS, 'timeout').unref(),
+    );
+    const outcome = await Promise.race([loads, timer]);
+    if (outcome === 'timeout') logger.warn('model preload still running at the init budget', { names });
+    else
+      for (const [i, r] of outcome.entries())
+        if (r.status === 'rejected')
+          logger.warn('model preload failed', { model: names[i], error: r.reason });
+  } catch (error) {
+    logger.warn('model preload skipped', { error: error as Error });
+  }
+};
+await preload();
 
 export const handler = httpHandler(score).use(logMetrics(metrics));

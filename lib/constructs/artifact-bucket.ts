@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -10,6 +10,12 @@ export interface ArtifactBucketProps {
   readonly encryptionKey: kms.IKey;
   /** Applied to both buckets. */
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * Empty both buckets (every object version) when they are deleted, so a stack delete with
+   * `DESTROY` actually succeeds: CloudFormation cannot delete a bucket that holds objects.
+   * @default true when `removalPolicy` is `DESTROY`, else false
+   */
+  readonly autoDeleteObjects?: boolean;
   /**
    * Key prefix holding model packages; the read policy is limited to it.
    * @default 'models/'
@@ -45,6 +51,13 @@ export class ArtifactBucket extends Construct {
       throw new Error(`ArtifactBucket: modelPrefix must look like "models/" (got "${this.modelPrefix}")`);
     }
 
+    const autoDeleteObjects = props.autoDeleteObjects ?? props.removalPolicy === RemovalPolicy.DESTROY;
+    if (autoDeleteObjects && props.removalPolicy !== RemovalPolicy.DESTROY) {
+      throw new Error(
+        'ArtifactBucket: autoDeleteObjects needs removalPolicy DESTROY (it would empty a retained bucket)',
+      );
+    }
+
     // Access-log targets cannot use SSE-KMS with a customer key, so S3-managed keys here.
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -53,6 +66,7 @@ export class ArtifactBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects,
     });
     Validations.of(this.accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
@@ -70,6 +84,7 @@ export class ArtifactBucket extends Construct {
       serverAccessLogsPrefix: 'artifacts/',
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90) }],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects,
     });
 
     this.readPolicy = new iam.ManagedPolicy(this, 'ReadPolicy', {
