@@ -1,5 +1,6 @@
 import { type App, Tags } from 'aws-cdk-lib';
 import { stackPrefix, type VigilConfig } from './config.ts';
+import { acknowledgeGuardFindings } from './guard-acknowledgements.ts';
 import type { HandlerEntries } from './handler-entries.ts';
 import { ApiStack } from './stacks/api-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
@@ -92,6 +93,7 @@ export const addVigilStacks = (
     data,
     description: description('EKS streaming scorer'),
   });
+  acknowledgeGuardFindings([data, api, drift, observability, eks], config);
   for (const stack of [data, api, drift, observability, eks]) {
     Tags.of(stack).add('project', 'vigil');
     Tags.of(stack).add('environment', config.envName);

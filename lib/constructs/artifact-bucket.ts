@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 
 /** Properties of {@link ArtifactBucket}. */
@@ -58,12 +59,17 @@ export class ArtifactBucket extends Construct {
       );
     }
 
+    // Log delivery through a bucket policy (logging.s3.amazonaws.com) instead of the legacy
+    // LogDeliveryWrite ACL, so the log bucket can disable ACLs altogether. Set on this scope, the
+    // flag holds for both buckets whatever the app's context says.
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
+
     // Access-log targets cannot use SSE-KMS with a customer key, so S3-managed keys here.
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy: props.removalPolicy,
       autoDeleteObjects,

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { restrictGrantsToAwsServices } from './key-grants.ts';
 
 /** An AWS service allowed to publish, and the ARNs of its resources that may do so. */
 export interface TopicPublisher {
@@ -61,6 +62,7 @@ export class NotificationTopic extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
     });
+    restrictGrantsToAwsServices(this.key);
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: props.displayName,
       masterKey: this.key,

@@ -5,6 +5,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
+import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
 
 /**
  * Table key layout, mirrored from `lambdas/adapters/tables.ts` (`TABLE_KEYS`): that file imports AWS
@@ -46,6 +47,7 @@ export class DataStack extends Stack {
       enableKeyRotation: true,
       removalPolicy,
     });
+    restrictGrantsToAwsServices(this.key);
 
     const table = (id: string, ttl: boolean): dynamodb.Table => {
       const t = new dynamodb.Table(this, id, {

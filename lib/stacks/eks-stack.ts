@@ -4,12 +4,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import { ENV, PRODUCTION_ALIAS } from '../../lambdas/contracts.ts';
 import type { VigilConfig } from '../config.ts';
 import { autoModeNodePoolManifests } from '../constructs/auto-mode-node-pool.ts';
+import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
 import { REPO_ROOT } from '../constructs/model-function.ts';
 import { type K8sObject, streamingScorerManifests } from '../constructs/streaming-scorer-manifests.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
@@ -75,6 +77,14 @@ export class EksStack extends Stack {
       vpc,
       vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
       serviceIpv4Cidr: SERVICE_CIDR,
+      // Envelope encryption of Kubernetes Secrets with a customer key (rotation on).
+      secretsEncryptionKey: restrictGrantsToAwsServices(
+        new kms.Key(this, 'SecretsKey', {
+          description: `Vigil ${config.envName}: EKS secrets envelope encryption`,
+          enableKeyRotation: true,
+          removalPolicy: removalPolicyOf(config),
+        }),
+      ),
       endpointAccess: eks.EndpointAccess.PRIVATE,
       clusterLogging: [
         eks.ClusterLoggingTypes.API,

@@ -335,3 +335,21 @@ describe('reserved concurrency', () => {
     expect(score.ReservedConcurrentExecutions).toBeUndefined();
   });
 });
+
+describe('access-log bucket', () => {
+  it('receives S3 log delivery through its bucket policy with ACLs disabled (no legacy AccessControl)', () => {
+    const t = prod.templates.data;
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      AccessControl: Match.absent(),
+    });
+    for (const [, bucket] of resourcesOf(t, 'AWS::S3::Bucket')) expect(bucket.AccessControl).toBeUndefined();
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' } }),
+        ]),
+      },
+    });
+  });
+});
