@@ -53,6 +53,14 @@ export const ENV = {
   DRIFT_WINDOW_MINUTES: 'VIGIL_DRIFT_WINDOW_MINUTES',
   /** Drift thresholds as JSON `{ default: {...}, models: { name: {...} } }` (lambdas/core/drift/config.ts). */
   DRIFT_CONFIG: 'VIGIL_DRIFT_CONFIG',
+  /**
+   * Deployment environment (`dev`, `staging`, `prod`), set by CDK on every function and pod. Every
+   * EMF metric carries it as the `environment` dimension, so environments sharing an account never
+   * count towards each other's alarms.
+   */
+  ENVIRONMENT: 'VIGIL_ENVIRONMENT',
+  /** Comma-separated model names the score function loads during init (warmed by provisioned concurrency). */
+  PRELOAD_MODELS: 'VIGIL_PRELOAD_MODELS',
 } as const;
 
 /** Lambda entry files (relative to the repo root); each exports `handler`. */
@@ -93,7 +101,16 @@ export const METRICS = {
   drift: 'Drift',
   driftedFeatureShare: 'DriftedFeatureShare',
   driftScore: 'DriftScore',
+  /** A model whose drift evaluation threw (count); alarmed on. */
+  driftEvaluationErrors: 'DriftEvaluationErrors',
 } as const;
+
+/**
+ * EMF dimensions. `service` is Powertools' (= `POWERTOOLS_SERVICE_NAME`), `environment` is a default
+ * dimension of every metric (from `ENV.ENVIRONMENT`), so environments sharing an account never see
+ * each other's signals; `model` is added per request where a metric is per model.
+ */
+export const METRIC_DIMENSIONS = { service: 'service', environment: 'environment', model: 'model' } as const;
 
 /**
  * Key prefix of staged package uploads in the artifact bucket (presigned PUTs land here; the

@@ -42,8 +42,13 @@ const lambdaSchema = z.strictObject({
   driftMemoryMb: z.number().int().min(128).max(10240),
   timeoutSeconds: z.number().int().min(1).max(900),
   driftTimeoutSeconds: z.number().int().min(1).max(900),
-  /** Reserved concurrency of the score function; caps cost and protects the account pool. */
-  scoreReservedConcurrency: positiveInt,
+  /**
+   * Reserved concurrency of the score function; caps cost and protects the account pool. Optional:
+   * every reservation comes out of the account's concurrency quota, which must keep 100 unreserved,
+   * and new accounts often have far less than the environments together ask for
+   * (`npm run check:quotas` before a deploy says what to request).
+   */
+  scoreReservedConcurrency: positiveInt.optional(),
   /** Provisioned concurrency on the `live` alias; 0 = none (cold starts accepted). */
   scoreProvisionedConcurrency: z.number().int().min(0),
 });
@@ -65,6 +70,21 @@ const alarmSchema = z
     anomalyRateHigh: z.number().min(0).max(1),
     periodMinutes: positiveInt,
     evaluationPeriods: positiveInt,
+    /**
+     * The alarms that roll a CodeDeploy deployment back (live alias errors, 5xx, p99): period and
+     * M-of-N. A canary's first minute may hold the one slow request the new version's init did not
+     * cover; `datapointsToAlarm` below `evaluationPeriods` keeps one such minute from rolling back,
+     * two bad minutes still do. The window (period × evaluationPeriods) must fit the canary's bake.
+     */
+    rollback: z
+      .strictObject({
+        periodSeconds: z.union([z.literal(60), z.literal(120), z.literal(300)]),
+        evaluationPeriods: positiveInt,
+        datapointsToAlarm: positiveInt,
+      })
+      .refine((r) => r.datapointsToAlarm <= r.evaluationPeriods, {
+        message: 'datapointsToAlarm must not exceed evaluationPeriods',
+      }),
   })
   .refine((a) => a.anomalyRateLow < a.anomalyRateHigh, {
     message: 'anomalyRateLow must be below anomalyRateHigh',
@@ -84,8 +104,16 @@ const configSchema = z.strictObject({
     windowMinutes: positiveInt,
     /** Models evaluated on schedule; one schedule per model. */
     models: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/)).min(1),
+    /** Scheduler → Lambda delivery retries (the invoke itself; evaluation errors are below). */
     retryAttempts: z.number().int().min(0).max(185),
     maxEventAgeMinutes: z.number().int().min(1).max(1440),
+    /** Lambda's own async retries of a failed evaluation before it goes to the on-failure queue. */
+    evaluatorRetryAttempts: z.number().int().min(0).max(2),
+    /**
+     * Minutes between two evaluations, the drift alarm's period. Derived from a `rate(...)`
+     * schedule; required for a `cron(...)` one (see {@link driftIntervalMinutes}).
+     */
+    intervalMinutes: positiveInt.optional(),
     /** Drift thresholds `{ default, models }`, validated by the evaluator (lambdas/core/drift/config.ts). */
     settings: z
       .strictObject({
@@ -111,8 +139,11 @@ const configSchema = z.strictObject({
   /** Optional e-mail subscribed to the alarm and drift topics. */
   alarmEmail: z.email().optional(),
   eks: z.strictObject({
-    /** Container image of the streaming scorer (built from the repo's Dockerfile). */
-    image: z.string().min(1),
+    /**
+     * CPU architecture of the streaming scorer: the image is built for it and the pods select
+     * nodes of it. EKS Auto Mode's built-in node pools run amd64 only.
+     */
+    arch: z.enum(['amd64', 'arm64']),
     containerPort: z.number().int().min(1024).max(65535),
     cpuRequest: z.string(),
     cpuLimit: z.string(),
@@ -129,7 +160,7 @@ const shared = {
   maxExplainRows: 100,
   api: { throttleRateLimit: 50, throttleBurstLimit: 100, authorizerCacheSeconds: 300 },
   eks: {
-    image: 'public.ecr.aws/vigil/streaming-scorer:latest',
+    arch: 'amd64',
     containerPort: 8080,
     cpuRequest: '250m',
     cpuLimit: '1',
@@ -149,7 +180,6 @@ const RAW: Record<EnvName, unknown> = {
       driftMemoryMb: 1024,
       timeoutSeconds: 10,
       driftTimeoutSeconds: 300,
-      scoreReservedConcurrency: 10,
       scoreProvisionedConcurrency: 0,
     },
     captureSampleRate: 1,
@@ -160,6 +190,7 @@ const RAW: Record<EnvName, unknown> = {
       models: ['default'],
       retryAttempts: 2,
       maxEventAgeMinutes: 60,
+      evaluatorRetryAttempts: 1,
     },
     alarms: {
       scoreErrors: 5,
@@ -171,6 +202,8 @@ const RAW: Record<EnvName, unknown> = {
       anomalyRateHigh: 0.2,
       periodMinutes: 5,
       evaluationPeriods: 1,
+      // ALL_AT_ONCE: nothing to roll back gradually; the alarms still stop a bad deployment.
+      rollback: { periodSeconds: 60, evaluationPeriods: 1, datapointsToAlarm: 1 },
     },
     canary: 'ALL_AT_ONCE',
     logRetentionDays: 7,
@@ -199,6 +232,7 @@ const RAW: Record<EnvName, unknown> = {
       models: ['default'],
       retryAttempts: 3,
       maxEventAgeMinutes: 120,
+      evaluatorRetryAttempts: 2,
     },
     alarms: {
       scoreErrors: 3,
@@ -210,6 +244,7 @@ const RAW: Record<EnvName, unknown> = {
       anomalyRateHigh: 0.1,
       periodMinutes: 5,
       evaluationPeriods: 2,
+      rollback: { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 },
     },
     canary: 'LINEAR_10PERCENT_EVERY_1MINUTE',
     logRetentionDays: 30,
@@ -238,6 +273,7 @@ const RAW: Record<EnvName, unknown> = {
       models: ['default'],
       retryAttempts: 5,
       maxEventAgeMinutes: 240,
+      evaluatorRetryAttempts: 2,
     },
     alarms: {
       scoreErrors: 1,
@@ -249,6 +285,7 @@ const RAW: Record<EnvName, unknown> = {
       anomalyRateHigh: 0.05,
       periodMinutes: 1,
       evaluationPeriods: 3,
+      rollback: { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 },
     },
     canary: 'CANARY_10PERCENT_10MINUTES',
     logRetentionDays: 365,
@@ -284,6 +321,32 @@ export const loadConfig = (
     throw new Error(`Invalid settings for environment "${name}": ${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
+};
+
+/** Minutes per unit of a `rate(...)` expression. */
+const RATE_UNIT_MINUTES: Record<string, number> = { minute: 1, hour: 60, day: 1440 };
+
+/**
+ * Minutes between two drift evaluations: `drift.intervalMinutes` when set, else parsed from a
+ * `rate(N unit)` schedule. The drift alarm's period must equal it (one datapoint per evaluation).
+ * @throws Error for a `cron(...)` schedule without `intervalMinutes`, or a rate that disagrees with it.
+ */
+export const driftIntervalMinutes = (config: VigilConfig): number => {
+  const { schedule, intervalMinutes } = config.drift;
+  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
+  const fromRate = rate ? Number(rate[1]) * (RATE_UNIT_MINUTES[rate[2] as string] as number) : undefined;
+  if (fromRate !== undefined && intervalMinutes !== undefined && fromRate !== intervalMinutes) {
+    throw new Error(
+      `drift.intervalMinutes (${intervalMinutes}) disagrees with drift.schedule ${schedule} (${fromRate} min)`,
+    );
+  }
+  const minutes = intervalMinutes ?? fromRate;
+  if (minutes === undefined) {
+    throw new Error(
+      `drift.schedule ${schedule} is not a rate(...): set drift.intervalMinutes to its interval`,
+    );
+  }
+  return minutes;
 };
 
 /** Tag value and stack-name prefix for an environment, e.g. `Vigil-prod`. */

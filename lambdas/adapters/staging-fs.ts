@@ -5,7 +5,6 @@ import { VigilError } from '#core/errors.ts';
 import type { PackageStaging, UploadTicket } from '#core/ports.ts';
 import { assertModelName } from '#core/registry/rules.ts';
 
-
 /** Staged-package URIs on the twin: `staging://<model>/<id>.zip`. */
 const LOCAL_STAGING_SCHEME = 'staging://';
 /** Path of the twin's upload route; the URL a ticket hands out points at the twin itself. */

@@ -81,8 +81,10 @@ const EventSchema = z.object({
  * store it, emit EMF metrics, and publish `vigil.drift.detected` when it says
  * drift. A window without enough data yields a stored `insufficient_data`
  * report, no event and no error. One model's failure does not stop the
- * others; it is reported at the end as a `DriftEvaluationError`, so the
- * scheduler's retry and dead-letter queue see it.
+ * others; it is reported at the end as a `DriftEvaluationError`. The
+ * scheduler invokes asynchronously, so its retries cover delivery only: the
+ * error gets Lambda's async retries, then lands in the function's on-failure
+ * destination (lib/stacks/drift-stack.ts), and its Errors metric is alarmed.
  * @example await createDriftEvaluator(deps)({ model: 'default' })
  */
 export function createDriftEvaluator(deps: DriftEvaluatorDeps) {

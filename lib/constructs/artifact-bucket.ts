@@ -1,7 +1,8 @@
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { STAGING_PREFIX } from '#contracts';
 
@@ -11,6 +12,12 @@ export interface ArtifactBucketProps {
   readonly encryptionKey: kms.IKey;
   /** Applied to both buckets. */
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * Empty both buckets (every object version) when they are deleted, so a stack delete with
+   * `DESTROY` actually succeeds: CloudFormation cannot delete a bucket that holds objects.
+   * @default true when `removalPolicy` is `DESTROY`, else false
+   */
+  readonly autoDeleteObjects?: boolean;
   /**
    * Key prefix holding model packages; the read policy is limited to it.
    * @default 'models/'
@@ -54,14 +61,27 @@ export class ArtifactBucket extends Construct {
       throw new Error(`ArtifactBucket: modelPrefix must look like "models/" (got "${this.modelPrefix}")`);
     }
 
+    const autoDeleteObjects = props.autoDeleteObjects ?? props.removalPolicy === RemovalPolicy.DESTROY;
+    if (autoDeleteObjects && props.removalPolicy !== RemovalPolicy.DESTROY) {
+      throw new Error(
+        'ArtifactBucket: autoDeleteObjects needs removalPolicy DESTROY (it would empty a retained bucket)',
+      );
+    }
+
+    // Log delivery through a bucket policy (logging.s3.amazonaws.com) instead of the legacy
+    // LogDeliveryWrite ACL, so the log bucket can disable ACLs altogether. Set on this scope, the
+    // flag holds for both buckets whatever the app's context says.
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
+
     // Access-log targets cannot use SSE-KMS with a customer key, so S3-managed keys here.
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects,
     });
     Validations.of(this.accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
@@ -87,6 +107,7 @@ export class ArtifactBucket extends Construct {
         },
       ],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects,
     });
 
     this.readPolicy = new iam.ManagedPolicy(this, 'ReadPolicy', {

@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '#contracts';
+import { ENV, METRICS_NAMESPACE } from '#contracts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 
 /** Repository root: entries in `HANDLERS` are relative to it. */
@@ -47,6 +47,11 @@ export interface ModelFunctionProps {
   readonly entry: string;
   /** Value of `POWERTOOLS_SERVICE_NAME`; also names the log group. */
   readonly serviceName: string;
+  /**
+   * The deployment environment (`dev`, `staging`, `prod`), set as `VIGIL_ENVIRONMENT`: every EMF
+   * metric of the function carries it as the `environment` dimension the alarms select on.
+   */
+  readonly environmentName: string;
   /** Days the function's log group keeps events. */
   readonly logRetention: logs.RetentionDays;
   /** What happens to the log group when the stack is deleted. */
@@ -174,6 +179,7 @@ export class ModelFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        [ENV.ENVIRONMENT]: props.environmentName,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

@@ -11,7 +11,20 @@ export interface StreamingScorerOptions {
   readonly name: string;
   /** Kubernetes service account bound to the pod identity role. */
   readonly serviceAccountName: string;
+  /** Image reference; from a CDK image asset, so it names an immutable content-hash tag. */
   readonly image: string;
+  /**
+   * Node labels the pods must land on (the node pool whose nodes enforce NetworkPolicy, and the
+   * architecture the image was built for).
+   * @default - none
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
+   * CIDRs where cluster DNS answers. On EKS Auto Mode DNS runs on each node, not as a kube-system
+   * pod, so a namespace selector would match nothing: allow the VPC (nodes) and the Service CIDR
+   * (the kube-dns ClusterIP) instead.
+   */
+  readonly dnsCidrs: readonly string[];
   /** Port the container listens on (`vigil serve --port`). */
   readonly containerPort: number;
   readonly resources: {
@@ -65,6 +78,11 @@ export const streamingScorerManifests = (o: StreamingScorerOptions): K8sObject[]
       `streamingScorerManifests: need 1 <= minReplicas <= maxReplicas (got ${JSON.stringify(scaling)})`,
     );
   }
+  if (o.dnsCidrs.length === 0) {
+    throw new Error(
+      'streamingScorerManifests: dnsCidrs is empty, so the default-deny policy would block DNS',
+    );
+  }
   const minAvailable = o.minAvailable ?? 1;
   if (minAvailable >= scaling.minReplicas) {
     // A PDB that covers every replica blocks node drains forever.
@@ -86,8 +104,7 @@ export const streamingScorerManifests = (o: StreamingScorerOptions): K8sObject[]
     new Deployment({
       metadata,
       spec: {
-        // The HPA owns the replica count from here on; this is only the starting point.
-        replicas: scaling.minReplicas,
+        // No `replicas`: the HPA owns the count, and a value here would reset it on every apply.
         selector: { matchLabels: labels },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
@@ -95,6 +112,7 @@ export const streamingScorerManifests = (o: StreamingScorerOptions): K8sObject[]
           spec: {
             serviceAccountName: o.serviceAccountName,
             automountServiceAccountToken: true,
+            ...(o.nodeSelector ? { nodeSelector: { ...o.nodeSelector } } : {}),
             securityContext: {
               runAsNonRoot: true,
               runAsUser: 10001,
@@ -169,7 +187,7 @@ export const streamingScorerManifests = (o: StreamingScorerOptions): K8sObject[]
         ingress: [{ ports: [{ protocol: 'TCP', port: o.containerPort }] }],
         egress: [
           {
-            to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }],
+            to: o.dnsCidrs.map((cidr) => ({ ipBlock: { cidr } })),
             ports: [
               { protocol: 'UDP', port: 53 },
               { protocol: 'TCP', port: 53 },

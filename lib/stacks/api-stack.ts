@@ -8,15 +8,41 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, METRICS_NAMESPACE, PRODUCTION_ALIAS, ROUTES } from '#contracts';
+import { ENV, METRICS, METRICS_NAMESPACE, PRODUCTION_ALIAS, ROUTES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
+import { vigilMetric } from '../constructs/vigil-metric.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
 
 /** Name of the score function's alias that serves traffic (blue/green via CodeDeploy). */
 export const LIVE_ALIAS = 'live';
+
+/**
+ * Access-log fields, all HTTP API `$context` variables (REST-only ones such as `resourcePath` or
+ * `identity.user` log nothing here): the matched route, the caller's key id and scope from the
+ * authorizer's context, and why an authorizer or integration failed.
+ */
+export const HTTP_API_ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  apiKeyId: '$context.authorizer.keyId',
+  apiKeyScope: '$context.authorizer.scope',
+  authorizerError: '$context.authorizer.error',
+  authorizerLatency: '$context.authorizer.latency',
+  errorMessage: '$context.error.message',
+} as const;
 
 /** Properties of {@link ApiStack}. */
 export interface ApiStackProps extends StackProps {
@@ -57,6 +83,7 @@ export class ApiStack extends Stack {
       logRemovalPolicy: removal,
       timeout: Duration.seconds(config.lambda.timeoutSeconds),
       memorySize: config.lambda.defaultMemoryMb,
+      environmentName: config.envName,
     };
 
     const ort = new OrtWasmLayer(this, 'OrtWasm');
@@ -75,6 +102,8 @@ export class ApiStack extends Stack {
         [ENV.CAPTURE_SAMPLE_RATE]: String(config.captureSampleRate),
         [ENV.CAPTURE_TTL_DAYS]: String(config.captureTtlDays),
         [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
+        // Loaded during init, so provisioned concurrency (and a canary's new version) starts warm.
+        [ENV.PRELOAD_MODELS]: config.drift.models.join(','),
       },
     })
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })
@@ -134,38 +163,41 @@ export class ApiStack extends Stack {
       provisionedConcurrentExecutions:
         config.lambda.scoreProvisionedConcurrency > 0 ? config.lambda.scoreProvisionedConcurrency : undefined,
     });
-    const period = Duration.minutes(config.alarms.periodMinutes);
+    // M of N over short periods (config.alarms.rollback): one slow minute, e.g. a request that
+    // landed before a new instance finished its init, does not roll back; two bad minutes do.
+    const rb = config.alarms.rollback;
+    const period = Duration.seconds(rb.periodSeconds);
+    const rollbackAlarm = (id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>) =>
+      new cloudwatch.Alarm(this, id, {
+        evaluationPeriods: rb.evaluationPeriods,
+        datapointsToAlarm: rb.datapointsToAlarm,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...props,
+      });
     this.rollbackAlarms = [
-      new cloudwatch.Alarm(this, 'LiveErrorsAlarm', {
+      rollbackAlarm('LiveErrorsAlarm', {
         alarmDescription: 'Errors on the live score alias; rolls a CodeDeploy deployment back',
         metric: this.liveAlias.metricErrors({ period, statistic: 'Sum' }),
         threshold: config.alarms.scoreErrors,
-        evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, 'LiveServerErrorsAlarm', {
+      rollbackAlarm('LiveServerErrorsAlarm', {
         alarmDescription:
           'Genuine 500s answered by the score function (mapped responses, invisible to Lambda Errors); rolls a CodeDeploy deployment back',
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'ServerErrors',
-          dimensionsMap: { service: 'vigil-score' },
+        metric: vigilMetric(config, {
+          metricName: METRICS.serverErrors,
+          service: 'vigil-score',
           statistic: 'Sum',
           period,
         }),
         threshold: config.alarms.scoreErrors,
-        evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, 'LiveLatencyAlarm', {
+      rollbackAlarm('LiveLatencyAlarm', {
         alarmDescription: 'p99 duration of the live score alias; rolls a CodeDeploy deployment back',
         metric: this.liveAlias.metricDuration({ period, statistic: 'p99' }),
         threshold: config.alarms.scoreP99LatencyMs,
-        evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     ];
     this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'ScoreDeployment', {
@@ -195,7 +227,7 @@ export class ApiStack extends Stack {
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.jsonWithStandardFields(),
+        format: AccessLogFormat.custom(JSON.stringify(HTTP_API_ACCESS_LOG_FIELDS)),
       },
     });
 

@@ -1,16 +1,20 @@
-import { RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
+import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
 
 /**
  * Table key layout, mirrored from `lambdas/adapters/tables.ts` (`TABLE_KEYS`): that file imports AWS
  * SDK types, and `lib/` may import only `lambdas/contracts.ts` from the Lambda code.
  */
 export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK', ttlAttribute: 'ttl' } as const;
+
+/** Field CloudFormation fills with random text when it creates the API-key secret (unused). */
+export const API_KEYS_SECRET_NONCE = 'createdNonce';
 
 /** Maps the config's removal policy onto CDK's. */
 export const removalPolicyOf = (config: VigilConfig): RemovalPolicy =>
@@ -43,6 +47,7 @@ export class DataStack extends Stack {
       enableKeyRotation: true,
       removalPolicy,
     });
+    restrictGrantsToAwsServices(this.key);
 
     const table = (id: string, ttl: boolean): dynamodb.Table => {
       const t = new dynamodb.Table(this, id, {
@@ -74,8 +79,13 @@ export class DataStack extends Stack {
     this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
       description: `Vigil ${config.envName}: hashed API keys read by the authorizer`,
       encryptionKey: this.key,
-      // Not a secret: the empty key list the authorizer starts from; keys are added hashed later.
-      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ keys: [] })),
+      // Generated once at creation and never again: the template holds no value, so no later deploy
+      // can overwrite the issued keys (`vigil keys create` writes them). The generated field is
+      // ignored by the key-set parser; the authorizer starts from the empty list.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ keys: [] }),
+        generateStringKey: API_KEYS_SECRET_NONCE,
+      },
       removalPolicy,
     });
     Validations.of(this.apiKeys).acknowledge({

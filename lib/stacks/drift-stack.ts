@@ -1,8 +1,8 @@
-import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Arn, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -25,14 +25,27 @@ export interface DriftStackProps extends StackProps {
   readonly entries?: Partial<HandlerEntries>;
 }
 
+/** Name of an environment's event bus: each environment publishes and matches on its own. */
+export const eventBusName = (config: VigilConfig): string => `vigil-${config.envName}`;
+
 /**
  * Drift detection (DESIGN.md §7, §9 `Drift`): one EventBridge Scheduler schedule per model invokes
- * the drift evaluator (retries, then a KMS-encrypted dead-letter queue); a rule on
- * `vigil.drift.detected` notifies an SNS topic (the retraining state machine will be a second target).
+ * the drift evaluator (delivery retries, then a KMS-encrypted dead-letter queue); the evaluator
+ * itself is invoked asynchronously, so a failed evaluation gets Lambda's async retries and then
+ * lands in an on-failure queue (alarmed in Observability) instead of vanishing.
+ *
+ * `vigil.drift.detected` goes to the environment's own event bus (`vigil-<env>`), never the
+ * account's default bus, so environments sharing an account cannot see each other's drift; a rule
+ * on that bus notifies an SNS topic (the retraining state machine will be a second target).
  */
 export class DriftStack extends Stack {
   public readonly evaluator: ModelFunction;
+  /** The scheduler's dead-letter queue: invocations it could not deliver. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The evaluator's on-failure destination: evaluations that failed after Lambda's async retries. */
+  public readonly evaluationFailures: sqs.Queue;
+  /** This environment's event bus. */
+  public readonly bus: events.EventBus;
   public readonly schedules: scheduler.Schedule[];
   public readonly driftDetectedRule: events.Rule;
   public readonly notifications: NotificationTopic;
@@ -42,7 +55,11 @@ export class DriftStack extends Stack {
     const { config, data } = props;
     const entries = handlerEntries(props.entries);
     const removalPolicy = removalPolicyOf(config);
-    const bus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.bus = new events.EventBus(this, 'Bus', {
+      eventBusName: eventBusName(config),
+      description: `Vigil ${config.envName}: drift events`,
+    });
+    const bus = this.bus;
 
     this.evaluator = new ModelFunction(this, 'Evaluator', {
       entry: entries.driftEvaluate,
@@ -58,6 +75,7 @@ export class DriftStack extends Stack {
         [ENV.DRIFT_CONFIG]: JSON.stringify(config.drift.settings),
         [ENV.EVENT_BUS_NAME]: bus.eventBusName,
       },
+      environmentName: config.envName,
     })
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })
       .bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'read' })
@@ -73,6 +91,22 @@ export class DriftStack extends Stack {
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the drift schedules.',
+    });
+
+    this.evaluationFailures = new sqs.Queue(this, 'EvaluationFailures', {
+      encryption: sqs.QueueEncryption.KMS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.evaluationFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is itself the evaluator's on-failure destination (failed evaluations are parked here).",
+    });
+    this.evaluator.function.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.evaluationFailures),
+      retryAttempts: config.drift.evaluatorRetryAttempts,
+      maxEventAge: Duration.minutes(config.drift.maxEventAgeMinutes),
     });
 
     // One role for all schedules, created here so its policy can carry the acknowledgement below.
@@ -104,17 +138,30 @@ export class DriftStack extends Stack {
       });
     }
 
+    // Only rules on this environment's bus may publish, as EventBridge's service principal; the
+    // target is bound by hand because CDK's SnsTopic target would add an unconditioned grant.
     this.notifications = new NotificationTopic(this, 'DriftNotifications', {
       displayName: `Vigil ${config.envName} drift detected`,
-      publisherServices: ['events.amazonaws.com'],
+      publishers: [
+        {
+          service: 'events.amazonaws.com',
+          sourceArns: [
+            Arn.format(
+              { service: 'events', resource: 'rule', resourceName: `${eventBusName(config)}/*` },
+              this,
+            ),
+          ],
+        },
+      ],
       email: config.alarmEmail,
       removalPolicy,
     });
+    const topicArn = this.notifications.topic.topicArn;
     this.driftDetectedRule = new events.Rule(this, 'DriftDetected', {
       description: 'A drift report said drift: notify subscribers (retraining pipeline to follow)',
       eventBus: bus,
       eventPattern: { source: [DRIFT_EVENT.source], detailType: [DRIFT_EVENT.detailType] },
-      targets: [new targets.SnsTopic(this.notifications.topic)],
+      targets: [{ bind: () => ({ arn: topicArn }) }],
     });
   }
 }

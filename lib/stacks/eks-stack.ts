@@ -1,13 +1,18 @@
 import { KubectlV33Layer } from '@aws-cdk/lambda-layer-kubectl-v33';
 import { type CfnElement, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import { ENV, PRODUCTION_ALIAS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
+import { autoModeNodePoolManifests } from '../constructs/auto-mode-node-pool.ts';
+import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
+import { REPO_ROOT } from '../constructs/model-function.ts';
 import { type K8sObject, streamingScorerManifests } from '../constructs/streaming-scorer-manifests.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
 
@@ -16,7 +21,15 @@ export const SCORER = {
   namespace: 'vigil',
   name: 'streaming-scorer',
   serviceAccount: 'streaming-scorer',
+  /** NodeClass and NodePool whose nodes enforce NetworkPolicy. */
+  nodePool: 'vigil-scorer',
 } as const;
+
+/** Service CIDR of the cluster, fixed so the DNS egress rule can name the kube-dns ClusterIP range. */
+export const SERVICE_CIDR = '172.20.0.0/16';
+
+/** Docker platform per node architecture. */
+const PLATFORMS = { amd64: ecrAssets.Platform.LINUX_AMD64, arm64: ecrAssets.Platform.LINUX_ARM64 } as const;
 
 /** Properties of {@link EksStack}. */
 export interface EksStackProps extends StackProps {
@@ -37,6 +50,10 @@ export interface EksStackProps extends StackProps {
 export class EksStack extends Stack {
   public readonly cluster: eks.Cluster;
   public readonly serviceAccount: eks.ServiceAccount;
+  /** The streaming scorer's image, built from the repo's Dockerfile at deploy (staged at synth). */
+  public readonly image: ecrAssets.DockerImageAsset;
+  /** The metrics server the HPA reads CPU utilisation from (not installed by default). */
+  public readonly metricsServer: eks.Addon;
   /** The validated objects applied to the cluster, in order. */
   public readonly manifests: K8sObject[];
 
@@ -59,6 +76,15 @@ export class EksStack extends Stack {
       defaultCapacityType: eks.DefaultCapacityType.AUTOMODE,
       vpc,
       vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+      serviceIpv4Cidr: SERVICE_CIDR,
+      // Envelope encryption of Kubernetes Secrets with a customer key (rotation on).
+      secretsEncryptionKey: restrictGrantsToAwsServices(
+        new kms.Key(this, 'SecretsKey', {
+          description: `Vigil ${config.envName}: EKS secrets envelope encryption`,
+          enableKeyRotation: true,
+          removalPolicy: removalPolicyOf(config),
+        }),
+      ),
       endpointAccess: eks.EndpointAccess.PRIVATE,
       clusterLogging: [
         eks.ClusterLoggingTypes.API,
@@ -76,11 +102,42 @@ export class EksStack extends Stack {
 
     this.acknowledgeClusterFindings();
 
+    // A CDK image asset: synth only stages the build context (the repo, minus .dockerignore) into
+    // cdk.out, no Docker needed; `cdk deploy` builds it for the node pool's architecture and pushes
+    // it to the bootstrap ECR repository under its content hash (an immutable tag there), so the
+    // pods run exactly the code of this commit and nobody else's registry decides what runs.
+    this.image = new ecrAssets.DockerImageAsset(this, 'ScorerImage', {
+      directory: REPO_ROOT,
+      file: 'Dockerfile',
+      platform: PLATFORMS[config.eks.arch],
+    });
+
+    this.metricsServer = new eks.Addon(this, 'MetricsServer', {
+      cluster: this.cluster,
+      addonName: 'metrics-server',
+    });
+
+    const nodeRole = this.cluster.node.tryFindChild('ClusternodePoolRole') as iam.Role | undefined;
+    if (!nodeRole)
+      throw new Error('EksStack: expected construct Cluster/ClusternodePoolRole (aws-eks-v2 changed?)');
+    const nodePool = this.cluster.addManifest(
+      'NetworkPolicyNodePool',
+      ...autoModeNodePoolManifests({
+        name: SCORER.nodePool,
+        nodeRoleName: nodeRole.roleName,
+        subnetIds: vpc.privateSubnets.map((s) => s.subnetId),
+        securityGroupIds: [this.cluster.clusterSecurityGroupId],
+        arch: config.eks.arch,
+      }),
+    );
+
     this.manifests = streamingScorerManifests({
       namespace: SCORER.namespace,
       name: SCORER.name,
       serviceAccountName: SCORER.serviceAccount,
-      image: config.eks.image,
+      image: this.image.imageUri,
+      nodeSelector: { 'karpenter.sh/nodepool': SCORER.nodePool, 'kubernetes.io/arch': config.eks.arch },
+      dnsCidrs: [vpc.vpcCidrBlock, SERVICE_CIDR],
       containerPort: config.eks.containerPort,
       resources: config.eks,
       env: {
@@ -93,6 +150,7 @@ export class EksStack extends Stack {
         [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
         // `vigil serve --aws` checks API keys itself (no API Gateway in front of the pod).
         [ENV.API_KEYS_SECRET]: data.apiKeys.secretArn,
+        [ENV.ENVIRONMENT]: config.envName,
         AWS_REGION: this.region,
       },
     });
@@ -141,6 +199,9 @@ export class EksStack extends Stack {
 
     const workload = this.cluster.addManifest('StreamingScorer', ...rest);
     workload.node.addDependency(this.serviceAccount);
+    // Pods must find their enforcing node pool, and the HPA its metrics, when they arrive.
+    workload.node.addDependency(nodePool);
+    workload.node.addDependency(this.metricsServer);
   }
 
   /**

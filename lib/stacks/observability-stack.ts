@@ -1,31 +1,14 @@
-import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
 import { METRICS, METRICS_NAMESPACE } from '#contracts';
-import type { VigilConfig } from '../config.ts';
+import { driftIntervalMinutes, stackPrefix, type VigilConfig } from '../config.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
+import { vigilMetric } from '../constructs/vigil-metric.ts';
 import type { ApiStack } from './api-stack.ts';
 import { removalPolicyOf } from './data-stack.ts';
 import type { DriftStack } from './drift-stack.ts';
-
-/**
- * EMF metrics the handlers emit in the `Vigil` namespace, with the Powertools `service` dimension
- * (= `POWERTOOLS_SERVICE_NAME`) and, where per model, a `model` dimension.
- */
-export const EMF_METRICS = {
-  /** score: failed writes to the captures table (count). Dimensions: service. */
-  captureErrors: 'CaptureErrors',
-  serverErrors: 'ServerErrors',
-  /** score: rows scored (count). Dimensions: service, model. */
-  rowsScored: 'RowsScored',
-  /** score: rows over the model threshold (count). Dimensions: service, model. */
-  anomalies: 'Anomalies',
-  /** drift evaluator: 1 when the report says drift, else 0. Dimensions: service, model. */
-  drift: 'Drift',
-  /** drift evaluator: share of drifted features, 0..1. Dimensions: service, model. */
-  driftedShare: 'DriftedFeatureShare',
-} as const;
 
 /** Properties of {@link ObservabilityStack}. */
 export interface ObservabilityStackProps extends StackProps {
@@ -52,17 +35,28 @@ export class ObservabilityStack extends Stack {
     const period = Duration.minutes(a.periodMinutes);
     const scoreFn = api.score.function;
     const emf = (metricName: string, service: string, statistic: string, model?: string) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: model === undefined ? { service } : { service, model },
-        statistic,
-        period,
-      });
+      vigilMetric(config, { metricName, service, statistic, period, model });
+    // Alarm names carry the environment, so the topic policy can admit exactly this environment's.
+    const alarmName = (name: string) => `${stackPrefix(config)}-${name}`;
 
     this.alarmTopic = new NotificationTopic(this, 'Alarms', {
       displayName: `Vigil ${config.envName} alarms`,
-      publisherServices: ['cloudwatch.amazonaws.com'],
+      publishers: [
+        {
+          service: 'cloudwatch.amazonaws.com',
+          sourceArns: [
+            Arn.format(
+              {
+                service: 'cloudwatch',
+                resource: 'alarm',
+                resourceName: `${stackPrefix(config)}-*`,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              },
+              this,
+            ),
+          ],
+        },
+      ],
       email: config.alarmEmail,
       removalPolicy: removalPolicyOf(config),
     });
@@ -72,6 +66,7 @@ export class ObservabilityStack extends Stack {
       props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number },
     ): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, name, {
+        alarmName: alarmName(name),
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         ...props,
         evaluationPeriods: props.evaluationPeriods ?? a.evaluationPeriods,
@@ -103,7 +98,7 @@ export class ObservabilityStack extends Stack {
     });
     alarm('ScoreServerErrors', {
       alarmDescription: 'Genuine 500s answered by the score function (ServerErrors EMF metric)',
-      metric: emf(EMF_METRICS.serverErrors, 'vigil-score', 'Sum'),
+      metric: emf(METRICS.serverErrors, 'vigil-score', 'Sum'),
       threshold: a.scoreErrors,
       comparisonOperator: atLeast,
     });
@@ -118,7 +113,7 @@ export class ObservabilityStack extends Stack {
     });
     alarm('CaptureErrors', {
       alarmDescription: 'Scored rows that could not be written to the captures table',
-      metric: emf(EMF_METRICS.captureErrors, 'vigil-score', 'Sum'),
+      metric: emf(METRICS.captureErrors, 'vigil-score', 'Sum'),
       threshold: a.captureErrors,
       comparisonOperator: atLeast,
     });
@@ -129,16 +124,69 @@ export class ObservabilityStack extends Stack {
         label: `anomaly rate ${model}`,
         expression: `anomalies${index} / rows${index}`,
         usingMetrics: {
-          [`anomalies${index}`]: emf(EMF_METRICS.anomalies, 'vigil-score', 'Sum', model),
-          [`rows${index}`]: emf(EMF_METRICS.rowsScored, 'vigil-score', 'Sum', model),
+          [`anomalies${index}`]: emf(METRICS.anomalies, 'vigil-score', 'Sum', model),
+          [`rows${index}`]: emf(METRICS.rowsScored, 'vigil-score', 'Sum', model),
         },
         period,
       });
+    // One datapoint per evaluation: the period is the schedule's interval, and an hour without a
+    // report keeps the alarm's state (MISSING is "ignore") instead of flipping it back to OK, so a
+    // drifted hour sends one notification, not an ALARM and an OK a minute apart.
+    const driftPeriod = Duration.minutes(driftIntervalMinutes(config));
+    const evaluator = drift.evaluator.function;
+    alarm('DriftEvaluatorErrors', {
+      alarmDescription:
+        'Drift evaluations that failed (after Lambda async retries they are parked in the on-failure queue)',
+      metric: evaluator.metricErrors({ period: driftPeriod, statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: atLeast,
+    });
+    alarm('DriftEvaluationFailuresParked', {
+      alarmDescription: 'Drift evaluations parked in the on-failure queue (redrive after fixing the cause)',
+      metric: drift.evaluationFailures.metricApproximateNumberOfMessagesVisible({
+        period,
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: atLeast,
+    });
+    alarm('DriftScheduleDeadLetters', {
+      alarmDescription: 'Scheduled drift invocations the scheduler could not deliver (dead-letter queue)',
+      metric: drift.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period,
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: atLeast,
+    });
     for (const [index, model] of config.drift.models.entries()) {
       alarm(`Drift-${model}`, {
         alarmDescription: `Latest drift report of model ${model} says drift`,
-        metric: emf(EMF_METRICS.drift, 'vigil-drift-evaluate', 'Maximum', model),
+        metric: vigilMetric(config, {
+          metricName: METRICS.drift,
+          service: 'vigil-drift-evaluate',
+          statistic: 'Maximum',
+          period: driftPeriod,
+          model,
+        }),
         threshold: a.drift,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      });
+      alarm(`DriftEvaluationErrors-${model}`, {
+        alarmDescription: `Drift evaluation of model ${model} threw (DriftEvaluationErrors EMF metric)`,
+        metric: vigilMetric(config, {
+          metricName: METRICS.driftEvaluationErrors,
+          service: 'vigil-drift-evaluate',
+          statistic: 'Sum',
+          period: driftPeriod,
+          model,
+        }),
+        threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: atLeast,
       });
@@ -192,7 +240,13 @@ export class ObservabilityStack extends Stack {
       new cloudwatch.GraphWidget({
         title: 'Drifted feature share per model',
         left: config.drift.models.map((model) =>
-          emf(EMF_METRICS.driftedShare, 'vigil-drift-evaluate', 'Maximum', model).with({ label: model }),
+          vigilMetric(config, {
+            metricName: METRICS.driftedFeatureShare,
+            service: 'vigil-drift-evaluate',
+            statistic: 'Maximum',
+            period: driftPeriod,
+            model,
+          }).with({ label: model }),
         ),
         width: 8,
       }),

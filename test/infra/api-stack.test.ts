@@ -110,7 +110,58 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
       ['Duration', 'p99', config.alarms.scoreP99LatencyMs],
     ]);
     const serverErrors = [...alarms.values()].find((a) => a.MetricName === 'ServerErrors');
-    expect(serverErrors?.Dimensions).toEqual([{ Name: 'service', Value: 'vigil-score' }]);
+    expect(serverErrors?.Dimensions).toEqual([
+      { Name: 'environment', Value: config.envName },
+      { Name: 'service', Value: 'vigil-score' },
+    ]);
+  });
+
+  it('rolls back only on M of N breaching minutes, so one cold-start minute cannot roll a canary back', () => {
+    const rb = config.alarms.rollback;
+    const [[, group]] = resourcesOf(templates.api, 'AWS::CodeDeploy::DeploymentGroup');
+    const alarms = new Map(resourcesOf(templates.api, 'AWS::CloudWatch::Alarm'));
+    const ids: string[] = group.AlarmConfiguration.Alarms.map((a: { Name: { Ref: string } }) => a.Name.Ref);
+    expect(ids).toHaveLength(3);
+    for (const id of ids) {
+      expect(alarms.get(id), id).toMatchObject({
+        Period: rb.periodSeconds,
+        EvaluationPeriods: rb.evaluationPeriods,
+        DatapointsToAlarm: rb.datapointsToAlarm,
+      });
+    }
+    if (config.canary !== 'ALL_AT_ONCE') expect(rb.datapointsToAlarm).toBeGreaterThan(1);
+  });
+
+  it('loads the served models during init so provisioned concurrency starts warm', () => {
+    templates.api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'vigil-score',
+          VIGIL_PRELOAD_MODELS: config.drift.models.join(','),
+        }),
+      },
+    });
+  });
+
+  it('reserves score concurrency only when the environment sets it', () => {
+    const [[, score]] = vigilFunctions(templates.api).filter(
+      ([, p]) => p.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'vigil-score',
+    );
+    expect(score.ReservedConcurrentExecutions).toBe(config.lambda.scoreReservedConcurrency);
+  });
+
+  it('logs HTTP API variables only: the route key and the authorizer context, no REST-only fields', () => {
+    const [[, stage]] = resourcesOf(templates.api, 'AWS::ApiGatewayV2::Stage');
+    const format = JSON.parse(stage.AccessLogSettings.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      routeKey: '$context.routeKey',
+      apiKeyId: '$context.authorizer.keyId',
+      authorizerError: '$context.authorizer.error',
+    });
+    const values = Object.values(format).join(' ');
+    expect(values).not.toMatch(
+      /\$context\.(resourcePath|identity\.(user|caller|accountId|apiKey|cognito\w*))(?![A-Za-z])/,
+    );
   });
 
   it('puts provisioned concurrency on the live alias only when the environment asks for it', () => {

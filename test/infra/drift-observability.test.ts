@@ -27,13 +27,14 @@ describe('Drift stack', () => {
 
   it('retries failed invocations and then parks them in an encrypted dead-letter queue', () => {
     const [[, schedule]] = resourcesOf(t, 'AWS::Scheduler::Schedule');
-    const [[queueId, queue]] = resourcesOf(t, 'AWS::SQS::Queue');
+    const [queueId, queue] =
+      resourcesOf(t, 'AWS::SQS::Queue').find(([id]) => id.startsWith('ScheduleDlq')) ?? [];
     expect(schedule.Target.RetryPolicy).toEqual({
       MaximumRetryAttempts: config.drift.retryAttempts,
       MaximumEventAgeInSeconds: config.drift.maxEventAgeMinutes * 60,
     });
     expect(schedule.Target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
-    expect(queue.KmsMasterKeyId).toBeDefined();
+    expect(queue?.KmsMasterKeyId).toBeDefined();
   });
 
   it('creates one schedule per model when more models are configured', () => {
@@ -46,6 +47,7 @@ describe('Drift stack', () => {
       two.templates.observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Drift',
         Dimensions: [
+          { Name: 'environment', Value: 'dev' },
           { Name: 'model', Value: model },
           { Name: 'service', Value: 'vigil-drift-evaluate' },
         ],
@@ -54,9 +56,11 @@ describe('Drift stack', () => {
     expect(two.nagFindings).toEqual([]);
   });
 
-  it('routes vigil.drift.detected from the default bus to the KMS-encrypted drift topic', () => {
+  it("routes vigil.drift.detected from the environment's own bus to the KMS-encrypted drift topic", () => {
     const [[, rule]] = resourcesOf(t, 'AWS::Events::Rule');
     const [[topicId, topic]] = resourcesOf(t, 'AWS::SNS::Topic');
+    const [[busId]] = resourcesOf(t, 'AWS::Events::EventBus');
+    expect(rule.EventBusName).toEqual({ Ref: busId });
     expect(rule.EventPattern).toEqual({ source: ['vigil.drift'], 'detail-type': ['vigil.drift.detected'] });
     expect(rule.Targets).toEqual([{ Arn: { Ref: topicId }, Id: 'Target0' }]);
     expect(topic.KmsMasterKeyId).toBeDefined();
@@ -69,7 +73,7 @@ describe('Drift stack', () => {
     expect(fn.Environment.Variables).toMatchObject({
       [ENV.DRIFT_WINDOW_MINUTES]: String(config.drift.windowMinutes),
       [ENV.DRIFT_MODELS]: config.drift.models.join(','),
-      [ENV.EVENT_BUS_NAME]: 'default',
+      [ENV.EVENT_BUS_NAME]: { Ref: resourcesOf(t, 'AWS::Events::EventBus')[0][0] },
     });
   });
 });
@@ -96,16 +100,21 @@ describe.each(ENV_NAMES)('Observability stack in %s', (name) => {
       MetricName: 'Throttles',
       Threshold: a.scoreThrottles,
     });
-    // Dimensions must equal exactly what score-core emits (service only; see score-metrics.test.ts).
+    // Dimensions must equal exactly what score-core emits (service plus the environment default
+    // dimension; see score-metrics.test.ts and observability-env.test.ts).
+    const serviceLevel = [
+      { Name: 'environment', Value: config.envName },
+      { Name: 'service', Value: 'vigil-score' },
+    ];
     expect(byPrefix('CaptureErrors')).toMatchObject({
       MetricName: 'CaptureErrors',
       Namespace: 'Vigil',
       Threshold: a.captureErrors,
-      Dimensions: [{ Name: 'service', Value: 'vigil-score' }],
+      Dimensions: serviceLevel,
     });
     expect(byPrefix('ScoreServerErrors')).toMatchObject({
       MetricName: 'ServerErrors',
-      Dimensions: [{ Name: 'service', Value: 'vigil-score' }],
+      Dimensions: serviceLevel,
     });
     // A dependency outage (503) has its own alarm, apart from the bug metric (ServerErrors).
     expect(byPrefix('ScoreDependencyErrors')).toMatchObject({

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { autoModeNodePoolManifests } from '../../lib/constructs/auto-mode-node-pool.ts';
 import { streamingScorerManifests } from '../../lib/constructs/streaming-scorer-manifests.ts';
-import { SCORER } from '../../lib/stacks/eks-stack.ts';
+import { SCORER, SERVICE_CIDR } from '../../lib/stacks/eks-stack.ts';
 import { type CfnProps, joinedText, resourcesOf, synthEnv } from './harness.ts';
 
-const { templates, config } = synthEnv('prod');
+const { templates, config, stacks, app } = synthEnv('prod');
 const t = templates.eks;
 
 /** Every Kubernetes object the template applies, parsed from the kubectl custom resources. */
@@ -25,6 +28,7 @@ const baseOptions = {
   containerPort: 8080,
   resources: { cpuRequest: '250m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '512Mi' },
   env: { A: 'b' },
+  dnsCidrs: ['10.0.0.0/16'],
 };
 
 describe('EKS stack', () => {
@@ -45,11 +49,14 @@ describe('EKS stack', () => {
   it('applies the namespace, ConfigMap, Deployment, Service, HPA, PDB and network policies', () => {
     expect(applied.map((o) => o.kind).sort()).toEqual([
       'ConfigMap',
+      'ConfigMap',
       'Deployment',
       'HorizontalPodAutoscaler',
       'Namespace',
       'NetworkPolicy',
       'NetworkPolicy',
+      'NodeClass',
+      'NodePool',
       'PodDisruptionBudget',
       'Service',
       'ServiceAccount',
@@ -136,7 +143,102 @@ describe('EKS stack', () => {
   });
 });
 
+describe('EKS stack: a scorer that can run', () => {
+  it('runs the image built from the repo Dockerfile as a CDK asset, not a public placeholder', () => {
+    const workload = Object.values(t.findResources('Custom::AWSCDK-EKS-KubernetesResource')).find((r) =>
+      joinedText((r as CfnProps).Properties.Manifest).includes('"kind":"Deployment"'),
+    );
+    const raw = JSON.stringify((workload as CfnProps).Properties.Manifest);
+    expect(raw).not.toMatch(/public\.ecr\.aws|:latest/);
+    // The bootstrap ECR repository, tagged with the asset's content hash (its tags are immutable).
+    expect(raw).toContain('.dkr.ecr.');
+    expect(raw).toContain(`:${stacks.eks.image.assetHash}`);
+    const assets = JSON.parse(readFileSync(join(app.outdir, `${stacks.eks.stackName}.assets.json`), 'utf8'));
+    const images = Object.values(assets.dockerImages) as {
+      source: { directory: string; platform?: string };
+    }[];
+    expect(images).toHaveLength(1);
+    expect(images[0].source.platform).toBe(`linux/${config.eks.arch}`);
+    // Synth staged the build context offline: the Dockerfile is in the cloud assembly.
+    expect(readFileSync(join(app.outdir, images[0].source.directory, 'Dockerfile'), 'utf8')).toContain(
+      'dist/vigil.mjs',
+    );
+  });
+
+  it('schedules pods on the network-policy node pool of the image architecture', () => {
+    const pod = one('Deployment').spec.template.spec;
+    expect(pod.nodeSelector).toEqual({
+      'karpenter.sh/nodepool': SCORER.nodePool,
+      'kubernetes.io/arch': config.eks.arch,
+    });
+    const pool = one('NodePool', SCORER.nodePool).spec.template.spec;
+    expect(pool.requirements).toContainEqual({
+      key: 'kubernetes.io/arch',
+      operator: 'In',
+      values: [config.eks.arch],
+    });
+    expect(pool.nodeClassRef).toEqual({
+      group: 'eks.amazonaws.com',
+      kind: 'NodeClass',
+      name: SCORER.nodePool,
+    });
+  });
+
+  it('turns NetworkPolicy enforcement on: the controller ConfigMap and a NodeClass with networkPolicy', () => {
+    const cm = applied.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'amazon-vpc-cni',
+    ) as unknown as { metadata: { namespace: string }; data: Record<string, string> };
+    expect(cm.metadata.namespace).toBe('kube-system');
+    expect(cm.data['enable-network-policy-controller']).toBe('true');
+    expect(one('NodeClass', SCORER.nodePool).spec).toMatchObject({
+      networkPolicy: 'DefaultAllow',
+      networkPolicyEventLogs: 'Enabled',
+    });
+  });
+
+  it('allows DNS to the nodes and the Service CIDR, where Auto Mode answers, not to kube-system pods', () => {
+    const allow = one('NetworkPolicy', `${SCORER.name}-allow`).spec;
+    const dns = allow.egress.find((e: { ports: { port: number }[] }) => e.ports[0].port === 53);
+    expect(JSON.stringify(dns.to)).not.toContain('namespaceSelector');
+    expect(dns.to).toContainEqual({ ipBlock: { cidr: SERVICE_CIDR } });
+    expect(dns.to).toHaveLength(2);
+    const [[, cluster]] = resourcesOf(t, 'AWS::EKS::Cluster');
+    expect(cluster.KubernetesNetworkConfig.ServiceIpv4Cidr).toBe(SERVICE_CIDR);
+  });
+
+  it('installs the metrics server the HPA needs, before the workload', () => {
+    const [[addonId]] = resourcesOf(t, 'AWS::EKS::Addon').filter(([, p]) => p.AddonName === 'metrics-server');
+    const workload = Object.entries(t.findResources('Custom::AWSCDK-EKS-KubernetesResource')).find(([, r]) =>
+      joinedText((r as CfnProps).Properties.Manifest).includes('"kind":"Deployment"'),
+    );
+    expect(workload).toBeDefined();
+    expect((workload as [string, CfnProps])[1].DependsOn).toContain(addonId);
+  });
+
+  it('leaves the replica count to the HPA', () => {
+    expect(one('Deployment').spec.replicas).toBeUndefined();
+  });
+});
+
+describe('autoModeNodePoolManifests', () => {
+  it('refuses a node pool without subnets or security groups', () => {
+    expect(() =>
+      autoModeNodePoolManifests({
+        name: 'x',
+        nodeRoleName: 'r',
+        subnetIds: [],
+        securityGroupIds: ['sg'],
+        arch: 'amd64',
+      }),
+    ).toThrow(/at least one subnet/);
+  });
+});
+
 describe('streamingScorerManifests', () => {
+  it('refuses an empty DNS allow list, which the default deny would turn into no name resolution', () => {
+    expect(() => streamingScorerManifests({ ...baseOptions, dnsCidrs: [] })).toThrow(/dnsCidrs is empty/);
+  });
+
   it('returns objects that pass the Kubernetes schema', () => {
     const objects = streamingScorerManifests(baseOptions);
     expect(objects).toHaveLength(8);

@@ -12,6 +12,7 @@ const props = {
   serviceName: 'vigil-test',
   logRetention: logs.RetentionDays.ONE_WEEK,
   logRemovalPolicy: RemovalPolicy.DESTROY,
+  environmentName: 'dev',
 };
 
 const build = (accessMode: 'read' | 'write') => {

@@ -27,6 +27,7 @@ function fixture() {
   const fn = new ModelFunction(stack, 'Models', {
     entry: HANDLERS.health,
     serviceName: 'vigil-models',
+    environmentName: 'test',
     logRetention: logs.RetentionDays.ONE_WEEK,
     logRemovalPolicy: RemovalPolicy.DESTROY,
   });
