@@ -1,0 +1,62 @@
+import { parseNumericCsv, toCsv } from '#core/csv.ts';
+
+/**
+ * A training dataset as retraining passes it between steps (through the artifact store,
+ * never in the state payload): named numeric feature columns, column-major, plus an
+ * optional label column (1 = anomaly, 0 = normal, NaN = unlabelled).
+ */
+export interface Dataset {
+  readonly features: readonly string[];
+  /** One array per feature, in `features` order; NaN marks a missing value. */
+  readonly columns: readonly Float64Array[];
+  /** Feedback labels aligned with the rows, when any row has one. */
+  readonly labels?: Float64Array;
+  readonly rows: number;
+}
+
+/** Name of the label column in a dataset CSV (a feature may not use it). */
+export const LABEL_COLUMN = '__label';
+
+/**
+ * Serialises a dataset as CSV (header, one row per line, empty field = missing), the
+ * format PrepareData writes and a user may supply. Labels go in `__label` (1/0/empty).
+ */
+export function datasetToCsv(ds: Dataset): string {
+  const names = ds.labels ? [...ds.features, LABEL_COLUMN] : [...ds.features];
+  const cols: ArrayLike<number>[] = ds.labels ? [...ds.columns, ds.labels] : [...ds.columns];
+  // toCsv writes NaN as "NaN"; the parser reads both "" and "NaN" as missing.
+  return toCsv(names, cols);
+}
+
+/**
+ * Parses a dataset CSV. Every column except `__label` is a feature; a label must be
+ * 0, 1 or empty.
+ * @throws Error naming the line and column for a bad value
+ */
+export function datasetFromCsv(csv: string): Dataset {
+  const table = parseNumericCsv(csv);
+  const li = table.columns.indexOf(LABEL_COLUMN);
+  const features = table.columns.filter((c) => c !== LABEL_COLUMN);
+  const columns = table.data.filter((_, i) => i !== li);
+  let labels: Float64Array | undefined;
+  if (li >= 0) {
+    labels = table.data[li];
+    labels.forEach((v, r) => {
+      if (!(Number.isNaN(v) || v === 0 || v === 1)) {
+        throw new Error(`CSV line ${r + 2}, column '${LABEL_COLUMN}': a label is 0, 1 or empty, got ${v}`);
+      }
+    });
+  }
+  return { features, columns, labels, rows: table.rows };
+}
+
+/** The rows at `idx` (in that order) of a dataset. */
+export function selectRows(ds: Dataset, idx: ArrayLike<number>): Dataset {
+  const pick = (c: Float64Array) => Float64Array.from({ length: idx.length }, (_, i) => c[idx[i]]);
+  return {
+    features: ds.features,
+    columns: ds.columns.map(pick),
+    labels: ds.labels ? pick(ds.labels) : undefined,
+    rows: idx.length,
+  };
+}
