@@ -44,6 +44,12 @@ export const ENV = {
   DRIFT_WINDOW_MINUTES: 'VIGIL_DRIFT_WINDOW_MINUTES',
   /** Drift thresholds as JSON `{ default: {...}, models: { name: {...} } }` (lambdas/core/drift/config.ts). */
   DRIFT_CONFIG: 'VIGIL_DRIFT_CONFIG',
+  /** Retraining settings as JSON (`RetrainSettingsSchema` in lambdas/core/retrain/config.ts). */
+  RETRAIN_CONFIG: 'VIGIL_RETRAIN_CONFIG',
+  /** SNS topic receiving retraining notifications. */
+  NOTIFY_TOPIC_ARN: 'VIGIL_NOTIFY_TOPIC_ARN',
+  /** Local twin only: JSON-lines file standing in for the SNS topic. */
+  NOTIFICATIONS_FILE: 'VIGIL_NOTIFICATIONS_FILE',
 } as const;
 
 /** Lambda entry files (relative to the repo root); each exports `handler`. */
@@ -55,10 +61,24 @@ export const HANDLERS = {
   driftEvaluate: 'lambdas/handlers/drift-evaluate.ts',
   authorizer: 'lambdas/handlers/authorizer.ts',
   health: 'lambdas/handlers/health.ts',
+  retrainAcquireLock: 'lambdas/handlers/retrain-acquire-lock.ts',
+  retrainPrepareData: 'lambdas/handlers/retrain-prepare-data.ts',
+  retrainValidateData: 'lambdas/handlers/retrain-validate-data.ts',
+  retrainTrain: 'lambdas/handlers/retrain-train.ts',
+  retrainEvaluate: 'lambdas/handlers/retrain-evaluate.ts',
+  retrainGate: 'lambdas/handlers/retrain-gate.ts',
+  retrainRegister: 'lambdas/handlers/retrain-register.ts',
+  retrainNotify: 'lambdas/handlers/retrain-notify.ts',
 } as const;
 
 /** Event emitted on the bus when a drift report says `drift: true`. */
 export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.detected' } as const;
+
+/** Events of the retraining state machine: `vigil.retraining.<outcome>` (succeeded, gate-failed, skipped …). */
+export const RETRAINING_EVENT = {
+  source: 'vigil.retraining',
+  detailType: (outcome: string) => `vigil.retraining.${outcome}`,
+} as const;
 
 /** Metric namespace for EMF metrics. */
 export const METRICS_NAMESPACE = 'Vigil';

@@ -4,7 +4,16 @@ import type { ModelRef, ModelResolver, ResolvedModel } from '#core/ports.ts';
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
 
 /** Kinds of history event. Every registry change appends exactly one. */
-export type HistoryEventType = 'registered' | 'approved' | 'rejected' | 'alias-set' | 'rolled-back';
+export type HistoryEventType =
+  | 'registered'
+  | 'approved'
+  | 'rejected'
+  | 'alias-set'
+  | 'rolled-back'
+  // Written by retraining (lambdas/adapters/dynamodb-retraining.ts).
+  | 'retraining-started'
+  | 'retraining-skipped'
+  | 'retraining-finished';
 
 /** Source of "now"; injected so tests (and `productionAt`) control time. */
 export interface Clock {
@@ -37,6 +46,10 @@ export interface Lineage {
   readonly driftReportId?: string;
   /** Version this one was trained to replace. */
   readonly parentVersion?: number;
+  /** Step Functions execution that trained it (retraining). */
+  readonly executionArn?: string;
+  /** Seed of the split, injector and forest, so the training can be repeated. */
+  readonly seed?: number;
 }
 
 /** One immutable registered version (only its approval decision is ever written again, once). */

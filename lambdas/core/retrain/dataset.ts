@@ -60,3 +60,48 @@ export function selectRows(ds: Dataset, idx: ArrayLike<number>): Dataset {
     rows: idx.length,
   };
 }
+
+/** Indices of the rows with no missing feature, in order (the trainer needs finite values). */
+export function completeRowIndices(ds: Dataset): Int32Array {
+  const keep: number[] = [];
+  for (let i = 0; i < ds.rows; i++) {
+    if (ds.columns.every((c) => !Number.isNaN(c[i]))) keep.push(i);
+  }
+  return Int32Array.from(keep);
+}
+
+/** What PrepareData needs of a capture record (see `CapturedRow` in core/ports.ts). */
+export interface CaptureLike {
+  readonly features: Readonly<Record<string, number>>;
+  readonly sampleRate?: number;
+}
+
+/**
+ * Captured rows → a training dataset in `features` order (a feature the capture
+ * lacks is missing, NaN).
+ *
+ * Captures are a biased sample: normal rows are kept with the model's sample
+ * rate, anomalies always (`sampleRate` 1). Training on them as they are would
+ * teach the forest that anomalies are common. So each row is kept with
+ * probability minRate / sampleRate (minRate = the smallest rate in the window):
+ * every row ends up kept with the same overall probability, which restores the
+ * traffic's own mix. `random` is a seeded uniform [0, 1) source.
+ */
+export function datasetFromCaptures(
+  rows: readonly CaptureLike[],
+  features: readonly string[],
+  random: () => number,
+): { dataset: Dataset; thinnedOut: number } {
+  const rate = (r: CaptureLike) =>
+    r.sampleRate !== undefined && r.sampleRate > 0 ? Math.min(r.sampleRate, 1) : 1;
+  let minRate = 1;
+  for (const r of rows) minRate = Math.min(minRate, rate(r));
+  const kept = rows.filter((r) => random() < minRate / rate(r));
+  const columns = features.map((f) =>
+    Float64Array.from(kept, (r) => {
+      const v = r.features[f];
+      return typeof v === 'number' ? v : Number.NaN;
+    }),
+  );
+  return { dataset: { features, columns, rows: kept.length }, thinnedOut: rows.length - kept.length };
+}
