@@ -61,6 +61,7 @@ async function serve(argv: string[]): Promise<number> {
     host: values.host,
     dataDir: values['data-dir'],
     driftEveryMs: parseDuration(values['drift-every'] ?? '1h'),
+    retrainOnDrift: true,
   });
   const body = `'{"rows":[{"cpu":35,"memory":55,"network":420,"disk_io":95,"latency":28},{"cpu":97,"memory":98,"network":40,"disk_io":400,"latency":150}]}'`;
   process.stdout.write(

@@ -6,6 +6,7 @@ import { DataStack } from './stacks/data-stack.ts';
 import { DriftStack } from './stacks/drift-stack.ts';
 import { EksStack } from './stacks/eks-stack.ts';
 import { ObservabilityStack } from './stacks/observability-stack.ts';
+import { PipelineStack } from './stacks/pipeline-stack.ts';
 
 /** The stacks of one environment. */
 export interface VigilStacks {
@@ -14,6 +15,7 @@ export interface VigilStacks {
   readonly drift: DriftStack;
   readonly observability: ObservabilityStack;
   readonly eks: EksStack;
+  readonly pipeline: PipelineStack;
 }
 
 /** Options of {@link addVigilStacks}. */
@@ -63,9 +65,16 @@ export const addVigilStacks = (
     data,
     description: description('EKS streaming scorer'),
   });
-  for (const stack of [data, api, drift, observability, eks]) {
+  const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
+    config,
+    data,
+    eks,
+    entries: options.entries,
+    description: description('retraining state machine and its triggers'),
+  });
+  for (const stack of [data, api, drift, observability, eks, pipeline]) {
     Tags.of(stack).add('project', 'vigil');
     Tags.of(stack).add('environment', config.envName);
   }
-  return { data, api, drift, observability, eks };
+  return { data, api, drift, observability, eks, pipeline };
 };

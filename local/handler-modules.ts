@@ -11,6 +11,8 @@ import { handler as retrainGate } from '#handlers/retrain-gate.ts';
 import { handler as retrainNotify } from '#handlers/retrain-notify.ts';
 import { handler as retrainPrepareData } from '#handlers/retrain-prepare-data.ts';
 import { handler as retrainRegister } from '#handlers/retrain-register.ts';
+import { handler as retrainRequestApproval } from '#handlers/retrain-request-approval.ts';
+import { handler as retrainSubmitJob } from '#handlers/retrain-submit-job.ts';
 import { handler as retrainTrain } from '#handlers/retrain-train.ts';
 import { handler as retrainValidateData } from '#handlers/retrain-validate-data.ts';
 import { handler as score } from '#handlers/score.ts';
@@ -36,4 +38,6 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   retrainGate,
   retrainRegister,
   retrainNotify,
+  retrainSubmitJob,
+  retrainRequestApproval,
 };

@@ -8,6 +8,7 @@ import { ENV, type HANDLERS, ROUTES } from '#contracts';
 import { generateApiKey } from '#core/auth.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
+import { LocalRetraining } from './retraining-twin.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,6 +34,11 @@ export interface TwinOptions {
   readonly defaultModelDir?: string;
   /** Capture sample rate (share of scored rows kept). @default 1 */
   readonly captureSampleRate?: number;
+  /**
+   * Start the synthesized retraining machine on `vigil.drift.detected`, as the Pipeline stack's
+   * rule does (`vigil serve` turns it on). @default false
+   */
+  readonly retrainOnDrift?: boolean;
 }
 
 export interface Twin {
@@ -42,8 +48,10 @@ export interface Twin {
   readonly apiKey: string;
   readonly dataDir: string;
   readonly dynamo: LocalDynamo;
-  /** Runs one drift evaluation of every registered model now. */
+  /** Runs one drift evaluation of every registered model now (and starts retraining on drift). */
   evaluateDrift(): Promise<unknown[]>;
+  /** The retraining state machine as EventBridge + Step Functions would run it. */
+  readonly retraining: LocalRetraining;
   close(): Promise<void>;
 }
 
@@ -74,6 +82,8 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     VIGIL_API_KEYS_FILE: path.join(dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
     VIGIL_EVENTS_FILE: process.env.VIGIL_EVENTS_FILE ?? path.join(dataDir, 'events.jsonl'),
+    // SNS's stand-in for retraining notifications.
+    [ENV.NOTIFICATIONS_FILE]: path.join(dataDir, 'notifications.jsonl'),
     POWERTOOLS_SERVICE_NAME: 'vigil-local',
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
@@ -89,12 +99,20 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
   );
 
   const { server, port, handlers } = await startApiServer({ port: opts.port ?? 3000, host: opts.host });
+  const retraining = new LocalRetraining({
+    dataDir,
+    eventsFile: String(process.env.VIGIL_EVENTS_FILE),
+    handlers,
+  });
+  await retraining.skipExisting();
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
     const models = await rt.registry.listModels();
     const out: unknown[] = [];
     for (const m of models) out.push(await evaluate({ model: m.name }));
+    // As the EventBridge rule would: a drift event starts a retraining execution.
+    if (opts.retrainOnDrift) await retraining.dispatch();
     return out;
   };
   const every = opts.driftEveryMs ?? 3_600_000;
@@ -115,8 +133,10 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     dataDir,
     dynamo,
     evaluateDrift,
+    retraining,
     async close() {
       if (timer) clearInterval(timer);
+      await retraining.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await dynamo.close();

@@ -1,7 +1,8 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { assertModelName } from '#core/registry/rules.ts';
+import { assertModelName, padVersion } from '#core/registry/rules.ts';
 import type {
   AcquireResult,
+  ApprovalRequest,
   RetrainingHistoryEvent,
   RetrainingLedger,
   RetrainingLockHolder,
@@ -12,6 +13,7 @@ import type {
  *
  *   PK=MODEL#<name>  SK=LOCK#retraining        { executionArn, acquiredAt, leaseUntil }
  *                    SK=EVENT#<iso time>#<id>  retraining-started | -skipped | -finished
+ *                    SK=APPROVAL#<0000001>     task token of a version waiting for approval
  *
  * The lock is one conditional write: taken when absent, when this execution
  * already holds it (a retried step), or when the holder is gone — its lease
@@ -126,6 +128,30 @@ export class DynamoRetrainingLedger implements RetrainingLedger {
         Item: { PK: `MODEL#${model}`, SK: `EVENT#${at}#${e.id}`, kind: 'event', ...e, at },
       }),
     );
+  }
+
+  async putApprovalRequest(model: string, version: number, r: ApprovalRequest): Promise<void> {
+    assertModelName(model);
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { PK: `MODEL#${model}`, SK: `APPROVAL#${padVersion(version)}`, kind: 'approval-request', ...r },
+      }),
+    );
+  }
+
+  async getApprovalRequest(model: string, version: number): Promise<ApprovalRequest | undefined> {
+    assertModelName(model);
+    const out = await this.#db.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { PK: `MODEL#${model}`, SK: `APPROVAL#${padVersion(version)}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { taskToken, executionArn, requestedAt } = out.Item as ApprovalRequest;
+    return { taskToken, executionArn, requestedAt };
   }
 
   /** The current lock holder, if any. */

@@ -156,7 +156,11 @@ export const RetrainStateSchema = RetrainInputSchema.extend({
 export type RetrainState = z.infer<typeof RetrainStateSchema>;
 
 /** A step's event: the state document and the execution it belongs to. */
-export const StepEventSchema = z.object({ state: z.unknown(), execution: ExecutionSchema });
+export const StepEventSchema = z.object({
+  state: z.unknown(),
+  execution: ExecutionSchema,
+  taskToken: z.string().optional(),
+});
 
 /** How a run ended; each one is a `vigil.retraining.<outcome>` event. */
 export const OUTCOMES = ['succeeded', 'validation-failed', 'gate-failed', 'rejected', 'errored'] as const;
@@ -508,6 +512,43 @@ export function createRetrainSteps(deps: RetrainDeps) {
         });
       }
       return { version: version.version, artifactUri: version.artifactUri, approval: version.approval };
+    },
+
+    /**
+     * WaitForApproval (`waitForTaskToken`, where the environment requires approval): keeps
+     * the token beside the candidate version and announces it. The execution waits until
+     * the approve/reject route answers with the token, or the state's timeout ends it.
+     */
+    async requestApproval(event: unknown): Promise<{ requested: true; version: number }> {
+      const { state, execution } = parseStepEvent(event);
+      const token = z.object({ taskToken: z.string().min(1) }).safeParse(event);
+      if (!token.success)
+        throw new VigilError('BadRequest', 'WaitForApproval needs the task token in its payload');
+      const registered = need(state.register, 'register');
+      await deps.ledger.putApprovalRequest(state.model, registered.version, {
+        taskToken: token.data.taskToken,
+        executionArn: execution.id,
+        requestedAt: now().toISOString(),
+      });
+      const body = {
+        model: state.model,
+        version: registered.version,
+        executionArn: execution.id,
+        summary: `version ${registered.version} passed the gate and waits for approval`,
+        ...(state.evaluate ? { metrics: state.evaluate.metrics } : {}),
+      };
+      await deps.events.publish([
+        {
+          source: RETRAINING_EVENT.source,
+          detailType: RETRAINING_EVENT.detailType('approval-requested'),
+          detail: body,
+        },
+      ]);
+      await deps.notifier.notify({
+        subject: `Vigil: approve version ${registered.version} of ${state.model}?`,
+        body,
+      });
+      return { requested: true, version: registered.version };
     },
 
     /**

@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -81,6 +82,11 @@ export interface ModelFunctionProps {
    * @default - none
    */
   readonly description?: string;
+  /**
+   * VPC to run in (private subnets with egress), e.g. to reach a private EKS endpoint.
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
 }
 
 /** Options of {@link ModelFunction.bindTable}. */
@@ -163,6 +169,7 @@ export class ModelFunction extends Construct {
       layers: props.layers,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       description: props.description,
+      ...(props.vpc ? { vpc: props.vpc, vpcSubnets: { subnets: props.vpc.privateSubnets } } : {}),
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       environment: {

@@ -68,6 +68,19 @@ export interface RetrainingLedger {
   release(model: string, executionArn: string): Promise<boolean>;
   /** Appends a history event on the model (idempotent by id). */
   appendEvent(model: string, event: RetrainingHistoryEvent): Promise<void>;
+  /**
+   * Keeps the task token of a version waiting for approval, so the approve/reject
+   * route can answer the waiting execution (`SendTaskSuccess`/`SendTaskFailure`).
+   */
+  putApprovalRequest(model: string, version: number, request: ApprovalRequest): Promise<void>;
+  getApprovalRequest(model: string, version: number): Promise<ApprovalRequest | undefined>;
+}
+
+/** A version waiting for a person's decision. */
+export interface ApprovalRequest {
+  readonly taskToken: string;
+  readonly executionArn: string;
+  readonly requestedAt: string;
 }
 
 /** A human-readable notification (SNS in AWS, a JSON-lines file on the twin). */
