@@ -194,9 +194,12 @@ export class RetrainingRunner {
       exec.output = await run.result;
       exec.status = 'SUCCEEDED';
     } catch (e) {
-      const err = e as Error & { cause?: unknown };
+      // The library wraps the state's error (a Fail state's Error/Cause, or an uncaught task
+      // error) in an ExecutionError whose `cause` is that error: report it as Step Functions would.
+      const outer = e as Error & { cause?: unknown };
+      const inner = outer.cause instanceof Error ? outer.cause : outer;
       exec.status = 'FAILED';
-      exec.error = { error: err.name, cause: typeof err.cause === 'string' ? err.cause : err.message };
+      exec.error = { error: inner.name, cause: inner.message };
     }
     exec.stopDate = new Date().toISOString();
     this.#opts.onEnd?.(exec);

@@ -150,7 +150,7 @@ export function machineFromTemplate(template: { readonly [key: string]: unknown 
 const templateText = (t: unknown): string => {
   if (typeof t === 'string') return t;
   const join = (t as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (join && join[1].every((x) => typeof x === 'string')) return join[1].join(join[0]);
+  if (join?.[1].every((x) => typeof x === 'string')) return join[1].join(join[0]);
   throw new Error(`unsupported input template: ${JSON.stringify(t)}`);
 };
 
