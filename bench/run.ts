@@ -12,6 +12,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   scoring: () => import('./scoring.ts'),
   shap: () => import('./shap.ts'),
   drift: () => import('./drift.ts'),
+  retrain: () => import('./retrain.ts'),
 };
 
 function print(t: BenchTable): void {

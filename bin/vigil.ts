@@ -22,6 +22,7 @@ Commands:
   models    list | versions | register | approve | reject | promote | rollback | history
   drift     --reference ref.csv --current cur.csv [--json]   Exit 1 when drift.
   keys      create [--scope score|admin] [--local]           Issue an API key (stored hashed).
+  retrain-worker    The EKS training Job's entry: trains on VIGIL_STEP_EVENT, answers VIGIL_TASK_TOKEN.
 `;
 
 /** Parses durations like `60s`, `5m`, `1h`, `500ms` or plain milliseconds. */
@@ -102,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/models-cli.ts')).modelsCli(rest);
     case 'keys':
       return (await import('./commands/keys.ts')).keysCommand(rest);
+    case 'retrain-worker':
+      return (await import('./commands/retrain-worker.ts')).retrainWorkerCommand();
     case 'version':
       process.stdout.write('vigil 0.1.0\n');
       return 0;

@@ -114,3 +114,39 @@ export function createSubmitJob(deps: { readonly jobs: JobSubmitter; readonly co
     return { submitted: job.metadata?.name ?? '' };
   };
 }
+
+/** Answers a waiting Step Functions task (`SendTaskSuccess` / `SendTaskFailure`). */
+export interface TaskCallback {
+  success(taskToken: string, output: unknown): Promise<void>;
+  failure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/**
+ * The training Job's entry (`vigil retrain-worker`): runs the same Train step the Lambda
+ * branch runs on the step event from its environment, then answers the waiting TrainOnEks
+ * task with the result, or with the error (its name becomes the state's error, so the
+ * definition's Catch routes it to Notify). Returns the process exit code.
+ */
+export async function runTrainingWorker(deps: {
+  readonly train: (event: unknown, trainedOn: 'eks') => Promise<unknown>;
+  readonly callback: TaskCallback;
+  readonly env: NodeJS.ProcessEnv;
+}): Promise<number> {
+  const token = deps.env[WORKER_ENV.taskToken];
+  const raw = deps.env[WORKER_ENV.stepEvent];
+  if (!token || !raw) throw new Error(`${WORKER_ENV.taskToken} and ${WORKER_ENV.stepEvent} are required`);
+  try {
+    const output = await deps.train(JSON.parse(raw), 'eks');
+    await deps.callback.success(token, output);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    // Step Functions limits error to 256 and cause to 32,768 characters.
+    await deps.callback.failure(
+      token,
+      (err.name || 'Error').slice(0, 256),
+      (err.message ?? '').slice(0, 32_768),
+    );
+    return 1;
+  }
+}

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { eksToken } from '#adapters/eks-jobs.ts';
-import { createSubmitJob, TrainingJobConfigSchema, trainingJob, WORKER_ENV } from '#app/retrain-job.ts';
+import {
+  createSubmitJob,
+  runTrainingWorker,
+  TrainingJobConfigSchema,
+  trainingJob,
+  WORKER_ENV,
+} from '#app/retrain-job.ts';
 
 const config = TrainingJobConfigSchema.parse({
   namespace: 'vigil-training',
@@ -78,5 +84,41 @@ describe('eksToken', () => {
     expect(q.get('X-Amz-Credential')).toBe('AKIDEXAMPLE/20250102/eu-west-1/sts/aws4_request');
     expect(q.get('X-Amz-SignedHeaders')).toBe('host;x-k8s-aws-id');
     expect(q.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('runTrainingWorker', () => {
+  const env = { [WORKER_ENV.taskToken]: 'tok', [WORKER_ENV.stepEvent]: JSON.stringify(stepEvent) };
+
+  it('answers the waiting task with the Train result of the step event', async () => {
+    const calls: unknown[] = [];
+    const code = await runTrainingWorker({
+      env,
+      train: async (event, on) => ({ trainedOn: on, model: (event as typeof stepEvent).state.model }),
+      callback: {
+        success: async (t, o) => void calls.push(['success', t, o]),
+        failure: async (t, e, c) => void calls.push(['failure', t, e, c]),
+      },
+    });
+    expect(code).toBe(0);
+    expect(calls).toEqual([['success', 'tok', { trainedOn: 'eks', model: 'web' }]]);
+  });
+
+  it('answers with the error’s name and message when training fails', async () => {
+    const calls: unknown[] = [];
+    const code = await runTrainingWorker({
+      env,
+      train: async () => {
+        const e = new Error('The holdout is empty');
+        e.name = 'InsufficientDataError';
+        throw e;
+      },
+      callback: {
+        success: async (t, o) => void calls.push(['success', t, o]),
+        failure: async (t, e, c) => void calls.push(['failure', t, e, c]),
+      },
+    });
+    expect(code).toBe(1);
+    expect(calls).toEqual([['failure', 'tok', 'InsufficientDataError', 'The holdout is empty']]);
   });
 });
