@@ -1,7 +1,7 @@
 import { Job } from 'kubernetes-models/batch/v1';
 import { z } from 'zod';
 import { VigilError } from '#core/errors.ts';
-import { parseStepEvent } from './retrain.ts';
+import { parseStepEvent, type TaskAnswer } from './retrain.ts';
 
 /** Where and how the large-data branch runs the trainer (from `ENV.TRAINING_JOB`, set by the Pipeline stack). */
 export const TrainingJobConfigSchema = z.object({
@@ -115,11 +115,6 @@ export function createSubmitJob(deps: { readonly jobs: JobSubmitter; readonly co
   };
 }
 
-/** Answers a waiting Step Functions task (`SendTaskSuccess` / `SendTaskFailure`). */
-export interface TaskCallback {
-  success(taskToken: string, output: unknown): Promise<void>;
-  failure(taskToken: string, error: string, cause: string): Promise<void>;
-}
 
 /**
  * The training Job's entry (`vigil retrain-worker`): runs the same Train step the Lambda
@@ -129,7 +124,7 @@ export interface TaskCallback {
  */
 export async function runTrainingWorker(deps: {
   readonly train: (event: unknown, trainedOn: 'eks') => Promise<unknown>;
-  readonly callback: TaskCallback;
+  readonly callback: TaskAnswer;
   readonly env: NodeJS.ProcessEnv;
 }): Promise<number> {
   const token = deps.env[WORKER_ENV.taskToken];

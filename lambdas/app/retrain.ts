@@ -36,7 +36,10 @@ import { loadModel } from '#core/scoring.ts';
 
 /** What every step needs; the handlers wire it from the process runtime, tests pass their own. */
 export interface RetrainDeps {
-  readonly registry: Pick<ModelRegistry, 'resolve' | 'getVersion' | 'listVersions' | 'register' | 'approve'>;
+  readonly registry: Pick<
+    ModelRegistry,
+    'resolve' | 'getVersion' | 'listVersions' | 'register' | 'approve' | 'reject'
+  >;
   readonly store: ArtifactStore;
   readonly blobs: BlobStore;
   readonly captures: CaptureReader;
@@ -560,6 +563,17 @@ export function createRetrainSteps(deps: RetrainDeps) {
       const outcome = (OUTCOMES as readonly string[]).includes(state.outcome ?? '')
         ? (state.outcome as Outcome)
         : 'errored';
+      // A rejection or an approval timeout leaves the candidate Rejected (a person's rejection
+      // has already recorded it; a timeout has not).
+      if (outcome === 'rejected' && state.register) {
+        const v = await deps.registry.getVersion(state.model, state.register.version);
+        if (v.approval === 'PendingManualApproval') {
+          await deps.registry.reject(state.model, v.version, {
+            actor: 'retraining',
+            reason: `no approval before the timeout (${state.error?.Error ?? 'rejected'})`,
+          });
+        }
+      }
       const body = notificationBody(state, execution, outcome);
       await history(state.model, execution, 'retraining-finished', {
         outcome,
@@ -630,3 +644,49 @@ export function notificationBody(
 }
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** Answers a waiting Step Functions task (`SendTaskSuccess` / `SendTaskFailure`). */
+export interface TaskAnswer {
+  success(taskToken: string, output: unknown): Promise<void>;
+  failure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/**
+ * The approve/reject decision on a retrained version waiting in WaitForApproval (what
+ * `POST /v1/models/{model}/versions/{v}/approve|reject` and `vigil models approve|reject` call):
+ * records it in the registry, then answers the waiting execution with the stored task token —
+ * success, or the `Rejected` error the definition's Catch ends cleanly on.
+ * @throws VigilError NotFound when no execution waits for this version
+ */
+export function createApprovalDecision(deps: {
+  readonly registry: Pick<ModelRegistry, 'approve' | 'reject'>;
+  readonly ledger: Pick<RetrainingLedger, 'getApprovalRequest'>;
+  readonly answer: TaskAnswer;
+}) {
+  return async (
+    model: string,
+    version: number,
+    decision: 'approve' | 'reject',
+    ctx: { readonly actor: string; readonly reason?: string },
+  ) => {
+    const request = await deps.ledger.getApprovalRequest(model, version);
+    if (!request) {
+      throw new VigilError(
+        'NotFound',
+        `No retraining execution waits for approval of ${model} version ${version}`,
+        {
+          model,
+          version,
+        },
+      );
+    }
+    const v =
+      decision === 'approve'
+        ? await deps.registry.approve(model, version, ctx)
+        : await deps.registry.reject(model, version, ctx);
+    if (decision === 'approve')
+      await deps.answer.success(request.taskToken, { approved: true, by: ctx.actor });
+    else await deps.answer.failure(request.taskToken, 'Rejected', ctx.reason ?? `rejected by ${ctx.actor}`);
+    return { version: v, executionArn: request.executionArn };
+  };
+}

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RetrainState } from '#app/retrain.ts';
+import { createApprovalDecision, type RetrainState } from '#app/retrain.ts';
 import { RETRAINING_EVENT } from '#contracts';
 import { toCsv } from '#core/csv.ts';
 import { Rng } from '#core/forest/rng.ts';
@@ -241,6 +241,63 @@ describe('retraining lock', () => {
       expect(await ended.acquireLock({ state, execution: exec('fourth') })).toEqual({ acquired: true });
       expect(await w.ledger.release('web', exec('third').id)).toBe(false);
       expect(await w.ledger.release('web', exec('fourth').id)).toBe(true);
+    } finally {
+      await w.cleanup();
+    }
+  });
+});
+
+describe('approval', () => {
+  it('stores the task token on WaitForApproval and answers it on a decision; a timeout rejects the version', async () => {
+    const w = await retrainWorld(db, { approvalRequired: true });
+    try {
+      await productionModel(w, 'web', correlatedRows(2000, 1));
+      const file = path.join(w.dir, 'data.csv');
+      await writeFile(file, toCsv(FEATURES, columnsOf(correlatedRows(1500, 3))));
+      const run = async (name: string) => {
+        const execution = exec(name);
+        const state: RetrainState = { model: 'web', trigger: 'manual', data: file, seed: 2 };
+        await runToGate(w, state, execution);
+        const ev = () => ({ state, execution });
+        state.train = await w.steps.train(ev());
+        state.evaluate = await w.steps.evaluate(ev());
+        state.gate = await w.steps.gate(ev());
+        expect(state.gate.passed).toBe(true);
+        state.register = await w.steps.register(ev());
+        expect(state.register.approval).toBe('PendingManualApproval');
+        await w.steps.requestApproval({ ...ev(), taskToken: `token-${name}` });
+        return { state, execution };
+      };
+
+      const first = await run('approve-1');
+      expect(w.notifier.messages.at(-1)?.subject).toBe(`Vigil: approve version 2 of web?`);
+      const answers: unknown[] = [];
+      const decide = createApprovalDecision({
+        registry: w.registry,
+        ledger: w.ledger,
+        answer: {
+          success: async (t, o) => void answers.push(['success', t, o]),
+          failure: async (t, e, c) => void answers.push(['failure', t, e, c]),
+        },
+      });
+      const r = await decide('web', 2, 'approve', { actor: 'alice' });
+      expect(r.version.approval).toBe('Approved');
+      expect(r.executionArn).toBe(first.execution.id);
+      expect(answers).toEqual([['success', 'token-approve-1', { approved: true, by: 'alice' }]]);
+      await expect(decide('web', 1, 'approve', { actor: 'alice' })).rejects.toThrow(
+        /No retraining execution waits/,
+      );
+      first.state.outcome = 'succeeded';
+      await w.steps.notify({ state: first.state, execution: first.execution });
+
+      // Nobody answers the second one: the approval state times out, Notify rejects the version.
+      const second = await run('timeout-1');
+      second.state.outcome = 'rejected';
+      second.state.error = { Error: 'States.Timeout', Cause: '' };
+      await w.steps.notify({ state: second.state, execution: second.execution });
+      expect((await w.registry.getVersion('web', 3)).approval).toBe('Rejected');
+      expect(w.events.events.at(-1)?.['detail-type']).toBe('vigil.retraining.rejected');
+      expect((await w.registry.resolve('web', { alias: 'production' })).version).toBe(1);
     } finally {
       await w.cleanup();
     }
