@@ -197,13 +197,32 @@ export class ModelFunction extends Construct {
         'moving to 24 is a deliberate upgrade, not an automatic one.',
     });
 
+    if (props.vpc) {
+      // What AWSLambdaVPCAccessExecutionRole grants (CDK attaches it only to roles it creates):
+      // Lambda manages the function's network interfaces; these actions take no resource ARN.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
     // X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions, so the
     // statement Lambda adds for active tracing necessarily names Resource "*".
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {
       Validations.of(defaultPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
+        reason:
+          'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions' +
+          (props.vpc ? '; nor do the network-interface actions Lambda needs in a VPC.' : '.'),
       });
     }
   }
