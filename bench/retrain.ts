@@ -62,8 +62,8 @@ export const runRetrain: BenchModule = async () => {
       `Load average: ${readFileSync('/proc/loadavg', 'utf8').trim()} (shared machine: absolute seconds are noisy; the growth with n is the signal).`,
       `Lambda budget at ${LAMBDA.margin * 100}% of 900 s / 10,240 MB, extrapolated linearly from ${last.n.toLocaleString('en')} rows: ` +
         `≈ ${Math.round(bySeconds).toLocaleString('en')} rows by time, ≈ ${Math.round(byMemory).toLocaleString('en')} rows by memory.`,
-      'lambdaMaxRows (lib/config.ts) is 1,000,000: measured above, well inside both limits, and below the size at which the ' +
-        'dataset CSV approaches V8’s maximum string length; larger datasets go to the EKS branch.',
+      'lambdaMaxRows (lib/config.ts) is 1,000,000: a 5× margin under the extrapolated limit, and below the size at which ' +
+        'the dataset CSV approaches V8’s maximum string length; larger datasets go to the EKS branch.',
     ],
   };
   return [table];
