@@ -115,7 +115,6 @@ export function createSubmitJob(deps: { readonly jobs: JobSubmitter; readonly co
   };
 }
 
-
 /**
  * The training Job's entry (`vigil retrain-worker`): runs the same Train step the Lambda
  * branch runs on the step event from its environment, then answers the waiting TrainOnEks
