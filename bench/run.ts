@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   middleware: () => import('./middleware.ts'),
   byo: () => import('./byo.ts'),
   'twin-load': () => import('./twin-load.ts'),
+  retrain: () => import('./retrain.ts'),
 };
 
 function print(t: BenchTable): void {

@@ -21,6 +21,7 @@ Commands:
             list | versions | register | import | approve | reject | promote | rollback | history | …
   drift     Compare two CSVs with the drift tests; exit 1 when drift.
   keys      Issue an API key (stored hashed).
+  retrain-worker  The EKS training Job's entry: trains on VIGIL_STEP_EVENT, answers VIGIL_TASK_TOKEN.
 
 Every command takes --data-dir <dir> (default .vigil, or VIGIL_DATA_DIR) and --help.
   --version   print the version
@@ -91,7 +92,13 @@ async function serve(argv: string[]): Promise<number> {
     process.once('SIGTERM', stopAws);
     return new Promise<number>(() => undefined);
   }
-  const twin = await startTwin({ port, host: opts.host, dataDir: opts['data-dir'], driftEveryMs });
+  const twin = await startTwin({
+    port,
+    host: opts.host,
+    dataDir: opts['data-dir'],
+    driftEveryMs,
+    retrainOnDrift: true,
+  });
   const body = `'{"rows":[{"cpu":35,"memory":55,"network":420,"disk_io":95,"latency":28},{"cpu":97,"memory":98,"network":40,"disk_io":400,"latency":150}]}'`;
   process.stdout.write(
     [
@@ -132,6 +139,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/models-cli.ts')).modelsCli(rest);
     case 'keys':
       return (await import('./commands/keys.ts')).keysCommand(rest);
+    case 'retrain-worker':
+      return (await import('./commands/retrain-worker.ts')).retrainWorkerCommand();
     case 'version':
     case '--version':
     case '-v':

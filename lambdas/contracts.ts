@@ -61,6 +61,18 @@ export const ENV = {
   ENVIRONMENT: 'VIGIL_ENVIRONMENT',
   /** Comma-separated model names the score function loads during init (warmed by provisioned concurrency). */
   PRELOAD_MODELS: 'VIGIL_PRELOAD_MODELS',
+  /** Retraining settings as JSON (`RetrainSettingsSchema` in lambdas/core/retrain/config.ts). */
+  RETRAIN_CONFIG: 'VIGIL_RETRAIN_CONFIG',
+  /** SNS topic receiving retraining notifications. */
+  NOTIFY_TOPIC_ARN: 'VIGIL_NOTIFY_TOPIC_ARN',
+  /** Local twin only: JSON-lines file standing in for the SNS topic. */
+  NOTIFICATIONS_FILE: 'VIGIL_NOTIFICATIONS_FILE',
+  /** TrainOnEks: the Job's settings as JSON (`TrainingJobConfigSchema` in lambdas/app/retrain-job.ts). */
+  TRAINING_JOB: 'VIGIL_TRAINING_JOB',
+  /** TrainOnEks: cluster name, API endpoint and base64 CA of the training cluster. */
+  EKS_CLUSTER_NAME: 'VIGIL_EKS_CLUSTER_NAME',
+  EKS_ENDPOINT: 'VIGIL_EKS_ENDPOINT',
+  EKS_CA: 'VIGIL_EKS_CA',
 } as const;
 
 /** Lambda entry files (relative to the repo root); each exports `handler`. */
@@ -72,10 +84,46 @@ export const HANDLERS = {
   driftEvaluate: 'lambdas/handlers/drift-evaluate.ts',
   authorizer: 'lambdas/handlers/authorizer.ts',
   health: 'lambdas/handlers/health.ts',
+  retrainAcquireLock: 'lambdas/handlers/retrain-acquire-lock.ts',
+  retrainPrepareData: 'lambdas/handlers/retrain-prepare-data.ts',
+  retrainValidateData: 'lambdas/handlers/retrain-validate-data.ts',
+  retrainTrain: 'lambdas/handlers/retrain-train.ts',
+  retrainEvaluate: 'lambdas/handlers/retrain-evaluate.ts',
+  retrainGate: 'lambdas/handlers/retrain-gate.ts',
+  retrainRegister: 'lambdas/handlers/retrain-register.ts',
+  retrainNotify: 'lambdas/handlers/retrain-notify.ts',
+  retrainSubmitJob: 'lambdas/handlers/retrain-submit-job.ts',
+  retrainRequestApproval: 'lambdas/handlers/retrain-request-approval.ts',
 } as const;
+
+/**
+ * The retraining state machine's task states and the handler each invokes (DESIGN.md §8).
+ * The CDK definition names its states with these and sets `POWERTOOLS_SERVICE_NAME` to
+ * `service`, which is how the local runner maps a task's function ARN back to a handler.
+ */
+export const RETRAINING_TASKS = {
+  AcquireLock: { handler: 'retrainAcquireLock', service: 'vigil-retrain-acquire-lock' },
+  PrepareData: { handler: 'retrainPrepareData', service: 'vigil-retrain-prepare-data' },
+  ValidateData: { handler: 'retrainValidateData', service: 'vigil-retrain-validate-data' },
+  TrainInLambda: { handler: 'retrainTrain', service: 'vigil-retrain-train' },
+  /** Creates the Kubernetes Job; the Job reports back with the task token (`waitForTaskToken`). */
+  TrainOnEks: { handler: 'retrainSubmitJob', service: 'vigil-retrain-submit-job' },
+  Evaluate: { handler: 'retrainEvaluate', service: 'vigil-retrain-evaluate' },
+  Gate: { handler: 'retrainGate', service: 'vigil-retrain-gate' },
+  Register: { handler: 'retrainRegister', service: 'vigil-retrain-register' },
+  /** Stores the task token on the candidate and announces it (`waitForTaskToken`; prod only by default). */
+  WaitForApproval: { handler: 'retrainRequestApproval', service: 'vigil-retrain-request-approval' },
+  Notify: { handler: 'retrainNotify', service: 'vigil-retrain-notify' },
+} as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
 
 /** Event emitted on the bus when a drift report says `drift: true`. */
 export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.detected' } as const;
+
+/** Events of the retraining state machine: `vigil.retraining.<outcome>` (succeeded, gate-failed, skipped …). */
+export const RETRAINING_EVENT = {
+  source: 'vigil.retraining',
+  detailType: (outcome: string) => `vigil.retraining.${outcome}`,
+} as const;
 
 /** Metric namespace for EMF metrics. */
 export const METRICS_NAMESPACE = 'Vigil';

@@ -138,6 +138,32 @@ const configSchema = z.strictObject({
   pointInTimeRecovery: z.boolean(),
   /** Optional e-mail subscribed to the alarm and drift topics. */
   alarmEmail: z.email().optional(),
+  retraining: z.strictObject({
+    /** Whether a retrained version waits for a person (`waitForTaskToken`) before it counts as approved. */
+    approvalRequired: z.boolean(),
+    /** Hours an approval may wait; then the execution ends and the version is rejected. */
+    approvalTimeoutHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30),
+    /** Above this many prepared rows training runs as a Kubernetes Job (see README "Retraining"). */
+    lambdaMaxRows: positiveInt,
+    /** Memory of the Lambda train and evaluate steps (the trainer holds the dataset in memory). */
+    trainMemoryMb: z.number().int().min(128).max(10240),
+    /** State machine timeout: also the lease of the per-model lock. */
+    executionTimeoutHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7),
+    /** Optional scheduled retraining per model: `{ model: 'rate(7 days)' }`. */
+    schedules: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), z.string().regex(/^(rate|cron)\(.+\)$/))
+      .default({}),
+    /** Everything else of `RetrainSettingsSchema` (lambdas/core/retrain/config.ts), validated by the steps. */
+    settings: z.record(z.string(), z.unknown()).default({}),
+  }),
   eks: z.strictObject({
     /**
      * CPU architecture of the streaming scorer: the image is built for it and the pods select
@@ -167,6 +193,14 @@ const shared = {
     memoryRequest: '256Mi',
     memoryLimit: '512Mi',
   },
+};
+
+/** Retraining defaults; `lambdaMaxRows` from the training bench (README "Retraining"). */
+const sharedRetraining = {
+  approvalTimeoutHours: 72,
+  lambdaMaxRows: 1_000_000,
+  trainMemoryMb: 10240,
+  executionTimeoutHours: 6,
 };
 
 const RAW: Record<EnvName, unknown> = {
@@ -206,6 +240,7 @@ const RAW: Record<EnvName, unknown> = {
       rollback: { periodSeconds: 60, evaluationPeriods: 1, datapointsToAlarm: 1 },
     },
     canary: 'ALL_AT_ONCE',
+    retraining: { ...sharedRetraining, approvalRequired: false },
     logRetentionDays: 7,
     removalPolicy: 'destroy',
     pointInTimeRecovery: false,
@@ -247,6 +282,7 @@ const RAW: Record<EnvName, unknown> = {
       rollback: { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 },
     },
     canary: 'LINEAR_10PERCENT_EVERY_1MINUTE',
+    retraining: { ...sharedRetraining, approvalRequired: false },
     logRetentionDays: 30,
     removalPolicy: 'destroy',
     pointInTimeRecovery: true,
@@ -288,6 +324,7 @@ const RAW: Record<EnvName, unknown> = {
       rollback: { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 },
     },
     canary: 'CANARY_10PERCENT_10MINUTES',
+    retraining: { ...sharedRetraining, approvalRequired: true, schedules: { default: 'rate(7 days)' } },
     logRetentionDays: 365,
     removalPolicy: 'retain',
     pointInTimeRecovery: true,

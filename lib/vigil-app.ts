@@ -7,6 +7,7 @@ import { DataStack } from './stacks/data-stack.ts';
 import { DriftStack } from './stacks/drift-stack.ts';
 import { EksStack } from './stacks/eks-stack.ts';
 import { ObservabilityStack } from './stacks/observability-stack.ts';
+import { PipelineStack } from './stacks/pipeline-stack.ts';
 
 /** Context key choosing how CDK passes values between stacks (`strong` exports, `weak` outputs). */
 export const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
@@ -43,6 +44,7 @@ export interface VigilStacks {
   readonly drift: DriftStack;
   readonly observability: ObservabilityStack;
   readonly eks: EksStack;
+  readonly pipeline: PipelineStack;
 }
 
 /** Options of {@link addVigilStacks}. */
@@ -93,10 +95,18 @@ export const addVigilStacks = (
     data,
     description: description('EKS streaming scorer'),
   });
-  acknowledgeGuardFindings([data, api, drift, observability, eks], config);
-  for (const stack of [data, api, drift, observability, eks]) {
+  const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
+    config,
+    data,
+    eks,
+    drift,
+    entries: options.entries,
+    description: description('retraining state machine and its triggers'),
+  });
+  acknowledgeGuardFindings([data, api, drift, observability, eks, pipeline], config);
+  for (const stack of [data, api, drift, observability, eks, pipeline]) {
     Tags.of(stack).add('project', 'vigil');
     Tags.of(stack).add('environment', config.envName);
   }
-  return { data, api, drift, observability, eks };
+  return { data, api, drift, observability, eks, pipeline };
 };

@@ -5,6 +5,16 @@ import { handler as driftReports } from '#handlers/drift-reports.ts';
 import { handler as explain } from '#handlers/explain.ts';
 import { handler as health } from '#handlers/health.ts';
 import { handler as models } from '#handlers/models.ts';
+import { handler as retrainAcquireLock } from '#handlers/retrain-acquire-lock.ts';
+import { handler as retrainEvaluate } from '#handlers/retrain-evaluate.ts';
+import { handler as retrainGate } from '#handlers/retrain-gate.ts';
+import { handler as retrainNotify } from '#handlers/retrain-notify.ts';
+import { handler as retrainPrepareData } from '#handlers/retrain-prepare-data.ts';
+import { handler as retrainRegister } from '#handlers/retrain-register.ts';
+import { handler as retrainRequestApproval } from '#handlers/retrain-request-approval.ts';
+import { handler as retrainSubmitJob } from '#handlers/retrain-submit-job.ts';
+import { handler as retrainTrain } from '#handlers/retrain-train.ts';
+import { handler as retrainValidateData } from '#handlers/retrain-validate-data.ts';
 import { handler as score } from '#handlers/score.ts';
 
 /**
@@ -20,4 +30,14 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   driftEvaluate,
   authorizer,
   health,
+  retrainAcquireLock,
+  retrainPrepareData,
+  retrainValidateData,
+  retrainTrain,
+  retrainEvaluate,
+  retrainGate,
+  retrainRegister,
+  retrainNotify,
+  retrainSubmitJob,
+  retrainRequestApproval,
 };

@@ -11,6 +11,7 @@ import { isVigilError } from '#core/errors.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
+import { LocalRetraining } from './retraining-twin.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -40,6 +41,11 @@ export interface TwinOptions {
   readonly spoolReplayEveryMs?: number;
   /** Listener limits (timeouts, connection cap). @default DEFAULT_LISTENER_LIMITS */
   readonly limits?: Partial<ListenerLimits>;
+  /**
+   * Start the synthesized retraining machine on `vigil.drift.detected`, as the Pipeline stack's
+   * rule does (`vigil serve` turns it on). @default false
+   */
+  readonly retrainOnDrift?: boolean;
 }
 
 /**
@@ -65,6 +71,8 @@ export function twinEnvironment(a: {
     VIGIL_API_KEYS_FILE: path.join(a.dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
     VIGIL_EVENTS_FILE: env.VIGIL_EVENTS_FILE ?? path.join(a.dataDir, 'events.jsonl'),
+    // SNS's stand-in for retraining notifications.
+    [ENV.NOTIFICATIONS_FILE]: path.join(a.dataDir, 'notifications.jsonl'),
     POWERTOOLS_SERVICE_NAME: 'vigil-local',
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
@@ -81,8 +89,10 @@ export interface Twin {
   readonly scoreApiKey: string;
   readonly dataDir: string;
   readonly dynamo: LocalDynamo;
-  /** Runs one drift evaluation of every registered model now. */
+  /** Runs one drift evaluation of every registered model now (and starts retraining on drift). */
   evaluateDrift(): Promise<unknown[]>;
+  /** The retraining state machine as EventBridge + Step Functions would run it. */
+  readonly retraining: LocalRetraining;
   close(): Promise<void>;
 }
 
@@ -162,12 +172,20 @@ async function startOn(
   resetRuntime();
   const url = `http://${!opts.host || ['127.0.0.1', '0.0.0.0', 'localhost'].includes(opts.host) ? 'localhost' : opts.host}:${port}`;
   await lock.publish(url);
+  const retraining = new LocalRetraining({
+    dataDir,
+    eventsFile: String(process.env.VIGIL_EVENTS_FILE),
+    handlers,
+  });
+  await retraining.skipExisting();
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
     const models = await rt.registry.listModels();
     const out: unknown[] = [];
     for (const m of models) out.push(await evaluate({ model: m.name }));
+    // As the EventBridge rule would: a drift event starts a retraining execution.
+    if (opts.retrainOnDrift) await retraining.dispatch();
     return out;
   };
   // Capture rows parked while the table was unavailable go back in, every half minute.
@@ -203,9 +221,11 @@ async function startOn(
     dataDir,
     dynamo,
     evaluateDrift,
+    retraining,
     async close() {
       if (timer) clearInterval(timer);
       if (replayTimer) clearInterval(replayTimer);
+      await retraining.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await dynamo.close();

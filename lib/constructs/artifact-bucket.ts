@@ -156,4 +156,34 @@ export class ArtifactBucket extends Construct {
         'Model packages are objects under the model prefix; reading any of them needs the prefix wildcard.',
     });
   }
+
+  /**
+   * A managed policy, in this bucket's stack, allowing `actions` on the objects under each prefix.
+   * Roles of other stacks attach it: the prefix wildcard's acknowledgement can then name the
+   * bucket by its logical id, as cdk-nag flattens it here, instead of a cross-stack token.
+   */
+  prefixPolicy(
+    id: string,
+    actions: readonly string[],
+    prefixes: readonly string[],
+    why: string,
+  ): iam.ManagedPolicy {
+    const policy = new iam.ManagedPolicy(this, id, {
+      description: `${actions.join(', ')} under ${prefixes.join(', ')} of the artifact bucket`,
+      statements: [
+        new iam.PolicyStatement({
+          actions: [...actions],
+          resources: prefixes.map((p) => this.bucket.arnForObjects(`${p}*`)),
+        }),
+      ],
+    });
+    const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    for (const prefix of prefixes) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+        reason: `${why} under the ${prefix} prefix only: their keys are made per run, so not known at deploy time.`,
+      });
+    }
+    return policy;
+  }
 }

@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -86,6 +87,11 @@ export interface ModelFunctionProps {
    * @default - none
    */
   readonly description?: string;
+  /**
+   * VPC to run in (private subnets with egress), e.g. to reach a private EKS endpoint.
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
 }
 
 /** Options of {@link ModelFunction.bindTable}. */
@@ -174,6 +180,7 @@ export class ModelFunction extends Construct {
       layers: props.layers,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       description: props.description,
+      ...(props.vpc ? { vpc: props.vpc, vpcSubnets: { subnets: props.vpc.privateSubnets } } : {}),
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       environment: {
@@ -202,13 +209,32 @@ export class ModelFunction extends Construct {
         'moving to 24 is a deliberate upgrade, not an automatic one.',
     });
 
+    if (props.vpc) {
+      // What AWSLambdaVPCAccessExecutionRole grants (CDK attaches it only to roles it creates):
+      // Lambda manages the function's network interfaces; these actions take no resource ARN.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
     // X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions, so the
     // statement Lambda adds for active tracing necessarily names Resource "*".
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {
       Validations.of(defaultPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
+        reason:
+          'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions' +
+          (props.vpc ? '; nor do the network-interface actions Lambda needs in a VPC.' : '.'),
       });
     }
   }

@@ -1,6 +1,6 @@
 import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { METRIC_DIMENSIONS, METRICS_NAMESPACE } from '../../lambdas/contracts.ts';
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 
 /** What selects one Vigil EMF metric. */

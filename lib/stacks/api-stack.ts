@@ -8,7 +8,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, METRICS, METRICS_NAMESPACE, PRODUCTION_ALIAS, ROUTES } from '#contracts';
+import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';

@@ -2,7 +2,7 @@ import { Arn, ArnFormat, Aws, CfnOutput, Duration, Stack, type StackProps } from
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
-import { METRICS, METRICS_NAMESPACE } from '#contracts';
+import { METRICS } from '#contracts';
 import { driftIntervalMinutes, stackPrefix, type VigilConfig } from '../config.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { vigilMetric } from '../constructs/vigil-metric.ts';

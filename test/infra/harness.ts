@@ -44,6 +44,7 @@ export const synthEnv = (envName: EnvName, overrides: Partial<VigilConfig> = {})
     drift: Template.fromStack(stacks.drift),
     observability: Template.fromStack(stacks.observability),
     eks: Template.fromStack(stacks.eks),
+    pipeline: Template.fromStack(stacks.pipeline),
   };
   const report = new AwsSolutionsChecks(app).validateScope(app);
   const nagFindings = report.violations.flatMap((v) =>

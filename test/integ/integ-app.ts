@@ -3,7 +3,7 @@ import { ExpectedResult, IntegTest, InvocationType } from '@aws-cdk/integ-tests-
 import { type App, Duration, Stack } from 'aws-cdk-lib';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { hashApiKey } from '../../lambdas/core/auth.ts';
+import { hashApiKey } from '#core/auth.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { type AddVigilStacksOptions, addVigilStacks } from '../../lib/vigil-app.ts';
 

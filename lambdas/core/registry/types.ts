@@ -10,7 +10,11 @@ export type HistoryEventType =
   | 'rejected'
   | 'alias-set'
   | 'rolled-back'
-  | 'alias-deleted';
+  | 'alias-deleted'
+  // Written by retraining (lambdas/adapters/dynamodb-retraining.ts).
+  | 'retraining-started'
+  | 'retraining-skipped'
+  | 'retraining-finished';
 
 /** Source of "now"; injected so tests (and `productionAt`) control time. */
 export interface Clock {
@@ -43,6 +47,10 @@ export interface Lineage {
   readonly driftReportId?: string;
   /** Version this one was trained to replace. */
   readonly parentVersion?: number;
+  /** Step Functions execution that trained it (retraining). */
+  readonly executionArn?: string;
+  /** Seed of the split, injector and forest, so the training can be repeated. */
+  readonly seed?: number;
 }
 
 /** One immutable registered version (only its approval decision is ever written again, once). */

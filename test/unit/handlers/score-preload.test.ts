@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../../lambdas/contracts.ts';
+import { ENV } from '#contracts';
 
 describe('score handler model preload at init', () => {
   const saved = { ...process.env };
@@ -23,7 +23,7 @@ describe('score handler model preload at init', () => {
     }
     vi.resetModules();
     // WHEN the module initialises
-    const mod = await import('../../../lambdas/handlers/score.ts');
+    const mod = await import('#handlers/score.ts');
     // THEN the handler exists and the skipped preload was reported, not thrown
     expect(typeof mod.handler).toBe('function');
     expect(lines.join('\n')).toMatch(/model preload skipped/);

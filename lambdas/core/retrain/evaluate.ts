@@ -1,0 +1,215 @@
+import { ks2samp } from '#core/drift/ks.ts';
+import { averagePrecision, rocAuc } from '#core/evaluation.ts';
+import { sortedCopy } from '#core/stats.ts';
+
+/** Scores of one model on the evaluation sets, plus its anomaly cut. */
+export interface ModelScores {
+  /** Score at or above which a row is an anomaly. */
+  readonly threshold: number;
+  /** Scores of the holdout rows (recent traffic the candidate did not train on). */
+  readonly holdout: Float64Array;
+  /** Scores of the injected synthetic anomalies (same rows for both models). */
+  readonly injected?: Float64Array;
+}
+
+export interface EvaluateInput {
+  readonly candidate: ModelScores;
+  /** Absent when the model has no production version yet (first training). */
+  readonly production?: ModelScores;
+  /** Holdout labels (1 anomaly, 0 normal, NaN unlabelled), aligned with `holdout`. */
+  readonly labels?: Float64Array;
+  /** Share of anomalies expected on recent traffic, and how far the candidate may stray from it. */
+  readonly anomalyRate: { readonly target: number; readonly tolerance: number };
+  /** Fewest labelled rows of each class for labelled metrics to count. @default 5 */
+  readonly minLabelsPerClass?: number;
+}
+
+/** Labelled metrics of one model at its threshold. */
+export interface LabelledMetrics {
+  readonly precision: number;
+  readonly recall: number;
+  readonly rocAuc: number;
+  readonly averagePrecision: number;
+}
+
+export interface Evaluation {
+  readonly holdoutRows: number;
+  readonly anomalyRate: {
+    readonly candidate: number;
+    readonly production: number | null;
+    readonly target: number;
+    readonly band: readonly [number, number];
+    readonly withinBand: boolean;
+  };
+  /** KS two-sample test between the candidate's and production's holdout scores. */
+  readonly scoreShift: { readonly ks: number; readonly pvalue: number } | null;
+  readonly labelled: {
+    readonly rows: number;
+    readonly anomalies: number;
+    readonly candidate: LabelledMetrics;
+    readonly production: LabelledMetrics | null;
+  } | null;
+  /** ROC AUC of holdout (normal) vs injected anomalies. */
+  readonly injected: {
+    readonly rows: number;
+    readonly candidate: number;
+    readonly production: number | null;
+  } | null;
+  /** The number the gate compares: labelled ROC AUC when there are enough labels, else injected ROC AUC. */
+  readonly quality: {
+    readonly source: 'labels' | 'injected' | 'none';
+    readonly candidate: number | null;
+    readonly production: number | null;
+  };
+}
+
+/**
+ * Evaluate (DESIGN.md §8): the candidate against production on the same holdout.
+ *
+ * - anomaly rate: share of holdout scores ≥ threshold; the band is
+ *   [max(0, target − tolerance), target + tolerance].
+ * - score shift: two-sample KS between the two models' holdout scores
+ *   (`ks2samp`, SciPy's semantics).
+ * - labelled: where ≥ `minLabelsPerClass` rows of each class are labelled,
+ *   precision and recall at the model's threshold, ROC AUC and average precision
+ *   over the labelled rows.
+ * - injected: ROC AUC with the holdout as negatives and the injected rows as positives.
+ *   Labelled rows that say anomaly are left out of the negatives.
+ */
+export function evaluateCandidate(input: EvaluateInput): Evaluation {
+  const { candidate: cand, production: prod, labels } = input;
+  const n = cand.holdout.length;
+  if (prod && prod.holdout.length !== n)
+    throw new Error('candidate and production must score the same holdout');
+  if (labels && labels.length !== n) throw new Error('labels must align with the holdout');
+  const rate = (s: ModelScores) => {
+    let k = 0;
+    for (let i = 0; i < s.holdout.length; i++) if (s.holdout[i] >= s.threshold) k++;
+    return s.holdout.length > 0 ? k / s.holdout.length : Number.NaN;
+  };
+  const { target, tolerance } = input.anomalyRate;
+  const band: [number, number] = [Math.max(0, target - tolerance), target + tolerance];
+  const candRate = rate(cand);
+  const anomalyRate = {
+    candidate: candRate,
+    production: prod ? rate(prod) : null,
+    target,
+    band,
+    withinBand: candRate >= band[0] && candRate <= band[1],
+  };
+
+  let scoreShift: Evaluation['scoreShift'] = null;
+  if (prod && n > 0) {
+    const r = ks2samp(sortedCopy(prod.holdout), sortedCopy(cand.holdout), n > 10_000 ? 'asymp' : 'auto');
+    scoreShift = { ks: r.statistic, pvalue: r.pvalue };
+  }
+
+  let labelled: Evaluation['labelled'] = null;
+  const minPerClass = input.minLabelsPerClass ?? 5;
+  if (labels) {
+    const idx: number[] = [];
+    let anomalies = 0;
+    for (let i = 0; i < n; i++) {
+      if (!Number.isNaN(labels[i])) {
+        idx.push(i);
+        if (labels[i] === 1) anomalies++;
+      }
+    }
+    if (anomalies >= minPerClass && idx.length - anomalies >= minPerClass) {
+      const y = Float64Array.from(idx, (i) => labels[i]);
+      const metrics = (s: ModelScores) =>
+        labelledMetrics(
+          Float64Array.from(idx, (i) => s.holdout[i]),
+          y,
+          s.threshold,
+        );
+      labelled = {
+        rows: idx.length,
+        anomalies,
+        candidate: metrics(cand),
+        production: prod ? metrics(prod) : null,
+      };
+    }
+  }
+
+  let injected: Evaluation['injected'] = null;
+  if (cand.injected && cand.injected.length > 0) {
+    const negatives = Array.from({ length: n }, (_, i) => i).filter((i) => !(labels && labels[i] === 1));
+    const auc = (s: ModelScores) => {
+      if (!s.injected) return null;
+      const scores = Float64Array.from([...negatives.map((i) => s.holdout[i]), ...s.injected]);
+      const y = Float64Array.from(scores, (_, i) => (i < negatives.length ? 0 : 1));
+      return rocAuc(scores, y);
+    };
+    injected = {
+      rows: cand.injected.length,
+      candidate: auc(cand) ?? Number.NaN,
+      production: prod ? auc(prod) : null,
+    };
+  }
+
+  const quality: Evaluation['quality'] = labelled
+    ? {
+        source: 'labels',
+        candidate: labelled.candidate.rocAuc,
+        production: labelled.production?.rocAuc ?? null,
+      }
+    : injected
+      ? { source: 'injected', candidate: injected.candidate, production: injected.production }
+      : { source: 'none', candidate: null, production: null };
+  return { holdoutRows: n, anomalyRate, scoreShift, labelled, injected, quality };
+}
+
+/** Precision/recall at `threshold` (score ≥ threshold = anomaly), ROC AUC and AP. NaN where undefined. */
+export function labelledMetrics(
+  scores: Float64Array,
+  labels: Float64Array,
+  threshold: number,
+): LabelledMetrics {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const flagged = scores[i] >= threshold;
+    if (labels[i] === 1) {
+      if (flagged) tp++;
+      else fn++;
+    } else if (flagged) fp++;
+  }
+  return {
+    precision: tp + fp > 0 ? tp / (tp + fp) : Number.NaN,
+    recall: tp + fn > 0 ? tp / (tp + fn) : Number.NaN,
+    rocAuc: rocAuc(scores, labels),
+    averagePrecision: averagePrecision(scores, labels),
+  };
+}
+
+/**
+ * The evaluation as flat numbers for the candidate's registry `metrics`
+ * (a `Record<string, number>`): only finite values are kept.
+ */
+export function evaluationMetrics(e: Evaluation): Record<string, number> {
+  const out: Record<string, number> = {
+    'eval.holdoutRows': e.holdoutRows,
+    'eval.anomalyRate': e.anomalyRate.candidate,
+    'eval.anomalyRateTarget': e.anomalyRate.target,
+  };
+  if (e.anomalyRate.production !== null) out['eval.production.anomalyRate'] = e.anomalyRate.production;
+  if (e.scoreShift) {
+    out['eval.scoreKs'] = e.scoreShift.ks;
+    out['eval.scoreKsPvalue'] = e.scoreShift.pvalue;
+  }
+  if (e.labelled) {
+    out['eval.labelledRows'] = e.labelled.rows;
+    out['eval.precision'] = e.labelled.candidate.precision;
+    out['eval.recall'] = e.labelled.candidate.recall;
+    out['eval.rocAuc'] = e.labelled.candidate.rocAuc;
+    out['eval.averagePrecision'] = e.labelled.candidate.averagePrecision;
+  }
+  if (e.injected) {
+    out['eval.injectedRows'] = e.injected.rows;
+    out['eval.injectedRocAuc'] = e.injected.candidate;
+    if (e.injected.production !== null) out['eval.production.injectedRocAuc'] = e.injected.production;
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => Number.isFinite(v)));
+}

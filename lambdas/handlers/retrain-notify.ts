@@ -1,0 +1,4 @@
+import { retrainSteps } from '#runtime/retrain.ts';
+
+/** Step Functions task `notify` of the retraining state machine (DESIGN.md §8; see lambdas/app/retrain.ts). */
+export const handler = (event: unknown) => retrainSteps().notify(event);
