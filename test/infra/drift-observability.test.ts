@@ -121,7 +121,7 @@ describe.each(ENV_NAMES)('Observability stack in %s', (name) => {
       MetricName: 'DependencyErrors',
       Namespace: 'Vigil',
       Threshold: 1,
-      Dimensions: [{ Name: 'service', Value: 'vigil-score' }],
+      Dimensions: serviceLevel,
     });
     expect(byPrefix('Driftdefault')).toMatchObject({
       MetricName: 'Drift',
