@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENV, type HANDLERS, ROUTES } from '#contracts';
+import { ENV, type HANDLERS, ROUTES, SERVICES } from '#contracts';
 import { generateApiKey } from '#core/auth.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
@@ -71,18 +71,18 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     [ENV.DYNAMODB_ENDPOINT]: dynamo.endpoint,
     [ENV.ARTIFACT_DIR]: path.join(dataDir, 'artifacts'),
     [ENV.CAPTURE_SAMPLE_RATE]: String(opts.captureSampleRate ?? 1),
-    VIGIL_API_KEYS_FILE: path.join(dataDir, 'api-keys.json'),
+    [ENV.API_KEYS_FILE]: path.join(dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
-    VIGIL_EVENTS_FILE: process.env.VIGIL_EVENTS_FILE ?? path.join(dataDir, 'events.jsonl'),
-    POWERTOOLS_SERVICE_NAME: 'vigil-local',
+    [ENV.EVENTS_FILE]: process.env[ENV.EVENTS_FILE] ?? path.join(dataDir, 'events.jsonl'),
+    [ENV.SERVICE_NAME]: SERVICES.local,
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
     AWS_REGION: process.env.AWS_REGION ?? 'local',
   });
-  const { resetRuntime, runtime } = await import('#runtime/root.ts');
-  resetRuntime();
-  const { bootstrapDefaultModel } = await import('../bin/commands/models.ts');
-  const rt = runtime();
+  const { resetRoot, root } = await import('#runtime/root.ts');
+  resetRoot();
+  const { bootstrapDefaultModel } = await import('#app/bootstrap.ts');
+  const rt = root();
   await bootstrapDefaultModel(
     { registry: rt.registry, store: rt.store },
     opts.defaultModelDir ?? path.join(ROOT, 'models/default'),
@@ -120,7 +120,7 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await dynamo.close();
-      resetRuntime();
+      resetRoot();
     },
   };
 }
@@ -176,9 +176,11 @@ export async function startAwsServer(opts: {
   port: number;
   host?: string;
 }): Promise<{ url: string; close(): Promise<void> }> {
-  process.env.POWERTOOLS_SERVICE_NAME ??= 'vigil-streaming-scorer';
-  const { runtime } = await import('#runtime/root.ts');
-  runtime(); // fail fast on missing or invalid configuration
+  process.env[ENV.SERVICE_NAME] ??= SERVICES.streamingScorer;
+  const { root } = await import('#runtime/root.ts');
+  // Build what every request needs now, so missing or invalid configuration fails the start.
+  const { registry, store } = root();
+  void [registry, store];
   if (!process.env[ENV.API_KEYS_SECRET]) throw new Error(`${ENV.API_KEYS_SECRET} is required with --aws`);
   const { server, port } = await startApiServer(opts);
   return {

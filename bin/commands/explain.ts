@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { explainRequest } from '#app/explain.ts';
-import { readPackageDir } from './models.ts';
-import { readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
+import { explainRowsOf } from '#app/explain.ts';
+import { readPackageDir } from '#app/package-dir.ts';
+import { PRODUCTION_ALIAS } from '#contracts';
+import { explainHttp } from '#handlers/explain.ts';
+import { NO_METRICS, readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
 
 interface ExplainedRow {
   score: number;
@@ -32,7 +34,10 @@ export async function explainCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const pkg = await readPackageDir(values.model);
-  const core = explainRequest({ models: singlePackageCache(pkg), maxRows: 10_000, alias: 'production' });
+  const core = explainHttp(
+    explainRowsOf({ models: singlePackageCache(pkg), maxRows: 10_000, metrics: NO_METRICS }),
+    { alias: PRODUCTION_ALIAS },
+  );
   const body = await readStdin();
   const res = await runOnBody(core, pkg.manifest.name, 'explain', body);
   if (res.status !== 200) {

@@ -1,14 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { registerPackage } from '#app/models.ts';
+import { readPackageDir } from '#app/package-dir.ts';
 import { PRODUCTION_ALIAS } from '#contracts';
-import { isVigilError, ModelNotFoundError, VigilError } from '#core/errors.ts';
-import type { ModelPackage } from '#core/model/manifest.ts';
-import { decodePackage, PACKAGE_FILES, withVersion } from '#core/model/package-io.ts';
+import { isVigilError } from '#core/errors.ts';
 import type { ArtifactStore } from '#core/ports.ts';
-import { assertModelName, summarizeManifest } from '#core/registry/rules.ts';
-import type { AliasMove, HistoryEvent, ModelRegistry, ModelVersion } from '#core/registry/types.ts';
-import { checkServable } from '#core/scoring.ts';
+import type { AliasMove, HistoryEvent, ModelRegistry } from '#core/registry/types.ts';
 
 /** What the models command needs; `bin/vigil.ts` wires the local or AWS adapters. */
 export interface ModelsCommandDeps {
@@ -186,105 +182,6 @@ export async function modelsCommand(argv: string[], deps: ModelsCommandDeps): Pr
     err(`error: unexpected failure: ${(e as Error).message}\n`);
     return 1;
   }
-}
-
-/**
- * Reads and verifies a package directory (`model.onnx` + `manifest.json`).
- * @throws VigilError BadRequest (missing file) | InvalidModel | IntegrityError
- */
-export async function readPackageDir(dir: string): Promise<ModelPackage> {
-  const read = async (file: string) => {
-    try {
-      return await readFile(join(dir, file));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new VigilError('BadRequest', `Package directory '${dir}' has no ${file}`, { dir, file });
-      }
-      throw e;
-    }
-  };
-  const [manifest, onnx] = await Promise.all([read(PACKAGE_FILES.manifest), read(PACKAGE_FILES.model)]);
-  return decodePackage({ manifest, onnx: new Uint8Array(onnx) }, dir);
-}
-
-/**
- * Registers a verified package: the registry allocates the version, the store
- * receives the package stamped with its name and version, the registry records
- * the URI. A failed upload leaves a gap in the numbering, never a dangling version.
- */
-export async function registerPackage(
-  deps: Pick<ModelsCommandDeps, 'registry' | 'store'>,
-  pkg: ModelPackage,
-  opts: { actor: string; reason?: string; name?: string },
-): Promise<ModelVersion> {
-  const name = opts.name ?? pkg.manifest.name;
-  assertModelName(name);
-  // A package the scorer cannot serve (bad graph, features or outputs that disagree with the
-  // manifest) is refused before it gets a version number.
-  checkServable(pkg);
-  const named: ModelPackage = { manifest: { ...pkg.manifest, name }, onnx: pkg.onnx };
-  return deps.registry.register({
-    name,
-    sha256: pkg.manifest.sha256,
-    summary: summarizeManifest(pkg.manifest),
-    metrics: pkg.manifest.metrics,
-    lineage: { dataWindow: pkg.manifest.training.window, dataSha256: pkg.manifest.training.dataSha256 },
-    actor: opts.actor,
-    ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-    store: (version) => deps.store.putPackage(name, version, withVersion(named, version)),
-  });
-}
-
-/** Actor recorded by `bootstrapDefaultModel`, so an interrupted bootstrap can be recognised and completed. */
-export const BOOTSTRAP_ACTOR = 'vigil-bootstrap';
-
-/** What `bootstrapDefaultModel` did. */
-export interface BootstrapResult {
-  readonly name: string;
-  /** `registered`: first start; `completed`: finished an interrupted bootstrap; `unchanged`: nothing to do. */
-  readonly action: 'registered' | 'completed' | 'unchanged';
-  /** The version `production` points at, when set. */
-  readonly production?: number;
-}
-
-/**
- * The local twin's first start: when the package's model has no versions yet,
- * registers it (version 1), approves it and points `production` at it. Run it
- * on every start: it changes nothing once done, and finishes a bootstrap that
- * was interrupted midway (its only version registered by BOOTSTRAP_ACTOR but
- * not yet approved or promoted). A model someone else registered is left alone.
- */
-export async function bootstrapDefaultModel(
-  deps: Pick<ModelsCommandDeps, 'registry' | 'store'>,
-  packageDir: string,
-  opts: { name?: string } = {},
-): Promise<BootstrapResult> {
-  const pkg = await readPackageDir(packageDir);
-  const name = opts.name ?? pkg.manifest.name;
-  const ctx = { actor: BOOTSTRAP_ACTOR, reason: `bootstrap from ${packageDir}` };
-  let versions: ModelVersion[] = [];
-  try {
-    versions = await deps.registry.listVersions(name);
-  } catch (e) {
-    if (!(e instanceof ModelNotFoundError)) throw e;
-  }
-  let action: BootstrapResult['action'] = 'completed';
-  let target: ModelVersion;
-  if (versions.length === 0) {
-    target = await registerPackage(deps, pkg, { ...ctx, name });
-    action = 'registered';
-  } else {
-    const aliases = await deps.registry.listAliases(name);
-    const production = aliases.find((a) => a.alias === PRODUCTION_ALIAS)?.version;
-    const only = versions.length === 1 ? versions[0] : undefined;
-    if (production !== undefined || only?.registeredBy !== BOOTSTRAP_ACTOR) {
-      return { name, action: 'unchanged', ...(production !== undefined ? { production } : {}) };
-    }
-    target = only;
-  }
-  if (target.approval === 'PendingManualApproval') await deps.registry.approve(name, target.version, ctx);
-  const move = await deps.registry.setAlias(name, PRODUCTION_ALIAS, target.version, ctx);
-  return { name, action, production: move.state.version };
 }
 
 function arg(args: string[], i: number, what: string): string {

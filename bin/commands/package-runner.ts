@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { ModelCache } from '#app/serve.ts';
 import type { ModelPackage } from '#core/model/manifest.ts';
-import type { ArtifactStore, ModelResolver } from '#core/ports.ts';
+import type { ArtifactStore, MetricsSink, ModelResolver } from '#core/ports.ts';
 import type { EngineName } from '#core/scoring.ts';
 import { httpHandler } from '#runtime/http.ts';
 import { lambdaContext } from '../../local/http-adapter.ts';
+
+/** The CLI prints the API's answer on stdout; EMF lines there would corrupt it, and nobody collects them. */
+export const NO_METRICS: MetricsSink = { emit: () => undefined };
 
 /**
  * Serves one package directory through the handlers' own request cores, so

@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
-import { scoreRequest } from '#app/score.ts';
-import { readPackageDir } from './models.ts';
-import { readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
+import { logger } from '#adapters/observability.ts';
+import { readPackageDir } from '#app/package-dir.ts';
+import { scoreRows } from '#app/score.ts';
+import { PRODUCTION_ALIAS } from '#contracts';
+import { scoreHttp } from '#handlers/score.ts';
+import { NO_METRICS, readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
 
 /**
  * `vigil score --model dir [--engine fast|onnx] < body.json`: prints the
@@ -17,12 +20,16 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const pkg = await readPackageDir(values.model);
-  const core = scoreRequest({
-    models: singlePackageCache(pkg, values.engine),
-    captureSampleRate: 0,
-    maxRows: 100_000,
-    alias: 'production',
-  });
+  const core = scoreHttp(
+    scoreRows({
+      models: singlePackageCache(pkg, values.engine),
+      captureSampleRate: 0,
+      maxRows: 100_000,
+      metrics: NO_METRICS,
+      logger,
+    }),
+    { alias: PRODUCTION_ALIAS },
+  );
   const res = await runOnBody(core, pkg.manifest.name, 'score', await readStdin());
   process.stdout.write(`${JSON.stringify(JSON.parse(res.body), null, 2)}\n`);
   return res.status === 200 ? 0 : 1;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type ApiKeySet, ApiKeySetSchema, type SecretSource } from '#core/auth.ts';
 
 /**
@@ -9,15 +9,22 @@ import { type ApiKeySet, ApiKeySetSchema, type SecretSource } from '#core/auth.t
  */
 export class SecretsManagerKeys implements SecretSource {
   #cache?: { value: ApiKeySet; expires: number };
+  #client?: Pick<SecretsManagerClient, 'send'>;
+  /** @param client @default a `SecretsManagerClient`, created (and its SDK module imported) on first use */
   constructor(
     private readonly secretId: string,
-    private readonly client = new SecretsManagerClient({}),
+    client?: Pick<SecretsManagerClient, 'send'>,
     private readonly ttlMs = 300_000,
-  ) {}
+  ) {
+    this.#client = client;
+  }
 
   async apiKeys(): Promise<ApiKeySet> {
     if (this.#cache && this.#cache.expires > Date.now()) return this.#cache.value;
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+    // Imported here, not at module scope: processes that never read the secret never load the SDK module.
+    const sdk = await import('@aws-sdk/client-secrets-manager');
+    this.#client ??= new sdk.SecretsManagerClient({});
+    const out = await this.#client.send(new sdk.GetSecretValueCommand({ SecretId: this.secretId }));
     const value = ApiKeySetSchema.parse(JSON.parse(out.SecretString ?? '{"keys":[]}'));
     this.#cache = { value, expires: Date.now() + this.ttlMs };
     return value;

@@ -1,63 +1,75 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context } from 'aws-lambda';
-import { logger, metrics } from '#adapters/observability.ts';
 import { METRICS } from '#contracts';
-import type { CapturedRow, CaptureSink } from '#core/ports.ts';
-import { rowsToMatrix, scoreMatrix } from '#core/scoring.ts';
-import { type HttpEvent, type HttpResult, json } from '#runtime/http.ts';
-import { parseRowsRequest } from '#runtime/request.ts';
+import type { CapturedRow, CaptureSink, Logger, MetricsSink, ModelRef } from '#core/ports.ts';
+import { rowsToMatrix, type ScoreResult, scoreMatrix } from '#core/scoring.ts';
 import type { ModelCache } from './serve.ts';
 
 export interface ScoreDeps {
-  readonly models: ModelCache;
+  readonly models: Pick<ModelCache, 'get'>;
   readonly captures?: CaptureSink;
   readonly captureSampleRate: number;
   readonly maxRows: number;
-  readonly pinnedVersion?: number;
-  readonly alias: string;
+  readonly metrics: MetricsSink;
+  readonly logger: Logger;
   /** @default Math.random */
   readonly random?: () => number;
   /** @default () => new Date() */
   readonly now?: () => Date;
-  /** EMF emitter. @default the process-wide Powertools metrics */
-  readonly metrics?: Metrics;
+}
+
+/** One score request, already parsed at the edge (rows are checked against the model here). */
+export interface ScoreInput {
+  readonly model: string;
+  readonly ref: ModelRef;
+  readonly rows: readonly unknown[];
+  readonly requestId: string;
+}
+
+/** The scores of one request, in row order (the `POST …/score` response body). */
+export interface ScoreOutput {
+  readonly model: string;
+  readonly version: number;
+  readonly threshold: number;
+  readonly requestId: string;
+  readonly results: ScoreResult[];
 }
 
 /**
- * `POST /v1/models/{model}/score`: validate → score → capture a sample →
- * respond. Every error is a typed VigilError mapped by `httpHandler`.
+ * Scores rows with the model the ref names, counts them (`RowsScored`, `Anomalies`) and
+ * captures a Bernoulli sample. Errors are typed `VigilError`s (unknown model 404, bad rows 400,
+ * unapproved version 403) for the edge to map.
+ * @example const out = await scoreRows(deps)({ model: 'default', ref: { alias: 'production' }, rows, requestId })
  */
-export function scoreRequest(deps: ScoreDeps) {
-  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
-    const req = parseRowsRequest(event, { version: deps.pinnedVersion, alias: deps.alias });
-    const model = await deps.models.get(req.model, req.ref);
-    const x = rowsToMatrix(req.rows, model.manifest.features, deps.maxRows);
-    const results = await scoreMatrix(model, x, req.rows.length);
-    const requestId = context.awsRequestId;
+export function scoreRows(deps: ScoreDeps) {
+  return async (input: ScoreInput): Promise<ScoreOutput> => {
+    const model = await deps.models.get(input.model, input.ref);
+    const x = rowsToMatrix(input.rows, model.manifest.features, deps.maxRows);
+    const results = await scoreMatrix(model, x, input.rows.length);
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
-    const m = deps.metrics ?? metrics;
-    m.addDimensions({ model: req.model });
-    m.addMetric(METRICS.rowsScored, 'Count', results.length);
-    m.addMetric(METRICS.anomalies, 'Count', anomalies);
+    deps.metrics.emit(
+      [
+        { name: METRICS.rowsScored, value: results.length },
+        { name: METRICS.anomalies, value: anomalies },
+      ],
+      { model: input.model },
+    );
     if (deps.captures && deps.captureSampleRate > 0) {
-      await capture(deps, req.model, model.version, requestId, model.manifest.features, x, results);
+      await capture(deps, input.model, model.version, input.requestId, model.manifest.features, x, results);
     }
-    return json(200, {
-      model: req.model,
+    return {
+      model: input.model,
       version: model.version,
       threshold: model.manifest.threshold,
-      requestId,
+      requestId: input.requestId,
       results,
-    });
+    };
   };
 }
 
 /**
- * `CaptureErrors` with the service dimension only: the alarm watches that exact dimension
- * set, and the request's `model` dimension would otherwise be attached too.
+ * `CaptureErrors` with the service dimension only: the alarm watches that exact dimension set.
  */
-const captureErrors = (m: Metrics, n: number): void => {
-  m.singleMetric().addMetric(METRICS.captureErrors, 'Count', n);
+const captureErrors = (m: MetricsSink, n: number): void => {
+  m.emit([{ name: METRICS.captureErrors, value: n }]);
 };
 
 /**
@@ -71,7 +83,7 @@ async function capture(
   requestId: string,
   names: readonly string[],
   x: Float32Array,
-  results: { score: number; anomaly: boolean }[],
+  results: ScoreResult[],
 ): Promise<void> {
   const random = deps.random ?? Math.random;
   const at = (deps.now ?? (() => new Date()))().toISOString();
@@ -92,11 +104,11 @@ async function capture(
     const { parked, lost, reason } = await (deps.captures as CaptureSink).write(sample);
     const failed = parked + lost;
     if (failed > 0) {
-      logger.error('capture rows not written', { parked, lost, reason, requestId, model });
-      captureErrors(deps.metrics ?? metrics, failed);
+      deps.logger.error('capture rows not written', { parked, lost, reason, requestId, model });
+      captureErrors(deps.metrics, failed);
     }
   } catch (error) {
-    logger.error('capture failed', { error: error as Error, requestId, model });
-    captureErrors(deps.metrics ?? metrics, sample.length);
+    deps.logger.error('capture failed', { error, requestId, model });
+    captureErrors(deps.metrics, sample.length);
   }
 }

@@ -1,7 +1,8 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { logger } from '#adapters/observability.ts';
-import { FileKeys, SecretsManagerKeys } from '#adapters/secrets.ts';
 import { type SecretSource, verifyApiKey } from '#core/auth.ts';
+import type { Logger } from '#core/ports.ts';
+import { lambdaHandler } from '#runtime/lambda.ts';
+import { root } from '#runtime/root.ts';
 
 export interface AuthorizerResult {
   readonly isAuthorized: boolean;
@@ -12,7 +13,7 @@ export interface AuthorizerResult {
  * HTTP API Lambda authorizer (REQUEST type, simple responses): the
  * `x-api-key` header must match a hashed key in the key set. Never logs the key.
  */
-export function createAuthorizer(source: () => SecretSource) {
+export function createAuthorizer(source: () => SecretSource, log: () => Pick<Logger, 'error'>) {
   return async (event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers'>): Promise<AuthorizerResult> => {
     const presented = event.headers?.['x-api-key'];
     try {
@@ -20,23 +21,17 @@ export function createAuthorizer(source: () => SecretSource) {
       if (!rec) return { isAuthorized: false };
       return { isAuthorized: true, context: { keyId: rec.id, scope: rec.scope } };
     } catch (error) {
-      // Fail closed: an unreadable key set authorizes nobody.
-      logger.error('API key set unavailable', { error: error as Error });
+      // Fail closed: an unreadable key set (or a missing key configuration) authorizes nobody.
+      log().error('API key set unavailable', { error });
       return { isAuthorized: false };
     }
   };
 }
 
-let source: SecretSource | undefined;
-const fromEnv = (): SecretSource => {
-  if (!source) {
-    const secret = process.env.VIGIL_API_KEYS_SECRET;
-    const file = process.env.VIGIL_API_KEYS_FILE;
-    if (secret) source = new SecretsManagerKeys(secret);
-    else if (file) source = new FileKeys(file);
-    else throw new Error('VIGIL_API_KEYS_SECRET (or VIGIL_API_KEYS_FILE locally) is required');
-  }
-  return source;
-};
-
-export const handler = createAuthorizer(fromEnv);
+/** Lambda entry point (`HANDLERS.authorizer`): keys from the secret, or the twin's key file. */
+export const handler = lambdaHandler(
+  createAuthorizer(
+    () => root().apiKeys,
+    () => root().logger,
+  ),
+);

@@ -1,12 +1,9 @@
-import { z } from 'zod';
-import { documentClient } from '#adapters/dynamodb-client.ts';
-import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
-import { logger } from '#adapters/observability.ts';
-import { ENV, PRODUCTION_ALIAS } from '#contracts';
+import * as z from 'zod/mini';
+import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN, PRODUCTION_ALIAS } from '#contracts';
 import { VigilError } from '#core/errors.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
-import { parseRuntimeConfig } from '#runtime/config.ts';
 import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from '#runtime/http.ts';
+import { fromRoot } from '#runtime/root.ts';
 
 /**
  * Read-only registry API:
@@ -24,8 +21,6 @@ import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate
 export interface ModelsDeps {
   readonly registry: ModelRegistry;
 }
-
-const MODEL_PARAM = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 type Route = 'list' | 'versions' | 'history';
 
@@ -70,17 +65,14 @@ function route(event: HttpEvent): { route: Route; event: HttpEvent } {
 }
 
 const HistoryQuery = z.object({
-  alias: z
-    .string()
-    .regex(/^[a-z][a-z0-9_-]{0,31}$/)
-    .optional(),
-  at: z.iso.datetime({ offset: true }).optional(),
+  alias: z.optional(z.string().check(z.regex(ALIAS_NAME_PATTERN))),
+  at: z.optional(z.iso.datetime({ offset: true })),
 });
 
 async function handle(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
   const { route: r, event } = route(raw);
   if (r === 'list') return json(200, { models: await deps.registry.listModels() });
-  const model = pathParam(event, 'model', MODEL_PARAM);
+  const model = pathParam(event, 'model', MODEL_NAME_PATTERN);
   if (r === 'versions') {
     const [versions, aliases] = await Promise.all([
       deps.registry.listVersions(model),
@@ -110,38 +102,7 @@ async function handle(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
 /** Builds the models handler around a registry (the local twin and tests call this). */
 export const createModelsHandler = (deps: ModelsDeps) => httpHandler((event) => handle(deps, event));
 
-/** The handler's configuration, parsed once from the environment. */
-export interface ModelsConfig {
-  readonly registryTable: string;
-  readonly dynamodbEndpoint?: string;
-}
-
-/** @throws Error naming the missing/invalid variable (a deployment bug, so a 500). */
-export function modelsConfig(env: NodeJS.ProcessEnv): ModelsConfig {
-  // The same parser as every other handler; this one needs only the registry.
-  const config = parseRuntimeConfig(env);
-  if (!config.registryTable) throw new Error(`Environment variable ${ENV.REGISTRY_TABLE} is required`);
-  return { registryTable: config.registryTable, dynamodbEndpoint: config.dynamoEndpoint };
-}
-
-let defaultDeps: Promise<ModelsDeps> | undefined;
-
-/** Built on the first invocation and reused while the container is warm. */
-function depsFromEnv(): Promise<ModelsDeps> {
-  defaultDeps ??= Promise.resolve().then(() => {
-    const config = modelsConfig(process.env);
-    const registry = new DynamoRegistry({
-      client: documentClient(config.dynamodbEndpoint),
-      tableName: config.registryTable,
-      onWarning: (message, details) => logger.warn(message, details),
-    });
-    return { registry };
-  });
-  defaultDeps.catch(() => {
-    defaultDeps = undefined;
-  });
-  return defaultDeps;
-}
+const deps = fromRoot((r): ModelsDeps => ({ registry: r.registry }));
 
 /** Lambda entry point (`HANDLERS.models`). */
-export const handler = httpHandler(async (event) => handle(await depsFromEnv(), event));
+export const handler = httpHandler((event) => handle(deps(), event));

@@ -34,6 +34,8 @@ export const RuntimeConfigSchema = z.object({
   engine: z._default(z.enum(['fast', 'onnx'] as const satisfies readonly EngineName[]), 'fast'),
   ortWasmDir: optional,
   apiKeysSecret: optional,
+  /** Local twin: the hashed key file standing in for the secret. */
+  apiKeysFile: optional,
   eventBusName: optional,
   /** Seconds an alias → version resolution is cached per process. */
   aliasCacheSeconds: int(60, 0, 86_400),
@@ -85,12 +87,13 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     engine: env[ENV.ENGINE] || undefined,
     ortWasmDir: env[ENV.ORT_WASM_DIR],
     apiKeysSecret: env[ENV.API_KEYS_SECRET],
+    apiKeysFile: env[ENV.API_KEYS_FILE],
     eventBusName: env[ENV.EVENT_BUS_NAME],
-    aliasCacheSeconds: env.VIGIL_ALIAS_CACHE_SECONDS || undefined,
+    aliasCacheSeconds: env[ENV.ALIAS_CACHE_SECONDS] || undefined,
     driftWindowMinutes: env[ENV.DRIFT_WINDOW_MINUTES] || undefined,
     driftModels: env[ENV.DRIFT_MODELS],
     driftSettings: env[ENV.DRIFT_CONFIG],
-    eventsFile: env.VIGIL_EVENTS_FILE,
+    eventsFile: env[ENV.EVENTS_FILE],
   };
   const r = RuntimeConfigSchema.safeParse(raw);
   if (!r.success) {

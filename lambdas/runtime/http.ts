@@ -1,10 +1,9 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { logger, metrics } from '#adapters/observability.ts';
 import { METRICS } from '#contracts';
 import { isVigilError, VigilError } from '#core/errors.ts';
+import { lambdaHandler } from './lambda.ts';
 
 /** EMF metric counting genuine 500s (bugs), alarmed on and used to roll deployments back. */
 export const SERVER_ERRORS_METRIC = METRICS.serverErrors;
@@ -103,7 +102,7 @@ export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Contex
     const err = request.error;
     const requestId = request.context?.awsRequestId ?? request.event?.requestContext?.requestId ?? 'unknown';
     if (isVigilError(err)) {
-      if (err.status >= 500) logger.error('request failed', { err, requestId });
+      if (err.status >= 500) logger.error('request failed', { error: err, requestId });
       request.response = json(
         err.status,
         { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
@@ -114,7 +113,7 @@ export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Contex
     logger.error('unhandled error', { error: err, requestId });
     // The response is a normal return to Lambda, so its Errors metric never sees this 500:
     // count it here (service dimension only) for the alarms that roll a canary back.
-    metrics.singleMetric().addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
+    metrics.emit([{ name: SERVER_ERRORS_METRIC, value: 1 }]);
     request.response = json(
       500,
       { error: { code: 'InternalError', message: 'Internal error', requestId } },
@@ -123,5 +122,5 @@ export const httpErrors = (): MiddlewareObj<HttpEvent, HttpResult, Error, Contex
   },
 });
 
-/** Wraps an HTTP handler core with middy and the shared error mapping. */
-export const httpHandler = (fn: HttpHandler) => middy<HttpEvent, HttpResult>().use(httpErrors()).handler(fn);
+/** Wraps an HTTP handler core with the house middleware (`lambdaHandler`) and the shared error mapping. */
+export const httpHandler = (fn: HttpHandler) => lambdaHandler<HttpEvent, HttpResult>(fn).use(httpErrors());

@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '#contracts';
+import { ENV, METRICS_NAMESPACE } from '#contracts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 
 /** Repository root: entries in `HANDLERS` are relative to it. */
@@ -111,7 +111,7 @@ export interface BindSecretOptions {
  * with retention, written to by an own role scoped to that log group (no managed policies).
  *
  * @example
- * const fn = new ModelFunction(this, 'Score', { entry: HANDLERS.score, serviceName: 'vigil-score', ... });
+ * const fn = new ModelFunction(this, 'Score', { entry: HANDLERS.score, serviceName: SERVICES.score, ... });
  * fn.bindTable({ table: registry, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
  */
 export class ModelFunction extends Construct {
@@ -166,8 +166,8 @@ export class ModelFunction extends Construct {
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        [ENV.SERVICE_NAME]: props.serviceName,
+        [ENV.METRICS_NAMESPACE]: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

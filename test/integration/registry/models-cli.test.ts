@@ -3,13 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
+import { BOOTSTRAP_ACTOR, bootstrapDefaultModel } from '#app/bootstrap.ts';
+import { registerPackage } from '#app/models.ts';
 import type { ModelPackage } from '#core/model/manifest.ts';
-import {
-  BOOTSTRAP_ACTOR,
-  bootstrapDefaultModel,
-  modelsCommand,
-  registerPackage,
-} from '../../../bin/commands/models.ts';
+import { modelsCommand } from '../../../bin/commands/models.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
 import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from './harness.ts';

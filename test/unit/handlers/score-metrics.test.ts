@@ -1,78 +1,155 @@
 import path from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { scoreRequest } from '#app/score.ts';
-import type { CaptureSink } from '#core/ports.ts';
-import { readPackageDir } from '../../../bin/commands/models.ts';
-import { runOnBody, singlePackageCache } from '../../../bin/commands/package-runner.ts';
+import { PowertoolsMetricsSink } from '#adapters/observability.ts';
+import { readPackageDir } from '#app/package-dir.ts';
+import { scoreRows } from '#app/score.ts';
+import { ModelCache } from '#app/serve.ts';
+import type { CaptureSink, Logger, MetricsSink, ModelPackage } from '#core/ports.ts';
 
 /** EMF lines written while `fn` runs (dev mode sends them through console.log). */
-async function emfDuring(fn: (metrics: Metrics) => Promise<void>): Promise<Array<Record<string, unknown>>> {
+async function emfDuring(
+  fn: (metrics: MetricsSink) => Promise<void>,
+): Promise<Array<Record<string, unknown>>> {
   const lines: string[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
     lines.push(String(line));
   });
   try {
-    await fn(new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' }));
+    await fn(new PowertoolsMetricsSink(new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' })));
   } finally {
     spy.mockRestore();
   }
   return lines.filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l));
 }
 
-describe('score metrics', () => {
+/** A model cache serving one package as every model name. */
+function cacheOf(pkg: ModelPackage): ModelCache {
+  return new ModelCache({
+    resolver: {
+      async resolve(name) {
+        return { name, version: 1, artifactUri: 'mem://pkg', sha256: pkg.manifest.sha256 };
+      },
+    },
+    store: {
+      async putPackage() {
+        throw new Error('read-only');
+      },
+      async getPackage() {
+        return pkg;
+      },
+    },
+  });
+}
+
+const logged: Array<[string, Record<string, unknown> | undefined]> = [];
+const logger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message, attributes) => void logged.push([message, attributes]),
+};
+
+describe('score use case: metrics and captures', () => {
   const saved = { ...process.env };
-  beforeEach(() => {
+  let pkg: ModelPackage;
+  beforeEach(async () => {
     process.env.POWERTOOLS_DEV = 'true';
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    logged.length = 0;
+    pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
   });
   afterEach(() => {
     process.env = { ...saved };
   });
 
   const row = { cpu: 35, memory: 55, network: 420, disk_io: 95, latency: 28 };
+  const input = (rows: unknown[], model = 'default', requestId = 'r1') => ({
+    model,
+    ref: { alias: 'production' },
+    rows,
+    requestId,
+  });
 
   it('emits CaptureErrors with the service dimension only, the set its alarm watches', async () => {
-    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
     const failing: CaptureSink = { write: async (rows) => ({ written: 0, parked: 0, lost: rows.length }) };
     const emf = await emfDuring(async (metrics) => {
-      const core = scoreRequest({
-        models: singlePackageCache(pkg),
+      const score = scoreRows({
+        models: cacheOf(pkg),
         captures: failing,
         captureSampleRate: 1,
         maxRows: 10,
-        alias: 'production',
         metrics,
+        logger,
       });
-      const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows: [row, row, row] }));
-      expect(res.status).toBe(200);
+      const out = await score(input([row, row, row]));
+      expect(out.results).toHaveLength(3);
     });
     const capture = emf.filter((m) => 'CaptureErrors' in m);
     expect(capture).toHaveLength(1);
     expect(capture[0].CaptureErrors).toBe(3);
     const aws = capture[0]._aws as { CloudWatchMetrics: Array<{ Dimensions: string[][] }> };
     expect(aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
+    expect(logged.map(([m]) => m)).toEqual(['capture rows not written']);
   });
 
   it('emits nothing about captures when they succeed', async () => {
-    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
     const ok: CaptureSink = { write: async (rows) => ({ written: rows.length, parked: 0, lost: 0 }) };
     const emf = await emfDuring(async (metrics) => {
-      const core = scoreRequest({
-        models: singlePackageCache(pkg),
+      const score = scoreRows({
+        models: cacheOf(pkg),
         captures: ok,
         captureSampleRate: 1,
         maxRows: 10,
-        alias: 'production',
         metrics,
+        logger,
       });
-      await runOnBody(core, 'default', 'score', JSON.stringify({ rows: [row] }));
+      await score(input([row]));
     });
     expect(emf.filter((m) => 'CaptureErrors' in m)).toEqual([]);
+    expect(logged).toEqual([]);
+  });
+
+  it('keeps each request its own record when requests interleave (one process, many requests)', async () => {
+    // A slow capture sink keeps request A suspended while B scores, as in `vigil serve --aws`.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow: CaptureSink = {
+      write: async (rows) => {
+        if (rows[0].requestId === 'a') await gate;
+        return { written: rows.length, parked: 0, lost: 0 };
+      },
+    };
+    const emf = await emfDuring(async (metrics) => {
+      const score = scoreRows({
+        models: cacheOf(pkg),
+        captures: slow,
+        captureSampleRate: 1,
+        maxRows: 10,
+        metrics,
+        logger,
+      });
+      const a = score(input([row, row, row], 'model-a', 'a'));
+      await new Promise((r) => setTimeout(r, 20));
+      const b = score(input([row], 'model-b', 'b'));
+      await b;
+      release();
+      await a;
+    });
+    const scored = emf.filter((m) => 'RowsScored' in m);
+    expect(scored.map((m) => [m.model, m.RowsScored])).toEqual([
+      ['model-a', 3],
+      ['model-b', 1],
+    ]);
+    for (const m of scored) {
+      const aws = m._aws as { CloudWatchMetrics: Array<{ Dimensions: string[][] }> };
+      expect([...aws.CloudWatchMetrics[0].Dimensions[0]].sort()).toEqual(['model', 'service']);
+    }
   });
 
   it('captures the float32 values that were scored, so DynamoDB accepts every number', async () => {
-    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../../models/default'));
     const seen: Array<Record<string, number>> = [];
     const recording: CaptureSink = {
       write: async (rows) => {
@@ -80,20 +157,15 @@ describe('score metrics', () => {
         return { written: rows.length, parked: 0, lost: 0 };
       },
     };
-    const core = scoreRequest({
-      models: singlePackageCache(pkg),
+    const score = scoreRows({
+      models: cacheOf(pkg),
       captures: recording,
       captureSampleRate: 1,
       maxRows: 10,
-      alias: 'production',
+      metrics: { emit: () => undefined },
+      logger,
     });
-    const res = await runOnBody(
-      core,
-      'default',
-      'score',
-      JSON.stringify({ rows: [{ ...row, cpu: 1e-140, memory: 55.1 }] }),
-    );
-    expect(res.status).toBe(200);
+    await score(input([{ ...row, cpu: 1e-140, memory: 55.1 }]));
     expect(seen).toHaveLength(1);
     expect(seen[0].cpu).toBe(0);
     expect(seen[0].memory).toBe(Math.fround(55.1));
