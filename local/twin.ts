@@ -79,10 +79,10 @@ export async function startTwin(opts: TwinOptions = {}): Promise<Twin> {
     POWERTOOLS_METRICS_DISABLED: 'false',
     AWS_REGION: process.env.AWS_REGION ?? 'local',
   });
-  const { resetRoot, root } = await import('#runtime/root.ts');
+  const { resetRoot, registry, store } = await import('#runtime/root.ts');
   resetRoot();
   const { bootstrapDefaultModel } = await import('#app/bootstrap.ts');
-  const rt = root();
+  const rt = { registry: registry(), store: store() };
   await bootstrapDefaultModel(
     { registry: rt.registry, store: rt.store },
     opts.defaultModelDir ?? path.join(ROOT, 'models/default'),
@@ -177,10 +177,10 @@ export async function startAwsServer(opts: {
   host?: string;
 }): Promise<{ url: string; close(): Promise<void> }> {
   process.env[ENV.SERVICE_NAME] ??= SERVICES.streamingScorer;
-  const { root } = await import('#runtime/root.ts');
+  const { registry, store } = await import('#runtime/root.ts');
   // Build what every request needs now, so missing or invalid configuration fails the start.
-  const { registry, store } = root();
-  void [registry, store];
+  registry();
+  store();
   if (!process.env[ENV.API_KEYS_SECRET]) throw new Error(`${ENV.API_KEYS_SECRET} is required with --aws`);
   const { server, port } = await startApiServer(opts);
   return {

@@ -2,7 +2,7 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { type SecretSource, verifyApiKey } from '#core/auth.ts';
 import type { Logger } from '#core/ports.ts';
 import { lambdaHandler } from '#runtime/lambda.ts';
-import { root } from '#runtime/root.ts';
+import { apiKeys, log } from '#runtime/root.ts';
 
 export interface AuthorizerResult {
   readonly isAuthorized: boolean;
@@ -29,9 +29,4 @@ export function createAuthorizer(source: () => SecretSource, log: () => Pick<Log
 }
 
 /** Lambda entry point (`HANDLERS.authorizer`): keys from the secret, or the twin's key file. */
-export const handler = lambdaHandler(
-  createAuthorizer(
-    () => root().apiKeys,
-    () => root().logger,
-  ),
-);
+export const handler = lambdaHandler(createAuthorizer(apiKeys, log));

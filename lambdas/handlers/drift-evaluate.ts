@@ -2,25 +2,36 @@ import * as z from 'zod/mini';
 import { createDriftEvaluator, type DriftSummary } from '#app/drift.ts';
 import { MODEL_NAME_PATTERN } from '#contracts';
 import { lambdaHandler } from '#runtime/lambda.ts';
-import { fromRoot } from '#runtime/root.ts';
+import {
+  captureReader,
+  config,
+  driftReports,
+  events,
+  log,
+  member,
+  metricsSink,
+  registry,
+  store,
+} from '#runtime/root.ts';
 
 /** The scheduled event: EventBridge Scheduler passes the payload configured per schedule. */
 const EventSchema = z.object({ model: z.optional(z.string().check(z.regex(MODEL_NAME_PATTERN))) });
 
-const evaluate = fromRoot((r) =>
-  createDriftEvaluator({
-    registry: r.registry,
-    store: r.store,
-    captures: r.captureReader,
-    reports: r.driftReports,
-    events: r.events,
-    metrics: r.metrics,
-    logger: r.logger,
-    settings: r.config.driftSettings,
-    windowMinutes: r.config.driftWindowMinutes,
-    models: r.config.driftModels,
-  }),
-);
+const evaluate = member(() => {
+  const c = config();
+  return createDriftEvaluator({
+    registry: registry(),
+    store: store(),
+    captures: captureReader(),
+    reports: driftReports(),
+    events: events(),
+    metrics: metricsSink(),
+    logger: log(),
+    settings: c.driftSettings,
+    windowMinutes: c.driftWindowMinutes,
+    models: c.driftModels,
+  });
+});
 
 /**
  * Lambda entry point (`HANDLERS.driftEvaluate`), invoked by EventBridge Scheduler with

@@ -3,7 +3,7 @@ import { MODEL_NAME_PATTERN } from '#contracts';
 import type { DriftReportStore } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
 import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from '#runtime/http.ts';
-import { fromRoot } from '#runtime/root.ts';
+import { config, driftReports, member, registry } from '#runtime/root.ts';
 
 /** What the handler needs; tests may pass their own. */
 export interface DriftReportsDeps {
@@ -41,10 +41,10 @@ async function handle(deps: DriftReportsDeps, event: HttpEvent): Promise<HttpRes
 export const createDriftReportsHandler = (deps: DriftReportsDeps) =>
   httpHandler((event) => handle(deps, event));
 
-const deps = fromRoot(
-  (r): DriftReportsDeps => ({
-    reports: r.driftReports,
-    ...(r.config.registryTable ? { registry: r.registry } : {}),
+const deps = member(
+  (): DriftReportsDeps => ({
+    reports: driftReports(),
+    ...(config().registryTable ? { registry: registry() } : {}),
   }),
 );
 

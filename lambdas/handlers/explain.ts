@@ -3,7 +3,7 @@ import { type ExplainInput, type ExplainOutput, explainRowsOf } from '#app/expla
 import { VigilError } from '#core/errors.ts';
 import { type HttpEvent, type HttpResult, httpHandler, json } from '#runtime/http.ts';
 import { parseRowsRequest } from '#runtime/request.ts';
-import { fromRoot } from '#runtime/root.ts';
+import { config, member, metricsSink, models } from '#runtime/root.ts';
 
 /**
  * The HTTP edge of explanation: JSON by default; `?format=svg` returns the waterfall chart of
@@ -30,12 +30,13 @@ export function explainHttp(
   };
 }
 
-const core = fromRoot((r) =>
-  explainHttp(explainRowsOf({ models: r.models, maxRows: r.config.maxExplainRows, metrics: r.metrics }), {
-    version: r.config.modelVersion,
-    alias: r.config.modelAlias,
-  }),
-);
+const core = member(() => {
+  const c = config();
+  return explainHttp(explainRowsOf({ models: models(), maxRows: c.maxExplainRows, metrics: metricsSink() }), {
+    version: c.modelVersion,
+    alias: c.modelAlias,
+  });
+});
 
 /** Explain Lambda (`HANDLERS.explain`): `POST /v1/models/{model}/explain`. */
 export const handler = httpHandler((event, context) => core()(event, context));

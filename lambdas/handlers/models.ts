@@ -3,7 +3,7 @@ import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN, PRODUCTION_ALIAS } from '#contr
 import { VigilError } from '#core/errors.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
 import { type HttpEvent, type HttpResult, httpHandler, json, pathParam, validate } from '#runtime/http.ts';
-import { fromRoot } from '#runtime/root.ts';
+import { member, registry } from '#runtime/root.ts';
 
 /**
  * Read-only registry API:
@@ -102,7 +102,7 @@ async function handle(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
 /** Builds the models handler around a registry (the local twin and tests call this). */
 export const createModelsHandler = (deps: ModelsDeps) => httpHandler((event) => handle(deps, event));
 
-const deps = fromRoot((r): ModelsDeps => ({ registry: r.registry }));
+const deps = member((): ModelsDeps => ({ registry: registry() }));
 
 /** Lambda entry point (`HANDLERS.models`). */
 export const handler = httpHandler((event) => handle(deps(), event));

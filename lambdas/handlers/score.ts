@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { type ScoreInput, type ScoreOutput, scoreRows } from '#app/score.ts';
 import { type HttpEvent, type HttpResult, httpHandler, json } from '#runtime/http.ts';
 import { parseRowsRequest } from '#runtime/request.ts';
-import { fromRoot } from '#runtime/root.ts';
+import { captures, config, log, member, metricsSink, models } from '#runtime/root.ts';
 
 /**
  * The HTTP edge of scoring: parse `{model}`, `?version` and the body → `scoreRows` → 200 JSON.
@@ -18,19 +18,20 @@ export function scoreHttp(
   };
 }
 
-const core = fromRoot((r) =>
-  scoreHttp(
+const core = member(() => {
+  const c = config();
+  return scoreHttp(
     scoreRows({
-      models: r.models,
-      captures: r.captures,
-      captureSampleRate: r.config.captureSampleRate,
-      maxRows: r.config.maxScoreRows,
-      metrics: r.metrics,
-      logger: r.logger,
+      models: models(),
+      captures: captures(),
+      captureSampleRate: c.captureSampleRate,
+      maxRows: c.maxScoreRows,
+      metrics: metricsSink(),
+      logger: log(),
     }),
-    { version: r.config.modelVersion, alias: r.config.modelAlias },
-  ),
-);
+    { version: c.modelVersion, alias: c.modelAlias },
+  );
+});
 
 /** Score Lambda (`HANDLERS.score`): `POST /v1/models/{model}/score`. */
 export const handler = httpHandler((event, context) => core()(event, context));

@@ -153,8 +153,8 @@ describe('local twin over HTTP', () => {
     it('a version that is not Approved is not served on request (403); the approved one is', async () => {
       const { registerPackage } = await import('#app/models.ts');
       const { readPackageDir: read } = await import('#app/package-dir.ts');
-      const { root } = await import('#runtime/root.ts');
-      const rt = root();
+      const { registry, store } = await import('#runtime/root.ts');
+      const rt = { registry: registry(), store: store() };
       const pkg = await read(path.resolve(import.meta.dirname, '../../models/default'));
       const pending = await registerPackage({ registry: rt.registry, store: rt.store }, pkg, {
         actor: 'e2e',
