@@ -57,6 +57,10 @@ export const ENV = {
   SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   /** Powertools: EMF namespace (`METRICS_NAMESPACE`). */
   METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Powertools: `false` switches the Tracer off (it is on in Lambda otherwise). */
+  TRACE_ENABLED: 'POWERTOOLS_TRACE_ENABLED',
+  /** Set by Lambda itself: its presence means the process runs in Lambda (the Tracer's AWS path). */
+  LAMBDA_FUNCTION_NAME: 'AWS_LAMBDA_FUNCTION_NAME',
 } as const;
 
 /**
@@ -108,6 +112,12 @@ export const HANDLERS = {
   authorizer: 'lambdas/handlers/authorizer.ts',
   health: 'lambdas/handlers/health.ts',
 } as const;
+
+/**
+ * Powertools Tracer, built by the CDK construct from `entry` into `file` beside each function's
+ * bundle (not into it), and imported from there by `runtime/tracing.ts` in Lambda only.
+ */
+export const TRACER = { entry: 'lambdas/runtime/tracer-entry.ts', file: 'powertools-tracer.mjs' } as const;
 
 /** Event emitted on the bus when a drift report says `drift: true`. */
 export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.detected' } as const;

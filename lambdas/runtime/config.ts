@@ -1,7 +1,7 @@
 // zod/mini: the same validation core without the chainable API, ~14 KB instead of ~450 KB in every
 // Lambda bundle (bundle size is cold-start time).
 import * as z from 'zod/mini';
-import { ENV, PRODUCTION_ALIAS } from '#contracts';
+import { ENV, PRODUCTION_ALIAS, SERVICES } from '#contracts';
 import type { EngineName } from '#core/scoring.ts';
 
 const integer = z.refine<number>((v) => Number.isInteger(v), 'must be an integer');
@@ -66,6 +66,10 @@ export const RuntimeConfigSchema = z.object({
   ),
   /** Local twin: file the drift evaluator appends events to when no event bus is configured. */
   eventsFile: optional,
+  /** Powertools service name of this function (`SERVICES`). */
+  serviceName: z._default(z.string(), SERVICES.fallback),
+  /** Running in Lambda with tracing not switched off: the Powertools Tracer is loaded. */
+  tracing: z.boolean(),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -94,6 +98,8 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     driftModels: env[ENV.DRIFT_MODELS],
     driftSettings: env[ENV.DRIFT_CONFIG],
     eventsFile: env[ENV.EVENTS_FILE],
+    serviceName: env[ENV.SERVICE_NAME] || undefined,
+    tracing: Boolean(env[ENV.LAMBDA_FUNCTION_NAME]) && env[ENV.TRACE_ENABLED] !== 'false',
   };
   const r = RuntimeConfigSchema.safeParse(raw);
   if (!r.success) {

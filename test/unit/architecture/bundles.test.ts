@@ -43,6 +43,8 @@ describe('function bundles', () => {
     expect(b.atInit).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/lib-dynamodb']);
     expect(b.inputs.some((i) => i.includes('adapters/secrets.ts'))).toBe(false);
     expect(b.inputs.some((i) => i.includes('adapters/events.ts'))).toBe(false);
+    // The tracer lives beside the bundle (TRACER.file), not in it.
+    expect(b.inputs.some((i) => /powertools\/tracer|aws-xray-sdk/.test(i))).toBe(false);
   }, 60_000);
 
   it('the authorizer imports no SDK at init and carries no registry or scoring code', async () => {
