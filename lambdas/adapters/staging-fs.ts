@@ -1,7 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { VigilError } from '#core/errors.ts';
 import type { PackageStaging, UploadTicket } from '#core/ports.ts';
 import { assertModelName } from '#core/registry/rules.ts';
@@ -27,6 +26,13 @@ interface Ticket {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * How the twin names a staged zip: an opaque handle, not a `file://` path, so the upload ticket
+ * and the registration that quotes it carry no local directory over HTTP (responses are cleaned
+ * of local paths, and a cleaned path could not be sent back).
+ */
+export const STAGED_SCHEME = 'vigil-staging://';
 
 /**
  * The twin's stand-in for presigned S3 uploads: a ticket is a random, single-use
@@ -56,7 +62,7 @@ export class FsPackageStaging implements PackageStaging {
       uploadUrl: `${this.#o.baseUrl.replace(/\/+$/, '')}${path}?token=${token}`,
       method: 'PUT',
       headers: { 'content-type': 'application/zip' },
-      uri: pathToFileURL(this.#zipPath(model, id)).href,
+      uri: `${STAGED_SCHEME}${model}/${id}.zip`,
       expiresAt,
     };
   }
@@ -89,9 +95,7 @@ export class FsPackageStaging implements PackageStaging {
 
   async read(uri: string): Promise<Uint8Array> {
     const m = /^([a-z0-9][a-z0-9_-]{0,62})\/([0-9a-f-]{36})\.zip$/.exec(
-      uri.startsWith(`${pathToFileURL(this.dir).href}/`)
-        ? uri.slice(pathToFileURL(this.dir).href.length + 1)
-        : '',
+      uri.startsWith(STAGED_SCHEME) ? uri.slice(STAGED_SCHEME.length) : '',
     );
     if (!m) {
       throw new VigilError('BadRequest', `'${uri}' is not a staged package of this twin`, { uri });

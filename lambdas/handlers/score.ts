@@ -1,28 +1,37 @@
 import type { Context } from 'aws-lambda';
-import { metrics } from '#adapters/observability.ts';
-import { scoreRequest } from '#app/score.ts';
-import { emitMetrics, type HttpEvent, httpHandler } from '#runtime/http.ts';
-import { runtime } from '#runtime/root.ts';
+import { type ScoreInput, type ScoreOutput, scoreRows } from '#app/score.ts';
+import { type HttpEvent, type HttpResult, httpHandler, json } from '#runtime/http.ts';
+import { parseRowsRequest } from '#runtime/request.ts';
+import { captures, config, log, member, metricsSink, models } from '#runtime/root.ts';
 
 /**
- * Score Lambda. Wiring only: configuration and adapters come from
- * `runtime()` (built once per process), the work from `scoreRequest`.
+ * The HTTP edge of scoring: parse `{model}`, `?version` and the body → `scoreRows` → 200 JSON.
+ * Also used by `vigil score`, which serves one package directory through it.
  */
-let core: ReturnType<typeof scoreRequest> | undefined;
+export function scoreHttp(
+  score: (input: ScoreInput) => Promise<ScoreOutput>,
+  defaults: { readonly version?: number; readonly alias: string },
+) {
+  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    const req = parseRowsRequest(event, defaults);
+    return json(200, await score({ ...req, requestId: context.awsRequestId }));
+  };
+}
 
-const score = (event: HttpEvent, context: Context) => {
-  if (!core) {
-    const rt = runtime();
-    core = scoreRequest({
-      models: rt.models,
-      captures: rt.captures,
-      captureSampleRate: rt.config.captureSampleRate,
-      maxRows: rt.config.maxScoreRows,
-      pinnedVersion: rt.config.modelVersion,
-      alias: rt.config.modelAlias,
-    });
-  }
-  return core(event, context);
-};
+const core = member(() => {
+  const c = config();
+  return scoreHttp(
+    scoreRows({
+      models: models(),
+      captures: captures(),
+      captureSampleRate: c.captureSampleRate,
+      maxRows: c.maxScoreRows,
+      metrics: metricsSink(),
+      logger: log(),
+    }),
+    { version: c.modelVersion, alias: c.modelAlias },
+  );
+});
 
-export const handler = httpHandler(score).use(emitMetrics(metrics));
+/** Score Lambda (`HANDLERS.score`): `POST /v1/models/{model}/score`. */
+export const handler = httpHandler((event, context) => core()(event, context));

@@ -2,30 +2,12 @@ import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
-import { METRICS, METRICS_NAMESPACE } from '#contracts';
+import { METRICS, METRICS_NAMESPACE, SERVICES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import type { ApiStack } from './api-stack.ts';
 import { removalPolicyOf } from './data-stack.ts';
 import type { DriftStack } from './drift-stack.ts';
-
-/**
- * EMF metrics the handlers emit in the `Vigil` namespace, with the Powertools `service` dimension
- * (= `POWERTOOLS_SERVICE_NAME`) and, where per model, a `model` dimension.
- */
-export const EMF_METRICS = {
-  /** score: failed writes to the captures table (count). Dimensions: service. */
-  captureErrors: 'CaptureErrors',
-  serverErrors: 'ServerErrors',
-  /** score: rows scored (count). Dimensions: service, model. */
-  rowsScored: 'RowsScored',
-  /** score: rows over the model threshold (count). Dimensions: service, model. */
-  anomalies: 'Anomalies',
-  /** drift evaluator: 1 when the report says drift, else 0. Dimensions: service, model. */
-  drift: 'Drift',
-  /** drift evaluator: share of drifted features, 0..1. Dimensions: service, model. */
-  driftedShare: 'DriftedFeatureShare',
-} as const;
 
 /** Properties of {@link ObservabilityStack}. */
 export interface ObservabilityStackProps extends StackProps {
@@ -103,7 +85,7 @@ export class ObservabilityStack extends Stack {
     });
     alarm('ScoreServerErrors', {
       alarmDescription: 'Genuine 500s answered by the score function (ServerErrors EMF metric)',
-      metric: emf(EMF_METRICS.serverErrors, 'vigil-score', 'Sum'),
+      metric: emf(METRICS.serverErrors, SERVICES.score, 'Sum'),
       threshold: a.scoreErrors,
       comparisonOperator: atLeast,
     });
@@ -118,7 +100,7 @@ export class ObservabilityStack extends Stack {
     });
     alarm('CaptureErrors', {
       alarmDescription: 'Scored rows that could not be written to the captures table',
-      metric: emf(EMF_METRICS.captureErrors, 'vigil-score', 'Sum'),
+      metric: emf(METRICS.captureErrors, SERVICES.score, 'Sum'),
       threshold: a.captureErrors,
       comparisonOperator: atLeast,
     });
@@ -129,15 +111,15 @@ export class ObservabilityStack extends Stack {
         label: `anomaly rate ${model}`,
         expression: `anomalies${index} / rows${index}`,
         usingMetrics: {
-          [`anomalies${index}`]: emf(EMF_METRICS.anomalies, 'vigil-score', 'Sum', model),
-          [`rows${index}`]: emf(EMF_METRICS.rowsScored, 'vigil-score', 'Sum', model),
+          [`anomalies${index}`]: emf(METRICS.anomalies, SERVICES.score, 'Sum', model),
+          [`rows${index}`]: emf(METRICS.rowsScored, SERVICES.score, 'Sum', model),
         },
         period,
       });
     for (const [index, model] of config.drift.models.entries()) {
       alarm(`Drift-${model}`, {
         alarmDescription: `Latest drift report of model ${model} says drift`,
-        metric: emf(EMF_METRICS.drift, 'vigil-drift-evaluate', 'Maximum', model),
+        metric: emf(METRICS.drift, SERVICES.driftEvaluate, 'Maximum', model),
         threshold: a.drift,
         evaluationPeriods: 1,
         comparisonOperator: atLeast,
@@ -192,7 +174,7 @@ export class ObservabilityStack extends Stack {
       new cloudwatch.GraphWidget({
         title: 'Drifted feature share per model',
         left: config.drift.models.map((model) =>
-          emf(EMF_METRICS.driftedShare, 'vigil-drift-evaluate', 'Maximum', model).with({ label: model }),
+          emf(METRICS.driftedFeatureShare, SERVICES.driftEvaluate, 'Maximum', model).with({ label: model }),
         ),
         width: 8,
       }),
