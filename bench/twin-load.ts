@@ -4,9 +4,9 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { readPackageDir } from '#app/package-dir.ts';
 import { ENV } from '#contracts';
 import { loadModel } from '#core/scoring.ts';
-import { readPackageDir } from '../bin/commands/models.ts';
 import type { BenchModule, BenchTable } from './types.ts';
 import { fmt, median, timeCalls } from './util.ts';
 

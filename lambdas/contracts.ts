@@ -1,7 +1,8 @@
 /**
- * Contracts shared by the Lambda code and the CDK app: handler entry files,
- * environment variable names, table key layout. `lib/` may import this file
- * (and only this file) from `lambdas/`.
+ * Contracts shared by the Lambda code, the local twin and the CDK app: handler entry files,
+ * environment variable names, service names, table key layout, metric names, the route table
+ * and the model-name pattern. `lib/` may import this file (and only this file) from `lambdas/`;
+ * it imports nothing, so every layer may use it.
  */
 
 /** Environment variables read by the handlers' config modules. */
@@ -73,7 +74,62 @@ export const ENV = {
   EKS_CLUSTER_NAME: 'VIGIL_EKS_CLUSTER_NAME',
   EKS_ENDPOINT: 'VIGIL_EKS_ENDPOINT',
   EKS_CA: 'VIGIL_EKS_CA',
+  /** Seconds an alias → version resolution is cached per process. */
+  ALIAS_CACHE_SECONDS: 'VIGIL_ALIAS_CACHE_SECONDS',
+  /** Local twin only: hashed API key file standing in for the Secrets Manager secret. */
+  API_KEYS_FILE: 'VIGIL_API_KEYS_FILE',
+  /** Local twin only: JSON-lines file standing in for the EventBridge bus. */
+  EVENTS_FILE: 'VIGIL_EVENTS_FILE',
+  /** CLI and local twin: state directory (dynalite data, artifacts, keys, logs). */
+  DATA_DIR: 'VIGIL_DATA_DIR',
+  /** Powertools: service name on every log line and the `service` metric dimension (values: `SERVICES`). */
+  SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+  /** Powertools: EMF namespace (`METRICS_NAMESPACE`). */
+  METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Powertools: `false` switches the Tracer off (it is on in Lambda otherwise). */
+  TRACE_ENABLED: 'POWERTOOLS_TRACE_ENABLED',
+  /** Set by Lambda itself: its presence means the process runs in Lambda (the Tracer's AWS path). */
+  LAMBDA_FUNCTION_NAME: 'AWS_LAMBDA_FUNCTION_NAME',
 } as const;
+
+/**
+ * `POWERTOOLS_SERVICE_NAME` per entry point: the `service` dimension the alarms select on and
+ * the name of each function's log group.
+ */
+export const SERVICES = {
+  score: 'vigil-score',
+  explain: 'vigil-explain',
+  models: 'vigil-models',
+  driftReports: 'vigil-drift-reports',
+  driftEvaluate: 'vigil-drift-evaluate',
+  authorizer: 'vigil-authorizer',
+  health: 'vigil-health',
+  /** Every handler in one process on the local twin. */
+  local: 'vigil-local',
+  /** `vigil serve --aws` on EKS. */
+  streamingScorer: 'vigil-streaming-scorer',
+  /** Fallback when nothing sets the name (CLI, tests). */
+  fallback: 'vigil',
+} as const;
+
+/**
+ * Key layout of Vigil's DynamoDB tables (DESIGN.md §6), used by the adapters, the local twin's
+ * table creation and the CDK Data stack. All tables use string `PK`/`SK`.
+ *
+ * - registry: `MODEL#<name>` / `META | VERSION#<000000n> | ALIAS#<name> | EVENT#<iso>#<id>`
+ * - captures: `CAP#<model>#<yyyy-mm-ddThh>` / `<iso>#<requestId>#<index>`, TTL attribute `ttl`
+ * - drift:    `MODEL#<name>` / `REPORT#<iso>#<id>`
+ */
+export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK', ttlAttribute: 'ttl' } as const;
+
+/**
+ * A model name: lower-case letters, digits, `-` and `_`, starting with a letter or digit, at most
+ * 63 characters. Used in URLs, DynamoDB keys, S3 prefixes, schedule and alarm names.
+ */
+export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** An alias name (`production`, `staging`, …): a lower-case letter first, at most 32 characters. */
+export const ALIAS_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /** Lambda entry files (relative to the repo root); each exports `handler`. */
 export const HANDLERS = {
@@ -116,6 +172,12 @@ export const RETRAINING_TASKS = {
   Notify: { handler: 'retrainNotify', service: 'vigil-retrain-notify' },
 } as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
 
+/**
+ * Powertools Tracer, built by the CDK construct from `entry` into `file` beside each function's
+ * bundle (not into it), and imported from there by `runtime/tracing.ts` in Lambda only.
+ */
+export const TRACER = { entry: 'lambdas/runtime/tracer-entry.ts', file: 'powertools-tracer.mjs' } as const;
+
 /** Event emitted on the bus when a drift report says `drift: true`. */
 export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.detected' } as const;
 
@@ -149,8 +211,12 @@ export const METRICS = {
   drift: 'Drift',
   driftedFeatureShare: 'DriftedFeatureShare',
   driftScore: 'DriftScore',
-  /** A model whose drift evaluation threw (count); alarmed on. */
+  /** drift evaluator: captured rows in the evaluated window. */
+  capturedRows: 'CapturedRows',
+  /** drift evaluator: models whose evaluation failed. */
   driftEvaluationErrors: 'DriftEvaluationErrors',
+  /** explain: rows explained. */
+  explainedRows: 'ExplainedRows',
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODEL_NAME_PATTERN } from '#contracts';
 
 /**
  * Per-environment settings of the CDK app (DESIGN.md §9), chosen with `cdk deploy -c env=prod`.
@@ -103,7 +104,7 @@ const configSchema = z.strictObject({
     schedule: z.string().regex(/^(rate|cron)\(.+\)$/, 'must be rate(...) or cron(...)'),
     windowMinutes: positiveInt,
     /** Models evaluated on schedule; one schedule per model. */
-    models: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/)).min(1),
+    models: z.array(z.string().regex(MODEL_NAME_PATTERN)).min(1),
     /** Scheduler → Lambda delivery retries (the invoke itself; evaluation errors are below). */
     retryAttempts: z.number().int().min(0).max(185),
     maxEventAgeMinutes: z.number().int().min(1).max(1440),

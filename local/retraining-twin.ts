@@ -4,12 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HANDLERS } from '#contracts';
 import { type LocalExecution, RetrainingRunner } from './retraining-runner.ts';
-import {
-  applyRule,
-  type BusEvent,
-  type SynthesizedMachine,
-  synthesizeRetrainingMachine,
-} from './state-machines.ts';
+import { applyRule, type BusEvent, type SynthesizedMachine } from './state-machines.ts';
+
+/**
+ * Synthesizes the CDK app (aws-cdk-lib, lib/): imported only when the twin first retrains. The
+ * specifier is a variable on purpose, so bundlers leave it out: the EKS scorer's image bundles
+ * bin/vigil.ts without lib/ or aws-cdk-lib and never retrains locally.
+ */
+const SYNTHESIZE_APP = './synthesize-app.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,6 +48,9 @@ async function machine(dataDir: string): Promise<SynthesizedMachine> {
   } catch {
     // No cache or an unreadable one: synthesize.
   }
+  const { synthesizeRetrainingMachine } = (await import(
+    SYNTHESIZE_APP
+  )) as typeof import('./synthesize-app.ts');
   const m = synthesizeRetrainingMachine('dev');
   await writeFile(file, JSON.stringify({ hash, machine: { ...m, functions: [...m.functions] } }));
   return m;

@@ -1,8 +1,4 @@
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { type HANDLERS, RETRAINING_TASKS } from '#contracts';
-import { loadConfig } from '../lib/config.ts';
-import { addVigilStacks } from '../lib/vigil-app.ts';
 
 /** One state machine definition (ASL) from the synthesized template, with its functions resolved. */
 export interface SynthesizedMachine {
@@ -153,14 +149,3 @@ const templateText = (t: unknown): string => {
   if (join?.[1].every((x) => typeof x === 'string')) return join[1].join(join[0]);
   throw new Error(`unsupported input template: ${JSON.stringify(t)}`);
 };
-
-/**
- * Synthesizes the CDK app's Pipeline stack for `env` in-process (bundling skipped: the local
- * runner calls the handler modules themselves) and returns its retraining machine. The same
- * CDK code `cdk synth` runs: never a hand-written copy of the definition.
- */
-export function synthesizeRetrainingMachine(envName = 'dev'): SynthesizedMachine {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stacks = addVigilStacks(app, loadConfig(envName));
-  return machineFromTemplate(Template.fromStack(stacks.pipeline).toJSON());
-}

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
-import { ENV, type HANDLERS, ROUTES } from '#contracts';
+import { ENV, type HANDLERS, ROUTES, SERVICES } from '#contracts';
 import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 import { isVigilError } from '#core/errors.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
@@ -68,12 +68,12 @@ export function twinEnvironment(a: {
     [ENV.STAGING_DIR]: path.join(a.dataDir, 'staging'),
     [ENV.CAPTURE_SAMPLE_RATE]: String(a.opts.captureSampleRate ?? (env[ENV.CAPTURE_SAMPLE_RATE] || 1)),
     [ENV.CAPTURE_SPOOL_FILE]: path.join(a.dataDir, 'captures-spool.jsonl'),
-    VIGIL_API_KEYS_FILE: path.join(a.dataDir, 'api-keys.json'),
+    [ENV.API_KEYS_FILE]: path.join(a.dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
-    VIGIL_EVENTS_FILE: env.VIGIL_EVENTS_FILE ?? path.join(a.dataDir, 'events.jsonl'),
+    [ENV.EVENTS_FILE]: env[ENV.EVENTS_FILE] ?? path.join(a.dataDir, 'events.jsonl'),
     // SNS's stand-in for retraining notifications.
     [ENV.NOTIFICATIONS_FILE]: path.join(a.dataDir, 'notifications.jsonl'),
-    POWERTOOLS_SERVICE_NAME: 'vigil-local',
+    [ENV.SERVICE_NAME]: SERVICES.local,
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
     AWS_REGION: env.AWS_REGION ?? 'local',
@@ -132,12 +132,11 @@ async function startOn(
   routeEmfToFile(path.join(dataDir, 'metrics.log'));
 
   Object.assign(process.env, twinEnvironment({ dataDir, endpoint: dynamo.endpoint, opts }));
-  const { resetRuntime, runtime } = await import('#runtime/root.ts');
-  resetRuntime();
-  const { bootstrapDefaultModel } = await import('../bin/commands/models.ts');
-  const rt = runtime();
+  const root = await import('#runtime/root.ts');
+  root.resetRoot();
+  const { bootstrapDefaultModel } = await import('#app/bootstrap.ts');
   await bootstrapDefaultModel(
-    { registry: rt.registry, store: rt.store },
+    { registry: root.registry(), store: root.store() },
     opts.defaultModelDir ?? path.join(ROOT, 'models/default'),
   );
 
@@ -147,7 +146,7 @@ async function startOn(
     method: 'PUT',
     path: LOCAL_UPLOAD_ROUTE,
     handler: async (event) => {
-      const staging = runtime().staging;
+      const staging = root.staging();
       if (!(staging instanceof FsPackageStaging)) return unauthorized(404, 'NotFound', 'No staging area');
       const { model = '', id = '' } = event.pathParameters ?? {};
       const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
@@ -169,7 +168,7 @@ async function startOn(
   // The upload URLs the API hands out point here; the port is only known now.
   process.env[ENV.STAGING_URL] =
     `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
-  resetRuntime();
+  root.resetRoot();
   const url = `http://${!opts.host || ['127.0.0.1', '0.0.0.0', 'localhost'].includes(opts.host) ? 'localhost' : opts.host}:${port}`;
   await lock.publish(url);
   const retraining = new LocalRetraining({
@@ -181,7 +180,7 @@ async function startOn(
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
-    const models = await rt.registry.listModels();
+    const models = await root.registry().listModels();
     const out: unknown[] = [];
     for (const m of models) out.push(await evaluate({ model: m.name }));
     // As the EventBridge rule would: a drift event starts a retraining execution.
@@ -189,12 +188,13 @@ async function startOn(
     return out;
   };
   // Capture rows parked while the table was unavailable go back in, every half minute.
-  const replayTimer = rt.captureSpool
+  const replayTimer = root.captureSpool()
     ? setInterval(() => {
-        const spool = rt.captureSpool;
-        if (!spool || !rt.captures) return;
+        const spool = root.captureSpool();
+        const sink = root.captures();
+        if (!spool || !sink) return;
         spool
-          .replay(rt.captures)
+          .replay(sink)
           .then((r) => {
             if (r.read > 0) process.stderr.write(`capture spool replay: ${JSON.stringify(r)}\n`);
           })
@@ -230,7 +230,7 @@ async function startOn(
       server.closeAllConnections();
       await dynamo.close();
       await lock.release();
-      resetRuntime();
+      root.resetRoot();
     },
   };
 }
@@ -417,9 +417,11 @@ export async function startAwsServer(opts: {
   port: number;
   host?: string;
 }): Promise<{ url: string; close(): Promise<void> }> {
-  process.env.POWERTOOLS_SERVICE_NAME ??= 'vigil-streaming-scorer';
-  const { runtime } = await import('#runtime/root.ts');
-  runtime(); // fail fast on missing or invalid configuration
+  process.env[ENV.SERVICE_NAME] ??= SERVICES.streamingScorer;
+  const { registry, store } = await import('#runtime/root.ts');
+  // Build what every request needs now, so missing or invalid configuration fails the start.
+  registry();
+  store();
   if (!process.env[ENV.API_KEYS_SECRET]) throw new Error(`${ENV.API_KEYS_SECRET} is required with --aws`);
   const { server, port } = await startApiServer(opts);
   return {

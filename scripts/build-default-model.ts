@@ -6,8 +6,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writePackageDir } from '#app/package-dir.ts';
+import { trainFromCsv } from '#app/train.ts';
 import { toCsv } from '#core/csv.ts';
-import { trainFromCsv, writePackageDir } from '../bin/commands/train.ts';
 import { syntheticMetrics } from '../models/synthetic.ts';
 
 /** Fixed so rebuilds are byte-identical. */

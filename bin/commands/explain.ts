@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { explainRequest } from '#app/explain.ts';
+import { explainRowsOf } from '#app/explain.ts';
+import { readPackageDir } from '#app/package-dir.ts';
+import { PRODUCTION_ALIAS } from '#contracts';
+import { explainHttp } from '#handlers/explain.ts';
 import { intFlag, parseCli, runCommand, UsageError } from './cli.ts';
-import { readPackageDir } from './models.ts';
-import { readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
+import { NO_METRICS, readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
 
 interface ExplainedRow {
   score: number;
@@ -40,7 +42,10 @@ export async function explainCommand(argv: string[]): Promise<number> {
     if (values.row !== undefined && !values.svg)
       throw new UsageError('--row chooses the row --svg draws: pass --svg too');
     const pkg = await readPackageDir(values.model);
-    const core = explainRequest({ models: singlePackageCache(pkg), maxRows: 10_000, alias: 'production' });
+    const core = explainHttp(
+      explainRowsOf({ models: singlePackageCache(pkg), maxRows: 10_000, metrics: NO_METRICS }),
+      { alias: PRODUCTION_ALIAS },
+    );
     const body = await readStdin();
     const res = await runOnBody(core, pkg.manifest.name, 'explain', body);
     if (res.status !== 200) {

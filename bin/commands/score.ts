@@ -1,7 +1,10 @@
-import { scoreRequest } from '#app/score.ts';
+import { logger } from '#adapters/observability.ts';
+import { readPackageDir } from '#app/package-dir.ts';
+import { scoreRows } from '#app/score.ts';
+import { PRODUCTION_ALIAS } from '#contracts';
+import { scoreHttp } from '#handlers/score.ts';
 import { parseCli, runCommand, UsageError } from './cli.ts';
-import { readPackageDir } from './models.ts';
-import { readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
+import { NO_METRICS, readStdin, runOnBody, singlePackageCache } from './package-runner.ts';
 
 export const SCORE_USAGE = `Usage: vigil score --model dir [options] < body.json
 
@@ -26,12 +29,16 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       throw new UsageError(`--engine must be 'fast' or 'onnx', got '${values.engine}'`);
     }
     const pkg = await readPackageDir(values.model);
-    const core = scoreRequest({
-      models: singlePackageCache(pkg, values.engine),
-      captureSampleRate: 0,
-      maxRows: 100_000,
-      alias: 'production',
-    });
+    const core = scoreHttp(
+      scoreRows({
+        models: singlePackageCache(pkg, values.engine),
+        captureSampleRate: 0,
+        maxRows: 100_000,
+        metrics: NO_METRICS,
+        logger,
+      }),
+      { alias: PRODUCTION_ALIAS },
+    );
     const res = await runOnBody(core, pkg.manifest.name, 'score', await readStdin());
     process.stdout.write(`${JSON.stringify(JSON.parse(res.body), null, 2)}\n`);
     return res.status === 200 ? 0 : 1;

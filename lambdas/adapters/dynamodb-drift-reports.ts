@@ -1,40 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { TABLE_KEYS } from '#contracts';
 import type { DriftReport, FeatureReport } from '#core/drift/report.ts';
-import { TABLE_KEYS } from './tables.ts';
-
-/**
- * How much of a report was kept when it was stored:
- * - `full`: every feature with every test's numbers (what `buildDriftReport` returns);
- * - `summary`: every feature, each test cut down to its headline numbers and vote, numbers
- *   rounded to 4 significant digits;
- * - `verdicts`: every feature's verdict (votes, score, effect, 4 significant digits) without the tests;
- * - `partial`: verdicts of the drifted / highest-scoring features only (see `omittedFeatures`).
- */
-export type ReportDetail = 'full' | 'summary' | 'verdicts' | 'partial';
-
-/** A drift report as stored and listed. */
-export interface StoredDriftReport extends Omit<DriftReport, 'features'> {
-  readonly id: string;
-  /** When the evaluation ran (ISO); orders the reports of a model. */
-  readonly createdAt: string;
-  readonly detail: ReportDetail;
-  /** Features left out of `features` (only with detail `partial`). */
-  readonly omittedFeatures: number;
-  /** Per-feature results; with reduced detail, a subset of each `FeatureReport`'s fields. */
-  readonly features: Record<string, Partial<FeatureReport> & Pick<FeatureReport, 'status' | 'drifted'>>;
-}
-
-/** Where drift reports are kept (the evaluator writes, the reports API reads). */
-export interface DriftReportStore {
-  /** Stores a report and returns it as stored (id, createdAt, detail). */
-  put(
-    report: DriftReport,
-    opts?: { readonly id?: string; readonly createdAt?: string },
-  ): Promise<StoredDriftReport>;
-  /** The newest `limit` reports of a model, newest first. */
-  list(model: string, opts?: { readonly limit?: number }): Promise<StoredDriftReport[]>;
-}
+import type { DriftReportStore, ReportDetail, StoredDriftReport } from '#core/ports.ts';
 
 export interface DynamoDriftReportStoreOptions {
   readonly client: DynamoDBDocumentClient;

@@ -4,7 +4,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Checksum, Provider, SourceData } from '@smithy/types';
 import type { Job } from 'kubernetes-models/batch/v1';
-import type { JobSubmitter } from '#app/retrain-job.ts';
+import type { JobSubmitter } from '#core/retrain/ports.ts';
 
 /** SHA-256 (or HMAC-SHA-256 with a secret) for SigV4, over node:crypto. */
 class Sha256 implements Checksum {

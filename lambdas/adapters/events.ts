@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import {
+// Types only at module scope: the SDK module is imported on the first publish, so functions that
+// share this module with the composition root (the score function) never load it.
+import type {
   PutEventsCommand,
-  type PutEventsCommandOutput,
-  type PutEventsRequestEntry,
+  PutEventsCommandOutput,
+  PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { DomainEvent, EventPublisher } from '#core/ports.ts';
 
@@ -101,6 +103,7 @@ export class EventBridgePublisher implements EventPublisher {
       }
       let out: PutEventsCommandOutput;
       try {
+        const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
         out = await this.#o.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
       } catch (e) {
         // The SDK has already retried throttling/5xx; a call that still fails is retried as a whole.

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type ApiKeySet, ApiKeySetSchema, CachedKeySource, type KeyCacheOptions } from '#core/auth.ts';
 
 /**
@@ -11,12 +11,23 @@ import { type ApiKeySet, ApiKeySetSchema, CachedKeySource, type KeyCacheOptions 
 export const SECRET_CACHE_SECONDS = 60;
 export const SECRET_MAX_STALE_SECONDS = 600;
 
-/** Reads the hashed API key set from Secrets Manager, cached (`SECRET_CACHE_SECONDS`). */
+/**
+ * Reads the hashed API key set from Secrets Manager, cached (`SECRET_CACHE_SECONDS`).
+ * @param client @default a `SecretsManagerClient`, created (and its SDK module imported) on first read
+ */
 export class SecretsManagerKeys extends CachedKeySource {
-  constructor(secretId: string, client = new SecretsManagerClient({}), opts: Partial<KeyCacheOptions> = {}) {
+  constructor(
+    secretId: string,
+    client?: Pick<SecretsManagerClient, 'send'>,
+    opts: Partial<KeyCacheOptions> = {},
+  ) {
+    let sm = client;
     super(
       async () => {
-        const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+        // Imported here, not at module scope: processes that never read the secret never load the SDK module.
+        const sdk = await import('@aws-sdk/client-secrets-manager');
+        sm ??= new sdk.SecretsManagerClient({});
+        const out = await sm.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
         return ApiKeySetSchema.parse(JSON.parse(out.SecretString ?? '{"keys":[]}'));
       },
       { ttlMs: SECRET_CACHE_SECONDS * 1000, maxStaleMs: SECRET_MAX_STALE_SECONDS * 1000, ...opts },

@@ -4,9 +4,6 @@ import { join, resolve } from 'node:path';
 import { VigilError } from '#core/errors.ts';
 import type { PackageStaging, UploadTicket } from '#core/ports.ts';
 import { assertModelName } from '#core/registry/rules.ts';
-
-/** Staged-package URIs on the twin: `staging://<model>/<id>.zip`. */
-const LOCAL_STAGING_SCHEME = 'staging://';
 /** Path of the twin's upload route; the URL a ticket hands out points at the twin itself. */
 export const LOCAL_UPLOAD_ROUTE = '/local/uploads/{model}/{id}';
 
@@ -30,6 +27,13 @@ interface Ticket {
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /**
+ * How the twin names a staged zip: an opaque handle, not a `file://` path, so the upload ticket
+ * and the registration that quotes it carry no local directory over HTTP (responses are cleaned
+ * of local paths, and a cleaned path could not be sent back).
+ */
+export const STAGED_SCHEME = 'vigil-staging://';
+
+/**
  * The twin's stand-in for presigned S3 uploads: a ticket is a random, single-use
  * token in the upload URL (a capability, like a presigned URL's signature) with
  * an expiry, kept hashed beside the staging directory. `accept` is what the
@@ -44,9 +48,6 @@ export class FsPackageStaging implements PackageStaging {
     this.#o = opts;
   }
 
-  /** Scheme of the twin's staged-package URIs (`s3://bucket/staging/…` in AWS). */
-  static readonly scheme = LOCAL_STAGING_SCHEME;
-
   async createUpload(model: string): Promise<UploadTicket> {
     assertModelName(model);
     const id = randomUUID();
@@ -60,8 +61,7 @@ export class FsPackageStaging implements PackageStaging {
       uploadUrl: `${this.#o.baseUrl.replace(/\/+$/, '')}${path}?token=${token}`,
       method: 'PUT',
       headers: { 'content-type': 'application/zip' },
-      // A name, not a path: responses never show the twin's directory layout.
-      uri: `${LOCAL_STAGING_SCHEME}${model}/${id}.zip`,
+      uri: `${STAGED_SCHEME}${model}/${id}.zip`,
       expiresAt,
     };
   }
@@ -94,7 +94,7 @@ export class FsPackageStaging implements PackageStaging {
 
   async read(uri: string): Promise<Uint8Array> {
     const m = /^([a-z0-9][a-z0-9_-]{0,62})\/([0-9a-f-]{36})\.zip$/.exec(
-      uri.startsWith(LOCAL_STAGING_SCHEME) ? uri.slice(LOCAL_STAGING_SCHEME.length) : '',
+      uri.startsWith(STAGED_SCHEME) ? uri.slice(STAGED_SCHEME.length) : '',
     );
     if (!m) {
       throw new VigilError('BadRequest', `'${uri}' is not a staged package of this twin`, { uri });

@@ -12,13 +12,8 @@ export const MAX_STAGED_BYTES = 1024 * 1024 * 1024;
 /** Seconds a presigned upload URL stays valid. */
 export const UPLOAD_URL_SECONDS = 900;
 
-/**
- * S3 client settings a presigning client needs: with the SDK's default (`WHEN_SUPPORTED`) a
- * presigned PutObject URL carries the CRC32 of an *empty* body, so every real upload would fail
- * its checksum. The artifact store shares the client and loses nothing (S3 still verifies
- * Content-MD5-less PUTs by SigV4 payload hashing).
- */
-export const PRESIGN_CLIENT_CONFIG = { requestChecksumCalculation: 'WHEN_REQUIRED' } as const;
+/** Re-exported: the client settings a presigning S3 client needs (see `s3-client.ts`). */
+export { PRESIGN_CLIENT_CONFIG } from './s3-client.ts';
 
 /** `<prefix><model>/<id>.zip`: one object per upload, never overwritten (the id is random). */
 export function stagingKey(prefix: string, model: string, id: string): string {

@@ -1,17 +1,11 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { TABLE_KEYS } from '#contracts';
 
-/**
- * Key layout of Vigil's tables, used to create them locally (dynalite) and
- * mirrored by the CDK Data stack. All tables use string `PK`/`SK`.
- *
- * - registry: `MODEL#<name>` / `META | VERSION#<000000n> | ALIAS#<name> | EVENT#<iso>#<id>`
- * - captures: `CAP#<model>#<yyyy-mm-ddThh>` / `<iso>#<requestId>#<index>`, TTL attribute `ttl`
- * - drift:    `MODEL#<name>` / `REPORT#<iso>#<id>`
- */
-export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK', ttlAttribute: 'ttl' } as const;
+export { TABLE_KEYS };
 
 export type TableRole = 'registry' | 'captures' | 'drift';
 
+/** The table as the local twin creates it in dynalite; the CDK Data stack builds the same keys from `TABLE_KEYS`. */
 export const tableDefinition = (tableName: string): CreateTableCommandInput => ({
   TableName: tableName,
   AttributeDefinitions: [

@@ -1,20 +1,53 @@
-import type { Context } from 'aws-lambda';
-import { metrics } from '#adapters/observability.ts';
+import { METRICS } from '#contracts';
 import { UnsupportedModelError, VigilError } from '#core/errors.ts';
+import type { MetricsSink, ModelRef } from '#core/ports.ts';
 import { rowsToMatrix } from '#core/scoring.ts';
 import { withCovers } from '#core/shap/covers.ts';
 import { type Explanation, explainRows } from '#core/shap/explain.ts';
 import { waterfallSvg } from '#core/shap/svg.ts';
 import type { TreeEnsemble } from '#core/trees.ts';
-import { type HttpEvent, type HttpResult, json } from '#runtime/http.ts';
-import { parseRowsRequest } from '#runtime/request.ts';
 import type { ModelCache, ServedModel } from './serve.ts';
 
 export interface ExplainDeps {
-  readonly models: ModelCache;
+  readonly models: Pick<ModelCache, 'get'>;
   readonly maxRows: number;
-  readonly pinnedVersion?: number;
-  readonly alias: string;
+  readonly metrics: MetricsSink;
+}
+
+/** One explain request, parsed at the edge. */
+export interface ExplainInput {
+  readonly model: string;
+  readonly ref: ModelRef;
+  readonly rows: readonly unknown[];
+  readonly requestId: string;
+}
+
+/** One row's explanation as the API returns it. */
+export interface ExplainedRow {
+  readonly score: number;
+  readonly anomaly: boolean;
+  readonly raw: number;
+  readonly baseValue: number;
+  readonly contributions: Explanation['contributions'];
+  readonly rawContributions: Explanation['rawContributions'];
+  readonly ranked: Explanation['ranked'];
+  readonly summary: string;
+}
+
+/** The explanations of one request (the `POST …/explain` JSON body). */
+export interface ExplainOutput {
+  readonly model: string;
+  readonly version: number;
+  readonly threshold: number;
+  readonly requestId: string;
+  readonly direction: string;
+  /** What `raw` is for this model (prediction, path length, probability or margin). */
+  readonly explains?: string;
+  /** Where TreeSHAP's covers came from: the model's own counts or the package's reference sample. */
+  readonly coverSource: 'model' | 'reference';
+  readonly results: ExplainedRow[];
+  /** The waterfall chart of row `i` as SVG (the `?format=svg` body). @throws VigilError BadRequest for a row out of range */
+  svg(row: number): string;
 }
 
 /**
@@ -46,56 +79,39 @@ function treesFor(model: ServedModel): { trees: TreeEnsemble; coverSource: 'mode
   return t;
 }
 
+const DIRECTION =
+  'contributions: positive pushes the row towards anomaly; rawContributions: TreeSHAP of the raw output, baseValue + sum = raw';
+
 /**
- * `POST /v1/models/{model}/explain`: exact TreeSHAP per row. JSON by default;
- * `?format=svg` returns the waterfall chart of row `?row=i` (default 0).
+ * Exact TreeSHAP per row with the model the ref names, counted as `ExplainedRows`.
+ * @example const out = await explainRowsOf(deps)({ model: 'default', ref: { alias: 'production' }, rows, requestId })
  */
-export function explainRequest(deps: ExplainDeps) {
-  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
-    const format = event.queryStringParameters?.format ?? 'json';
-    if (format !== 'json' && format !== 'svg') {
-      throw new VigilError('BadRequest', `Query parameter 'format' must be 'json' or 'svg'`);
-    }
-    const req = parseRowsRequest(event, { version: deps.pinnedVersion, alias: deps.alias });
-    const model = await deps.models.get(req.model, req.ref);
+export function explainRowsOf(deps: ExplainDeps) {
+  return async (input: ExplainInput): Promise<ExplainOutput> => {
+    const model = await deps.models.get(input.model, input.ref);
     const features = model.manifest.features;
     const nf = features.length;
-    const x = rowsToMatrix(req.rows, features, deps.maxRows, model.inputType);
-    const n = req.rows.length;
+    const x = rowsToMatrix(input.rows, features, deps.maxRows, model.inputType);
+    const n = input.rows.length;
     const { trees, coverSource } = treesFor(model);
     const { score } = await model.engine.score(x, n);
     const rows = Array.from({ length: n }, (_, r) => x.subarray(r * nf, (r + 1) * nf));
     const explanations = explainRows(trees, features, rows, {
       rawHigherIsAnomalous: model.manifest.output.rawHigherIsAnomalous,
     });
-    metrics.addDimensions({ model: req.model });
-    metrics.addMetric('ExplainedRows', 'Count', n);
+    deps.metrics.emit([{ name: METRICS.explainedRows, value: n }], { model: input.model });
     const { threshold, output } = model.manifest;
     const isAnomaly = (s: number) => (output.higherIsAnomalous ? s >= threshold : s <= threshold);
-
-    if (format === 'svg') {
-      const rowParam = event.queryStringParameters?.row ?? '0';
-      const row = /^[0-9]{1,6}$/.test(rowParam) ? Number(rowParam) : Number.NaN;
-      if (!Number.isInteger(row) || row < 0 || row >= n) {
-        throw new VigilError('BadRequest', `Query parameter 'row' must be an integer in [0, ${n - 1}]`);
-      }
-      const svg = waterfallSvg(
-        { ...explanations[row], score: score[row] },
-        { title: `${req.model} v${model.version}: why score ${score[row].toFixed(3)}`, rawLabel: output.raw },
-      );
-      return { statusCode: 200, headers: { 'content-type': 'image/svg+xml' }, body: svg };
-    }
-    return json(200, {
-      model: req.model,
+    return {
+      model: input.model,
       version: model.version,
       threshold,
-      requestId: context.awsRequestId,
-      direction:
-        'contributions: positive pushes the row towards anomaly; rawContributions: TreeSHAP of the raw output, baseValue + sum = raw',
+      requestId: input.requestId,
+      direction: DIRECTION,
       // What `raw` is (prediction, path-length, probability or margin) and where the covers came from.
       explains: model.parsed?.explains,
       coverSource,
-      results: explanations.map((e: Explanation, i) => ({
+      results: explanations.map((e, i) => ({
         score: score[i],
         anomaly: isAnomaly(score[i]),
         raw: e.raw,
@@ -105,6 +121,18 @@ export function explainRequest(deps: ExplainDeps) {
         ranked: e.ranked,
         summary: e.summary,
       })),
-    });
+      svg(row: number): string {
+        if (!Number.isInteger(row) || row < 0 || row >= n) {
+          throw new VigilError('BadRequest', `Query parameter 'row' must be an integer in [0, ${n - 1}]`);
+        }
+        return waterfallSvg(
+          { ...explanations[row], score: score[row] },
+          {
+            title: `${input.model} v${model.version}: why score ${score[row].toFixed(3)}`,
+            rawLabel: output.raw,
+          },
+        );
+      },
+    };
   };
 }

@@ -1,6 +1,7 @@
 import { Job } from 'kubernetes-models/batch/v1';
 import { z } from 'zod';
 import { VigilError } from '#core/errors.ts';
+import type { JobSubmitter } from '#core/retrain/ports.ts';
 import { parseStepEvent, type TaskAnswer } from './retrain.ts';
 
 /** Where and how the large-data branch runs the trainer (from `ENV.TRAINING_JOB`, set by the Pipeline stack). */
@@ -21,10 +22,7 @@ export const TrainingJobConfigSchema = z.object({
 });
 export type TrainingJobConfig = z.infer<typeof TrainingJobConfigSchema>;
 
-/** Creates Kubernetes objects (the EKS API in AWS). */
-export interface JobSubmitter {
-  createJob(namespace: string, job: Job): Promise<void>;
-}
+export type { JobSubmitter };
 
 /** Env var names the trainer container reads (`vigil retrain-worker`). */
 export const WORKER_ENV = { stepEvent: 'VIGIL_STEP_EVENT', taskToken: 'VIGIL_TASK_TOKEN' } as const;

@@ -1,53 +1,73 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context } from 'aws-lambda';
-import { logger, metrics } from '#adapters/observability.ts';
 import { METRICS } from '#contracts';
-import type { CaptureCounts, CapturedRow, CaptureSink } from '#core/ports.ts';
-import { rowsToMatrix, scoreMatrix } from '#core/scoring.ts';
-import { type HttpEvent, type HttpResult, json } from '#runtime/http.ts';
-import { parseRowsRequest } from '#runtime/request.ts';
+import type { CaptureCounts, CapturedRow, CaptureSink, Logger, MetricsSink, ModelRef } from '#core/ports.ts';
+import { rowsToMatrix, type ScoreResult, scoreMatrix } from '#core/scoring.ts';
 import type { ModelCache } from './serve.ts';
 
 export interface ScoreDeps {
-  readonly models: ModelCache;
+  readonly models: Pick<ModelCache, 'get'>;
   readonly captures?: CaptureSink;
   readonly captureSampleRate: number;
   readonly maxRows: number;
-  readonly pinnedVersion?: number;
-  readonly alias: string;
+  readonly metrics: MetricsSink;
+  readonly logger: Logger;
   /** @default Math.random */
   readonly random?: () => number;
   /** @default () => new Date() */
   readonly now?: () => Date;
-  /** EMF emitter. @default the process-wide Powertools metrics */
-  readonly metrics?: Metrics;
+}
+
+/** One score request, already parsed at the edge (rows are checked against the model here). */
+export interface ScoreInput {
+  readonly model: string;
+  readonly ref: ModelRef;
+  readonly rows: readonly unknown[];
+  readonly requestId: string;
+}
+
+/** The scores of one request, in row order (the `POST …/score` response body). */
+export interface ScoreOutput {
+  readonly model: string;
+  readonly version: number;
+  readonly threshold: number;
+  readonly requestId: string;
+  readonly results: ScoreResult[];
 }
 
 /**
- * `POST /v1/models/{model}/score`: validate → score → capture a sample →
- * respond. Every error is a typed VigilError mapped by `httpHandler`.
+ * Scores rows with the model the ref names, counts them (`RowsScored`, `Anomalies`) and
+ * captures a Bernoulli sample. Errors are typed `VigilError`s (unknown model 404, bad rows 400,
+ * unapproved version 403) for the edge to map.
+ * @example const out = await scoreRows(deps)({ model: 'default', ref: { alias: 'production' }, rows, requestId })
  */
-export function scoreRequest(deps: ScoreDeps) {
-  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
-    const req = parseRowsRequest(event, { version: deps.pinnedVersion, alias: deps.alias });
-    const model = await deps.models.get(req.model, req.ref);
-    const x = rowsToMatrix(req.rows, model.manifest.features, deps.maxRows, model.inputType);
-    const results = await scoreMatrix(model, x, req.rows.length);
-    const requestId = context.awsRequestId;
+export function scoreRows(deps: ScoreDeps) {
+  return async (input: ScoreInput): Promise<ScoreOutput> => {
+    const model = await deps.models.get(input.model, input.ref);
+    const x = rowsToMatrix(input.rows, model.manifest.features, deps.maxRows, model.inputType);
+    const results = await scoreMatrix(model, x, input.rows.length);
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
-    const m = deps.metrics ?? metrics;
-    m.addDimensions({ model: req.model });
-    m.addMetric(METRICS.rowsScored, 'Count', results.length);
-    m.addMetric(METRICS.anomalies, 'Count', anomalies);
-    const counts = await capture(deps, req, model.version, requestId, model.manifest.features, results);
-    emitCaptureCounts(m, counts);
-    return json(200, {
-      model: req.model,
+    deps.metrics.emit(
+      [
+        { name: METRICS.rowsScored, value: results.length },
+        { name: METRICS.anomalies, value: anomalies },
+      ],
+      { model: input.model },
+    );
+    const counts = await capture(
+      deps,
+      input,
+      model.version,
+      input.requestId,
+      model.manifest.features,
+      results,
+    );
+    emitCaptureCounts(deps.metrics, counts, input.model);
+    return {
+      model: input.model,
       version: model.version,
       threshold: model.manifest.threshold,
-      requestId,
+      requestId: input.requestId,
       results,
-    });
+    };
   };
 }
 
@@ -56,12 +76,17 @@ export function scoreRequest(deps: ScoreDeps) {
  * which they add up to. `CaptureErrors` (parked + lost) goes out once more with the service
  * dimension only: the set its alarm watches.
  */
-function emitCaptureCounts(m: Metrics, c: CaptureCounts): void {
-  m.addMetric(METRICS.capturesWritten, 'Count', c.written);
-  m.addMetric(METRICS.capturesParked, 'Count', c.parked);
-  m.addMetric(METRICS.capturesSampledOut, 'Count', c.sampledOut);
-  m.addMetric(METRICS.capturesLost, 'Count', c.lost);
-  if (c.parked + c.lost > 0) m.singleMetric().addMetric(METRICS.captureErrors, 'Count', c.parked + c.lost);
+function emitCaptureCounts(m: MetricsSink, c: CaptureCounts, model: string): void {
+  m.emit(
+    [
+      { name: METRICS.capturesWritten, value: c.written },
+      { name: METRICS.capturesParked, value: c.parked },
+      { name: METRICS.capturesSampledOut, value: c.sampledOut },
+      { name: METRICS.capturesLost, value: c.lost },
+    ],
+    { model },
+  );
+  if (c.parked + c.lost > 0) m.emit([{ name: METRICS.captureErrors, value: c.parked + c.lost }]);
 }
 
 /**
@@ -107,7 +132,7 @@ async function capture(
     // Whatever the sink did not account for is lost, so the buckets always add up.
     lost = Math.max(0, sample.length - written - parked);
     if (lost > 0) {
-      logger.error('CAPTURE ROWS LOST', {
+      deps.logger.error('CAPTURE ROWS LOST', {
         lost,
         parked,
         reason: r.reason ?? 'unknown',
@@ -115,7 +140,7 @@ async function capture(
         model: req.model,
       });
     } else if (parked > 0) {
-      logger.warn('capture rows parked for replay', {
+      deps.logger.warn('capture rows parked for replay', {
         parked,
         reason: r.reason,
         requestId,
@@ -124,7 +149,7 @@ async function capture(
     }
   } catch (error) {
     lost = sample.length;
-    logger.error('CAPTURE ROWS LOST', {
+    deps.logger.error('CAPTURE ROWS LOST', {
       lost,
       reason: (error as Error)?.message,
       requestId,

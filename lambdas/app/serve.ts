@@ -137,3 +137,26 @@ function checkAgainstRegistry(pkg: ModelPackage, r: ResolvedModel): void {
     );
   }
 }
+
+/**
+ * A model cache serving one package under its own name, whatever version or alias is asked
+ * for: `vigil score` / `vigil explain` on a package directory, and tests of the request cores.
+ */
+export function singlePackageCache(pkg: ModelPackage, engine?: EngineName): ModelCache {
+  const name = pkg.manifest.name;
+  const version = pkg.manifest.version || 1;
+  const resolver: ModelResolver = {
+    async resolve() {
+      return { name, version, artifactUri: 'package://cli', sha256: pkg.manifest.sha256 };
+    },
+  };
+  const store: ArtifactStore = {
+    async putPackage() {
+      throw new Error('read-only');
+    },
+    async getPackage() {
+      return pkg;
+    },
+  };
+  return new ModelCache({ resolver, store, engine });
+}

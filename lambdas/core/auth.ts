@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+// zod/mini: the authorizer validates only this, and classic zod would be most of its bundle.
+import * as z from 'zod/mini';
 
 /**
  * API keys are stored only as SHA-256 hashes (in Secrets Manager, or a local
@@ -7,13 +8,13 @@ import { z } from 'zod';
  * rotation works: add the new key, move clients, remove the old one.
  */
 export const ApiKeyRecordSchema = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   /** hex SHA-256 of the key */
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   scope: z.enum(['score', 'admin']),
   createdAt: z.string(),
   /** After this instant the key is refused (rotation grace period). */
-  expiresAt: z.string().optional(),
+  expiresAt: z.optional(z.string()),
 });
 export const ApiKeySetSchema = z.object({ keys: z.array(ApiKeyRecordSchema) });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;

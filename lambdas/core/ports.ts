@@ -1,3 +1,4 @@
+import type { DriftReport, FeatureReport } from '#core/drift/report.ts';
 import type { Manifest, ModelPackage } from '#core/model/manifest.ts';
 
 /** Which model version a caller wants: an explicit version wins over an alias. */
@@ -145,4 +146,68 @@ export interface PackageStaging {
    * @throws VigilError BadRequest when `uri` is not inside this staging area | NotFound
    */
   read(uri: string): Promise<Uint8Array>;
+}
+
+/**
+ * How much of a report was kept when it was stored:
+ * - `full`: every feature with every test's numbers (what `buildDriftReport` returns);
+ * - `summary`: every feature, each test cut down to its headline numbers and vote, numbers
+ *   rounded to 4 significant digits;
+ * - `verdicts`: every feature's verdict (votes, score, effect, 4 significant digits) without the tests;
+ * - `partial`: verdicts of the drifted / highest-scoring features only (see `omittedFeatures`).
+ */
+export type ReportDetail = 'full' | 'summary' | 'verdicts' | 'partial';
+
+/** A drift report as stored and listed. */
+export interface StoredDriftReport extends Omit<DriftReport, 'features'> {
+  readonly id: string;
+  /** When the evaluation ran (ISO); orders the reports of a model. */
+  readonly createdAt: string;
+  readonly detail: ReportDetail;
+  /** Features left out of `features` (only with detail `partial`). */
+  readonly omittedFeatures: number;
+  /** Per-feature results; with reduced detail, a subset of each `FeatureReport`'s fields. */
+  readonly features: Record<string, Partial<FeatureReport> & Pick<FeatureReport, 'status' | 'drifted'>>;
+}
+
+/** Where drift reports are kept (the evaluator writes, the reports API reads). */
+export interface DriftReportStore {
+  /** Stores a report and returns it as stored (id, createdAt, detail). */
+  put(
+    report: DriftReport,
+    opts?: { readonly id?: string; readonly createdAt?: string },
+  ): Promise<StoredDriftReport>;
+  /** The newest `limit` reports of a model, newest first. */
+  list(model: string, opts?: { readonly limit?: number }): Promise<StoredDriftReport[]>;
+}
+
+/** EMF units Vigil emits (a subset of CloudWatch's). */
+export type MetricUnit = 'Count' | 'None' | 'Milliseconds';
+
+/** One metric value. @default unit Count */
+export interface MetricDatum {
+  readonly name: string;
+  readonly value: number;
+  readonly unit?: MetricUnit;
+}
+
+/**
+ * Where metrics go (EMF through Powertools in AWS and on the twin). One `emit` is one record:
+ * its values share exactly `dimensions` (plus the service dimension every record carries) and
+ * are written at once, so concurrent requests in one process (`vigil serve --aws`, the twin)
+ * never mix their dimensions or values.
+ */
+export interface MetricsSink {
+  emit(data: readonly MetricDatum[], dimensions?: Readonly<Record<string, string>>): void;
+}
+
+/** Structured log attributes; an `error` attribute holding an Error is logged with its stack. */
+export type LogAttributes = Record<string, unknown>;
+
+/** Structured logger (Powertools in AWS and on the twin). Never give it secrets. */
+export interface Logger {
+  debug(message: string, attributes?: LogAttributes): void;
+  info(message: string, attributes?: LogAttributes): void;
+  warn(message: string, attributes?: LogAttributes): void;
+  error(message: string, attributes?: LogAttributes): void;
 }

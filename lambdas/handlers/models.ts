@@ -1,8 +1,7 @@
 import * as z from 'zod/mini';
 import * as models from '#app/models.ts';
-import { ROUTES, routeKey } from '#contracts';
+import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN, ROUTES, routeKey } from '#contracts';
 import { VigilError } from '#core/errors.ts';
-import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN } from '#core/registry/rules.ts';
 import {
   caller,
   findRoute,
@@ -15,7 +14,7 @@ import {
   validate,
   withoutLocalPaths,
 } from '#runtime/http.ts';
-import { runtime } from '#runtime/root.ts';
+import { member, registry, staging, store } from '#runtime/root.ts';
 
 /**
  * The registry API (DESIGN.md §5 control plane): reads for any key, writes for
@@ -193,8 +192,9 @@ async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
 /** Builds the models handler around explicit ports (tests, and the twin's variants). */
 export const createModelsHandler = (deps: ModelsDeps) => httpHandler((event) => handle(deps, event));
 
+const deps = /* @__PURE__ */ member(
+  (): ModelsDeps => ({ registry: registry(), store: store(), staging: staging() }),
+);
+
 /** Lambda entry point (`HANDLERS.models`): ports from the process-wide composition root. */
-export const handler = httpHandler(async (event) => {
-  const rt = runtime();
-  return handle({ registry: rt.registry, store: rt.store, staging: rt.staging }, event);
-});
+export const handler = httpHandler((event) => handle(deps(), event));

@@ -1,30 +1,38 @@
 import type { Context } from 'aws-lambda';
-import { logger, metrics } from '#adapters/observability.ts';
-import { scoreRequest } from '#app/score.ts';
+import { type ScoreInput, type ScoreOutput, scoreRows } from '#app/score.ts';
 import { ENV } from '#contracts';
-import { emitMetrics, type HttpEvent, httpHandler } from '#runtime/http.ts';
-import { runtime } from '#runtime/root.ts';
+import { type HttpEvent, type HttpResult, httpHandler, json } from '#runtime/http.ts';
+import { parseRowsRequest } from '#runtime/request.ts';
+import { captures, config, log, member, metricsSink, models } from '#runtime/root.ts';
 
 /**
- * Score Lambda. Wiring only: configuration and adapters come from
- * `runtime()` (built once per process), the work from `scoreRequest`.
+ * The HTTP edge of scoring: parse `{model}`, `?version` and the body → `scoreRows` → 200 JSON.
+ * Also used by `vigil score`, which serves one package directory through it.
  */
-let core: ReturnType<typeof scoreRequest> | undefined;
+export function scoreHttp(
+  score: (input: ScoreInput) => Promise<ScoreOutput>,
+  defaults: { readonly version?: number; readonly alias: string },
+) {
+  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    const req = parseRowsRequest(event, defaults);
+    return json(200, await score({ ...req, requestId: context.awsRequestId }));
+  };
+}
 
-const score = (event: HttpEvent, context: Context) => {
-  if (!core) {
-    const rt = runtime();
-    core = scoreRequest({
-      models: rt.models,
-      captures: rt.captures,
-      captureSampleRate: rt.config.captureSampleRate,
-      maxRows: rt.config.maxScoreRows,
-      pinnedVersion: rt.config.modelVersion,
-      alias: rt.config.modelAlias,
-    });
-  }
-  return core(event, context);
-};
+const core = member(() => {
+  const c = config();
+  return scoreHttp(
+    scoreRows({
+      models: models(),
+      captures: captures(),
+      captureSampleRate: c.captureSampleRate,
+      maxRows: c.maxScoreRows,
+      metrics: metricsSink(),
+      logger: log(),
+    }),
+    { version: c.modelVersion, alias: c.modelAlias },
+  );
+});
 
 /** Longest the init phase waits for the preload; Lambda's on-demand init budget is 10 s. */
 const PRELOAD_BUDGET_MS = 5000;
@@ -39,24 +47,23 @@ const preload = async (): Promise<void> => {
   const names = (process.env[ENV.PRELOAD_MODELS] ?? '').split(',').filter((n) => n.length > 0);
   if (names.length === 0) return;
   try {
-    const rt = runtime();
-    const ref = rt.config.modelVersion
-      ? { version: rt.config.modelVersion }
-      : { alias: rt.config.modelAlias };
-    const loads = Promise.allSettled(names.map((name) => rt.models.get(name, ref)));
+    const c = config();
+    const ref = c.modelVersion ? { version: c.modelVersion } : { alias: c.modelAlias };
+    const loads = Promise.allSettled(names.map((name) => models().get(name, ref)));
     const timer = new Promise<'timeout'>((resolve) =>
       setTimeout(resolve, PRELOAD_BUDGET_MS, 'timeout').unref(),
     );
     const outcome = await Promise.race([loads, timer]);
-    if (outcome === 'timeout') logger.warn('model preload still running at the init budget', { names });
+    if (outcome === 'timeout') log().warn('model preload still running at the init budget', { names });
     else
       for (const [i, r] of outcome.entries())
         if (r.status === 'rejected')
-          logger.warn('model preload failed', { model: names[i], error: r.reason });
+          log().warn('model preload failed', { model: names[i], error: String(r.reason) });
   } catch (error) {
-    logger.warn('model preload skipped', { error: error as Error });
+    log().warn('model preload skipped', { error: String(error) });
   }
 };
 await preload();
 
-export const handler = httpHandler(score).use(emitMetrics(metrics));
+/** Score Lambda (`HANDLERS.score`): `POST /v1/models/{model}/score`. */
+export const handler = httpHandler((event, context) => core()(event, context));

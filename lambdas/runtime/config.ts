@@ -1,7 +1,7 @@
 // zod/mini: the same validation core without the chainable API, ~14 KB instead of ~450 KB in every
 // Lambda bundle (bundle size is cold-start time).
 import * as z from 'zod/mini';
-import { ENV, PRODUCTION_ALIAS } from '#contracts';
+import { ENV, PRODUCTION_ALIAS, SERVICES } from '#contracts';
 import type { EngineName } from '#core/scoring.ts';
 
 const integer = z.refine<number>((v) => Number.isInteger(v), 'must be an integer');
@@ -38,6 +38,8 @@ export const RuntimeConfigSchema = z.object({
   engine: z._default(z.enum(['fast', 'onnx'] as const satisfies readonly EngineName[]), 'fast'),
   ortWasmDir: optional,
   apiKeysSecret: optional,
+  /** Local twin: the hashed key file standing in for the secret. */
+  apiKeysFile: optional,
   eventBusName: optional,
   /** Seconds an alias → version resolution is cached per process. */
   aliasCacheSeconds: int(60, 0, 86_400),
@@ -68,6 +70,10 @@ export const RuntimeConfigSchema = z.object({
   ),
   /** Local twin: file the drift evaluator appends events to when no event bus is configured. */
   eventsFile: optional,
+  /** Powertools service name of this function (`SERVICES`). */
+  serviceName: z._default(z.string(), SERVICES.fallback),
+  /** Running in Lambda with tracing not switched off: the Powertools Tracer is loaded. */
+  tracing: z.boolean(),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -92,12 +98,15 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     engine: env[ENV.ENGINE] || undefined,
     ortWasmDir: env[ENV.ORT_WASM_DIR],
     apiKeysSecret: env[ENV.API_KEYS_SECRET],
+    apiKeysFile: env[ENV.API_KEYS_FILE],
     eventBusName: env[ENV.EVENT_BUS_NAME],
-    aliasCacheSeconds: env.VIGIL_ALIAS_CACHE_SECONDS || undefined,
+    aliasCacheSeconds: env[ENV.ALIAS_CACHE_SECONDS] || undefined,
     driftWindowMinutes: env[ENV.DRIFT_WINDOW_MINUTES] || undefined,
     driftModels: env[ENV.DRIFT_MODELS],
     driftSettings: env[ENV.DRIFT_CONFIG],
-    eventsFile: env.VIGIL_EVENTS_FILE,
+    eventsFile: env[ENV.EVENTS_FILE],
+    serviceName: env[ENV.SERVICE_NAME] || undefined,
+    tracing: Boolean(env[ENV.LAMBDA_FUNCTION_NAME]) && env[ENV.TRACE_ENABLED] !== 'false',
   };
   const r = RuntimeConfigSchema.safeParse(raw);
   if (!r.success) {

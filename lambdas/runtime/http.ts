@@ -1,7 +1,4 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describeError, isDependencyFailure } from '#adapters/dependency-errors.ts';
 import { logger, metrics } from '#adapters/observability.ts';
@@ -14,6 +11,8 @@ import {
   routeKey,
 } from '#contracts';
 import { DependencyUnavailableError, isVigilError, VigilError } from '#core/errors.ts';
+import type { MetricsSink } from '#core/ports.ts';
+import { lambdaHandler } from './lambda.ts';
 
 /** EMF metric counting genuine 500s (bugs), alarmed on and used to roll deployments back. */
 export const SERVER_ERRORS_METRIC = METRICS.serverErrors;
@@ -138,7 +137,7 @@ export function pathParam(event: HttpEvent, name: string, pattern = /^[A-Za-z0-9
 /** Options of `httpErrors`. */
 export interface HttpErrorsOptions {
   /** EMF emitter of `ServerErrors` / `DependencyErrors`. @default the process-wide metrics */
-  readonly metrics?: Metrics;
+  readonly metrics?: MetricsSink;
   /** `Retry-After` of a dependency outage, seconds. @default 5 */
   readonly retryAfterSeconds?: number;
 }
@@ -164,7 +163,7 @@ export const httpErrors = (
     }
     if (err instanceof DependencyUnavailableError) {
       logger.warn('dependency unavailable', { reason: describeCause(request.error), requestId });
-      o.metrics.singleMetric().addMetric(METRICS.dependencyErrors, MetricUnit.Count, 1);
+      o.metrics.emit([{ name: METRICS.dependencyErrors, value: 1 }]);
       request.response = json(
         503,
         { error: { code: err.code, message: err.message, details: err.details } },
@@ -173,7 +172,7 @@ export const httpErrors = (
       return;
     }
     if (isVigilError(err)) {
-      if (err.status >= 500) logger.error('request failed', { err, requestId });
+      if (err.status >= 500) logger.error('request failed', { error: err, requestId });
       request.response = json(
         err.status,
         { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
@@ -184,7 +183,7 @@ export const httpErrors = (
     logger.error('unhandled error', { error: err as Error, requestId });
     // The response is a normal return to Lambda, so its Errors metric never sees this 500:
     // count it here (service dimension only) for the alarms that roll a canary back.
-    o.metrics.singleMetric().addMetric(SERVER_ERRORS_METRIC, MetricUnit.Count, 1);
+    metrics.emit([{ name: SERVER_ERRORS_METRIC, value: 1 }]);
     request.response = json(
       500,
       { error: { code: 'InternalError', message: 'Internal error', requestId } },
@@ -309,18 +308,9 @@ const describeCause = (e: unknown): string => {
 };
 
 /**
- * Publishes the request's EMF metrics when it stored any. Powertools' `logMetrics` warns "No
- * application metrics to publish" on every request that stored none — every 4xx — which buries
- * the lines that matter; this publishes the same metrics and stays quiet otherwise.
+ * Wraps an HTTP handler core with the house middleware (`lambdaHandler`), the shared error
+ * mapping and the route scopes. No metrics flush here: the `MetricsSink` publishes each record
+ * as it is emitted.
  */
-export const emitMetrics = (m: Metrics = metrics): MiddlewareObj<HttpEvent, HttpResult, Error, Context> => {
-  const flush = async () => {
-    if (m.hasStoredMetrics()) m.publishStoredMetrics();
-    else m.clearDimensions();
-  };
-  return { after: flush, onError: flush };
-};
-
-/** Wraps an HTTP handler core with middy, the shared error mapping and the route scopes. */
 export const httpHandler = (fn: HttpHandler, opts: HttpErrorsOptions = {}) =>
-  middy<HttpEvent, HttpResult>().use(httpErrors(opts)).use(routeScopes()).handler(fn);
+  lambdaHandler<HttpEvent, HttpResult>(fn).use(httpErrors(opts)).use(routeScopes());

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { MODEL_NAME_PATTERN } from '#contracts';
 import { VigilError } from '#core/errors.ts';
 import type { ModelRef } from '#core/ports.ts';
 import { type HttpEvent, parseJsonBody, pathParam, validate } from './http.ts';
@@ -27,7 +28,7 @@ export function parseRowsRequest(
   event: HttpEvent,
   defaults: { version?: number; alias: string },
 ): RowsRequest {
-  const model = pathParam(event, 'model', /^[a-z0-9][a-z0-9_-]{0,62}$/);
+  const model = pathParam(event, 'model', MODEL_NAME_PATTERN);
   const q = event.queryStringParameters?.version;
   let ref: ModelRef = defaults.version ? { version: defaults.version } : { alias: defaults.alias };
   if (q !== undefined) {

@@ -1,103 +1,211 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
 import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
+import { describeError } from '#adapters/dependency-errors.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
-import { logger } from '#adapters/observability.ts';
+import {
+  EventBridgePublisher,
+  FileEventPublisher,
+  MemoryEventPublisher,
+  type PutEventsClient,
+} from '#adapters/events.ts';
+import { logger, metrics } from '#adapters/observability.ts';
+import { s3Client } from '#adapters/s3-client.ts';
+import { FileKeys, SecretsManagerKeys } from '#adapters/secrets.ts';
 import { FsPackageStaging } from '#adapters/staging-fs.ts';
-import { PRESIGN_CLIENT_CONFIG, S3PackageStaging } from '#adapters/staging-s3.ts';
+import { S3PackageStaging } from '#adapters/staging-s3.ts';
 import { ModelCache } from '#app/serve.ts';
-import type { ArtifactStore, CaptureReader, CaptureSink, PackageStaging } from '#core/ports.ts';
+import { ENV } from '#contracts';
+import type { SecretSource } from '#core/auth.ts';
+import type {
+  ArtifactStore,
+  CaptureReader,
+  CaptureSink,
+  DriftReportStore,
+  EventPublisher,
+  Logger,
+  MetricsSink,
+  PackageStaging,
+} from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
 /**
- * Process-wide wiring of the real adapters from the environment: built on
- * first use and reused by warm invocations. Lambda and the local twin both go
- * through here; only the environment differs (DynamoDB endpoint, S3 bucket vs
- * artifact directory).
+ * The process's composition root: configuration parsed once, and every adapter built on first
+ * use and then kept for the life of the process (until `resetRoot()`, the twin's restarts).
+ * Lambda, the local twin and `vigil serve --aws` all go through here; only the environment
+ * differs (DynamoDB endpoint, S3 bucket vs artifact directory, secret vs key file, bus vs file).
+ *
+ * Members are separate exported accessors, not one object, so that a bundle holds only what its
+ * handler uses: esbuild drops the accessors (`@__PURE__`) and adapter modules a handler never
+ * reaches (package.json `sideEffects: false`), and with them their SDK imports. The score bundle
+ * therefore neither constructs nor imports the Secrets Manager or EventBridge clients, and the
+ * authorizer carries no DynamoDB, S3 or scoring code.
  */
-let cached: Runtime | undefined;
-
-export interface Runtime {
+interface Process {
   readonly config: RuntimeConfig;
-  readonly registry: ModelRegistry;
-  readonly store: ArtifactStore;
-  readonly models: ModelCache;
-  /** Where sampled scored rows go; absent when no captures table is configured. */
-  readonly captures?: CaptureSink;
-  /** Where capture rows that could not be written wait for a replay (the twin's spool file). */
-  readonly captureSpool?: FileCaptureSpool;
-  /** Reads the same captures table back (drift evaluator); absent with `captures`. */
-  readonly captureReader?: CaptureReader;
-  /** Drift reports; absent when no drift table is configured. */
-  readonly driftReports?: DynamoDriftReportStore;
-  /** Staged package uploads (S3 `staging/` prefix, or the twin's directory); absent when neither is set. */
-  readonly staging?: PackageStaging;
+  readonly members: Map<symbol, unknown>;
 }
 
-export function runtime(): Runtime {
-  if (cached) return cached;
-  const config = parseRuntimeConfig();
-  if (!config.registryTable) throw new Error('Environment variable VIGIL_REGISTRY_TABLE is required');
-  const client = documentClient(config.dynamoEndpoint);
-  const registry = new DynamoRegistry({
-    client,
-    tableName: config.registryTable,
-    onWarning: (message, details) => logger.warn(message, details),
-  });
-  const s3 = config.artifactBucket ? new S3Client(PRESIGN_CLIENT_CONFIG) : undefined;
-  const store = artifactStore(config, s3);
-  const models = new ModelCache({
-    resolver: registry,
-    store,
-    engine: config.engine,
-    wasmDir: config.ortWasmDir,
-    aliasTtlMs: config.aliasCacheSeconds * 1000,
-  });
-  const captureSpool = config.captureSpoolFile ? new FileCaptureSpool(config.captureSpoolFile) : undefined;
-  const captures = config.capturesTable
-    ? new DynamoCaptureSink({
-        client,
-        tableName: config.capturesTable,
-        ttlDays: config.captureTtlDays,
-        onFailure: (failed, reason) => logger.error('CAPTURE WRITE GAVE UP', { failed, reason }),
-        ...(captureSpool ? { park: (rows, reason) => captureSpool.park(rows, reason) } : {}),
-      })
-    : undefined;
-  const driftReports = config.driftTable
-    ? new DynamoDriftReportStore({ client, tableName: config.driftTable })
-    : undefined;
-  const staging =
-    s3 && config.artifactBucket
-      ? new S3PackageStaging({ client: s3, bucket: config.artifactBucket })
-      : config.stagingDir && config.stagingUrl
-        ? new FsPackageStaging({ dir: config.stagingDir, baseUrl: config.stagingUrl })
-        : undefined;
-  cached = {
-    config,
-    registry,
-    store,
-    models,
-    captures,
-    captureSpool,
-    captureReader: captures,
-    driftReports,
-    staging,
+let current: Process | undefined;
+const proc = (): Process => {
+  current ??= { config: parseRuntimeConfig(), members: new Map() };
+  return current;
+};
+
+/**
+ * A member of the root: built on first use from the current environment, then reused. A build
+ * that throws (missing configuration) is not kept: the next call tries again.
+ * @example const core = member(() => scoreRows({ models: models(), ... }));
+ */
+export function member<T>(build: () => T): () => T {
+  const key = Symbol();
+  return () => {
+    const p = proc();
+    if (!p.members.has(key)) p.members.set(key, build());
+    return p.members.get(key) as T;
   };
-  return cached;
 }
 
-function artifactStore(config: RuntimeConfig, s3: S3Client | undefined): ArtifactStore {
-  if (config.artifactBucket && s3) return new S3ArtifactStore({ client: s3, bucket: config.artifactBucket });
-  if (config.artifactDir) return new FsArtifactStore({ root: config.artifactDir });
-  throw new Error('Either VIGIL_ARTIFACT_BUCKET or VIGIL_ARTIFACT_DIR is required');
+const required = (value: string | undefined, name: string): string => {
+  if (!value) throw new Error(`Environment variable ${name} is required`);
+  return value;
+};
+
+/** The typed configuration (`runtime/config.ts`), parsed on first use. @throws Error naming the bad variable */
+export const config = (): RuntimeConfig => proc().config;
+
+/** Structured logger (Powertools). */
+export const log = (): Logger => logger;
+
+/** EMF metrics (Powertools), one record per `emit`. */
+export const metricsSink = (): MetricsSink => metrics;
+
+const dynamo = /* @__PURE__ */ member(() => documentClient(config().dynamoEndpoint));
+
+/** One S3 client for the artifact store and the staging area (presign-safe settings). */
+const s3 = /* @__PURE__ */ member(() => s3Client());
+
+/** The model registry. @throws Error when `VIGIL_REGISTRY_TABLE` is unset */
+export const registry = /* @__PURE__ */ member(
+  (): ModelRegistry =>
+    new DynamoRegistry({
+      client: dynamo(),
+      tableName: required(config().registryTable, ENV.REGISTRY_TABLE),
+      onWarning: (message, details) => logger.warn(message, details),
+    }),
+);
+
+/** Model packages: S3 in AWS, a directory on the twin. @throws Error when neither is configured */
+export const store = /* @__PURE__ */ member((): ArtifactStore => {
+  const c = config();
+  if (c.artifactBucket) return new S3ArtifactStore({ client: s3(), bucket: c.artifactBucket });
+  if (c.artifactDir) return new FsArtifactStore({ root: c.artifactDir });
+  throw new Error(`Either ${ENV.ARTIFACT_BUCKET} or ${ENV.ARTIFACT_DIR} is required`);
+});
+
+/** Ready-to-serve models over `registry()` and `store()`. */
+export const models = /* @__PURE__ */ member(() => {
+  const c = config();
+  return new ModelCache({
+    resolver: registry(),
+    store: store(),
+    engine: c.engine,
+    wasmDir: c.ortWasmDir,
+    aliasTtlMs: c.aliasCacheSeconds * 1000,
+  });
+});
+
+/** Where capture rows that could not be written wait for a replay (the twin's spool file). */
+export const captureSpool = /* @__PURE__ */ member((): FileCaptureSpool | undefined => {
+  const file = config().captureSpoolFile;
+  return file ? new FileCaptureSpool(file) : undefined;
+});
+
+const captureTable = /* @__PURE__ */ member(() => {
+  const c = config();
+  if (!c.capturesTable) return undefined;
+  const spool = captureSpool();
+  return new DynamoCaptureSink({
+    client: dynamo(),
+    tableName: c.capturesTable,
+    ttlDays: c.captureTtlDays,
+    onFailure: (failed, reason) => logger.error('CAPTURE WRITE GAVE UP', { failed, reason }),
+    ...(spool ? { park: (rows, reason) => spool.park(rows, reason) } : {}),
+  });
+});
+
+/** Where sampled scored rows go; undefined when no captures table is configured (capture off). */
+export const captures = (): CaptureSink | undefined => captureTable();
+
+/** Reads the captures table back (drift evaluator). @throws Error when `VIGIL_CAPTURES_TABLE` is unset */
+export const captureReader = (): CaptureReader => {
+  const reader = captureTable();
+  if (!reader) throw new Error(`Environment variable ${ENV.CAPTURES_TABLE} is required`);
+  return reader;
+};
+
+/** Drift reports. @throws Error when `VIGIL_DRIFT_TABLE` is unset */
+export const driftReports = /* @__PURE__ */ member(
+  (): DriftReportStore =>
+    new DynamoDriftReportStore({
+      client: dynamo(),
+      tableName: required(config().driftTable, ENV.DRIFT_TABLE),
+    }),
+);
+
+/**
+ * Staged package uploads: the S3 `staging/` prefix of the artifact bucket, else the twin's
+ * directory; undefined when neither is configured (uploads refused).
+ */
+export const staging = /* @__PURE__ */ member((): PackageStaging | undefined => {
+  const c = config();
+  if (c.artifactBucket) return new S3PackageStaging({ client: s3(), bucket: c.artifactBucket });
+  if (c.stagingDir && c.stagingUrl) return new FsPackageStaging({ dir: c.stagingDir, baseUrl: c.stagingUrl });
+  return undefined;
+});
+
+/** Domain events: EventBridge, else the twin's events file, else the log. */
+export const events = /* @__PURE__ */ member((): EventPublisher => {
+  const c = config();
+  if (c.eventBusName)
+    return new EventBridgePublisher({ client: lazyEventBridge(), eventBusName: c.eventBusName });
+  if (c.eventsFile) return new FileEventPublisher(c.eventsFile);
+  return new MemoryEventPublisher((e) =>
+    logger.warn('no event bus or events file configured: event logged only', { event: e }),
+  );
+});
+
+/** Hashed API keys: Secrets Manager, else the twin's key file. @throws Error when neither is set */
+export const apiKeys = /* @__PURE__ */ member((): SecretSource => {
+  const c = config();
+  const onStale = (error: unknown, ageMs: number) =>
+    logger.warn('API key set read failed; serving the last good set', {
+      reason: describeError(error),
+      ageSeconds: Math.round(ageMs / 1000),
+    });
+  if (c.apiKeysSecret) return new SecretsManagerKeys(c.apiKeysSecret, undefined, { onStale });
+  if (c.apiKeysFile) return new FileKeys(c.apiKeysFile, { onStale });
+  throw new Error(`${ENV.API_KEYS_SECRET} (or ${ENV.API_KEYS_FILE} locally) is required`);
+});
+
+/** An EventBridge client created, and its SDK module imported, on the first publish. */
+function lazyEventBridge(): PutEventsClient {
+  let client: Promise<PutEventsClient> | undefined;
+  return {
+    async send(command) {
+      client ??= import('@aws-sdk/client-eventbridge').then(
+        ({ EventBridgeClient }) => new EventBridgeClient({}),
+      );
+      return (await client).send(command);
+    },
+  };
 }
 
-/** Drops the cached wiring (tests and the local twin's restarts). */
-export function resetRuntime(): void {
-  cached = undefined;
+/** Drops the root (tests and the local twin's restarts): the next access re-reads the environment. */
+export function resetRoot(): void {
+  current = undefined;
 }

@@ -11,7 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ENV, METRICS_NAMESPACE } from '#contracts';
+import { ENV, METRICS_NAMESPACE, TRACER } from '#contracts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
 
 /** Repository root: entries in `HANDLERS` are relative to it. */
@@ -24,6 +24,31 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);";
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command that builds Powertools Tracer (`TRACER.entry`) into `TRACER.file` beside the
+ * function's bundle: the handlers import it at run time in Lambda only, so the bundles themselves
+ * (and every process off the AWS path) do not carry it.
+ */
+export const tracerBuildCommand = (inputDir: string, outputDir: string): string =>
+  [
+    join(inputDir, 'node_modules/.bin/esbuild'),
+    join(inputDir, TRACER.entry),
+    '--bundle',
+    '--platform=node',
+    '--format=esm',
+    '--target=node22',
+    '--minify',
+    '--main-fields=module,main',
+    '--external:@aws-sdk/*',
+    `--banner:js=${ESM_REQUIRE_BANNER}`,
+    `--outfile=${join(outputDir, TRACER.file)}`,
+    '--log-level=warning',
+  ]
+    .map(shellQuote)
+    .join(' ');
 
 /** How much of a table a function may touch. */
 export type TableAccessMode = 'read' | 'write' | 'readWrite';
@@ -128,7 +153,7 @@ export interface BindSecretOptions {
  * with retention, written to by an own role scoped to that log group (no managed policies).
  *
  * @example
- * const fn = new ModelFunction(this, 'Score', { entry: HANDLERS.score, serviceName: 'vigil-score', ... });
+ * const fn = new ModelFunction(this, 'Score', { entry: HANDLERS.score, serviceName: SERVICES.score, ... });
  * fn.bindTable({ table: registry, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
  */
 export class ModelFunction extends Construct {
@@ -184,8 +209,8 @@ export class ModelFunction extends Construct {
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        [ENV.SERVICE_NAME]: props.serviceName,
+        [ENV.METRICS_NAMESPACE]: METRICS_NAMESPACE,
         [ENV.ENVIRONMENT]: props.environmentName,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
@@ -199,6 +224,11 @@ export class ModelFunction extends Construct {
         sourceMap: true,
         // The Node.js 22 runtime ships AWS SDK v3; bundling it would only grow cold starts.
         externalModules: ['@aws-sdk/*'],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => [tracerBuildCommand(inputDir, outputDir)],
+        },
       },
     });
 

@@ -8,7 +8,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES } from '#contracts';
+import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES, SERVICES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
@@ -92,7 +92,7 @@ export class ApiStack extends Stack {
     this.score = new ModelFunction(this, 'Score', {
       ...fnDefaults,
       entry: entries.score,
-      serviceName: 'vigil-score',
+      serviceName: SERVICES.score,
       description: 'Scores rows with the production model',
       memorySize: config.lambda.scoreMemoryMb,
       reservedConcurrentExecutions: config.lambda.scoreReservedConcurrency,
@@ -113,7 +113,7 @@ export class ApiStack extends Stack {
     this.explain = new ModelFunction(this, 'Explain', {
       ...fnDefaults,
       entry: entries.explain,
-      serviceName: 'vigil-explain',
+      serviceName: SERVICES.explain,
       description: 'Explains scores with TreeSHAP',
       memorySize: config.lambda.explainMemoryMb,
       layers: [ort.layer],
@@ -125,7 +125,7 @@ export class ApiStack extends Stack {
     this.models = new ModelFunction(this, 'Models', {
       ...fnDefaults,
       entry: entries.models,
-      serviceName: 'vigil-models',
+      serviceName: SERVICES.models,
       description: 'The registry API: lists models; registers, approves and promotes versions (admin)',
     })
       // Item-level writes (conditional puts/updates of version, alias and event items), no Scan.
@@ -135,7 +135,7 @@ export class ApiStack extends Stack {
     this.driftReports = new ModelFunction(this, 'DriftReports', {
       ...fnDefaults,
       entry: entries.driftReports,
-      serviceName: 'vigil-drift-reports',
+      serviceName: SERVICES.driftReports,
       description: 'Returns the latest drift reports of a model',
     })
       .bindTable({ table: data.driftTable, envVar: ENV.DRIFT_TABLE, accessMode: 'read' })
@@ -145,14 +145,14 @@ export class ApiStack extends Stack {
     this.health = new ModelFunction(this, 'Health', {
       ...fnDefaults,
       entry: entries.health,
-      serviceName: 'vigil-health',
+      serviceName: SERVICES.health,
       description: 'Liveness of the API',
     });
 
     this.authorizerFn = new ModelFunction(this, 'Authorizer', {
       ...fnDefaults,
       entry: entries.authorizer,
-      serviceName: 'vigil-authorizer',
+      serviceName: SERVICES.authorizer,
       description: 'Checks the x-api-key header against the hashed keys in Secrets Manager',
     }).bindSecret({ secret: data.apiKeys, envVar: ENV.API_KEYS_SECRET });
 
@@ -186,7 +186,7 @@ export class ApiStack extends Stack {
           'Genuine 500s answered by the score function (mapped responses, invisible to Lambda Errors); rolls a CodeDeploy deployment back',
         metric: vigilMetric(config, {
           metricName: METRICS.serverErrors,
-          service: 'vigil-score',
+          service: SERVICES.score,
           statistic: 'Sum',
           period,
         }),

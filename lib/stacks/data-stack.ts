@@ -3,15 +3,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
-
-/**
- * Table key layout, mirrored from `lambdas/adapters/tables.ts` (`TABLE_KEYS`): that file imports AWS
- * SDK types, and `lib/` may import only `lambdas/contracts.ts` from the Lambda code.
- */
-export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK', ttlAttribute: 'ttl' } as const;
 
 /** Field CloudFormation fills with random text when it creates the API-key secret (unused). */
 export const API_KEYS_SECRET_NONCE = 'createdNonce';

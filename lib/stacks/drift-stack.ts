@@ -7,7 +7,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DRIFT_EVENT, ENV } from '#contracts';
+import { DRIFT_EVENT, ENV, SERVICES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
@@ -63,7 +63,7 @@ export class DriftStack extends Stack {
 
     this.evaluator = new ModelFunction(this, 'Evaluator', {
       entry: entries.driftEvaluate,
-      serviceName: 'vigil-drift-evaluate',
+      serviceName: SERVICES.driftEvaluate,
       description: 'Compares recent captures with the model reference and stores a drift report',
       logRetention: config.logRetentionDays,
       logRemovalPolicy: removalPolicy,

@@ -2,7 +2,7 @@ import { Arn, ArnFormat, Aws, CfnOutput, Duration, Stack, type StackProps } from
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
-import { METRICS } from '#contracts';
+import { METRICS, SERVICES } from '#contracts';
 import { driftIntervalMinutes, stackPrefix, type VigilConfig } from '../config.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { vigilMetric } from '../constructs/vigil-metric.ts';
@@ -98,7 +98,7 @@ export class ObservabilityStack extends Stack {
     });
     alarm('ScoreServerErrors', {
       alarmDescription: 'Genuine 500s answered by the score function (ServerErrors EMF metric)',
-      metric: emf(METRICS.serverErrors, 'vigil-score', 'Sum'),
+      metric: emf(METRICS.serverErrors, SERVICES.score, 'Sum'),
       threshold: a.scoreErrors,
       comparisonOperator: atLeast,
     });
@@ -107,13 +107,13 @@ export class ObservabilityStack extends Stack {
     alarm('ScoreDependencyErrors', {
       alarmDescription:
         'Requests answered 503: DynamoDB, S3 or Secrets Manager unavailable (DependencyErrors)',
-      metric: emf(METRICS.dependencyErrors, 'vigil-score', 'Sum'),
+      metric: emf(METRICS.dependencyErrors, SERVICES.score, 'Sum'),
       threshold: 1,
       comparisonOperator: atLeast,
     });
     alarm('CaptureErrors', {
       alarmDescription: 'Scored rows that could not be written to the captures table',
-      metric: emf(METRICS.captureErrors, 'vigil-score', 'Sum'),
+      metric: emf(METRICS.captureErrors, SERVICES.score, 'Sum'),
       threshold: a.captureErrors,
       comparisonOperator: atLeast,
     });
@@ -124,8 +124,8 @@ export class ObservabilityStack extends Stack {
         label: `anomaly rate ${model}`,
         expression: `anomalies${index} / rows${index}`,
         usingMetrics: {
-          [`anomalies${index}`]: emf(METRICS.anomalies, 'vigil-score', 'Sum', model),
-          [`rows${index}`]: emf(METRICS.rowsScored, 'vigil-score', 'Sum', model),
+          [`anomalies${index}`]: emf(METRICS.anomalies, SERVICES.score, 'Sum', model),
+          [`rows${index}`]: emf(METRICS.rowsScored, SERVICES.score, 'Sum', model),
         },
         period,
       });
@@ -167,7 +167,7 @@ export class ObservabilityStack extends Stack {
         alarmDescription: `Latest drift report of model ${model} says drift`,
         metric: vigilMetric(config, {
           metricName: METRICS.drift,
-          service: 'vigil-drift-evaluate',
+          service: SERVICES.driftEvaluate,
           statistic: 'Maximum',
           period: driftPeriod,
           model,
@@ -181,7 +181,7 @@ export class ObservabilityStack extends Stack {
         alarmDescription: `Drift evaluation of model ${model} threw (DriftEvaluationErrors EMF metric)`,
         metric: vigilMetric(config, {
           metricName: METRICS.driftEvaluationErrors,
-          service: 'vigil-drift-evaluate',
+          service: SERVICES.driftEvaluate,
           statistic: 'Sum',
           period: driftPeriod,
           model,
@@ -242,7 +242,7 @@ export class ObservabilityStack extends Stack {
         left: config.drift.models.map((model) =>
           vigilMetric(config, {
             metricName: METRICS.driftedFeatureShare,
-            service: 'vigil-drift-evaluate',
+            service: SERVICES.driftEvaluate,
             statistic: 'Maximum',
             period: driftPeriod,
             model,

@@ -105,8 +105,11 @@ const pathFor = (pattern: string) =>
     .map(([values, mangle]) => {
       let i = 0;
       const p = pattern.replace(/\{\w+\}/g, () => values[i++] ?? 'x');
-      // `noRoute`: a path no route may serve, however a URL parser would resolve it.
-      const at = (path: string, noRoute: boolean) => ({ path, noRoute });
+      // `noRoute`: a path no route may serve, however a URL parser would resolve it. A raw `#`
+      // or `?` in a segment ends the path there, so the mangling after it may leave a real
+      // route (`/v1/models/m/aliases/a#/rollback/` is `PUT …/aliases/{alias}`): no claim then.
+      const cut = /[#?]/.test(p);
+      const at = (path: string, noRoute: boolean) => ({ path, noRoute: noRoute && !cut });
       switch (mangle) {
         case 'double-slash-prefix':
           return at(`/${p}`, true);

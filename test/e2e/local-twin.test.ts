@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPackageDir } from '#app/package-dir.ts';
 import { TreeScorer } from '#core/forest/fast-path.ts';
 import { averagePathLength, isolationScore } from '#core/forest/isolation.ts';
 import { parseOnnx } from '#core/onnx/parse.ts';
 import { explainRow } from '#core/shap/explain.ts';
-import { readPackageDir } from '../../bin/commands/models.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below.
@@ -157,9 +157,10 @@ describe('local twin over HTTP', () => {
     });
 
     it('a version that is not Approved is not served on request (403); the approved one is', async () => {
-      const { registerPackage, readPackageDir: read } = await import('../../bin/commands/models.ts');
-      const { runtime } = await import('#runtime/root.ts');
-      const rt = runtime();
+      const { registerPackage } = await import('#app/models.ts');
+      const { readPackageDir: read } = await import('#app/package-dir.ts');
+      const { registry, store } = await import('#runtime/root.ts');
+      const rt = { registry: registry(), store: store() };
       const pkg = await read(path.resolve(import.meta.dirname, '../../models/default'));
       // force: the same bytes as version 1 would otherwise answer with version 1 itself.
       const pending = await registerPackage({ registry: rt.registry, store: rt.store }, pkg, {

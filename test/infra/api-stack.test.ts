@@ -27,7 +27,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
     ]);
   });
 
-  it('gives every function the tables its handler reads through runtime()', () => {
+  it('gives every function the tables its handler reads through the composition root', () => {
     const env = (service: string) =>
       functions.find(([, p]) => serviceOf(p) === service)?.[1].Environment.Variables ?? {};
     for (const service of [

@@ -38,8 +38,9 @@ const statementsOf = (env: SynthesizedEnv, task: keyof typeof RETRAINING_TASKS) 
   const attached = ((role.ManagedPolicyArns ?? []) as CfnProps[])
     .map((a) => a['Fn::GetStackOutput']?.OutputName as string | undefined)
     .filter((o): o is string => o !== undefined)
-    .map((o) => data.Resources[data.Outputs[o].Value.Ref].Properties.PolicyDocument.Statement as CfnProps[])
-    .flat();
+    .flatMap(
+      (o) => data.Resources[data.Outputs[o].Value.Ref].Properties.PolicyDocument.Statement as CfnProps[],
+    );
   return [...inline, ...attached];
 };
 const actionsOf = (env: SynthesizedEnv, task: keyof typeof RETRAINING_TASKS) =>

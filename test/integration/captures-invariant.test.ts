@@ -7,12 +7,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
-import { scoreRequest } from '#app/score.ts';
+import { logger, PowertoolsMetricsSink } from '#adapters/observability.ts';
+import { readPackageDir } from '#app/package-dir.ts';
+import { scoreRows } from '#app/score.ts';
+import { singlePackageCache } from '#app/serve.ts';
 import { METRICS } from '#contracts';
 import { Rng } from '#core/forest/rng.ts';
-import { readPackageDir } from '../../bin/commands/models.ts';
-import { runOnBody, singlePackageCache } from '../../bin/commands/package-runner.ts';
+import { scoreHttp } from '#handlers/score.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../local/dynalite.ts';
+import { runOnBody } from '../../local/run-on-body.ts';
 
 const TABLE = 'captures-invariant';
 
@@ -106,16 +109,19 @@ describe('capture no-loss invariant under injected faults', () => {
     const seeded = new Rng(13);
     const rng = () => seeded.next();
     const metrics = new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' });
-    const core = scoreRequest({
-      models: singlePackageCache(pkg),
-      captures: sink,
-      captureSampleRate: 0.6,
-      maxRows: 1000,
-      alias: 'production',
-      metrics,
-      random: rng,
-      now: () => new Date('2026-01-05T10:20:00.000Z'),
-    });
+    const core = scoreHttp(
+      scoreRows({
+        models: singlePackageCache(pkg),
+        captures: sink,
+        captureSampleRate: 0.6,
+        maxRows: 1000,
+        metrics: new PowertoolsMetricsSink(metrics),
+        logger,
+        random: rng,
+        now: () => new Date('2026-01-05T10:20:00.000Z'),
+      }),
+      { alias: 'production' },
+    );
     const schedule: Fault[] = [
       'none',
       'throttle',
@@ -142,7 +148,6 @@ describe('capture no-loss invariant under injected faults', () => {
         const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows }));
         expect(res.status).toBe(200);
         scored += n;
-        metrics.publishStoredMetrics();
       }
     });
     expect(sums[METRICS.rowsScored]).toBe(scored);
@@ -184,19 +189,21 @@ describe('capture no-loss invariant under injected faults', () => {
     const sink = new DynamoCaptureSink({ client, tableName: TABLE, maxAttempts: 2, sleep: async () => {} });
     state.fault = 'outage';
     const metrics = new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' });
-    const core = scoreRequest({
-      models: singlePackageCache(pkg),
-      captures: sink,
-      captureSampleRate: 1,
-      maxRows: 100,
-      alias: 'production',
-      metrics,
-    });
+    const core = scoreHttp(
+      scoreRows({
+        models: singlePackageCache(pkg),
+        captures: sink,
+        captureSampleRate: 1,
+        maxRows: 100,
+        metrics: new PowertoolsMetricsSink(metrics),
+        logger,
+      }),
+      { alias: 'production' },
+    );
     const row = { cpu: 1, memory: 2, network: 3, disk_io: 4, latency: 5 };
     const sums = await metricSums(async () => {
       const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows: [row, row, row] }));
       expect(res.status).toBe(200);
-      metrics.publishStoredMetrics();
     });
     expect(sums[METRICS.capturesLost]).toBe(3);
     expect(sums[METRICS.captureErrors]).toBe(3);

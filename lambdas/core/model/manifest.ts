@@ -1,5 +1,6 @@
 // zod/mini keeps the Lambda bundles small (see lambdas/runtime/config.ts).
 import * as z from 'zod/mini';
+import { MODEL_NAME_PATTERN } from '#contracts';
 
 /**
  * An array of at most `max` finite numbers, checked with one loop: the
@@ -39,7 +40,7 @@ export type FeatureReference = z.infer<typeof FeatureReferenceSchema>;
 
 export const ManifestSchema = z
   .object({
-    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)),
+    name: z.string().check(z.regex(MODEL_NAME_PATTERN)),
     /** Registry version, or 0 for an unregistered package. */
     version: z.number().check(z.refine(Number.isInteger), z.nonnegative()),
     algorithm: z.string().check(z.minLength(1)),

@@ -1,8 +1,7 @@
 import { EnsembleBuilder } from '#core/forest/train.ts';
 import { NodeMode, type TreeEnsemble } from '#core/trees.ts';
+import { checkStructure, coversAreCounts, type ParsedModel, pow2Of, resolveGraphInput } from './ensemble.ts';
 import { evalScalarChain, graphConstants, SCALAR_OPS, toNum } from './graph-eval.ts';
-import type { ParsedModel } from './parse.ts';
-import { checkStructure, coversAreCounts, pow2Of, resolveGraphInput } from './parse.ts';
 import type { GraphProto, NodeProto } from './proto.ts';
 import { tailsFrom } from './tails.ts';
 

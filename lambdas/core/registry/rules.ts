@@ -1,3 +1,4 @@
+import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN } from '#contracts';
 import { ConflictError, VigilError } from '#core/errors.ts';
 import type { Manifest } from '#core/model/manifest.ts';
 import type {
@@ -8,10 +9,8 @@ import type {
   ModelVersion,
 } from './types.ts';
 
-/** Model names: the same rule as `ManifestSchema.name`, so a package name is always registrable. */
-export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** Alias names: lower-case, start with a letter, safe inside a DynamoDB sort key and a URL. */
-export const ALIAS_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+/** Model and alias names: one rule each, in `contracts.ts`, shared with the manifest schema and the CDK config. */
+export { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN };
 /** Aliases only an Approved version may take, unless configured otherwise. */
 export const DEFAULT_PROTECTED_ALIASES: readonly string[] = ['production'];
 

@@ -87,3 +87,8 @@ export interface ApprovalRequest {
 export interface Notifier {
   notify(message: { readonly subject: string; readonly body: Record<string, unknown> }): Promise<void>;
 }
+
+/** Creates Kubernetes objects (the EKS API in AWS; the large-data training branch). */
+export interface JobSubmitter {
+  createJob(namespace: string, job: import('kubernetes-models/batch/v1').Job): Promise<void>;
+}

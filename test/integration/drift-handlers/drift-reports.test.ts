@@ -7,9 +7,9 @@ import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { bootstrapDefaultModel } from '#app/bootstrap.ts';
 import { createDriftReportsHandler } from '#handlers/drift-reports.ts';
 import type { HttpEvent } from '#runtime/http.ts';
-import { bootstrapDefaultModel } from '../../../bin/commands/models.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
 import { DEFAULT_MODEL_DIR, syntheticReport } from './helpers.ts';
 

@@ -10,14 +10,13 @@ import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
 import { EventBridgePublisher, MemoryEventPublisher } from '#adapters/events.ts';
+import { logger, PowertoolsMetricsSink } from '#adapters/observability.ts';
+import { bootstrapDefaultModel } from '#app/bootstrap.ts';
+import { createDriftEvaluator, DriftEvaluationError, type DriftEvaluatorDeps } from '#app/drift.ts';
 import type { CapturedRow, EventPublisher } from '#core/ports.ts';
-import {
-  createDriftEvaluator,
-  DriftEvaluationError,
-  type DriftEvaluatorDeps,
-} from '#handlers/drift-evaluate.ts';
-import { bootstrapDefaultModel } from '../../../bin/commands/models.ts';
+import { handler } from '#handlers/drift-evaluate.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
+import { lambdaContext } from '../../../local/http-adapter.ts';
 import { DEFAULT_MODEL_DIR, defaultManifest, referenceRows } from './helpers.ts';
 
 const TABLES = { registry: 'reg', captures: 'cap', drift: 'drift' };
@@ -69,8 +68,7 @@ describe('drift evaluator on dynalite with the real registry, artifact store and
     captures = new DynamoCaptureSink({ client, tableName: TABLES.captures });
     reports = new DynamoDriftReportStore({ client, tableName: TABLES.drift });
     // Metrics are checked in their own test; elsewhere they are not written to the test output.
-    const quiet = { singleMetric: () => ({ addDimensions: () => undefined, addMetric: () => undefined }) };
-    base = { registry, store, captures, reports, metrics: quiet };
+    base = { registry, store, captures, reports, metrics: { emit: () => undefined }, logger };
   });
   afterAll(async () => {
     await dynamo?.close();
@@ -137,7 +135,9 @@ describe('drift evaluator on dynalite with the real registry, artifact store and
       lines.push(String(line));
     });
     try {
-      const metrics = new Metrics({ namespace: 'VigilTest', serviceName: 'drift-test' });
+      const metrics = new PowertoolsMetricsSink(
+        new Metrics({ namespace: 'VigilTest', serviceName: 'drift-test' }),
+      );
       const { evaluate } = evaluator(now, { metrics });
       await evaluate({ model: 'default' });
     } finally {
@@ -242,9 +242,17 @@ describe('drift evaluator on dynalite with the real registry, artifact store and
     expect(stored).toMatchObject({ drift: true, window: { to: now.toISOString() } });
   });
 
-  it('rejects an event whose model name is not a model name', async () => {
-    await expect(evaluator(nextWindow()).evaluate({ model: '../etc' })).rejects.toThrow(
+  it('the handler rejects an event whose model name is not a model name, before any wiring', async () => {
+    await expect(handler({ model: '../etc' }, lambdaContext('drift', 'r1'))).rejects.toThrow(
       /Invalid drift evaluation event/,
     );
+  });
+
+  it('the use case reports a model name the registry refuses as that model failing', async () => {
+    const err = await evaluator(nextWindow())
+      .evaluate({ model: '../etc' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriftEvaluationError);
+    expect((err as DriftEvaluationError).failures[0].error).toMatch(/Invalid model name/);
   });
 });

@@ -41,22 +41,29 @@ describe('API keys', () => {
 
   it('authorizer: authorizes a valid x-api-key, denies otherwise, fails closed on a broken key source', async () => {
     const { key, record } = generateApiKey('admin');
-    const ok = createAuthorizer(() => ({ apiKeys: async () => ({ keys: [record] }) }));
+    const logged: string[] = [];
+    const log = () => ({ error: (message: string) => void logged.push(message) });
+    const ok = createAuthorizer(() => ({ apiKeys: async () => ({ keys: [record] }) }), log);
     expect(await ok({ headers: { 'x-api-key': key } })).toEqual({
       isAuthorized: true,
       context: { keyId: record.id, scope: 'admin' },
     });
     expect((await ok({ headers: { 'x-api-key': 'nope' } })).isAuthorized).toBe(false);
     expect((await ok({ headers: {} })).isAuthorized).toBe(false);
-    const broken = createAuthorizer(() => ({
-      apiKeys: async () => {
-        throw new Error('secret unavailable');
-      },
-    }));
+    expect(logged).toEqual([]);
+    const broken = createAuthorizer(
+      () => ({
+        apiKeys: async () => {
+          throw new Error('secret unavailable');
+        },
+      }),
+      log,
+    );
     // Fail closed, but as "unavailable" (503 on the twin), not as "Invalid API key".
     await expect(broken({ headers: { 'x-api-key': key } })).rejects.toBeInstanceOf(
       DependencyUnavailableError,
     );
+    expect(logged).toEqual(['API key set unavailable']);
   });
 });
 

@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readPackageDir } from '#app/package-dir.ts';
 import { parseNumericCsv } from '#core/csv.ts';
 import { averagePrecision, rocAuc } from '#core/evaluation.ts';
 import { loadModel } from '#core/scoring.ts';
-import { readPackageDir } from '../../../bin/commands/models.ts';
 import { buildDefaultModel } from '../../../scripts/build-default-model.ts';
 
 const committed = path.resolve(import.meta.dirname, '../../../models/default');

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readPackageDir } from '#app/package-dir.ts';
 import type { ModelPackage } from '#core/model/manifest.ts';
 import { sha256Hex } from '#core/model/package-io.ts';
 import { exportOnnx } from '#core/onnx/export.ts';
 import { onnx } from '#core/onnx/proto.ts';
 import { loadModel } from '#core/scoring.ts';
-import { readPackageDir } from '../../../bin/commands/models.ts';
 import { gridRows, randomEnsemble } from '../../helpers/random-trees.ts';
 
 describe('engine choice and the fast path score', () => {

@@ -2,6 +2,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PowertoolsMetricsSink } from '#adapters/observability.ts';
 import { VigilError } from '#core/errors.ts';
 import { httpHandler } from '#runtime/http.ts';
 import { parseRowsRequest } from '#runtime/request.ts';
@@ -14,7 +15,9 @@ import { parseRowsRequest } from '#runtime/request.ts';
 const context = { awsRequestId: 'fuzz-req' } as Context;
 // Thousands of counted errors: emitted to a disabled emitter, not the test's stdout.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-const quiet = { metrics: new Metrics({ namespace: 'VigilFuzz', serviceName: 'fuzz' }) };
+const quiet = {
+  metrics: new PowertoolsMetricsSink(new Metrics({ namespace: 'VigilFuzz', serviceName: 'fuzz' })),
+};
 
 const event = fc.record({
   body: fc.option(

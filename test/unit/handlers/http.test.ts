@@ -1,9 +1,10 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
+import { PowertoolsMetricsSink } from '#adapters/observability.ts';
 import { ModelUnavailableError } from '#app/serve.ts';
 import { VigilError } from '#core/errors.ts';
-import { emitMetrics, httpHandler } from '#runtime/http.ts';
+import { httpHandler } from '#runtime/http.ts';
 
 const event = { requestContext: { requestId: 'r-1' }, headers: {} } as unknown as APIGatewayProxyEventV2;
 const context = { awsRequestId: 'req-123' } as Context;
@@ -111,8 +112,8 @@ describe('httpHandler error mapping', () => {
   });
 });
 
-describe('emitMetrics', () => {
-  it('publishes stored metrics and says nothing when a request stored none (a 4xx)', async () => {
+describe('metrics of a request (PowertoolsMetricsSink)', () => {
+  it('publishes each record as it is emitted and says nothing when a request emitted none (a 4xx)', async () => {
     const lines: string[] = [];
     const m = new Metrics({
       namespace: 'Test',
@@ -123,15 +124,22 @@ describe('emitMetrics', () => {
       lines.push(String(chunk));
       return true;
     });
+    const sink = new PowertoolsMetricsSink(m);
     try {
-      await httpHandler(async () => {
-        throw new VigilError('EmptyBatch', 'no rows');
-      }).use(emitMetrics(m))(event, context);
+      await httpHandler(
+        async () => {
+          throw new VigilError('EmptyBatch', 'no rows');
+        },
+        { metrics: sink },
+      )(event, context);
       expect(lines.filter((l) => l.includes('No application metrics'))).toEqual([]);
-      await httpHandler(async () => {
-        m.addMetric('RowsScored', 'Count', 2);
-        return { statusCode: 200, body: '{}' };
-      }).use(emitMetrics(m))(event, context);
+      await httpHandler(
+        async () => {
+          sink.emit([{ name: 'RowsScored', value: 2 }]);
+          return { statusCode: 200, body: '{}' };
+        },
+        { metrics: sink },
+      )(event, context);
       expect(lines.some((l) => l.includes('"RowsScored"'))).toBe(true);
     } finally {
       out.mockRestore();

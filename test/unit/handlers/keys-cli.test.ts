@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { logger } from '#adapters/observability.ts';
 import { FileKeys } from '#adapters/secrets.ts';
 import { ApiKeySetSchema, generateApiKey, hashApiKey, verifyApiKey } from '#core/auth.ts';
 import { createAuthorizer } from '#handlers/authorizer.ts';
@@ -43,7 +44,10 @@ describe('vigil keys create', () => {
     try {
       const first = generateApiKey('score');
       await writeFile(file, JSON.stringify({ keys: [first.record] }));
-      const authorize = createAuthorizer(() => source);
+      const authorize = createAuthorizer(
+        () => source,
+        () => logger,
+      );
       const source = new FileKeys(file);
       let rotating = true;
       let torn = 0;
@@ -84,7 +88,10 @@ describe('vigil keys create', () => {
       const k = generateApiKey('score');
       await writeFile(file, JSON.stringify({ keys: [k.record] }));
       const source = new FileKeys(file);
-      const authorize = createAuthorizer(() => source);
+      const authorize = createAuthorizer(
+        () => source,
+        () => logger,
+      );
       expect((await authorize({ headers: { 'x-api-key': k.key } })).isAuthorized).toBe(true);
       await writeFile(file, '{"keys": [');
       expect((await authorize({ headers: { 'x-api-key': k.key } })).isAuthorized).toBe(true);

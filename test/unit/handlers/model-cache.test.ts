@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readPackageDir } from '#app/package-dir.ts';
 import { ModelCache, ModelUnavailableError } from '#app/serve.ts';
 import { ModelNotFoundError } from '#core/errors.ts';
 import type { ModelPackage } from '#core/model/manifest.ts';
 import type { ArtifactStore, ModelRef, ModelResolver } from '#core/ports.ts';
-import { readPackageDir } from '../../../bin/commands/models.ts';
 
 /** An in-memory registry whose production alias the test moves, counting lookups. */
 function fakeRegistry(pkg: ModelPackage) {

@@ -12,11 +12,9 @@ async function emfWith(environment: string | undefined): Promise<Array<Record<st
     lines.push(String(line));
   });
   try {
-    // Both emission styles the handlers use: a single metric (http.ts, drift) and a buffered one (score).
-    metrics.singleMetric().addMetric('ServerErrors', 'Count', 1);
-    metrics.addDimensions({ model: 'default' });
-    metrics.addMetric('RowsScored', 'Count', 3);
-    metrics.publishStoredMetrics();
+    // Both shapes the emitters use: service-level (http.ts, captures) and per model (score, drift).
+    metrics.emit([{ name: 'ServerErrors', value: 1 }]);
+    metrics.emit([{ name: 'RowsScored', value: 3 }], { model: 'default' });
   } finally {
     spy.mockRestore();
   }

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { explainRequest } from '#app/explain.ts';
-import { scoreRequest } from '#app/score.ts';
+import { logger } from '#adapters/observability.ts';
+import { explainRowsOf } from '#app/explain.ts';
+import { scoreRows } from '#app/score.ts';
+import { singlePackageCache } from '#app/serve.ts';
 import { TreeScorer } from '#core/forest/fast-path.ts';
 import { importModel } from '#core/model/import.ts';
 import { loadModel, rowsToMatrix } from '#core/scoring.ts';
-import { runOnBody, singlePackageCache } from '../../../bin/commands/package-runner.ts';
+import { explainHttp } from '#handlers/explain.ts';
+import { scoreHttp } from '#handlers/score.ts';
+import { runOnBody } from '../../../local/run-on-body.ts';
+
+const NO_METRICS = { emit: () => undefined };
+
 import { Rng, randomRows, randomSkTree, regressorGraph, walk } from '../../helpers/skl2onnx-graphs.ts';
 
 /**
@@ -68,7 +75,9 @@ describe('tensor(double) graphs end to end', () => {
     const models = singlePackageCache(await pkg());
     const body = JSON.stringify({ rows: rows.slice(0, 20) });
     const scored = await runOnBody(
-      scoreRequest({ models, captureSampleRate: 0, maxRows: 100, alias: 'production' }),
+      scoreHttp(scoreRows({ models, captureSampleRate: 0, maxRows: 100, metrics: NO_METRICS, logger }), {
+        alias: 'production',
+      }),
       'double',
       'score',
       body,
@@ -78,7 +87,7 @@ describe('tensor(double) graphs end to end', () => {
       expect(r.score).toBeCloseTo(expected[i], 9);
     });
     const explained = await runOnBody(
-      explainRequest({ models, maxRows: 100, alias: 'production' }),
+      explainHttp(explainRowsOf({ models, maxRows: 100, metrics: NO_METRICS }), { alias: 'production' }),
       'double',
       'explain',
       body,

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainRequest } from '#app/explain.ts';
-import { scoreRequest } from '#app/score.ts';
+import { logger } from '#adapters/observability.ts';
+import { explainRowsOf } from '#app/explain.ts';
+import { registerPackage } from '#app/models.ts';
+import { scoreRows } from '#app/score.ts';
+import { singlePackageCache } from '#app/serve.ts';
 import { parseNumericCsv } from '#core/csv.ts';
 import { UnsupportedModelError } from '#core/errors.ts';
 import { importModel } from '#core/model/import.ts';
@@ -12,8 +15,12 @@ import { parseOnnx } from '#core/onnx/parse.ts';
 import { type GraphProto, type ModelProto, type NodeProto, onnx } from '#core/onnx/proto.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
 import { checkServable } from '#core/scoring.ts';
-import { registerPackage } from '../../../bin/commands/models.ts';
-import { runOnBody, singlePackageCache } from '../../../bin/commands/package-runner.ts';
+import { explainHttp } from '#handlers/explain.ts';
+import { scoreHttp } from '#handlers/score.ts';
+import { runOnBody } from '../../../local/run-on-body.ts';
+
+const NO_METRICS = { emit: () => undefined };
+
 import { Rng, randomSkTree, regressorGraph } from '../../helpers/skl2onnx-graphs.ts';
 
 /**
@@ -133,8 +140,10 @@ describe('refusals', () => {
     const models = singlePackageCache(refused);
     const row = JSON.stringify({ rows: [Object.fromEntries(FEATURES.map((f) => [f, 1]))] });
     for (const core of [
-      scoreRequest({ models, captureSampleRate: 0, maxRows: 10, alias: 'production' }),
-      explainRequest({ models, maxRows: 10, alias: 'production' }),
+      scoreHttp(scoreRows({ models, captureSampleRate: 0, maxRows: 10, metrics: NO_METRICS, logger }), {
+        alias: 'production',
+      }),
+      explainHttp(explainRowsOf({ models, maxRows: 10, metrics: NO_METRICS }), { alias: 'production' }),
     ]) {
       const res = await runOnBody(core, 'refused', 'score', row);
       expect(res.status).toBe(422);
@@ -155,7 +164,9 @@ describe('tree graphs Vigil cannot fold', () => {
     const models = singlePackageCache(pkg);
     const row = JSON.stringify({ rows: [Object.fromEntries(FEATURES.map((f) => [f, 50]))] });
     const scored = await runOnBody(
-      scoreRequest({ models, captureSampleRate: 0, maxRows: 10, alias: 'production' }),
+      scoreHttp(scoreRows({ models, captureSampleRate: 0, maxRows: 10, metrics: NO_METRICS, logger }), {
+        alias: 'production',
+      }),
       'unfolded',
       'score',
       row,
@@ -163,7 +174,7 @@ describe('tree graphs Vigil cannot fold', () => {
     expect(scored.status).toBe(200);
     expect(Number.isFinite(JSON.parse(scored.body).results[0].score)).toBe(true);
     const explained = await runOnBody(
-      explainRequest({ models, maxRows: 10, alias: 'production' }),
+      explainHttp(explainRowsOf({ models, maxRows: 10, metrics: NO_METRICS }), { alias: 'production' }),
       'unfolded',
       'explain',
       row,

@@ -46,7 +46,7 @@ describe("the twin's staging area (stand-in for presigned S3 uploads)", () => {
     for (const uri of [
       'file:///etc/passwd',
       `file://${dir}/m/${id}.zip`,
-      `staging://../m/${id}.zip`,
+      `vigil-staging://../m/${id}.zip`,
       `s3://b/staging/m/${id}.zip`,
     ]) {
       expect((await staging.read(uri).catch((e) => e)).code, uri).toBe('BadRequest');

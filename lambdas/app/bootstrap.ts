@@ -1,36 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { type ModelsDeps, registerPackage, setAlias } from '#app/models.ts';
+import { basename } from 'node:path';
 import { PRODUCTION_ALIAS } from '#contracts';
-import { ModelNotFoundError, VigilError } from '#core/errors.ts';
-import type { ModelPackage } from '#core/model/manifest.ts';
-import { decodePackage, PACKAGE_FILES } from '#core/model/package-io.ts';
+import { ModelNotFoundError } from '#core/errors.ts';
 import type { ModelVersion } from '#core/registry/types.ts';
-
-/**
- * Package-directory reading and the twin's bootstrap, on top of the registry use cases
- * (`#app/models.ts`). `vigil models …` itself is an API client (`models-cli.ts`).
- */
-export { registerPackage };
-
-/**
- * Reads and verifies a package directory (`model.onnx` + `manifest.json`).
- * @throws VigilError BadRequest (missing file) | InvalidModel | IntegrityError
- */
-export async function readPackageDir(dir: string): Promise<ModelPackage> {
-  const read = async (file: string) => {
-    try {
-      return await readFile(join(dir, file));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new VigilError('BadRequest', `Package directory '${dir}' has no ${file}`, { dir, file });
-      }
-      throw e;
-    }
-  };
-  const [manifest, onnx] = await Promise.all([read(PACKAGE_FILES.manifest), read(PACKAGE_FILES.model)]);
-  return decodePackage({ manifest, onnx: new Uint8Array(onnx) }, dir);
-}
+import { type ModelsDeps, registerPackage, setAlias } from './models.ts';
+import { readPackageDir } from './package-dir.ts';
 
 /** Actor recorded by `bootstrapDefaultModel`, so an interrupted bootstrap can be recognised and completed. */
 export const BOOTSTRAP_ACTOR = 'vigil-bootstrap';
@@ -52,7 +25,7 @@ export interface BootstrapResult {
  * not yet approved or promoted). A model someone else registered is left alone.
  */
 export async function bootstrapDefaultModel(
-  deps: Pick<ModelsDeps, 'registry' | 'store'>,
+  deps: Pick<ModelsDeps, 'registry' | 'store' | 'policy'>,
   packageDir: string,
   opts: { name?: string } = {},
 ): Promise<BootstrapResult> {
