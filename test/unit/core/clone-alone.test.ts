@@ -14,7 +14,7 @@ function files(dir: string): string[] {
 
 /** A user's clone has no `shared/` beside it: every file a test reads must live in the repository. */
 describe('tests read only the repository', () => {
-  it('no test or bench file refers to a path outside the checkout (../shared)', () => {
+  it('no test or bench file refers to a path outside the checkout (the shared folder beside it)', () => {
     const offenders = [...files(path.join(repoRoot, 'test')), ...files(path.join(repoRoot, 'bench'))]
       .filter((f) => f !== import.meta.filename)
       .filter((f) => /\.\.\/shared\b|['"`]\/work\//.test(readFileSync(f, 'utf8')))
