@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { tableDefinition } from '#adapters/tables.ts';
 
 export interface LocalDynamo {
@@ -15,6 +14,9 @@ export interface LocalDynamo {
  * With `path` the data persists in a LevelDB directory; without, it is in memory.
  */
 export async function startDynalite(opts: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
+  // Imported here, not at the top: dynalite is a dev dependency, and the EKS scorer's image
+  // (`vigil serve --aws`, production dependencies only) bundles this module without starting it.
+  const { default: dynalite } = await import('dynalite');
   const server = dynalite({ path: opts.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/constructs/model-function.ts';
 import { HEALTH_PATH } from '../../lib/constructs/streaming-scorer-manifests.ts';
@@ -35,6 +37,40 @@ describe('Dockerfile of the streaming scorer', () => {
     expect(instructions).toContain('ENTRYPOINT ["node", "dist/vigil.mjs"]');
     expect(instructions.find((l) => l.startsWith('CMD '))).toMatch(/"serve", "--aws"/);
   });
+
+  it('bundles from what the build stage copies, importing eagerly only production dependencies', async () => {
+    // GIVEN exactly the folders the build stage COPYs (no lib/, no test/), as the image builds them
+    const copied = instructions
+      .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
+      .flatMap((l) => l.slice(5).split(/\s+/).slice(0, -1));
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-image-'));
+    try {
+      for (const f of copied) cpSync(join(REPO_ROOT, f), join(dir, f), { recursive: true });
+      symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+      // WHEN esbuild bundles the entry point as the Dockerfile does
+      const out = await build({
+        entryPoints: [join(dir, 'bin/vigil.ts')],
+        bundle: true,
+        platform: 'node',
+        target: 'node22',
+        format: 'esm',
+        packages: 'external',
+        write: false,
+        logLevel: 'silent',
+      });
+      // THEN every package it imports at start-up is installed by `npm ci --omit=dev`
+      const code = out.outputFiles[0].text;
+      const eager = [...code.matchAll(/^import\s[^;]*?from\s*"([^"]+)"/gm)].map((m) => m[1]);
+      const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+      const name = (s: string) =>
+        (s.startsWith('@') ? s.split('/').slice(0, 2) : s.split('/').slice(0, 1)).join('/');
+      const missing = eager.filter((s) => !s.startsWith('node:') && !(name(s) in pkg.dependencies));
+      expect(eager.length).toBeGreaterThan(0);
+      expect(missing).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('checks health on the same path as the Kubernetes probes', () => {
     const healthcheck = instructions.find((l) => l.startsWith('HEALTHCHECK '));
