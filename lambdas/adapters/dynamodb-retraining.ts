@@ -35,11 +35,7 @@ export class DynamoRetrainingLedger implements RetrainingLedger {
   async acquire(
     model: string,
     executionArn: string,
-    opts: {
-      readonly now: Date;
-      readonly leaseMs: number;
-      readonly isRunning?: (arn: string) => Promise<boolean>;
-    },
+    opts: Parameters<RetrainingLedger['acquire']>[2],
   ): Promise<AcquireResult> {
     assertModelName(model);
     const item: RetrainingLockHolder = {

@@ -7,7 +7,7 @@ import { BOOTSTRAP_ACTOR, bootstrapDefaultModel } from '#app/bootstrap.ts';
 import { registerPackage } from '#app/models.ts';
 import { readPackageDir, writePackageDir } from '#app/package-dir.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
-import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
+import { fixturePackage, steppingClock, unservablePackage } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from '../registry/harness.ts';
 
 /** The registry use cases of lambdas/app against dynalite and the filesystem store. */
@@ -81,16 +81,7 @@ describe('registry use cases on dynalite', () => {
 
     it('refuses a package the scorer could not serve, before allocating a version', async () => {
       const { registry, store } = await setup();
-      const good = fixturePackage({ name: 'wide-model' });
-      const ref = good.manifest.reference.features.cpu;
-      const wide = {
-        ...good,
-        manifest: {
-          ...good.manifest,
-          features: ['cpu', 'memory', 'disk'],
-          reference: { ...good.manifest.reference, features: { cpu: ref, memory: ref, disk: ref } },
-        },
-      };
+      const wide = unservablePackage();
       await expect(registerPackage({ registry, store }, wide, { actor: 'tester' })).rejects.toThrow(
         /manifest lists 3 features but the ONNX graph reads 2/,
       );

@@ -15,7 +15,7 @@ import { registry, resetRoot, staging } from '#runtime/root.ts';
 import { modelsCli } from '../../../bin/commands/models-cli.ts';
 import type { LocalDynamo } from '../../../local/dynalite.ts';
 import { lambdaContext } from '../../../local/http-adapter.ts';
-import { fixturePackage, steppingClock } from '../../unit/registry/fixture-package.ts';
+import { fixturePackage, steppingClock, unservablePackage } from '../../unit/registry/fixture-package.ts';
 import { freshRegistry, startDynalite } from './harness.ts';
 
 async function writePackage(dir: string, pkg: ModelPackage): Promise<string> {
@@ -199,16 +199,7 @@ describe('vigil models against the models Lambda wired to DynamoDB (dynalite) th
     expect(r.stderr).toMatch(
       /sha256 of model.onnx .* does not match its manifest \(HTTP 422 IntegrityError\)/,
     );
-    const good = fixturePackage({ name: 'wide-model' });
-    const ref = good.manifest.reference.features.cpu;
-    const wide = {
-      ...good,
-      manifest: {
-        ...good.manifest,
-        features: ['cpu', 'memory', 'disk'],
-        reference: { ...good.manifest.reference, features: { cpu: ref, memory: ref, disk: ref } },
-      },
-    } as ModelPackage;
+    const wide = unservablePackage();
     const w = await vigil('register', '--package', await writePackage(join(tmp, 'pkg-wide'), wide));
     expect(w.stderr).toMatch(/manifest lists 3 features but the ONNX graph reads 2/);
     const models = JSON.parse((await vigil('list', '--json')).stdout).models.map(

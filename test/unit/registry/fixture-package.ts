@@ -45,6 +45,23 @@ export function fixturePackage(opts: { name?: string; seed?: number } = {}): Mod
   return { manifest, onnx };
 }
 
+/**
+ * A package whose manifest lists three features while its graph reads two: the scorer could
+ * not serve it, so registration must refuse it before allocating a version.
+ */
+export function unservablePackage(name = 'wide-model'): ModelPackage {
+  const good = fixturePackage({ name });
+  const ref = good.manifest.reference.features.cpu;
+  return {
+    ...good,
+    manifest: {
+      ...good.manifest,
+      features: ['cpu', 'memory', 'disk'],
+      reference: { ...good.manifest.reference, features: { cpu: ref, memory: ref, disk: ref } },
+    },
+  } as ModelPackage;
+}
+
 /** A clock that advances one second per reading, from 2025-01-01T00:00:00Z. */
 export function steppingClock(start = Date.parse('2025-01-01T00:00:00.000Z'), stepMs = 1000) {
   let t = start - stepMs;
