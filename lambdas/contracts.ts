@@ -173,6 +173,40 @@ export const RETRAINING_TASKS = {
 } as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
 
 /**
+ * The state machines of the CDK app, by the key the local runner and the tests use. `id` is the
+ * construct id (and so the start of the template's logical id) of the `AWS::StepFunctions::
+ * StateMachine`. Task functions are mapped back to handler modules through their
+ * `POWERTOOLS_SERVICE_NAME` (each machine's `*_TASKS` table, like `RETRAINING_TASKS`).
+ * Issue 10 owns `retraining`, issue 11 adds `release`, issue 15 adds `driftSummary`.
+ */
+export const STATE_MACHINES = {
+  retraining: { id: 'Retraining' },
+} as const satisfies Record<string, { id: string }>;
+
+/**
+ * Where captures live, shared by the writers (score path, issue 15's capture paths) and every
+ * reader (drift evaluation and its Distributed Map, retraining's PrepareData, the console).
+ *
+ * - DynamoDB: one item collection per model-hour-shard. With `shards <= 1` the key is wave 1's
+ *   `CAP#<model>#<yyyy-mm-ddThh>` unchanged, so existing captures stay readable; with N shards a
+ *   row goes to shard `hash(requestId) mod N`, key `CAP#<model>#<hour>#<shard>`, and readers query
+ *   all N.
+ * - S3 (Firehose → Parquet with dynamic partitioning): `captures/model=<m>/date=<yyyy-mm-dd>/hour=<hh>/`,
+ *   the Hive layout a Glue table's partition projection reads; records Firehose could not convert
+ *   go under `captures-errors/`.
+ */
+export const CAPTURE_LAYOUT = {
+  /** UTC hour of a timestamp: `yyyy-mm-ddThh`. */
+  hour: (at: string | Date): string => new Date(at).toISOString().slice(0, 13),
+  dynamoPartition: (model: string, hour: string, shard = 0, shards = 1): string =>
+    shards <= 1 ? `CAP#${model}#${hour}` : `CAP#${model}#${hour}#${shard}`,
+  s3Prefix: 'captures/',
+  s3ErrorPrefix: 'captures-errors/',
+  s3Partition: (model: string, hour: string): string =>
+    `captures/model=${model}/date=${hour.slice(0, 10)}/hour=${hour.slice(11, 13)}/`,
+} as const;
+
+/**
  * Powertools Tracer, built by the CDK construct from `entry` into `file` beside each function's
  * bundle (not into it), and imported from there by `runtime/tracing.ts` in Lambda only.
  */

@@ -5,13 +5,14 @@ import {
   NumberValue,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { CAPTURE_LAYOUT } from '#contracts';
 import type { CapturedRow, CaptureSink, CaptureWriteResult } from '#core/ports.ts';
 import { classifyError, describeError } from './dependency-errors.ts';
 import { TABLE_KEYS } from './tables.ts';
 
-/** Hour partition of a capture: `CAP#<model>#<yyyy-mm-ddThh>` (UTC). */
+/** Hour partition of a capture: `CAP#<model>#<yyyy-mm-ddThh>` (UTC; one shard, `CAPTURE_LAYOUT`). */
 export const capturePartition = (model: string, at: string | Date): string =>
-  `CAP#${model}#${new Date(at).toISOString().slice(0, 13)}`;
+  CAPTURE_LAYOUT.dynamoPartition(model, CAPTURE_LAYOUT.hour(at));
 
 /** Sort key: `<iso>#<requestId>#<index>` — unique per scored row, ordered by time. */
 export const captureSortKey = (row: Pick<CapturedRow, 'at' | 'requestId' | 'index'>): string =>

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { DRIFT_EVENT, ENV, RETRAINING_TASKS } from '#contracts';
+import { DRIFT_EVENT, ENV, RETRAINING_TASKS, STATE_MACHINES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
@@ -360,7 +360,7 @@ export class PipelineStack extends Stack {
       retention: config.logRetentionDays,
       removalPolicy,
     });
-    this.stateMachine = new sfn.StateMachine(this, 'Retraining', {
+    this.stateMachine = new sfn.StateMachine(this, STATE_MACHINES.retraining.id, {
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(acquire.next(lockHeld)),
