@@ -104,6 +104,8 @@ export const SERVICES = {
   driftEvaluate: 'vigil-drift-evaluate',
   authorizer: 'vigil-authorizer',
   health: 'vigil-health',
+  /** The Data stack's custom resource registering the shipped default model on first deploy. */
+  seedDefaultModel: 'vigil-seed-default-model',
   /** Every handler in one process on the local twin. */
   local: 'vigil-local',
   /** `vigil serve --aws` on EKS. */
@@ -140,6 +142,7 @@ export const HANDLERS = {
   driftEvaluate: 'lambdas/handlers/drift-evaluate.ts',
   authorizer: 'lambdas/handlers/authorizer.ts',
   health: 'lambdas/handlers/health.ts',
+  seedDefaultModel: 'lambdas/handlers/seed-default-model.ts',
   retrainAcquireLock: 'lambdas/handlers/retrain-acquire-lock.ts',
   retrainPrepareData: 'lambdas/handlers/retrain-prepare-data.ts',
   retrainValidateData: 'lambdas/handlers/retrain-validate-data.ts',
@@ -150,6 +153,21 @@ export const HANDLERS = {
   retrainNotify: 'lambdas/handlers/retrain-notify.ts',
   retrainSubmitJob: 'lambdas/handlers/retrain-submit-job.ts',
   retrainRequestApproval: 'lambdas/handlers/retrain-request-approval.ts',
+} as const;
+
+/**
+ * Properties of the Data stack's default-model seed (a CloudFormation custom resource served by
+ * `HANDLERS.seedDefaultModel`): where the shipped package zip (a CDK file asset) lies. A new
+ * asset hash changes them, so CloudFormation sends an Update, which the seed also leaves alone
+ * once `production` exists.
+ */
+export const DEFAULT_MODEL_SEED = {
+  /** Resource property: bucket of the zipped package asset. */
+  bucketProperty: 'PackageBucket',
+  /** Resource property: object key of the zipped package asset. */
+  keyProperty: 'PackageKey',
+  /** Physical id of the seed: one per environment, stable, so no Update ever replaces it. */
+  physicalId: 'vigil-default-model-seed',
 } as const;
 
 /**

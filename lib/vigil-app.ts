@@ -70,6 +70,7 @@ export const addVigilStacks = (
   const description = (part: string) => `Vigil ${config.envName}: ${part}`;
   const data = new DataStack(app, `${prefix}-Data`, {
     config,
+    entries: options.entries,
     description: description('tables, bucket, keys'),
   });
   const api = new ApiStack(app, `${prefix}-Api`, {

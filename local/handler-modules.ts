@@ -16,6 +16,7 @@ import { handler as retrainSubmitJob } from '#handlers/retrain-submit-job.ts';
 import { handler as retrainTrain } from '#handlers/retrain-train.ts';
 import { handler as retrainValidateData } from '#handlers/retrain-validate-data.ts';
 import { handler as score } from '#handlers/score.ts';
+import { handler as seedDefaultModel } from '#handlers/seed-default-model.ts';
 
 /**
  * Every Lambda entry point, imported statically so the container bundle
@@ -30,6 +31,7 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   driftEvaluate,
   authorizer,
   health,
+  seedDefaultModel,
   retrainAcquireLock,
   retrainPrepareData,
   retrainValidateData,

@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
 import { PRODUCTION_ALIAS } from '#contracts';
 import { ModelNotFoundError } from '#core/errors.ts';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import { unzipPackage } from '#core/model/package-zip.ts';
 import type { ModelVersion } from '#core/registry/types.ts';
 import { type ModelsDeps, registerPackage, setAlias } from './models.ts';
 import { readPackageDir } from './package-dir.ts';
@@ -29,13 +31,39 @@ export async function bootstrapDefaultModel(
   packageDir: string,
   opts: { name?: string } = {},
 ): Promise<BootstrapResult> {
-  const pkg = await readPackageDir(packageDir);
-  const name = opts.name ?? pkg.manifest.name;
   // The package directory by name only: the checkout path is nobody's business in the history.
-  const ctx = {
-    actor: BOOTSTRAP_ACTOR,
+  return bootstrapPackage(deps, await readPackageDir(packageDir), {
+    ...opts,
     reason: `bootstrap from the shipped package directory ${basename(packageDir)}`,
-  };
+  });
+}
+
+/**
+ * A deployed environment's first deploy (the Data stack's seed custom resource): the same rules as
+ * {@link bootstrapDefaultModel} for the shipped package zipped as a CDK asset. It never moves a
+ * `production` alias that exists, and never touches a model someone else registered, so a redeploy
+ * after a promotion (or with a rebuilt default package) changes nothing.
+ * @throws VigilError BadRequest (not a package zip) | InvalidModel | IntegrityError
+ */
+export async function seedDefaultModel(
+  deps: Pick<ModelsDeps, 'registry' | 'store' | 'policy'>,
+  zip: Uint8Array,
+  opts: { name?: string } = {},
+): Promise<BootstrapResult> {
+  return bootstrapPackage(deps, unzipPackage(zip, 'the shipped default package'), {
+    ...opts,
+    reason: 'seeded at deploy from the shipped default package',
+  });
+}
+
+/** Registers, approves and promotes `pkg` when its model has no production version (see above). */
+async function bootstrapPackage(
+  deps: Pick<ModelsDeps, 'registry' | 'store' | 'policy'>,
+  pkg: ModelPackage,
+  opts: { name?: string; reason: string },
+): Promise<BootstrapResult> {
+  const name = opts.name ?? pkg.manifest.name;
+  const ctx = { actor: BOOTSTRAP_ACTOR, reason: opts.reason };
   let versions: ModelVersion[] = [];
   try {
     versions = await deps.registry.listVersions(name);

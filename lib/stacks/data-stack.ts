@@ -6,7 +6,9 @@ import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
+import { DefaultModelSeed } from '../constructs/default-model-seed.ts';
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
+import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 
 /** Field CloudFormation fills with random text when it creates the API-key secret (unused). */
 export const API_KEYS_SECRET_NONCE = 'createdNonce';
@@ -18,11 +20,17 @@ export const removalPolicyOf = (config: VigilConfig): RemovalPolicy =>
 /** Properties of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
   readonly config: VigilConfig;
+  /**
+   * Handler entry files (the default-model seed's).
+   * @default HANDLERS from lambdas/contracts.ts
+   */
+  readonly entries?: Partial<HandlerEntries>;
 }
 
 /**
  * Stateful resources (DESIGN.md §9 `Data`): the registry, captures and drift-report tables, the
- * model artifact bucket, the API key secret, and the customer-managed KMS key encrypting them all.
+ * model artifact bucket, the API key secret, and the customer-managed KMS key encrypting them all;
+ * and the seed that registers the shipped default model as `production` on the first deploy.
  */
 export class DataStack extends Stack {
   public readonly key: kms.Key;
@@ -31,6 +39,7 @@ export class DataStack extends Stack {
   public readonly driftTable: dynamodb.Table;
   public readonly artifacts: ArtifactBucket;
   public readonly apiKeys: secretsmanager.Secret;
+  public readonly defaultModelSeed: DefaultModelSeed;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -70,6 +79,17 @@ export class DataStack extends Stack {
     this.driftTable = table('DriftReports', false);
 
     this.artifacts = new ArtifactBucket(this, 'Artifacts', { encryptionKey: this.key, removalPolicy });
+
+    // In this stack, so the model exists before the Api stack's provisioned score instances load it.
+    this.defaultModelSeed = new DefaultModelSeed(this, 'DefaultModelSeed', {
+      entry: handlerEntries(props.entries).seedDefaultModel,
+      environmentName: config.envName,
+      registryTable: this.registryTable,
+      artifacts: this.artifacts,
+      key: this.key,
+      logRetention: config.logRetentionDays,
+      logRemovalPolicy: removalPolicy,
+    });
 
     this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
       description: `Vigil ${config.envName}: hashed API keys read by the authorizer`,

@@ -1,11 +1,16 @@
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
-import { ENV } from '#contracts';
+import { DEFAULT_MODEL_SEED, ENV } from '#contracts';
 import { ApiKeySetSchema } from '#core/auth.ts';
 import { driftIntervalMinutes, ENV_NAMES, loadConfig } from '../../lib/config.ts';
 import { ArtifactBucket } from '../../lib/constructs/artifact-bucket.ts';
+import { DEFAULT_PACKAGE_DIR } from '../../lib/constructs/default-model-seed.ts';
+import { REPO_ROOT } from '../../lib/constructs/model-function.ts';
 import { NotificationTopic } from '../../lib/constructs/notification-topic.ts';
 import { API_KEYS_SECRET_NONCE } from '../../lib/stacks/data-stack.ts';
 import { addVigilStacks, CROSS_STACK_REFERENCES, type VigilStacks } from '../../lib/vigil-app.ts';
@@ -305,6 +310,78 @@ describe('API-key secret', () => {
   it('starts as a key set the authorizer parses (the generated field is ignored)', () => {
     expect(ApiKeySetSchema.parse({ keys: [], [API_KEYS_SECRET_NONCE]: 'random' })).toEqual({ keys: [] });
   });
+});
+
+describe('a fresh environment scores: the default-model seed', () => {
+  const t = prod.templates.data;
+  const seedFn = () => {
+    const found = vigilFunctions(t).find(
+      ([, p]) => p.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'vigil-seed-default-model',
+    );
+    expect(found).toBeDefined();
+    return found as [string, CfnProps];
+  };
+  const seedStatements = (): CfnProps[] => {
+    const [, fn] = seedFn();
+    const roleId = fn.Role['Fn::GetAtt'][0];
+    return resourcesOf(t, 'AWS::IAM::Policy')
+      .filter(([, p]) => (p.Roles as CfnProps[]).some((r) => r.Ref === roleId))
+      .flatMap(([, p]) => p.PolicyDocument.Statement as CfnProps[]);
+  };
+  const actionsOf = (s: CfnProps): string[] => [s.Action].flat();
+
+  it('registers the shipped package through a custom resource served by the seed function', () => {
+    const [fnId] = seedFn();
+    const [[, seed], ...more] = resourcesOf(t, 'Custom::VigilDefaultModelSeed');
+    expect(more).toHaveLength(0);
+    expect(seed.ServiceToken).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    // The bootstrap bucket of the deploying account and region (default qualifier).
+    expect(seed[DEFAULT_MODEL_SEED.bucketProperty]['Fn::Sub']).toMatch(
+      /^cdk-hnb659fds-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}$/,
+    );
+    expect(seed[DEFAULT_MODEL_SEED.keyProperty]).toMatch(/^[0-9a-f]{64}\.zip$/);
+  });
+
+  it('ships model.onnx and manifest.json, not the training data', () => {
+    const { asset } = prod.stacks.data.defaultModelSeed;
+    expect(readdirSync(join(prod.app.outdir, asset.assetPath)).sort()).toEqual([
+      'manifest.json',
+      'model.onnx',
+    ]);
+  });
+
+  it('seeds the model the score function preloads', async () => {
+    const manifest = JSON.parse(
+      await readFile(join(REPO_ROOT, DEFAULT_PACKAGE_DIR, 'manifest.json'), 'utf8'),
+    );
+    const [[, score]] = vigilFunctions(prod.templates.api).filter(
+      ([, p]) => p.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'vigil-score',
+    );
+    expect(score.Environment.Variables[ENV.PRELOAD_MODELS].split(',')).toContain(manifest.name);
+  });
+
+  it('reads only its asset object, writes only packages and registry items (least privilege)', () => {
+    const [, fn] = seedFn();
+    const statements = seedStatements();
+    const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const text = (v: unknown) => JSON.stringify(v);
+    expect(s3.map((s) => actionsOf(s))).toEqual([['s3:GetObject'], ['s3:PutObject']]);
+    const [get, put] = s3;
+    // The one asset object: its exact key, no wildcard into the bootstrap bucket.
+    expect(text(get?.Resource)).toContain(`/${seedKey()}`);
+    expect(text(get?.Resource)).not.toContain('*');
+    expect(text(put?.Resource)).toMatch(/\/models\/\*"/);
+    expect(text(statements)).not.toContain('staging/');
+    const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect(actionsOf(dynamo[0] as CfnProps).some((a) => /Scan|Delete|\*/.test(a))).toBe(false);
+    const registryId = resourcesOf(t, 'AWS::DynamoDB::Table').find(([id]) => id.startsWith('Registry'))?.[0];
+    expect(dynamo[0]?.Resource).toEqual({ 'Fn::GetAtt': [registryId, 'Arn'] });
+    expect(fn.Environment.Variables[ENV.ARTIFACT_BUCKET]).toBeDefined();
+    expect(fn.Environment.Variables[ENV.REGISTRY_TABLE]).toEqual({ Ref: registryId });
+  });
+  const seedKey = () =>
+    resourcesOf(t, 'Custom::VigilDefaultModelSeed')[0]?.[1][DEFAULT_MODEL_SEED.keyProperty];
 });
 
 describe('bucket deletion', () => {
