@@ -9,12 +9,13 @@
  *   then everything is destroyed. (`integ-runner` 2.197.10, the newest, bundles a toolkit that reads
  *   cloud assembly schema 53 at most, and aws-cdk-lib 2.276 writes 55, so it cannot run this app.)
  *
- * What it proves once deployed: the API answers; a key written into the (generated-once) secret is
- * accepted and a request without one is refused; an alarm's state change reaches its SNS topic;
- * the drift schedule's invocation of the evaluator runs and, for a model that is not registered in
- * the fresh environment, its failure lands in the on-failure queue instead of vanishing; and the
- * score deployment group rolls back on its alarms. It does not roll a real canary back: that needs
- * a second deploy with changed score code while an alarm is in ALARM (see README, "Integration tests").
+ * What it proves once deployed (one chain of assertions, integ-app.ts): the API answers and refuses
+ * a request without a key; the generated-once key secret holds no key, a key written into it is
+ * accepted and scores with the default model the Data stack seeded (version 1); an alarm's state
+ * change reaches a queue subscribed to its SNS topic; an evaluator invocation as the schedule makes
+ * it writes a report the API serves, and a failing one lands in the on-failure queue; a second
+ * score version deployed through CodeDeploy while a rollback alarm is in ALARM is stopped and
+ * `live` keeps its version. The snapshot test also checks these assertions and their order.
  */
 import { App } from 'aws-cdk-lib';
 import { CROSS_STACK_REFERENCES } from '../../lib/vigil-app.ts';
