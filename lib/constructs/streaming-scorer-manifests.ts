@@ -11,7 +11,7 @@ export interface StreamingScorerOptions {
   readonly name: string;
   /** Kubernetes service account bound to the pod identity role. */
   readonly serviceAccountName: string;
-  /** Image reference; from a CDK image asset, so it names an immutable content-hash tag. */
+  /** Image reference: the CDK image asset by digest (`repo@sha256:…`), so every pull runs the same bytes. */
   readonly image: string;
   /**
    * Node labels the pods must land on (the node pool whose nodes enforce NetworkPolicy, and the

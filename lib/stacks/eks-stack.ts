@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct, IConstruct } from 'constructs';
 import { ENV, PRODUCTION_ALIAS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
@@ -31,6 +32,12 @@ export const SERVICE_CIDR = '172.20.0.0/16';
 /** Docker platform per node architecture. */
 const PLATFORMS = { amd64: ecrAssets.Platform.LINUX_AMD64, arm64: ecrAssets.Platform.LINUX_ARM64 } as const;
 
+/** Construct id of the singleton function aws-cdk-lib creates for AwsCustomResources. */
+const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
+
+/** Where ECR's DescribeImages answer holds the pushed image's digest. */
+const IMAGE_DIGEST_PATH = 'imageDetails.0.imageDigest';
+
 /** Properties of {@link EksStack}. */
 export interface EksStackProps extends StackProps {
   readonly config: VigilConfig;
@@ -52,6 +59,11 @@ export class EksStack extends Stack {
   public readonly serviceAccount: eks.ServiceAccount;
   /** The streaming scorer's image, built from the repo's Dockerfile at deploy (staged at synth). */
   public readonly image: ecrAssets.DockerImageAsset;
+  /**
+   * `<repository uri>@sha256:…`: the image the pods run, by the digest ECR reports for the pushed
+   * asset tag (read at deploy, after the push), so no later push or re-tag changes what runs.
+   */
+  public readonly imageRef: string;
   /** The metrics server the HPA reads CPU utilisation from (not installed by default). */
   public readonly metricsServer: eks.Addon;
   /** The validated objects applied to the cluster, in order. */
@@ -112,6 +124,45 @@ export class EksStack extends Stack {
       platform: PLATFORMS[config.eks.arch],
     });
 
+    // The asset's tag is known at synth, its digest only after the push at deploy: a custom
+    // resource asks ECR for it. A content-hash tag alone is not a pin: the bootstrap repository's
+    // tag immutability is a bootstrap-template setting, anyone with ecr:BatchDeleteImage and
+    // ecr:PutImage can delete and re-push it, and cdk-assets skips the push when the tag already
+    // exists; a rescheduled pod would then pull other bytes. By digest, every pull is the image
+    // that was there when this stack deployed, and a new asset hash re-reads it (Update).
+    const digest = new cr.AwsCustomResource(this, 'ScorerImageDigest', {
+      onUpdate: {
+        service: 'ECR',
+        action: 'describeImages',
+        parameters: {
+          repositoryName: this.image.repository.repositoryName,
+          imageIds: [{ imageTag: this.image.imageTag }],
+        },
+        physicalResourceId: cr.PhysicalResourceId.of(this.image.imageTag),
+        outputPaths: [IMAGE_DIGEST_PATH],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({
+          actions: ['ecr:DescribeImages'],
+          resources: [this.image.repository.repositoryArn],
+        }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    this.imageRef = `${this.image.repository.repositoryUri}@${digest.getResponseField(IMAGE_DIGEST_PATH)}`;
+    // The singleton function behind every AwsCustomResource of the stack (CDK-owned); its own
+    // permissions are the one DescribeImages statement above, on the one repository.
+    const digestRole = this.node
+      .tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON)
+      ?.node.tryFindChild('ServiceRole');
+    if (!digestRole)
+      throw new Error('EksStack: expected the AwsCustomResource singleton (aws-cdk-lib changed?)');
+    Validations.of(digestRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        "Role of CDK's AwsCustomResource singleton (reads the scorer image digest): the managed policy is its log writing, CDK attaches it.",
+    });
+
     this.metricsServer = new eks.Addon(this, 'MetricsServer', {
       cluster: this.cluster,
       addonName: 'metrics-server',
@@ -135,7 +186,7 @@ export class EksStack extends Stack {
       namespace: SCORER.namespace,
       name: SCORER.name,
       serviceAccountName: SCORER.serviceAccount,
-      image: this.image.imageUri,
+      image: this.imageRef,
       nodeSelector: { 'karpenter.sh/nodepool': SCORER.nodePool, 'kubernetes.io/arch': config.eks.arch },
       dnsCidrs: [vpc.vpcCidrBlock, SERVICE_CIDR],
       containerPort: config.eks.containerPort,

@@ -150,9 +150,12 @@ describe('EKS stack: a scorer that can run', () => {
     );
     const raw = JSON.stringify((workload as CfnProps).Properties.Manifest);
     expect(raw).not.toMatch(/public\.ecr\.aws|:latest/);
-    // The bootstrap ECR repository, tagged with the asset's content hash (its tags are immutable).
+    // The bootstrap ECR repository, by the digest read after the push, not by the (re-pushable) tag.
     expect(raw).toContain('.dkr.ecr.');
-    expect(raw).toContain(`:${stacks.eks.image.assetHash}`);
+    expect(raw).not.toContain(`:${stacks.eks.image.assetHash}`);
+    expect(raw).toMatch(
+      /container-assets-[^"]*"[^@]*@", *\{"Fn::GetAtt":\["ScorerImageDigest[0-9A-F]+","imageDetails\.0\.imageDigest"\]\}/,
+    );
     const assets = JSON.parse(readFileSync(join(app.outdir, `${stacks.eks.stackName}.assets.json`), 'utf8'));
     const images = Object.values(assets.dockerImages) as {
       source: { directory: string; platform?: string };
@@ -163,6 +166,30 @@ describe('EKS stack: a scorer that can run', () => {
     expect(readFileSync(join(app.outdir, images[0].source.directory, 'Dockerfile'), 'utf8')).toContain(
       'dist/vigil.mjs',
     );
+  });
+
+  it('reads that digest from ECR for the asset tag, allowed to describe only the bootstrap image repository', () => {
+    const [[id, digest], ...more] = resourcesOf(t, 'Custom::AWS');
+    expect(more).toHaveLength(0);
+    expect(id).toMatch(/^ScorerImageDigest/);
+    const create = JSON.parse(joinedText(digest.Create));
+    expect(create).toMatchObject({
+      service: 'ECR',
+      action: 'describeImages',
+      parameters: { repositoryName: 'TOKEN', imageIds: [{ imageTag: stacks.eks.image.imageTag }] },
+      // A new asset hash is a new physical id: the digest is read again, never kept from an old image.
+      physicalResourceId: { id: stacks.eks.image.imageTag },
+      outputPaths: ['imageDetails.0.imageDigest'],
+    });
+    expect(JSON.stringify(digest.Create)).toContain('cdk-hnb659fds-container-assets-');
+    expect(digest.Update).toEqual(digest.Create);
+    const statements = resourcesOf(t, 'AWS::IAM::Policy')
+      .filter(([pid]) => pid.startsWith('ScorerImageDigest'))
+      .flatMap(([, p]) => p.PolicyDocument.Statement as CfnProps[]);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.Action).toBe('ecr:DescribeImages');
+    expect(joinedText(statements[0]?.Resource)).toBe('arn:TOKEN:ecr:TOKEN:TOKEN:repository/TOKEN');
+    expect(JSON.stringify(statements[0]?.Resource)).toContain('cdk-hnb659fds-container-assets-');
   });
 
   it('schedules pods on the network-policy node pool of the image architecture', () => {
