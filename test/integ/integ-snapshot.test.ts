@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 // biome-ignore lint/suspicious/noExplicitAny: template JSON has no static type; tests assert its shape.
 type CfnResource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
 
+import { REPO_ROOT } from '../../lib/constructs/model-function.ts';
 import { testApp, testEntries } from '../infra/harness.ts';
 import { buildIntegApp } from './integ-app.ts';
 
@@ -103,6 +106,33 @@ describe('integration test app (snapshot mode, no deploy)', () => {
       );
       expect(upstream(afterId).has(stoppedId)).toBe(true);
     });
+  });
+
+  it('deploys (npm run test:integ:deploy) the assertion stack and its dependencies, no cluster', () => {
+    const script = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts[
+      'test:integ:deploy'
+    ];
+    const pattern = /cdk deploy --app '[^']+' '([^']+)'/.exec(script)?.[1] ?? '';
+    const glob = new RegExp(`^${pattern.replace(/\*/g, '.*')}$`);
+    const selected = stacks.filter((s) => glob.test(s.stackName));
+    expect(selected.map((s) => s.stackName)).toEqual([expect.stringMatching(/DeployAssert/)]);
+    const upstream = new Set<string>();
+    const walk = (s: Stack): void => {
+      for (const d of s.dependencies) {
+        if (!upstream.has(d.stackName)) {
+          upstream.add(d.stackName);
+          walk(d);
+        }
+      }
+    };
+    for (const s of selected) walk(s);
+    expect([...upstream].sort()).toEqual([
+      'Vigil-dev-Api',
+      'Vigil-dev-Data',
+      'Vigil-dev-Drift',
+      'Vigil-dev-Observability',
+      'VigilIntegProbe',
+    ]);
   });
 
   it.each(stacks.map((s) => [s.stackName, s] as const))(
