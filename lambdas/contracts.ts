@@ -207,6 +207,35 @@ export const CAPTURE_LAYOUT = {
 } as const;
 
 /**
+ * Columns of a capture record in the S3 path (Firehose → Parquet), in file order, shared by the
+ * Glue table (CDK), the Firehose producer (which sends JSON records keyed by `name`), the twin's
+ * Parquet writer and every Parquet reader. `field` is the `CapturedRow` property (core/ports.ts)
+ * the column holds; `type` is the Glue/Hive type. Column names are lower snake case because Glue
+ * and Athena lower-case names, and Firehose's JSON deserializer matches keys to them.
+ *
+ * `model` is not a column: it is the first partition key (`CAPTURE_PARTITION_KEYS`), and Athena
+ * refuses a table whose partition key repeats a column; a reader takes it from the path.
+ * `sample_rate` is always written (1 for rows kept regardless of sampling); `shadow` is null
+ * outside a release's shadow phase.
+ */
+export const CAPTURE_COLUMNS = [
+  { name: 'version', field: 'version', type: 'int' },
+  /** ISO-8601 UTC instant (`toISOString()`): sortable as text, `from_iso8601_timestamp(at)` in Athena. */
+  { name: 'at', field: 'at', type: 'string' },
+  { name: 'request_id', field: 'requestId', type: 'string' },
+  { name: 'row_index', field: 'index', type: 'int' },
+  /** Feature values as the caller sent them, by feature name (a fixed schema cannot list a model's features). */
+  { name: 'features', field: 'features', type: 'map<string,double>' },
+  { name: 'score', field: 'score', type: 'double' },
+  { name: 'anomaly', field: 'anomaly', type: 'boolean' },
+  { name: 'sample_rate', field: 'sampleRate', type: 'double' },
+  { name: 'shadow', field: 'shadow', type: 'struct<version:int,score:double,anomaly:boolean>' },
+] as const;
+
+/** Partition keys of the captures table, in path order (`CAPTURE_LAYOUT.s3Partition`); all strings. */
+export const CAPTURE_PARTITION_KEYS = ['model', 'date', 'hour'] as const;
+
+/**
  * Powertools Tracer, built by the CDK construct from `entry` into `file` beside each function's
  * bundle (not into it), and imported from there by `runtime/tracing.ts` in Lambda only.
  */
