@@ -29,6 +29,18 @@ export const ENV = {
   MODEL_ALIAS: 'VIGIL_MODEL_ALIAS',
   /** Share of scored rows written to the captures table, 0..1. */
   CAPTURE_SAMPLE_RATE: 'VIGIL_CAPTURE_SAMPLE_RATE',
+  /** Per-model capture rates as JSON `{ "<model>": 0..1 }`, overriding `CAPTURE_SAMPLE_RATE`. */
+  CAPTURE_MODEL_RATES: 'VIGIL_CAPTURE_MODEL_RATES',
+  /** `false` samples anomalous rows like the rest; otherwise every anomalous row is captured. */
+  CAPTURE_ANOMALIES: 'VIGIL_CAPTURE_ANOMALIES',
+  /** Capture path: `dynamodb` (the captures table, sharded) or `firehose` (Firehose → S3 Parquet). */
+  CAPTURE_PATH: 'VIGIL_CAPTURE_PATH',
+  /** DynamoDB path: write shards per model-hour (`CAPTURE_LAYOUT.dynamoPartition`); readers query all. */
+  CAPTURE_SHARDS: 'VIGIL_CAPTURE_SHARDS',
+  /** Firehose path: delivery stream name. Unset on the twin, whose stand-in writes under ARTIFACT_DIR. */
+  CAPTURE_STREAM: 'VIGIL_CAPTURE_STREAM',
+  /** Firehose path: SQS queue URL where records the stream rejected after retries are parked. */
+  CAPTURE_PARKING_QUEUE: 'VIGIL_CAPTURE_PARKING_QUEUE',
   /**
    * Local twin: spool file where capture rows that could not be written are parked durably
    * and replayed from (`FileCaptureSpool`). Unset in AWS.
