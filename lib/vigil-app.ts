@@ -88,6 +88,7 @@ export const addVigilStacks = (
     config,
     api,
     drift,
+    data,
     description: description('alarms and dashboard'),
   });
   const eks = new EksStack(app, `${prefix}-Eks`, {

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
+import { CaptureStream } from '../constructs/capture-stream.ts';
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
 
 /** Field CloudFormation fills with random text when it creates the API-key secret (unused). */
@@ -31,6 +32,8 @@ export class DataStack extends Stack {
   public readonly driftTable: dynamodb.Table;
   public readonly artifacts: ArtifactBucket;
   public readonly apiKeys: secretsmanager.Secret;
+  /** The Firehose capture path (`config.capture.path` 'firehose'); undefined on the DynamoDB path. */
+  public readonly captureStream?: CaptureStream;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -70,6 +73,17 @@ export class DataStack extends Stack {
     this.driftTable = table('DriftReports', false);
 
     this.artifacts = new ArtifactBucket(this, 'Artifacts', { encryptionKey: this.key, removalPolicy });
+    if (config.capture.path === 'firehose') {
+      this.captureStream = new CaptureStream(this, 'CaptureStream', {
+        artifacts: this.artifacts,
+        key: this.key,
+        envName: config.envName,
+        ttlDays: config.captureTtlDays,
+        bufferSeconds: config.capture.bufferSeconds,
+        bufferMb: config.capture.bufferMb,
+        removalPolicy,
+      });
+    }
 
     this.apiKeys = new secretsmanager.Secret(this, 'ApiKeys', {
       description: `Vigil ${config.envName}: hashed API keys read by the authorizer`,
