@@ -11,13 +11,16 @@ import type { BenchModule, BenchTable } from './types.ts';
 import { fmt, median, timeCalls } from './util.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** Seconds of load per case: bounded, 8 cases. */
+/** Seconds of load per case: bounded, 12 cases. */
 const SECONDS = Number(process.env.VIGIL_BENCH_LOAD_SECONDS ?? 3);
 
 const ROW = { cpu: 35, memory: 55, network: 420, disk_io: 95, latency: 28 };
 
 /** A real `vigil serve` in its own process (the captures setting is read once per process). */
-async function startServe(captureRate: number): Promise<{ url: string; key: string; stop(): Promise<void> }> {
+async function startServe(
+  captureRate: number,
+  capturePath: 'dynamodb' | 'firehose' = 'dynamodb',
+): Promise<{ url: string; key: string; stop(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-bench-'));
   const child: ChildProcess = spawn(
     process.execPath,
@@ -34,7 +37,12 @@ async function startServe(captureRate: number): Promise<{ url: string; key: stri
       '0',
     ],
     {
-      env: { ...process.env, [ENV.CAPTURE_SAMPLE_RATE]: String(captureRate), PORT: '' },
+      env: {
+        ...process.env,
+        [ENV.CAPTURE_SAMPLE_RATE]: String(captureRate),
+        [ENV.CAPTURE_PATH]: capturePath,
+        PORT: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -102,7 +110,7 @@ function load(url: string, key: string, rows: number, connections: number): Prom
 
 /**
  * Load on the twin over loopback with autocannon: 1-row and 100-row score requests at 10 and 50
- * connections, captures on (every row) and off, beside the in-process scorer's own rate for the
+ * connections, captures off and on (every row; DynamoDB and the Firehose stand-in), beside the in-process scorer's own rate for the
  * same batch, so the cost of everything around the model (HTTP, auth, validation, captures) shows.
  */
 export const run: BenchModule = async () => {
@@ -117,14 +125,19 @@ export const run: BenchModule = async () => {
     inProcess[n] = 1e6 / us;
   }
   const rows: Array<Array<string | number>> = [];
-  for (const captures of [0, 1]) {
-    const serve = await startServe(captures);
+  const cases = [
+    { label: 'off', rate: 0, path: 'dynamodb' },
+    { label: 'on (DynamoDB)', rate: 1, path: 'dynamodb' },
+    { label: 'on (Firehose stand-in)', rate: 1, path: 'firehose' },
+  ] as const;
+  for (const k of cases) {
+    const serve = await startServe(k.rate, k.path);
     try {
       for (const n of [1, 100]) {
         for (const c of [10, 50]) {
           const r = await load(serve.url, serve.key, n, c);
           rows.push([
-            captures ? 'on' : 'off',
+            k.label,
             n,
             c,
             fmt(r.rps),

@@ -97,6 +97,37 @@ const configSchema = z.strictObject({
   /** Share of scored rows written to the captures table (0..1). */
   captureSampleRate: z.number().min(0).max(1),
   captureTtlDays: positiveInt,
+  /**
+   * Where captures go (README "Capture at scale"): `dynamodb` for modest volume — the captures
+   * table, each model-hour split over `shards` partition keys (one key takes ~1,000 writes/s) —
+   * or `firehose` for high volume — a Firehose stream converting to Parquet under the artifact
+   * bucket's `captures/` prefix, partitioned by model/date/hour, with a Glue table for Athena.
+   * Dynamic partitioning can only be chosen when a stream is created, so the stream is always
+   * made with it.
+   */
+  capture: z
+    .strictObject({
+      path: z.enum(['dynamodb', 'firehose']),
+      shards: z.number().int().min(1).max(1000),
+      /** Per-model capture rates overriding `captureSampleRate`. */
+      modelRates: z.record(z.string().regex(MODEL_NAME_PATTERN), z.number().min(0).max(1)).default({}),
+      /** Capture every anomalous row whatever the rate. */
+      anomaliesAlways: z.boolean(),
+      /** Firehose buffering: seconds (0–900) and MiB (64–128: Parquet conversion needs ≥ 64). */
+      bufferSeconds: z.number().int().min(0).max(900),
+      bufferMb: z.number().int().min(64).max(128),
+      /** `CapturesParked` (sum per alarm period) at or above which the parked-rows alarm fires. */
+      parkedAlarm: positiveInt,
+    })
+    .default({
+      path: 'dynamodb',
+      shards: 1,
+      modelRates: {},
+      anomaliesAlways: true,
+      bufferSeconds: 300,
+      bufferMb: 128,
+      parkedAlarm: 1,
+    }),
   maxScoreRows: z.number().int().min(1).max(1000),
   maxExplainRows: z.number().int().min(1).max(100),
   drift: z.strictObject({
@@ -262,6 +293,14 @@ const RAW: Record<EnvName, unknown> = {
     },
     captureSampleRate: 0.5,
     captureTtlDays: 30,
+    capture: {
+      path: 'dynamodb',
+      shards: 4,
+      anomaliesAlways: true,
+      bufferSeconds: 300,
+      bufferMb: 128,
+      parkedAlarm: 50,
+    },
     drift: {
       schedule: 'rate(1 hour)',
       windowMinutes: 60,
@@ -304,6 +343,15 @@ const RAW: Record<EnvName, unknown> = {
     },
     captureSampleRate: 0.1,
     captureTtlDays: 90,
+    // A fleet scored every few seconds: Firehose → Parquet (README "Capture at scale").
+    capture: {
+      path: 'firehose',
+      shards: 1,
+      anomaliesAlways: true,
+      bufferSeconds: 300,
+      bufferMb: 128,
+      parkedAlarm: 100,
+    },
     drift: {
       schedule: 'rate(1 hour)',
       windowMinutes: 60,

@@ -89,6 +89,7 @@ export const addVigilStacks = (
     config,
     api,
     drift,
+    data,
     description: description('alarms and dashboard'),
   });
   const eks = new EksStack(app, `${prefix}-Eks`, {

@@ -37,6 +37,11 @@ export interface TwinOptions {
   readonly defaultModelDir?: string;
   /** Capture sample rate (share of scored rows kept). @default VIGIL_CAPTURE_SAMPLE_RATE, else 1 */
   readonly captureSampleRate?: number;
+  /**
+   * Capture path: the DynamoDB table, or the Firehose stand-in writing Parquet under the artifact
+   * directory (`captures/model=…/date=…/hour=…/`). @default VIGIL_CAPTURE_PATH, else dynamodb
+   */
+  readonly capturePath?: 'dynamodb' | 'firehose';
   /** How often parked capture rows are replayed, ms. @default 30000 */
   readonly spoolReplayEveryMs?: number;
   /** Listener limits (timeouts, connection cap). @default DEFAULT_LISTENER_LIMITS */
@@ -55,7 +60,7 @@ export interface TwinOptions {
 export function twinEnvironment(a: {
   dataDir: string;
   endpoint: string;
-  opts: Pick<TwinOptions, 'captureSampleRate'>;
+  opts: Pick<TwinOptions, 'captureSampleRate' | 'capturePath'>;
   env?: NodeJS.ProcessEnv;
 }): Record<string, string> {
   const env = a.env ?? process.env;
@@ -68,6 +73,11 @@ export function twinEnvironment(a: {
     [ENV.STAGING_DIR]: path.join(a.dataDir, 'staging'),
     [ENV.CAPTURE_SAMPLE_RATE]: String(a.opts.captureSampleRate ?? (env[ENV.CAPTURE_SAMPLE_RATE] || 1)),
     [ENV.CAPTURE_SPOOL_FILE]: path.join(a.dataDir, 'captures-spool.jsonl'),
+    [ENV.CAPTURE_PATH]: a.opts.capturePath ?? (env[ENV.CAPTURE_PATH] || 'dynamodb'),
+    ...(env[ENV.CAPTURE_SHARDS] ? { [ENV.CAPTURE_SHARDS]: String(env[ENV.CAPTURE_SHARDS]) } : {}),
+    ...(env[ENV.CAPTURE_MODEL_RATES]
+      ? { [ENV.CAPTURE_MODEL_RATES]: String(env[ENV.CAPTURE_MODEL_RATES]) }
+      : {}),
     [ENV.API_KEYS_FILE]: path.join(a.dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
     [ENV.EVENTS_FILE]: env[ENV.EVENTS_FILE] ?? path.join(a.dataDir, 'events.jsonl'),
@@ -228,6 +238,8 @@ async function startOn(
       await retraining.idle();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      // The Parquet stand-in's buffer is memory: written out before the twin lets go.
+      await root.localCaptureStream()?.close();
       await dynamo.close();
       await lock.release();
       root.resetRoot();

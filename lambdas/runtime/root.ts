@@ -12,9 +12,17 @@ import {
   MemoryEventPublisher,
   type PutEventsClient,
 } from '#adapters/events.ts';
+import { FirehoseCaptureSink, type PutRecordBatchClient } from '#adapters/firehose-captures.ts';
+import { LocalFirehose } from '#adapters/firehose-local.ts';
 import { logger, metrics } from '#adapters/observability.ts';
+import {
+  FsCaptureObjects,
+  ParquetCaptureReader,
+  S3CaptureObjects,
+} from '#adapters/parquet-captures-reader.ts';
 import { s3Client } from '#adapters/s3-client.ts';
 import { FileKeys, SecretsManagerKeys } from '#adapters/secrets.ts';
+import { type SendMessageBatchClient, SqsCaptureParking } from '#adapters/sqs-capture-parking.ts';
 import { FsPackageStaging } from '#adapters/staging-fs.ts';
 import { S3PackageStaging } from '#adapters/staging-s3.ts';
 import { ModelCache } from '#app/serve.ts';
@@ -22,6 +30,7 @@ import { ENV } from '#contracts';
 import type { SecretSource } from '#core/auth.ts';
 import type {
   ArtifactStore,
+  CapturedRow,
   CaptureReader,
   CaptureSink,
   DriftReportStore,
@@ -127,26 +136,65 @@ export const captureSpool = /* @__PURE__ */ member((): FileCaptureSpool | undefi
 
 const captureTable = /* @__PURE__ */ member(() => {
   const c = config();
-  if (!c.capturesTable) return undefined;
+  if (c.capturePath !== 'dynamodb' || !c.capturesTable) return undefined;
   const spool = captureSpool();
   return new DynamoCaptureSink({
     client: dynamo(),
     tableName: c.capturesTable,
     ttlDays: c.captureTtlDays,
+    shards: c.captureShards,
     onFailure: (failed, reason) => logger.error('CAPTURE WRITE GAVE UP', { failed, reason }),
     ...(spool ? { park: (rows, reason) => spool.park(rows, reason) } : {}),
   });
 });
 
-/** Where sampled scored rows go; undefined when no captures table is configured (capture off). */
-export const captures = (): CaptureSink | undefined => captureTable();
+/**
+ * The twin's stand-in for the capture stream, writing Parquet under the artifact directory; also
+ * what the twin flushes on stop. Undefined unless the Firehose path runs without a stream name.
+ */
+export const localCaptureStream = /* @__PURE__ */ member((): LocalFirehose | undefined => {
+  const c = config();
+  if (c.capturePath !== 'firehose' || c.captureStream || !c.artifactDir) return undefined;
+  return new LocalFirehose({ root: c.artifactDir });
+});
 
-/** Reads the captures table back (drift evaluator). @throws Error when `VIGIL_CAPTURES_TABLE` is unset */
-export const captureReader = (): CaptureReader => {
+const captureStream = /* @__PURE__ */ member((): FirehoseCaptureSink | undefined => {
+  const c = config();
+  if (c.capturePath !== 'firehose') return undefined;
+  const client = c.captureStream ? lazyFirehose() : localCaptureStream();
+  if (!client) return undefined;
+  const spool = captureSpool();
+  const parking = c.captureParkingQueue ? new SqsCaptureParking(lazySqs(), c.captureParkingQueue) : undefined;
+  const park = spool ?? parking;
+  return new FirehoseCaptureSink({
+    client,
+    streamName: c.captureStream ?? 'local-captures',
+    ...(park ? { park: (rows: readonly CapturedRow[], reason: string) => park.park(rows, reason) } : {}),
+  });
+});
+
+/**
+ * Where sampled scored rows go (`VIGIL_CAPTURE_PATH`): the DynamoDB table, or the Firehose
+ * stream (the twin's Parquet stand-in without a stream name); undefined when the chosen path is
+ * not configured (capture off).
+ */
+export const captures = (): CaptureSink | undefined => captureTable() ?? captureStream();
+
+/**
+ * Reads captures back (drift evaluator): the table, or the Parquet partitions in the artifact
+ * bucket (directory on the twin). @throws Error when the chosen path is not configured
+ */
+export const captureReader = /* @__PURE__ */ member((): CaptureReader => {
+  const c = config();
+  if (c.capturePath === 'firehose') {
+    if (c.artifactBucket) return new ParquetCaptureReader(new S3CaptureObjects(s3(), c.artifactBucket));
+    if (c.artifactDir) return new ParquetCaptureReader(new FsCaptureObjects(c.artifactDir));
+    throw new Error(`Either ${ENV.ARTIFACT_BUCKET} or ${ENV.ARTIFACT_DIR} is required`);
+  }
   const reader = captureTable();
   if (!reader) throw new Error(`Environment variable ${ENV.CAPTURES_TABLE} is required`);
   return reader;
-};
+});
 
 /** Drift reports. @throws Error when `VIGIL_DRIFT_TABLE` is unset */
 export const driftReports = /* @__PURE__ */ member(
@@ -201,6 +249,34 @@ function lazyEventBridge(): PutEventsClient {
         ({ EventBridgeClient }) => new EventBridgeClient({}),
       );
       return (await client).send(command);
+    },
+  };
+}
+
+/** A Firehose client created, and its SDK module imported, on the first capture write. */
+function lazyFirehose(): PutRecordBatchClient {
+  let client: Promise<PutRecordBatchClient> | undefined;
+  return {
+    async putRecordBatch(input) {
+      client ??= import('@aws-sdk/client-firehose').then(({ FirehoseClient, PutRecordBatchCommand }) => {
+        const c = new FirehoseClient({});
+        return { putRecordBatch: (i) => c.send(new PutRecordBatchCommand(i)) };
+      });
+      return (await client).putRecordBatch(input);
+    },
+  };
+}
+
+/** An SQS client created, and its SDK module imported, on the first parked capture. */
+function lazySqs(): SendMessageBatchClient {
+  let client: Promise<SendMessageBatchClient> | undefined;
+  return {
+    async sendMessageBatch(input) {
+      client ??= import('@aws-sdk/client-sqs').then(({ SQSClient, SendMessageBatchCommand }) => {
+        const c = new SQSClient({});
+        return { sendMessageBatch: (i) => c.send(new SendMessageBatchCommand(i)) };
+      });
+      return (await client).sendMessageBatch(input);
     },
   };
 }

@@ -13,6 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV, METRICS_NAMESPACE, TRACER } from '#contracts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
+import type { CaptureStream } from './capture-stream.ts';
 
 /** Repository root: entries in `HANDLERS` are relative to it. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -291,6 +292,24 @@ export class ModelFunction extends Construct {
   public bindBucket({ bucket, envVar, access = 'read' }: BindBucketOptions): this {
     this.function.addEnvironment(envVar, bucket.bucket.bucketName);
     this.role.addManagedPolicy(access === 'register' ? bucket.registerPolicy : bucket.readPolicy);
+    return this;
+  }
+
+  /**
+   * Passes the Firehose capture path to the function: the stream name and the parking queue URL
+   * (`VIGIL_CAPTURE_STREAM`, `VIGIL_CAPTURE_PARKING_QUEUE`), with PutRecordBatch on that stream,
+   * SendMessage on that queue and the key use its encryption needs — nothing else.
+   */
+  public bindCaptureStream(stream: CaptureStream, key: kms.IKey): this {
+    this.function.addEnvironment(ENV.CAPTURE_STREAM, stream.streamName);
+    this.function.addEnvironment(ENV.CAPTURE_PARKING_QUEUE, stream.parkingQueue.queueUrl);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: [stream.streamArn] }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [stream.parkingQueue.queueArn] }),
+    );
+    this.allowKey(key, 'encryptDecrypt');
     return this;
   }
 

@@ -101,14 +101,22 @@ export class ApiStack extends Stack {
         ...modelEnv,
         [ENV.CAPTURE_SAMPLE_RATE]: String(config.captureSampleRate),
         [ENV.CAPTURE_TTL_DAYS]: String(config.captureTtlDays),
+        [ENV.CAPTURE_PATH]: config.capture.path,
+        [ENV.CAPTURE_SHARDS]: String(config.capture.shards),
+        [ENV.CAPTURE_ANOMALIES]: String(config.capture.anomaliesAlways),
+        ...(Object.keys(config.capture.modelRates).length
+          ? { [ENV.CAPTURE_MODEL_RATES]: JSON.stringify(config.capture.modelRates) }
+          : {}),
         [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
         // Loaded during init, so provisioned concurrency (and a canary's new version) starts warm.
         [ENV.PRELOAD_MODELS]: config.drift.models.join(','),
       },
     })
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })
-      .bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'write' })
       .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET });
+    // Either capture path, with exactly its own grants.
+    if (data.captureStream) this.score.bindCaptureStream(data.captureStream, data.key);
+    else this.score.bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'write' });
 
     this.explain = new ModelFunction(this, 'Explain', {
       ...fnDefaults,

@@ -7,6 +7,7 @@ import { TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
 import { DefaultModelSeed } from '../constructs/default-model-seed.ts';
+import { CaptureStream } from '../constructs/capture-stream.ts';
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 
@@ -40,6 +41,8 @@ export class DataStack extends Stack {
   public readonly artifacts: ArtifactBucket;
   public readonly apiKeys: secretsmanager.Secret;
   public readonly defaultModelSeed: DefaultModelSeed;
+  /** The Firehose capture path (`config.capture.path` 'firehose'); undefined on the DynamoDB path. */
+  public readonly captureStream?: CaptureStream;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -79,6 +82,17 @@ export class DataStack extends Stack {
     this.driftTable = table('DriftReports', false);
 
     this.artifacts = new ArtifactBucket(this, 'Artifacts', { encryptionKey: this.key, removalPolicy });
+    if (config.capture.path === 'firehose') {
+      this.captureStream = new CaptureStream(this, 'CaptureStream', {
+        artifacts: this.artifacts,
+        key: this.key,
+        envName: config.envName,
+        ttlDays: config.captureTtlDays,
+        bufferSeconds: config.capture.bufferSeconds,
+        bufferMb: config.capture.bufferMb,
+        removalPolicy,
+      });
+    }
 
     // In this stack, so the model exists before the Api stack's provisioned score instances load it.
     this.defaultModelSeed = new DefaultModelSeed(this, 'DefaultModelSeed', {

@@ -78,9 +78,14 @@ export class DriftStack extends Stack {
       environmentName: config.envName,
     })
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })
-      .bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'read' })
       .bindTable({ table: data.driftTable, envVar: ENV.DRIFT_TABLE, accessMode: 'write' })
       .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET });
+    // Captures come back from where the score function puts them.
+    this.evaluator.function.addEnvironment(ENV.CAPTURE_PATH, config.capture.path);
+    this.evaluator.function.addEnvironment(ENV.CAPTURE_SHARDS, String(config.capture.shards));
+    if (data.captureStream) this.evaluator.role.addManagedPolicy(data.captureStream.readPolicy);
+    else
+      this.evaluator.bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'read' });
     bus.grantPutEventsTo(this.evaluator.role);
 
     this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDlq', {

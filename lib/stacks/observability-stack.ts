@@ -7,6 +7,7 @@ import { driftIntervalMinutes, stackPrefix, type VigilConfig } from '../config.t
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { vigilMetric } from '../constructs/vigil-metric.ts';
 import type { ApiStack } from './api-stack.ts';
+import type { DataStack } from './data-stack.ts';
 import { removalPolicyOf } from './data-stack.ts';
 import type { DriftStack } from './drift-stack.ts';
 
@@ -15,6 +16,8 @@ export interface ObservabilityStackProps extends StackProps {
   readonly config: VigilConfig;
   readonly api: ApiStack;
   readonly drift: DriftStack;
+  /** The Data stack, for the capture path's own alarms (Firehose freshness, parked backlog). */
+  readonly data?: DataStack;
 }
 
 /**
@@ -30,7 +33,7 @@ export class ObservabilityStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
-    const { config, api, drift } = props;
+    const { config, api, drift, data } = props;
     const a = config.alarms;
     const period = Duration.minutes(a.periodMinutes);
     const scoreFn = api.score.function;
@@ -201,6 +204,50 @@ export class ObservabilityStack extends Stack {
         }),
         threshold: 1,
         comparisonOperator: atLeast,
+      });
+    }
+
+    // The no-loss invariant's failure buckets, per model as they are emitted (with `environment`).
+    for (const model of config.drift.models) {
+      alarm(`CapturesLost-${model}`, {
+        alarmDescription: `Capture rows of model ${model} given up on (CapturesLost): the bucket that must stay at zero`,
+        metric: emf(METRICS.capturesLost, SERVICES.score, 'Sum', model),
+        threshold: 1,
+        comparisonOperator: atLeast,
+      });
+      alarm(`CapturesParked-${model}`, {
+        alarmDescription: `Capture rows of model ${model} parked for replay (CapturesParked): the ${config.capture.path} path is throttled or down`,
+        metric: emf(METRICS.capturesParked, SERVICES.score, 'Sum', model),
+        threshold: config.capture.parkedAlarm,
+        comparisonOperator: atLeast,
+      });
+    }
+    const stream = data?.captureStream;
+    if (stream) {
+      alarm('CaptureParkingBacklog', {
+        alarmDescription:
+          'Capture rows waiting in the parking queue (replay them once the stream is healthy)',
+        metric: stream.parkingQueue.metricApproximateNumberOfMessagesVisible({
+          period,
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+      });
+      // Records older than two buffer intervals (plus the retry window) are not reaching S3.
+      const fresh = 2 * config.capture.bufferSeconds + 300;
+      alarm('CaptureDeliveryFreshness', {
+        alarmDescription: `Oldest capture record in the stream older than ${fresh} s: delivery to S3 is failing`,
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/Firehose',
+          metricName: 'DeliveryToS3.DataFreshness',
+          dimensionsMap: { DeliveryStreamName: stream.streamName },
+          statistic: 'Maximum',
+          period,
+        }),
+        threshold: fresh,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       });
     }
 

@@ -2,12 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { PutRecordBatchCommandInput } from '@aws-sdk/client-firehose';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
+import { FirehoseCaptureSink } from '#adapters/firehose-captures.ts';
+import { LocalFirehose } from '#adapters/firehose-local.ts';
 import { logger, PowertoolsMetricsSink } from '#adapters/observability.ts';
+import { FsCaptureObjects, ParquetCaptureReader } from '#adapters/parquet-captures-reader.ts';
 import { readPackageDir } from '#app/package-dir.ts';
 import { scoreRows } from '#app/score.ts';
 import { singlePackageCache } from '#app/serve.ts';
@@ -222,5 +226,102 @@ describe('capture no-loss invariant under injected faults', () => {
     ]);
     expect(direct).toMatchObject({ written: 0, parked: 0, lost: 1 });
     expect(direct.reason).toMatch(/ECONNREFUSED/);
+  });
+
+  it('holds on the Firehose path too: throttled and rejected entries parked, the rest in Parquet', async () => {
+    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../models/default'));
+    const root = path.join(dir, 'firehose');
+    const stream = new LocalFirehose({ root, bufferMs: 0 });
+    // What a throttled stream does: `throttle` throws ServiceUnavailableException (after the SDK's
+    // retries), `reject` fails every other entry of each call, `outage` refuses the connection.
+    const state: { fault: 'none' | 'throttle' | 'reject' | 'outage' } = { fault: 'none' };
+    const client = {
+      async putRecordBatch(input: PutRecordBatchCommandInput) {
+        if (state.fault === 'throttle')
+          throw Object.assign(new Error('Slow down.'), {
+            name: 'ServiceUnavailableException',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 503 },
+          });
+        if (state.fault === 'outage')
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+        const recs = input.Records ?? [];
+        const rejected = (i: number) => state.fault === 'reject' && i % 2 === 1;
+        await stream.putRecordBatch({ ...input, Records: recs.filter((_, i) => !rejected(i)) });
+        return {
+          FailedPutCount: recs.filter((_, i) => rejected(i)).length,
+          RequestResponses: recs.map((_, i) =>
+            rejected(i)
+              ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }
+              : { RecordId: `r${i}` },
+          ),
+        };
+      },
+    };
+    const spool = new FileCaptureSpool(path.join(dir, 'firehose-spool.jsonl'));
+    const sink = new FirehoseCaptureSink({
+      client,
+      streamName: 'captures',
+      maxAttempts: 2,
+      sleep: async () => {},
+      // Small records so that a request spans several and `reject` really splits it.
+      recordBytes: 600,
+      park: (rows, reason) => spool.park(rows, reason),
+    });
+    const seeded = new Rng(29);
+    const core = scoreHttp(
+      scoreRows({
+        models: singlePackageCache(pkg),
+        captures: sink,
+        captureSampleRate: 0.5,
+        maxRows: 1000,
+        metrics: new PowertoolsMetricsSink(
+          new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' }),
+        ),
+        logger,
+        random: () => seeded.next(),
+        now: () => new Date('2026-01-05T10:20:00.000Z'),
+      }),
+      { alias: 'production' },
+    );
+    let scored = 0;
+    const sums = await metricSums(async () => {
+      for (const [i, fault] of (
+        ['none', 'throttle', 'reject', 'outage', 'reject', 'none'] as const
+      ).entries()) {
+        state.fault = fault;
+        const n = 30 + 11 * i;
+        const rows = Array.from({ length: n }, (_, k) => ({
+          cpu: k % 5 === 0 ? 1e16 : 10 + k,
+          memory: 50 + (k % 7),
+          network: k % 9 === 0 ? 9000 : 400 + k,
+          disk_io: 90,
+          latency: 20 + (k % 11),
+        }));
+        const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows }));
+        expect(res.status).toBe(200);
+        scored += n;
+      }
+    });
+    await stream.close();
+    const written = sums[METRICS.capturesWritten];
+    const parked = sums[METRICS.capturesParked];
+    const sampledOut = sums[METRICS.capturesSampledOut];
+    const lost = sums[METRICS.capturesLost] ?? 0;
+    expect(sums[METRICS.rowsScored]).toBe(scored);
+    expect(written + parked + sampledOut + lost).toBe(scored);
+    expect(parked).toBeGreaterThan(0);
+    expect(sampledOut).toBeGreaterThan(0);
+    expect(lost).toBe(0);
+    // The buckets are true: the Parquet partitions hold `written`, the spool `parked`.
+    const reader = new ParquetCaptureReader(new FsCaptureObjects(root));
+    const window = ['2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'] as const;
+    expect(await reader.readWindow('default', ...window)).toHaveLength(written);
+    expect(await spool.pending()).toHaveLength(parked);
+    // Once the stream is healthy, a replay lands every parked row in Parquet.
+    state.fault = 'none';
+    expect(await spool.replay(sink)).toMatchObject({ read: parked, written: parked, parked: 0, lost: 0 });
+    await stream.close();
+    expect(await reader.readWindow('default', ...window)).toHaveLength(written + parked);
   });
 });

@@ -1,0 +1,186 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CAPTURE_COLUMNS, CAPTURE_LAYOUT, CAPTURE_PARTITION_KEYS, ENV } from '#contracts';
+import { CAPTURE_PARTITION_QUERY } from '../../lib/constructs/capture-stream.ts';
+import { type CfnProps, resourcesOf, type SynthesizedEnv, synthEnv, vigilFunctions } from './harness.ts';
+
+const envOf = (env: SynthesizedEnv, service: string): Record<string, unknown> => {
+  const fn = vigilFunctions(env.templates.api)
+    .concat(vigilFunctions(env.templates.drift))
+    .find(([, p]) => p.Environment.Variables.POWERTOOLS_SERVICE_NAME === service);
+  if (!fn) throw new Error(`no function ${service}`);
+  return fn[1].Environment.Variables;
+};
+
+/** Every action the role policies of a stack grant, with their resources as JSON text. */
+const grants = (env: SynthesizedEnv, stack: 'api' | 'drift'): { actions: string[]; resources: string }[] =>
+  resourcesOf(env.templates[stack], 'AWS::IAM::Policy').flatMap(([, p]) =>
+    (p.PolicyDocument.Statement as CfnProps[]).map((s) => ({
+      actions: [s.Action].flat() as string[],
+      resources: JSON.stringify(s.Resource),
+    })),
+  );
+
+describe('capture paths in CDK', () => {
+  let prod: SynthesizedEnv;
+  let dev: SynthesizedEnv;
+  beforeAll(() => {
+    prod = synthEnv('prod');
+    dev = synthEnv('dev', {
+      capture: { ...synthEnv('dev').config.capture, shards: 8 },
+    });
+  });
+
+  describe('GIVEN the Firehose path (prod)', () => {
+    it('creates a Direct PUT stream with dynamic partitioning by model/date/hour and the shared error prefix', () => {
+      prod.templates.data.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+        DeliveryStreamType: 'DirectPut',
+        DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+        ExtendedS3DestinationConfiguration: Match.objectLike({
+          Prefix:
+            'captures/model=!{partitionKeyFromQuery:model}/date=!{partitionKeyFromQuery:date}/hour=!{partitionKeyFromQuery:hour}/',
+          ErrorOutputPrefix: Match.stringLikeRegexp(
+            `^${CAPTURE_LAYOUT.s3ErrorPrefix}!\\{firehose:error-output-type\\}/`,
+          ),
+          DynamicPartitioningConfiguration: { Enabled: true, RetryOptions: { DurationInSeconds: 300 } },
+          CompressionFormat: 'UNCOMPRESSED',
+          ProcessingConfiguration: {
+            Enabled: true,
+            Processors: [
+              Match.objectLike({ Type: 'RecordDeAggregation' }),
+              {
+                Type: 'MetadataExtraction',
+                Parameters: Match.arrayWith([
+                  { ParameterName: 'MetadataExtractionQuery', ParameterValue: CAPTURE_PARTITION_QUERY },
+                ]),
+              },
+            ],
+          },
+          DataFormatConversionConfiguration: Match.objectLike({
+            Enabled: true,
+            OutputFormatConfiguration: { Serializer: { ParquetSerDe: { Compression: 'SNAPPY' } } },
+            SchemaConfiguration: Match.objectLike({ DatabaseName: 'vigil_prod', TableName: 'captures' }),
+          }),
+        }),
+      });
+    });
+
+    it('the Hive prefix the stream writes is the one CAPTURE_LAYOUT gives readers', () => {
+      const [[, stream]] = resourcesOf(prod.templates.data, 'AWS::KinesisFirehose::DeliveryStream');
+      const prefix = stream.ExtendedS3DestinationConfiguration.Prefix as string;
+      const filled = prefix
+        .replace('!{partitionKeyFromQuery:model}', 'cpu')
+        .replace('!{partitionKeyFromQuery:date}', '2026-01-05')
+        .replace('!{partitionKeyFromQuery:hour}', '07');
+      expect(filled).toBe(CAPTURE_LAYOUT.s3Partition('cpu', '2026-01-05T07'));
+    });
+
+    it('declares the Glue table with CAPTURE_COLUMNS, features as map<string,double>, projected partitions', () => {
+      const [[, table]] = resourcesOf(prod.templates.data, 'AWS::Glue::Table');
+      const input = table.TableInput;
+      expect(input.StorageDescriptor.Columns).toEqual(
+        CAPTURE_COLUMNS.map((c) => ({ Name: c.name, Type: c.type })),
+      );
+      expect(input.StorageDescriptor.Columns).toContainEqual({
+        Name: 'features',
+        Type: 'map<string,double>',
+      });
+      expect(input.PartitionKeys).toEqual(CAPTURE_PARTITION_KEYS.map((k) => ({ Name: k, Type: 'string' })));
+      expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toMatch(/ParquetHiveSerDe/);
+      expect(input.Parameters['projection.enabled']).toBe('true');
+    });
+
+    it('parks rejected entries in a KMS-encrypted, TLS-only queue', () => {
+      prod.templates.data.hasResourceProperties('AWS::SQS::Queue', {
+        KmsMasterKeyId: Match.anyValue(),
+        MessageRetentionPeriod: 14 * 86_400,
+      });
+      const policies = resourcesOf(prod.templates.data, 'AWS::SQS::QueuePolicy');
+      expect(JSON.stringify(policies)).toMatch(/aws:SecureTransport/);
+    });
+
+    it('grants the score function PutRecordBatch on the stream and SendMessage on the queue, and no captures table', () => {
+      const vars = envOf(prod, 'vigil-score');
+      expect(vars[ENV.CAPTURE_PATH]).toBe('firehose');
+      expect(vars[ENV.CAPTURE_STREAM]).toBeDefined();
+      expect(vars[ENV.CAPTURE_PARKING_QUEUE]).toBeDefined();
+      expect(vars[ENV.CAPTURES_TABLE]).toBeUndefined();
+      const g = grants(prod, 'api');
+      const put = g.filter((s) => s.actions.some((a) => a.startsWith('firehose:')));
+      expect(put.map((s) => s.actions)).toEqual([['firehose:PutRecordBatch']]);
+      expect(put[0]?.resources).toMatch(/CaptureStreamDeliveryStream/);
+      expect(g.filter((s) => s.actions.includes('sqs:SendMessage')).length).toBe(1);
+      expect(
+        g.some((s) => s.actions.includes('dynamodb:BatchWriteItem') && /Captures/.test(s.resources)),
+      ).toBe(false);
+    });
+
+    it("lets the stream's role write only the capture and error prefixes", () => {
+      const [, role] = resourcesOf(prod.templates.data, 'AWS::IAM::Policy').find(([id]) =>
+        id.startsWith('CaptureStreamDeliveryPolicy'),
+      ) as [string, CfnProps];
+      const put = (role.PolicyDocument.Statement as CfnProps[]).find((s) =>
+        [s.Action].flat().includes('s3:PutObject'),
+      );
+      const text = JSON.stringify(put?.Resource);
+      expect(text).toMatch(/\/captures\/\*/);
+      expect(text).toMatch(/\/captures-errors\/\*/);
+      expect(text).not.toMatch(/models\//);
+    });
+
+    it('alarms on lost and parked captures (environment dimension), the parking backlog and delivery freshness', () => {
+      prod.templates.observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'CapturesLost',
+        Threshold: 1,
+        Dimensions: Match.arrayWith([
+          { Name: 'environment', Value: 'prod' },
+          { Name: 'model', Value: 'default' },
+        ]),
+      });
+      prod.templates.observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'CapturesParked',
+        Threshold: prod.config.capture.parkedAlarm,
+        Dimensions: Match.arrayWith([{ Name: 'environment', Value: 'prod' }]),
+      });
+      prod.templates.observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Firehose',
+        MetricName: 'DeliveryToS3.DataFreshness',
+      });
+      prod.templates.observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        AlarmDescription: Match.stringLikeRegexp('parking queue'),
+      });
+    });
+
+    it('reads captures back from the Parquet prefix in the drift evaluator', () => {
+      const vars = envOf(prod, 'vigil-drift-evaluate');
+      expect(vars[ENV.CAPTURE_PATH]).toBe('firehose');
+      expect(vars[ENV.CAPTURES_TABLE]).toBeUndefined();
+    });
+
+    it('is cdk-nag clean', () => {
+      expect(prod.nagFindings).toEqual([]);
+    });
+  });
+
+  describe('GIVEN the DynamoDB path (dev, 8 shards)', () => {
+    it('tells the writer and the reader the same shard count, and creates no stream', () => {
+      expect(envOf(dev, 'vigil-score')[ENV.CAPTURE_SHARDS]).toBe('8');
+      expect(envOf(dev, 'vigil-drift-evaluate')[ENV.CAPTURE_SHARDS]).toBe('8');
+      expect(envOf(dev, 'vigil-score')[ENV.CAPTURE_PATH]).toBe('dynamodb');
+      dev.templates.data.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
+      dev.templates.data.resourceCountIs('AWS::Glue::Table', 0);
+      expect(grants(dev, 'api').some((s) => s.actions.some((a) => a.startsWith('firehose:')))).toBe(false);
+    });
+
+    it('is cdk-nag clean', () => {
+      expect(dev.nagFindings).toEqual([]);
+    });
+  });
+
+  it('rejects a Firehose buffer below the 64 MiB Parquet conversion needs', () => {
+    expect(() => synthEnv('dev', { capture: { ...prod.config.capture, bufferMb: 32 } } as never)).toThrow(
+      /bufferMb/,
+    );
+  });
+});
