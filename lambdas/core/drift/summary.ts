@@ -167,12 +167,11 @@ export class SummaryBuilder {
     const w = weightOf(row.sampleRate);
     this.rows++;
     this.weight += w;
-    const values: (number | null)[] = new Array(this.features.length);
-    for (let j = 0; j < this.features.length; j++) {
+    const nf = this.features.length;
+    for (let j = 0; j < nf; j++) {
       const v = row.features[this.features[j]];
       const m = this.moments[j];
       if (typeof v === 'number' && Number.isFinite(v)) {
-        values[j] = v;
         m.n++;
         m.weight += w;
         m.sum += w * v;
@@ -180,24 +179,30 @@ export class SummaryBuilder {
         if (v < m.min) m.min = v;
         if (v > m.max) m.max = v;
       } else {
-        values[j] = null;
         m.nonFinite++;
       }
     }
     let u = this.rng.next();
     while (u === 0) u = this.rng.next();
     const key = -Math.log(u) / w;
-    if (this.heap.size < this.capacity) {
+    const full = this.heap.size >= this.capacity;
+    const top = this.heap.peek();
+    // Most rows of a big partition are rejected here, before anything is allocated for them.
+    if (full && top && key >= top.key) {
+      if (key < this.threshold) this.threshold = key;
+      return;
+    }
+    const values: (number | null)[] = new Array(nf);
+    for (let j = 0; j < nf; j++) {
+      const v = row.features[this.features[j]];
+      values[j] = typeof v === 'number' && Number.isFinite(v) ? v : null;
+    }
+    if (!full || !top) {
       this.heap.push({ key, weight: w, values });
       return;
     }
-    const top = this.heap.peek() as Entry;
-    if (key < top.key) {
-      this.threshold = Math.min(this.threshold, top.key);
-      this.heap.replaceTop({ key, weight: w, values });
-    } else {
-      this.threshold = Math.min(this.threshold, key);
-    }
+    if (top.key < this.threshold) this.threshold = top.key;
+    this.heap.replaceTop({ key, weight: w, values });
   }
 
   build(): WindowSummary {
@@ -280,18 +285,30 @@ export function mergeSummaries(summaries: readonly WindowSummary[]): WindowSumma
     }
   }
   const k = first.capacity;
-  const all: Entry[] = [];
   let threshold = Number.POSITIVE_INFINITY;
+  let total = 0;
   for (const s of summaries) {
     if (s.threshold !== null) threshold = Math.min(threshold, s.threshold);
-    for (let i = 0; i < s.sample.keys.length; i++) {
-      all.push({ key: s.sample.keys[i], weight: s.sample.weights[i], values: [...s.sample.values[i]] });
-    }
+    total += s.sample.keys.length;
   }
-  all.sort((a, b) => a.key - b.key);
+  // Select on a typed copy of the keys (a native numeric sort), then gather only the k kept
+  // rows: merging 100 summaries must not sort millions of objects.
+  const keys = new Float64Array(total);
+  let o = 0;
+  for (const s of summaries) for (const key of s.sample.keys) keys[o++] = key;
+  keys.sort();
   // Rows cut here were below every partition's own threshold, so the smallest of them is the
   // (k+1)-th smallest key overall unless a partition had already dropped a smaller one.
-  if (all.length > k) threshold = Math.min(threshold, all[k].key);
+  if (total > k) threshold = Math.min(threshold, keys[k]);
+  const cut = total > k ? keys[k - 1] : Number.POSITIVE_INFINITY;
+  const kept: Entry[] = [];
+  for (const s of summaries) {
+    const { keys: sk, weights, values } = s.sample;
+    for (let i = 0; i < sk.length; i++) {
+      if (sk[i] <= cut) kept.push({ key: sk[i], weight: weights[i], values: values[i] as (number | null)[] });
+    }
+  }
+  kept.sort((a, b) => a.key - b.key);
   const moments = first.features.map((f) => {
     const m = emptyMoments();
     for (const s of summaries) {
@@ -312,7 +329,7 @@ export function mergeSummaries(summaries: readonly WindowSummary[]): WindowSumma
     partitions: summaries.reduce((a, s) => a + s.partitions, 0),
     threshold: Number.isFinite(threshold) ? threshold : null,
     moments,
-    entries: all.slice(0, k),
+    entries: kept.slice(0, k),
   });
 }
 
