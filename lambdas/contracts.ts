@@ -29,6 +29,18 @@ export const ENV = {
   MODEL_ALIAS: 'VIGIL_MODEL_ALIAS',
   /** Share of scored rows written to the captures table, 0..1. */
   CAPTURE_SAMPLE_RATE: 'VIGIL_CAPTURE_SAMPLE_RATE',
+  /** Per-model capture rates as JSON `{ "<model>": 0..1 }`, overriding `CAPTURE_SAMPLE_RATE`. */
+  CAPTURE_MODEL_RATES: 'VIGIL_CAPTURE_MODEL_RATES',
+  /** `false` samples anomalous rows like the rest; otherwise every anomalous row is captured. */
+  CAPTURE_ANOMALIES: 'VIGIL_CAPTURE_ANOMALIES',
+  /** Capture path: `dynamodb` (the captures table, sharded) or `firehose` (Firehose → S3 Parquet). */
+  CAPTURE_PATH: 'VIGIL_CAPTURE_PATH',
+  /** DynamoDB path: write shards per model-hour (`CAPTURE_LAYOUT.dynamoPartition`); readers query all. */
+  CAPTURE_SHARDS: 'VIGIL_CAPTURE_SHARDS',
+  /** Firehose path: delivery stream name. Unset on the twin, whose stand-in writes under ARTIFACT_DIR. */
+  CAPTURE_STREAM: 'VIGIL_CAPTURE_STREAM',
+  /** Firehose path: SQS queue URL where records the stream rejected after retries are parked. */
+  CAPTURE_PARKING_QUEUE: 'VIGIL_CAPTURE_PARKING_QUEUE',
   /**
    * Local twin: spool file where capture rows that could not be written are parked durably
    * and replayed from (`FileCaptureSpool`). Unset in AWS.
@@ -205,6 +217,35 @@ export const CAPTURE_LAYOUT = {
   s3Partition: (model: string, hour: string): string =>
     `captures/model=${model}/date=${hour.slice(0, 10)}/hour=${hour.slice(11, 13)}/`,
 } as const;
+
+/**
+ * Columns of a capture record in the S3 path (Firehose → Parquet), in file order, shared by the
+ * Glue table (CDK), the Firehose producer (which sends JSON records keyed by `name`), the twin's
+ * Parquet writer and every Parquet reader. `field` is the `CapturedRow` property (core/ports.ts)
+ * the column holds; `type` is the Glue/Hive type. Column names are lower snake case because Glue
+ * and Athena lower-case names, and Firehose's JSON deserializer matches keys to them.
+ *
+ * `model` is not a column: it is the first partition key (`CAPTURE_PARTITION_KEYS`), and Athena
+ * refuses a table whose partition key repeats a column; a reader takes it from the path.
+ * `sample_rate` is always written (1 for rows kept regardless of sampling); `shadow` is null
+ * outside a release's shadow phase.
+ */
+export const CAPTURE_COLUMNS = [
+  { name: 'version', field: 'version', type: 'int' },
+  /** ISO-8601 UTC instant (`toISOString()`): sortable as text, `from_iso8601_timestamp(at)` in Athena. */
+  { name: 'at', field: 'at', type: 'string' },
+  { name: 'request_id', field: 'requestId', type: 'string' },
+  { name: 'row_index', field: 'index', type: 'int' },
+  /** Feature values as the caller sent them, by feature name (a fixed schema cannot list a model's features). */
+  { name: 'features', field: 'features', type: 'map<string,double>' },
+  { name: 'score', field: 'score', type: 'double' },
+  { name: 'anomaly', field: 'anomaly', type: 'boolean' },
+  { name: 'sample_rate', field: 'sampleRate', type: 'double' },
+  { name: 'shadow', field: 'shadow', type: 'struct<version:int,score:double,anomaly:boolean>' },
+] as const;
+
+/** Partition keys of the captures table, in path order (`CAPTURE_LAYOUT.s3Partition`); all strings. */
+export const CAPTURE_PARTITION_KEYS = ['model', 'date', 'hour'] as const;
 
 /**
  * Powertools Tracer, built by the CDK construct from `entry` into `file` beside each function's

@@ -10,9 +10,27 @@ import type { CapturedRow, CaptureSink, CaptureWriteResult } from '#core/ports.t
 import { classifyError, describeError } from './dependency-errors.ts';
 import { TABLE_KEYS } from './tables.ts';
 
-/** Hour partition of a capture: `CAP#<model>#<yyyy-mm-ddThh>` (UTC; one shard, `CAPTURE_LAYOUT`). */
-export const capturePartition = (model: string, at: string | Date): string =>
-  CAPTURE_LAYOUT.dynamoPartition(model, CAPTURE_LAYOUT.hour(at));
+/**
+ * Hour partition of a capture (UTC, `CAPTURE_LAYOUT`): `CAP#<model>#<yyyy-mm-ddThh>` with one
+ * shard, `CAP#<model>#<yyyy-mm-ddThh>#<shard>` with several.
+ */
+export const capturePartition = (model: string, at: string | Date, shard = 0, shards = 1): string =>
+  CAPTURE_LAYOUT.dynamoPartition(model, CAPTURE_LAYOUT.hour(at), shard, shards);
+
+/**
+ * The write shard of a request: FNV-1a of its id, mod `shards`. All rows of one request share a
+ * shard (one BatchWrite touches few partitions), and request ids are random, so a busy model's
+ * requests spread evenly over the shards.
+ */
+export function captureShard(requestId: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < requestId.length; i++) {
+    h ^= requestId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
 
 /** Sort key: `<iso>#<requestId>#<index>` — unique per scored row, ordered by time. */
 export const captureSortKey = (row: Pick<CapturedRow, 'at' | 'requestId' | 'index'>): string =>
@@ -23,6 +41,14 @@ export interface DynamoCaptureSinkOptions {
   readonly tableName: string;
   /** Days a capture is kept (the `ttl` attribute). Default 30. */
   readonly ttlDays?: number;
+  /**
+   * Write shards per model-hour. One partition key takes about 1,000 writes/s, so a model
+   * captured at R rows/s needs at least R/1000 shards; readers query all of them. Changing it
+   * leaves older hours under their old keys, so set it before a model gets busy. Default 1.
+   */
+  readonly shards?: number;
+  /** BatchWrite chunks (of 25) in flight at once per `write`. Default 4. */
+  readonly concurrency?: number;
   /** BatchWrite attempts per chunk, including the first. Default 6. */
   readonly maxAttempts?: number;
   /** Base delay of the exponential backoff (full jitter), ms. Default 25. */
@@ -71,6 +97,8 @@ export class DynamoCaptureSink implements CaptureSink {
   constructor(opts: DynamoCaptureSinkOptions) {
     this.o = {
       ttlDays: 30,
+      shards: 1,
+      concurrency: 4,
       maxAttempts: 6,
       baseDelayMs: 25,
       maxDelayMs: 1000,
@@ -84,7 +112,12 @@ export class DynamoCaptureSink implements CaptureSink {
   toItem(row: CapturedRow): Record<string, unknown> {
     const ttl = Math.floor(new Date(row.at).getTime() / 1000) + Math.round(this.o.ttlDays * 86_400);
     return {
-      [TABLE_KEYS.partitionKey]: capturePartition(row.model, row.at),
+      [TABLE_KEYS.partitionKey]: capturePartition(
+        row.model,
+        row.at,
+        captureShard(row.requestId, this.o.shards),
+        this.o.shards,
+      ),
       [TABLE_KEYS.sortKey]: captureSortKey(row),
       [TABLE_KEYS.ttlAttribute]: ttl,
       model: row.model,
@@ -101,29 +134,49 @@ export class DynamoCaptureSink implements CaptureSink {
   }
 
   async write(rows: readonly CapturedRow[]): Promise<CaptureWriteResult> {
+    const chunks: CapturedRow[][] = [];
+    for (let i = 0; i < rows.length; i += BATCH) chunks.push(rows.slice(i, i + BATCH));
+    // Chunks go out a few at a time: a 100-row request waits for one round trip, not four.
+    const outcomes: CaptureWriteResult[] = new Array(chunks.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const k = next++;
+        outcomes[k] = await this.writeAndPark(chunks[k] as CapturedRow[]);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(this.o.concurrency, chunks.length)) }, worker),
+    );
     let written = 0;
     let parked = 0;
     let lost = 0;
     let reason: string | undefined;
-    for (let i = 0; i < rows.length; i += BATCH) {
-      const chunk = rows.slice(i, i + BATCH);
-      const r = await this.writeChunk(chunk);
+    for (const r of outcomes) {
       written += r.written;
+      parked += r.parked;
+      lost += r.lost;
       reason ??= r.reason;
-      if (r.failed.length === 0) continue;
-      if (r.retryable && this.o.park) {
-        try {
-          await this.o.park(r.failed, r.reason ?? 'unknown');
-          parked += r.failed.length;
-          continue;
-        } catch (e) {
-          reason = `${r.reason}; parking failed: ${describeError(e)}`;
-        }
-      }
-      lost += r.failed.length;
-      this.o.onFailure?.(r.failed.length, reason ?? 'unknown');
     }
     return { written, parked, lost, ...(reason ? { reason } : {}) };
+  }
+
+  /** One chunk written, and what failed after the retries parked (retryable) or counted lost. */
+  private async writeAndPark(chunk: readonly CapturedRow[]): Promise<CaptureWriteResult> {
+    const r = await this.writeChunk(chunk);
+    let reason = r.reason;
+    if (r.failed.length === 0)
+      return { written: r.written, parked: 0, lost: 0, ...(reason ? { reason } : {}) };
+    if (r.retryable && this.o.park) {
+      try {
+        await this.o.park(r.failed, r.reason ?? 'unknown');
+        return { written: r.written, parked: r.failed.length, lost: 0, ...(reason ? { reason } : {}) };
+      } catch (e) {
+        reason = `${r.reason}; parking failed: ${describeError(e)}`;
+      }
+    }
+    this.o.onFailure?.(r.failed.length, reason ?? 'unknown');
+    return { written: r.written, parked: 0, lost: r.failed.length, reason: reason ?? 'unknown' };
   }
 
   private async writeChunk(
@@ -203,8 +256,8 @@ export class DynamoCaptureSink implements CaptureSink {
   }
 
   /**
-   * Captured rows of `model` with from ≤ at < to, oldest first, by querying
-   * each hour partition the window touches.
+   * Captured rows of `model` with from ≤ at < to, oldest first, by querying every shard of
+   * each hour partition the window touches (`shards` as written; see the option).
    */
   async readWindow(model: string, from: string | Date, to: string | Date): Promise<CapturedRow[]> {
     const start = new Date(from);
@@ -215,7 +268,12 @@ export class DynamoCaptureSink implements CaptureSink {
     hour.setUTCMinutes(0, 0, 0);
     const lo = start.toISOString();
     const hi = end.toISOString();
+    const partitions: string[] = [];
     for (; hour < end; hour.setUTCHours(hour.getUTCHours() + 1)) {
+      for (let shard = 0; shard < this.o.shards; shard++)
+        partitions.push(capturePartition(model, hour, shard, this.o.shards));
+    }
+    for (const pk of partitions) {
       let key: Record<string, unknown> | undefined;
       do {
         const res = await this.o.client.send(
@@ -225,7 +283,7 @@ export class DynamoCaptureSink implements CaptureSink {
             ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
             // SK starts with the ISO instant: BETWEEN from AND to keeps from ≤ at < to, since a key at
             // exactly `to` extends that string and sorts after it.
-            ExpressionAttributeValues: { ':pk': capturePartition(model, hour), ':lo': lo, ':hi': hi },
+            ExpressionAttributeValues: { ':pk': pk, ':lo': lo, ':hi': hi },
             ExclusiveStartKey: key,
           }),
         );
@@ -249,9 +307,13 @@ export class DynamoCaptureSink implements CaptureSink {
         key = res.LastEvaluatedKey;
       } while (key);
     }
+    // Each shard comes back in sort-key order; merged, the window is ordered the same way.
+    if (this.o.shards > 1) out.sort((a, b) => compareKeys(captureSortKey(a), captureSortKey(b)));
     return out;
   }
 }
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const readShadow = (s: unknown): CapturedRow['shadow'] => {
   const v = s as { version: unknown; score: unknown; anomaly: unknown };

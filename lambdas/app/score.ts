@@ -6,7 +6,15 @@ import type { ModelCache } from './serve.ts';
 export interface ScoreDeps {
   readonly models: Pick<ModelCache, 'get'>;
   readonly captures?: CaptureSink;
+  /** Share of a model's normal rows captured, 0..1, unless `captureModelRates` names the model. */
   readonly captureSampleRate: number;
+  /** Per-model capture rates, 0..1, overriding `captureSampleRate` (a busy model sampled harder). */
+  readonly captureModelRates?: Readonly<Record<string, number>>;
+  /**
+   * Capture every anomalous row whatever the rate (recorded with `sampleRate` 1): they are what
+   * operators inspect, and rare enough that keeping them all costs little. @default true
+   */
+  readonly captureAnomalies?: boolean;
   readonly maxRows: number;
   readonly metrics: MetricsSink;
   readonly logger: Logger;
@@ -89,10 +97,24 @@ function emitCaptureCounts(m: MetricsSink, c: CaptureCounts, model: string): voi
   if (c.parked + c.lost > 0) m.emit([{ name: METRICS.captureErrors, value: c.parked + c.lost }]);
 }
 
+/** The capture rate of a model's normal rows: its own rate, else the default, clamped to 0..1. */
+export function captureRateOf(
+  deps: Pick<ScoreDeps, 'captureSampleRate' | 'captureModelRates'>,
+  model: string,
+): number {
+  const rate = deps.captureModelRates?.[model] ?? deps.captureSampleRate;
+  return Number.isFinite(rate) ? Math.min(1, Math.max(0, rate)) : 0;
+}
+
 /**
  * Writes a Bernoulli sample of the scored rows to the capture sink and accounts for every
  * row: `scored = written + parked + sampledOut + lost` (CaptureCounts). A capture failure never
  * fails the request; it is logged with its real reason and counted.
+ *
+ * Each row is kept with probability `sampleRate` — the model's rate, or 1 for an anomalous row
+ * when `captureAnomalies` is on — and carries that probability, so a reader weighting rows by
+ * `1 / sampleRate` estimates the scored population without bias (Horvitz–Thompson), anomalies
+ * over-represented in the sample or not.
  *
  * The features stored are the values the caller sent (validated against the model's input
  * domain), not their float32 rounding: drift is judged, and models retrained, on the data as
@@ -108,17 +130,19 @@ async function capture(
 ): Promise<CaptureCounts> {
   const scored = results.length;
   const none = { scored, written: 0, parked: 0, sampledOut: scored, lost: 0 };
-  if (!deps.captures || deps.captureSampleRate <= 0) return none;
+  const rate = captureRateOf(deps, req.model);
+  const anomaliesAlways = deps.captureAnomalies ?? true;
+  if (!deps.captures || (rate <= 0 && !anomaliesAlways)) return none;
   const random = deps.random ?? Math.random;
   const at = (deps.now ?? (() => new Date()))().toISOString();
-  const rate = Math.min(1, deps.captureSampleRate);
   const sample: CapturedRow[] = [];
   results.forEach((result, index) => {
-    if (rate >= 1 || random() < rate) {
+    const p = anomaliesAlways && result.anomaly ? 1 : rate;
+    if (p >= 1 || (p > 0 && random() < p)) {
       const row = req.rows[index] as Record<string, number>;
       const features: Record<string, number> = {};
       for (const name of names) features[name] = row[name];
-      sample.push({ model: req.model, version, at, requestId, index, features, ...result, sampleRate: rate });
+      sample.push({ model: req.model, version, at, requestId, index, features, ...result, sampleRate: p });
     }
   });
   const sampledOut = scored - sample.length;

@@ -26,6 +26,8 @@ const core = member(() => {
       models: models(),
       captures: captures(),
       captureSampleRate: c.captureSampleRate,
+      captureModelRates: c.captureModelRates,
+      captureAnomalies: c.captureAnomalies === 'true',
       maxRows: c.maxScoreRows,
       metrics: metricsSink(),
       logger: log(),

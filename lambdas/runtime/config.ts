@@ -33,6 +33,37 @@ export const RuntimeConfigSchema = z.object({
   captureSampleRate: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 1),
   captureTtlDays: int(30, 1, 3650),
   captureSpoolFile: optional,
+  /** Per-model capture rates `{ model: 0..1 }` (JSON), overriding `captureSampleRate`. */
+  captureModelRates: z.pipe(
+    optional,
+    z.transform((v: string | undefined, ctx) => {
+      if (v === undefined) return {} as Record<string, number>;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        ctx.issues.push({ code: 'custom', message: 'must be JSON', input: v });
+        return z.NEVER;
+      }
+      const ok =
+        parsed !== null &&
+        typeof parsed === 'object' &&
+        !Array.isArray(parsed) &&
+        Object.values(parsed).every((r) => typeof r === 'number' && r >= 0 && r <= 1);
+      if (!ok) {
+        ctx.issues.push({ code: 'custom', message: 'must map model names to rates in 0..1', input: v });
+        return z.NEVER;
+      }
+      return parsed as Record<string, number>;
+    }),
+  ),
+  /** Every anomalous row captured whatever the rate (`false` samples them like the rest). */
+  captureAnomalies: z._default(z.enum(['true', 'false']), 'true'),
+  /** Where captures go: the DynamoDB table or the Firehose stream (or the twin's stand-in). */
+  capturePath: z._default(z.enum(['dynamodb', 'firehose']), 'dynamodb'),
+  captureShards: int(1, 1, 1000),
+  captureStream: optional,
+  captureParkingQueue: optional,
   maxScoreRows: int(1000, 1, 100_000),
   maxExplainRows: int(100, 1, 10_000),
   engine: z._default(z.enum(['fast', 'onnx'] as const satisfies readonly EngineName[]), 'fast'),
@@ -93,6 +124,12 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     captureSampleRate: env[ENV.CAPTURE_SAMPLE_RATE] || undefined,
     captureTtlDays: env[ENV.CAPTURE_TTL_DAYS] || undefined,
     captureSpoolFile: env[ENV.CAPTURE_SPOOL_FILE],
+    captureModelRates: env[ENV.CAPTURE_MODEL_RATES],
+    captureAnomalies: env[ENV.CAPTURE_ANOMALIES] || undefined,
+    capturePath: env[ENV.CAPTURE_PATH] || undefined,
+    captureShards: env[ENV.CAPTURE_SHARDS] || undefined,
+    captureStream: env[ENV.CAPTURE_STREAM],
+    captureParkingQueue: env[ENV.CAPTURE_PARKING_QUEUE],
     maxScoreRows: env[ENV.MAX_SCORE_ROWS] || undefined,
     maxExplainRows: env[ENV.MAX_EXPLAIN_ROWS] || undefined,
     engine: env[ENV.ENGINE] || undefined,

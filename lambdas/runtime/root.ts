@@ -133,6 +133,7 @@ const captureTable = /* @__PURE__ */ member(() => {
     client: dynamo(),
     tableName: c.capturesTable,
     ttlDays: c.captureTtlDays,
+    shards: c.captureShards,
     onFailure: (failed, reason) => logger.error('CAPTURE WRITE GAVE UP', { failed, reason }),
     ...(spool ? { park: (rows, reason) => spool.park(rows, reason) } : {}),
   });

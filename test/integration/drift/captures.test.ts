@@ -1,6 +1,6 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturePartition, DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
+import { capturePartition, captureShard, DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import type { CapturedRow } from '#core/ports.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../../local/dynalite.ts';
@@ -85,6 +85,52 @@ describe('DynamoCaptureSink against dynalite', () => {
     const part = await sink.readWindow('cpu-model', data[10].at, data[70].at);
     expect(part.map((r) => r.at)).toEqual(data.slice(10, 70).map((r) => r.at));
     expect(await sink.readWindow('other-model', '2025-03-01T09:00:00Z', '2025-03-01T11:00:00Z')).toEqual([]);
+  });
+
+  it('spreads a model-hour over its write shards and reads every shard back, oldest first', async () => {
+    const shards = 8;
+    const sink = new DynamoCaptureSink({ client: real, tableName: TABLE, shards });
+    // 60 requests of 10 rows across 09:30 → 10:29: two hours, every shard of both written.
+    const data = rows(600, '2025-03-02T09:30:00.000Z', 6_000, 'busy-model');
+    expect(await sink.write(data)).toEqual({ written: 600, parked: 0, lost: 0 });
+    // Counted straight from the table, key by key, as the layout contract spells the keys.
+    const perKey = new Map<string, number>();
+    for (const hour of ['2025-03-02T09', '2025-03-02T10']) {
+      for (let shard = 0; shard < shards; shard++) {
+        const pk = `CAP#busy-model#${hour}#${shard}`;
+        const res = await real.send(
+          new QueryCommand({
+            TableName: TABLE,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            Select: 'COUNT',
+          }),
+        );
+        perKey.set(pk, res.Count ?? 0);
+      }
+    }
+    expect([...perKey.values()].reduce((a, b) => a + b, 0)).toBe(600);
+    // No shard is left empty or takes the lion's share (30 requests per hour over 8 shards).
+    expect(Math.min(...perKey.values())).toBeGreaterThan(0);
+    expect(Math.max(...perKey.values())).toBeLessThanOrEqual(150);
+    const back = await sink.readWindow('busy-model', '2025-03-02T09:00:00Z', '2025-03-02T11:00:00Z');
+    expect(back.map((r) => [r.at, r.requestId, r.index])).toEqual(
+      data.map((r) => [r.at, r.requestId, r.index]),
+    );
+    // A reader that does not know the shard count finds nothing under the one-shard key.
+    const unsharded = new DynamoCaptureSink({ client: real, tableName: TABLE });
+    expect(await unsharded.readWindow('busy-model', '2025-03-02T09:00:00Z', '2025-03-02T11:00:00Z')).toEqual(
+      [],
+    );
+  });
+
+  it('keys a sharded row by its request id, so one request stays in one shard', () => {
+    const sink = new DynamoCaptureSink({ client: real, tableName: TABLE, shards: 4 });
+    const [a, b] = rows(2, '2025-03-01T09:50:00.000Z', 0);
+    const shard = captureShard(a.requestId, 4);
+    expect(sink.toItem(a).PK).toBe(`CAP#cpu-model#2025-03-01T09#${shard}`);
+    expect(sink.toItem(b).PK).toBe(sink.toItem(a).PK);
+    expect(captureShard('anything', 1)).toBe(0);
   });
 
   it('stores the hour partition key and a TTL in epoch seconds', () => {

@@ -5,7 +5,7 @@ import { PowertoolsMetricsSink } from '#adapters/observability.ts';
 import { readPackageDir } from '#app/package-dir.ts';
 import { scoreRows } from '#app/score.ts';
 import { ModelCache } from '#app/serve.ts';
-import type { CaptureSink, Logger, MetricsSink, ModelPackage } from '#core/ports.ts';
+import type { CapturedRow, CaptureSink, Logger, MetricsSink, ModelPackage } from '#core/ports.ts';
 
 /** EMF lines written while `fn` runs (dev mode sends them through console.log). */
 async function emfDuring(
@@ -204,6 +204,78 @@ describe('score use case: metrics and captures', () => {
     });
     const errors = emf.filter((m) => 'CaptureErrors' in m);
     expect(errors.map((m) => m.CaptureErrors)).toEqual([1]);
+  });
+
+  describe('sampling', () => {
+    // Far outside the default model's training ranges: scored anomalous (checked below, not assumed).
+    const odd = { cpu: 99, memory: 99, network: 9000, disk_io: 2000, latency: 900 };
+    const recording = () => {
+      const seen: CapturedRow[] = [];
+      const sink: CaptureSink = {
+        write: async (rows) => {
+          seen.push(...rows);
+          return { written: rows.length, parked: 0, lost: 0 };
+        },
+      };
+      return { seen, sink };
+    };
+
+    it('samples each model at its own rate and records that rate on every capture', async () => {
+      const { seen, sink } = recording();
+      const score = scoreRows({
+        models: cacheOf(pkg),
+        captures: sink,
+        captureSampleRate: 1,
+        captureModelRates: { busy: 0.25 },
+        captureAnomalies: false,
+        maxRows: 10,
+        metrics: { emit: () => undefined },
+        logger,
+        // Draws 0.1, 0.3, 0.5, 0.7: only the first falls under 0.25.
+        random: (() => {
+          let k = 0;
+          return () => 0.1 + 0.2 * (k++ % 4);
+        })(),
+      });
+      await score(input([row, row, row, row], 'busy'));
+      await score(input([row, row], 'quiet'));
+      expect(seen.filter((r) => r.model === 'busy').map((r) => [r.index, r.sampleRate])).toEqual([[0, 0.25]]);
+      expect(seen.filter((r) => r.model === 'quiet').map((r) => r.sampleRate)).toEqual([1, 1]);
+    });
+
+    it('keeps every anomalous row whatever the rate, with sampleRate 1, and samples the rest', async () => {
+      const { seen, sink } = recording();
+      const score = scoreRows({
+        models: cacheOf(pkg),
+        captures: sink,
+        captureSampleRate: 0.01,
+        maxRows: 10,
+        metrics: { emit: () => undefined },
+        logger,
+        random: () => 0.5,
+      });
+      const out = await score(input([row, odd, row, odd]));
+      expect(out.results.map((r) => r.anomaly)).toEqual([false, true, false, true]);
+      expect(seen.map((r) => [r.index, r.anomaly, r.sampleRate])).toEqual([
+        [1, true, 1],
+        [3, true, 1],
+      ]);
+    });
+
+    it('samples anomalous rows like the rest when always-capture is off', async () => {
+      const { seen, sink } = recording();
+      const score = scoreRows({
+        models: cacheOf(pkg),
+        captures: sink,
+        captureSampleRate: 0,
+        captureAnomalies: false,
+        maxRows: 10,
+        metrics: { emit: () => undefined },
+        logger,
+      });
+      await score(input([row, odd]));
+      expect(seen).toEqual([]);
+    });
   });
 
   it("refuses a value the model's float32 input cannot represent, naming the row and field", async () => {
