@@ -162,6 +162,9 @@ export const HANDLERS = {
   retrainNotify: 'lambdas/handlers/retrain-notify.ts',
   retrainSubmitJob: 'lambdas/handlers/retrain-submit-job.ts',
   retrainRequestApproval: 'lambdas/handlers/retrain-request-approval.ts',
+  driftPlan: 'lambdas/handlers/drift-plan.ts',
+  driftSummarize: 'lambdas/handlers/drift-summarize.ts',
+  driftReduce: 'lambdas/handlers/drift-reduce.ts',
 } as const;
 
 /**
@@ -185,6 +188,21 @@ export const RETRAINING_TASKS = {
 } as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
 
 /**
+ * The drift-summary state machine's task states (issue 15, drift over big windows): `Plan` fixes
+ * the window and lists DynamoDB partitions, `Summarize` is the Distributed Map child (one
+ * partition → a summary in the artifact store, its URI returned), `Reduce` merges the summaries
+ * into the report. Mapped to handlers through `POWERTOOLS_SERVICE_NAME`, like `RETRAINING_TASKS`.
+ */
+export const DRIFT_SUMMARY_TASKS = {
+  Plan: { handler: 'driftPlan', service: 'vigil-drift-plan' },
+  Summarize: { handler: 'driftSummarize', service: 'vigil-drift-summarize' },
+  Reduce: { handler: 'driftReduce', service: 'vigil-drift-reduce' },
+} as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
+
+/** Key prefix of the distributed drift run's per-partition summaries in the artifact bucket. */
+export const DRIFT_SUMMARY_PREFIX = 'drift-summaries/';
+
+/**
  * The state machines of the CDK app, by the key the local runner and the tests use. `id` is the
  * construct id (and so the start of the template's logical id) of the `AWS::StepFunctions::
  * StateMachine`. Task functions are mapped back to handler modules through their
@@ -193,6 +211,7 @@ export const RETRAINING_TASKS = {
  */
 export const STATE_MACHINES = {
   retraining: { id: 'Retraining' },
+  driftSummary: { id: 'DriftSummary' },
 } as const satisfies Record<string, { id: string }>;
 
 /**
