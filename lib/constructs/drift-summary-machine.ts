@@ -1,6 +1,7 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -246,5 +247,38 @@ export class DriftSummaryMachine extends Construct {
         conditions: { StringLike: { 's3:prefix': [`${CAPTURE_LAYOUT.s3Prefix}*`] } },
       }),
     );
+    this.acknowledge();
+  }
+
+  /** cdk-nag acknowledgements, each scoped to one resource with its reason. */
+  private acknowledge(): void {
+    const stack = Stack.of(this);
+    const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing of the state machine: PutTraceSegments/GetSampling* have no resource-level permissions.',
+      });
+      for (const [name, f] of Object.entries(this.functions)) {
+        const id = stack.getLogicalId(f.function.node.defaultChild as lambda.CfnFunction);
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${id}.Arn>:*]`,
+          reason: `The state machine invokes the ${name} function and its versions (ARN:*), nothing else.`,
+        });
+      }
+    }
+    const mapPolicy = this.stateMachine.node.tryFindChild('DistributedMapPolicy');
+    if (mapPolicy) {
+      const sm = stack.getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine);
+      const execution = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${sm}"}]}]}`;
+      for (const suffix of [':*', '/*:*']) {
+        Validations.of(mapPolicy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${execution}${suffix}]`,
+          reason:
+            'Distributed Map: the machine describes and stops its own child executions, whose names Step Functions makes per run.',
+        });
+      }
+    }
   }
 }
