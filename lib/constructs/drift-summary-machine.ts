@@ -230,7 +230,9 @@ export class DriftSummaryMachine extends Construct {
       .otherwise(dynamoMap);
 
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: config.logRetentionDays, removalPolicy });
-    this.stateMachine = new sfn.StateMachine(this, STATE_MACHINES.driftSummary.id, {
+    // Scoped to the stack, not this construct: its logical id must be the contracts' id plus CDK's
+    // hash, which is how the local runner finds it in the template (STATE_MACHINES).
+    this.stateMachine = new sfn.StateMachine(Stack.of(this), STATE_MACHINES.driftSummary.id, {
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(plan.next(source)),

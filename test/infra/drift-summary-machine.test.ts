@@ -32,7 +32,7 @@ describe('DriftSummary state machine (Distributed Map over capture partitions)',
   const states = allStates(def);
 
   it('is the construct id the contracts name, in the Drift stack', () => {
-    expect(smId.startsWith(`Summary${STATE_MACHINES.driftSummary.id}`)).toBe(true);
+    expect(smId).toMatch(new RegExp(`^${STATE_MACHINES.driftSummary.id}[0-9A-F]{8}$`));
     expect(sm.TracingConfiguration).toEqual({ Enabled: true });
     expect(sm.LoggingConfiguration.IncludeExecutionData).toBe(false);
   });
