@@ -2,7 +2,7 @@ import { CAPTURE_LAYOUT, PRODUCTION_ALIAS } from '#contracts';
 import { driftConfigForModel } from '#core/drift/config.ts';
 import { type CapturePartitionReader, windowHours } from '#core/drift/partitions.ts';
 import { reduceDriftSummaries } from '#core/drift/reduce.ts';
-import { SummaryBuilder, type WindowSummary } from '#core/drift/summary.ts';
+import { mergeSummaries, SummaryBuilder, type WindowSummary } from '#core/drift/summary.ts';
 import { VigilError } from '#core/errors.ts';
 import type { ArtifactStore, Manifest } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
@@ -150,22 +150,24 @@ export function createDistributedDrift(deps: DistributedDriftDeps) {
   }): Promise<DriftSummary> => {
     const { plan: p } = input;
     const manifest = await manifestOf(p.artifactUri);
-    const parsed: WindowSummary[] = [];
+    // Folded one summary at a time: the reduce step holds two summaries, never all P of them.
+    let merged: WindowSummary | undefined;
     for (const ref of input.summaries) {
       const bytes = await deps.summaries.get(ref.uri);
-      parsed.push(JSON.parse(new TextDecoder().decode(bytes)) as WindowSummary);
+      const next = JSON.parse(new TextDecoder().decode(bytes)) as WindowSummary;
+      if (next.features?.join('\u0000') !== p.features.join('\u0000')) {
+        throw new VigilError('BadRequest', 'summaries do not match the plan’s features', {
+          runId: p.runId,
+          uri: ref.uri,
+        });
+      }
+      merged = merged ? mergeSummaries([merged, next]) : next;
     }
     const config = driftConfigForModel(deps.settings ?? {}, p.model);
     const window = { from: p.from, to: p.to };
     const named = { ...manifest, name: p.model, version: p.version };
-    if (parsed.length === 0) {
-      // No partition at all (an idle model, or an S3 prefix without objects): an empty window.
-      const empty = new SummaryBuilder(p.features, { seed: 0, capacity: deps.capacity }).build();
-      parsed.push(empty);
-    }
-    if (parsed.some((s) => s.features.join('\u0000') !== p.features.join('\u0000'))) {
-      throw new VigilError('BadRequest', 'summaries do not match the plan’s features', { runId: p.runId });
-    }
+    // No partition at all (an idle model, or an S3 prefix without objects): an empty window.
+    const parsed = [merged ?? new SummaryBuilder(p.features, { seed: 0, capacity: deps.capacity }).build()];
     const report = reduceDriftSummaries({ manifest: named, summaries: parsed, window, config });
     return recordDriftReport(deps, { model: p.model, version: p.version, report, at: new Date(p.to) });
   };
