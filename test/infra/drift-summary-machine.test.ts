@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { DRIFT_SUMMARY_TASKS, STATE_MACHINES } from '#contracts';
 import { type CfnProps, joinedText, resourcesOf, synthEnv } from './harness.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: ASL states are read field by field.
+type Asl = any;
+
 /**
  * The state machine's definition. Every intrinsic in the `Fn::Join` sits inside a JSON string
  * (function ARNs, the bucket name), so rendering each as plain text keeps the JSON valid.
  */
-function definitionOf(sm: CfnProps): Record<string, any> {
+function definitionOf(sm: CfnProps): Asl {
   const body = sm.DefinitionString;
   if (typeof body === 'string') return JSON.parse(body);
   const [sep, parts] = body['Fn::Join'] as [string, unknown[]];
@@ -14,9 +17,9 @@ function definitionOf(sm: CfnProps): Record<string, any> {
 }
 
 /** Every state of a definition, nested item processors included. */
-function allStates(def: Record<string, any>): [string, Record<string, any>][] {
-  const out: [string, Record<string, any>][] = [];
-  for (const [name, s] of Object.entries(def.States as Record<string, any>)) {
+function allStates(def: Asl): [string, Asl][] {
+  const out: [string, Asl][] = [];
+  for (const [name, s] of Object.entries(def.States as Record<string, Asl>)) {
     out.push([name, s]);
     if (s.ItemProcessor) out.push(...allStates(s.ItemProcessor));
   }
@@ -54,7 +57,7 @@ describe('DriftSummary state machine (Distributed Map over capture partitions)',
     expect(joinedText(objects?.ItemReader.Resource)).toContain('s3:listObjectsV2');
     expect(objects?.ItemSelector['partition.$']).toBe('$$.Map.Item.Value.Key');
     // The same child in both: the Summarize function with { plan, partition }.
-    const children = [shards, objects].map((m) => Object.values(m?.ItemProcessor.States ?? {})[0] as any);
+    const children = [shards, objects].map((m) => Object.values(m?.ItemProcessor.States ?? {})[0] as Asl);
     for (const c of children)
       expect(c.Parameters).toEqual({ 'plan.$': '$.plan', 'partition.$': '$.partition' });
   });
