@@ -68,5 +68,6 @@ describe('drift-summary machine on the local twin', () => {
     // The in-memory evaluator over the same window agrees.
     const [[inMemory]] = (await twin.evaluateDrift()) as Json[][];
     expect(inMemory).toMatchObject({ drift: true, driftedShare: report.driftedShare });
-  });
+    // The first run synthesizes the CDK app (cached under dataDir afterwards): 40-65 s on a busy machine.
+  }, 180_000);
 });
