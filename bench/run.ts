@@ -17,6 +17,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   'twin-load': () => import('./twin-load.ts'),
   retrain: () => import('./retrain.ts'),
   capture: () => import('./capture.ts'),
+  'drift-scale': () => import('./drift-scale.ts'),
 };
 
 function print(t: BenchTable): void {

@@ -165,6 +165,9 @@ export const HANDLERS = {
   retrainNotify: 'lambdas/handlers/retrain-notify.ts',
   retrainSubmitJob: 'lambdas/handlers/retrain-submit-job.ts',
   retrainRequestApproval: 'lambdas/handlers/retrain-request-approval.ts',
+  driftPlan: 'lambdas/handlers/drift-plan.ts',
+  driftSummarize: 'lambdas/handlers/drift-summarize.ts',
+  driftReduce: 'lambdas/handlers/drift-reduce.ts',
 } as const;
 
 /**
@@ -202,16 +205,41 @@ export const RETRAINING_TASKS = {
   Notify: { handler: 'retrainNotify', service: 'vigil-retrain-notify' },
 } as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
 
+/** A machine's task table: state name → the handler it invokes and that function's service name. */
+export type TaskTable = Readonly<
+  Record<string, { readonly handler: keyof typeof HANDLERS; readonly service: string }>
+>;
+
+/**
+ * The drift-summary state machine's task states (issue 15, drift over big windows): `Plan` fixes
+ * the window and lists DynamoDB partitions, `Summarize` is the Distributed Map child (one
+ * partition → a summary in the artifact store, its URI returned), `Reduce` merges the summaries
+ * into the report. Mapped to handlers through `POWERTOOLS_SERVICE_NAME`, like `RETRAINING_TASKS`.
+ */
+export const DRIFT_SUMMARY_TASKS = {
+  Plan: { handler: 'driftPlan', service: 'vigil-drift-plan' },
+  Summarize: { handler: 'driftSummarize', service: 'vigil-drift-summarize' },
+  Reduce: { handler: 'driftReduce', service: 'vigil-drift-reduce' },
+} as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
+
+/** Key prefix of the distributed drift run's per-partition summaries in the artifact bucket. */
+export const DRIFT_SUMMARY_PREFIX = 'drift-summaries/';
+
 /**
  * The state machines of the CDK app, by the key the local runner and the tests use. `id` is the
- * construct id (and so the start of the template's logical id) of the `AWS::StepFunctions::
- * StateMachine`. Task functions are mapped back to handler modules through their
- * `POWERTOOLS_SERVICE_NAME` (each machine's `*_TASKS` table, like `RETRAINING_TASKS`).
+ * construct id of the `AWS::StepFunctions::StateMachine`, created directly in its stack (so the
+ * template's logical id is `id` + CDK's 8-character hash). `tasks` is the machine's `*_TASKS`
+ * table: the local runner maps a task's function back to its handler module through the
+ * function's `POWERTOOLS_SERVICE_NAME` (the `service` of a row of any machine's table).
  * Issue 10 owns `retraining`, issue 11 adds `release`, issue 15 adds `driftSummary`.
  */
 export const STATE_MACHINES = {
-  retraining: { id: 'Retraining' },
-} as const satisfies Record<string, { id: string }>;
+  retraining: { id: 'Retraining', tasks: RETRAINING_TASKS },
+  driftSummary: { id: 'DriftSummary', tasks: DRIFT_SUMMARY_TASKS },
+} as const satisfies Record<string, { id: string; tasks: TaskTable }>;
+
+/** A key of {@link STATE_MACHINES}. */
+export type StateMachineKey = keyof typeof STATE_MACHINES;
 
 /**
  * Where captures live, shared by the writers (score path, issue 15's capture paths) and every

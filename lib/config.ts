@@ -146,6 +146,35 @@ const configSchema = z.strictObject({
      * schedule; required for a `cron(...)` one (see {@link driftIntervalMinutes}).
      */
     intervalMinutes: positiveInt.optional(),
+    /**
+     * Drift over big windows (issue 15): the drift-summary state machine (a Distributed Map over
+     * the capture partitions, lib/constructs/drift-summary-machine.ts) is always deployed; the
+     * schedules start it instead of invoking the in-memory evaluator when the window is expected to
+     * hold more than `maxInMemoryRows` captured rows (capture rate × rows/s × window).
+     */
+    distributed: z
+      .strictObject({
+        /** Captured rows one window is expected to hold. */
+        expectedWindowRows: positiveInt,
+        /** Above this the schedules use the state machine (the evaluator's memory holds ~1M rows of 10 features). */
+        maxInMemoryRows: positiveInt,
+        /** Children (partitions) summarized at once. */
+        maxConcurrency: z.number().int().min(1).max(10_000),
+        /** Where the partitions are: the captures table's hour shards, or Firehose's Parquet objects. */
+        source: z.enum(['dynamodb', 'firehose']),
+        /** Write shards per model-hour of the captures table, as the score path writes them. */
+        captureShards: z.number().int().min(1).max(1000),
+        /** Memory of the Summarize children, MB. */
+        summarizeMemoryMb: z.number().int().min(128).max(10_240),
+      })
+      .default({
+        expectedWindowRows: 100_000,
+        maxInMemoryRows: 1_000_000,
+        maxConcurrency: 40,
+        source: 'dynamodb',
+        captureShards: 1,
+        summarizeMemoryMb: 1024,
+      }),
     /** Drift thresholds `{ default, models }`, validated by the evaluator (lambdas/core/drift/config.ts). */
     settings: z
       .strictObject({

@@ -1,7 +1,10 @@
 import type { HANDLERS } from '#contracts';
 import { handler as authorizer } from '#handlers/authorizer.ts';
 import { handler as driftEvaluate } from '#handlers/drift-evaluate.ts';
+import { handler as driftPlan } from '#handlers/drift-plan.ts';
+import { handler as driftReduce } from '#handlers/drift-reduce.ts';
 import { handler as driftReports } from '#handlers/drift-reports.ts';
+import { handler as driftSummarize } from '#handlers/drift-summarize.ts';
 import { handler as explain } from '#handlers/explain.ts';
 import { handler as health } from '#handlers/health.ts';
 import { handler as models } from '#handlers/models.ts';
@@ -42,4 +45,7 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   retrainNotify,
   retrainSubmitJob,
   retrainRequestApproval,
+  driftPlan,
+  driftSummarize,
+  driftReduce,
 };

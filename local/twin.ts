@@ -4,10 +4,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FsCaptureObjects } from '#adapters/capture-objects.ts';
 import { FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
 import { ENV, type HANDLERS, ROUTES, SERVICES } from '#contracts';
 import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 import { isVigilError } from '#core/errors.ts';
+import { type LocalDriftSummaryResult, runDriftSummaryLocally } from './drift-summary-twin.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
@@ -51,6 +53,12 @@ export interface TwinOptions {
    * rule does (`vigil serve` turns it on). @default false
    */
   readonly retrainOnDrift?: boolean;
+  /**
+   * Evaluate drift through the synthesized drift-summary machine (partition summaries, then the
+   * reduce step), as the Drift stack's schedules do above `drift.distributed.maxInMemoryRows`,
+   * instead of the in-memory evaluator. @default false
+   */
+  readonly driftDistributed?: boolean;
 }
 
 /**
@@ -103,6 +111,8 @@ export interface Twin {
   evaluateDrift(): Promise<unknown[]>;
   /** The retraining state machine as EventBridge + Step Functions would run it. */
   readonly retraining: LocalRetraining;
+  /** One run of the synthesized drift-summary machine for `model` (its Map done by the twin). */
+  summarizeDrift(model: string): Promise<LocalDriftSummaryResult>;
   close(): Promise<void>;
 }
 
@@ -188,11 +198,22 @@ async function startOn(
   });
   await retraining.skipExisting();
 
+  const summarizeDrift = async (model: string): Promise<LocalDriftSummaryResult> =>
+    runDriftSummaryLocally(await retraining.runner(), {
+      model,
+      objects: new FsCaptureObjects({ root: root.config().artifactDir ?? path.join(dataDir, 'artifacts') }),
+    });
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
     const models = await root.registry().listModels();
     const out: unknown[] = [];
-    for (const m of models) out.push(await evaluate({ model: m.name }));
+    for (const m of models) {
+      out.push(
+        opts.driftDistributed
+          ? [(await summarizeDrift(m.name)).output.report]
+          : await evaluate({ model: m.name }),
+      );
+    }
     // As the EventBridge rule would: a drift event starts a retraining execution.
     if (opts.retrainOnDrift) await retraining.dispatch();
     return out;
@@ -232,6 +253,7 @@ async function startOn(
     dynamo,
     evaluateDrift,
     retraining,
+    summarizeDrift,
     async close() {
       if (timer) clearInterval(timer);
       if (replayTimer) clearInterval(replayTimer);

@@ -8,6 +8,10 @@ declare module 'jstat' {
     studentt: {
       cdf(x: number, dof: number): number;
     };
+    gamma: {
+      /** Quantile of the gamma distribution with this shape and scale. */
+      inv(p: number, shape: number, scale: number): number;
+    };
     normal: {
       cdf(x: number, mean: number, std: number): number;
     };

@@ -19,13 +19,17 @@ export interface DynamoDriftReportStoreOptions {
 export const reportSortKey = (createdAt: string, id: string): string =>
   `REPORT#${new Date(createdAt).toISOString()}#${id}`;
 
-/** Fields of a test result worth keeping when the full numbers do not fit (thresholds and voting are config). */
+/**
+ * Fields of a test result worth keeping when the full numbers do not fit (voting is config; a
+ * distance's threshold is not: it comes from its null distribution at the window's size).
+ */
 const HEADLINE = [
   'statistic',
   'pvalue',
   'pvalueAdjusted',
   'normalized',
   'value',
+  'threshold',
   'drift',
   'skipped',
 ] as const;

@@ -1,6 +1,6 @@
 import { DRIFT_EVENT, METRICS, PRODUCTION_ALIAS } from '#contracts';
 import { driftConfigForModel } from '#core/drift/config.ts';
-import { buildDriftReport } from '#core/drift/report.ts';
+import { buildDriftReport, type DriftReport } from '#core/drift/report.ts';
 import type {
   ArtifactStore,
   CaptureReader,
@@ -92,9 +92,6 @@ export function createDriftEvaluator(deps: DriftEvaluatorDeps) {
     return p;
   };
 
-  const emit = (name: string, unit: MetricUnit, value: number, dims: Record<string, string>) =>
-    deps.metrics.emit([{ name, unit, value }], dims);
-
   const evaluateModel = async (model: string): Promise<DriftSummary> => {
     const config = driftConfigForModel(deps.settings ?? {}, model);
     const resolved = await deps.registry.resolve(model, { alias });
@@ -109,58 +106,7 @@ export function createDriftEvaluator(deps: DriftEvaluatorDeps) {
       window: { from: from.toISOString(), to: to.toISOString() },
       config,
     });
-    const stored = await deps.reports.put(report, { createdAt: to.toISOString() });
-
-    emit(METRICS.capturedRows, 'Count', captured.length, { model });
-    if (report.status === 'ok') {
-      emit(METRICS.driftedFeatureShare, 'None', report.driftedShare, { model });
-      emit(METRICS.drift, 'None', report.drift ? 1 : 0, { model });
-      for (const [feature, f] of Object.entries(report.features)) {
-        if (f.status === 'ok') emit(METRICS.driftScore, 'None', f.score, { model, feature });
-      }
-    }
-    log.info('drift report stored', {
-      model,
-      version: resolved.version,
-      reportId: stored.id,
-      status: report.status,
-      drift: report.drift,
-      driftedShare: report.driftedShare,
-      rows: captured.length,
-    });
-
-    const summary = {
-      model,
-      version: resolved.version,
-      status: report.status,
-      drift: report.drift,
-      driftedShare: report.driftedShare,
-      reportId: stored.id,
-    };
-    if (report.drift !== true) return { ...summary, published: false };
-    const drifted = Object.entries(report.features).filter(([, f]) => f.drifted);
-    await deps.events.publish([
-      {
-        source: DRIFT_EVENT.source,
-        detailType: DRIFT_EVENT.detailType,
-        time: stored.createdAt,
-        // A summary, not the report: an EventBridge entry is limited to 256 KB. Consumers
-        // fetch the full report by id (GET /v1/models/{model}/drift).
-        detail: {
-          model,
-          version: resolved.version,
-          reportId: stored.id,
-          window: report.window,
-          n: report.n,
-          driftedShare: report.driftedShare,
-          driftShare: report.driftShare,
-          confidence: report.confidence,
-          driftedFeatures: drifted.map(([name]) => name),
-          scores: Object.fromEntries(drifted.map(([name, f]) => [name, f.score])),
-        },
-      },
-    ]);
-    return { ...summary, published: true };
+    return recordDriftReport(deps, { model, version: resolved.version, report, at: to });
   };
 
   return async (request: DriftRequest = {}): Promise<DriftSummary[]> => {
@@ -176,11 +122,82 @@ export function createDriftEvaluator(deps: DriftEvaluatorDeps) {
         results.push(await evaluateModel(model));
       } catch (error) {
         log.error('drift evaluation failed', { model, error });
-        emit(METRICS.driftEvaluationErrors, 'Count', 1, { model });
+        deps.metrics.emit([{ name: METRICS.driftEvaluationErrors, unit: 'Count', value: 1 }], { model });
         failures.push({ model, error: (error as Error).message });
       }
     }
     if (failures.length > 0) throw new DriftEvaluationError(results, failures);
     return results;
   };
+}
+
+/**
+ * What happens to a report once built, the same for the in-memory evaluator and the reduce step
+ * of the distributed one: store it, emit its EMF metrics, and publish `vigil.drift.detected`
+ * when it says drift.
+ */
+export async function recordDriftReport(
+  deps: Pick<DriftEvaluatorDeps, 'reports' | 'events' | 'metrics' | 'logger'>,
+  input: {
+    readonly model: string;
+    readonly version: number;
+    readonly report: DriftReport;
+    readonly at: Date;
+  },
+): Promise<DriftSummary> {
+  const { model, version, report } = input;
+  const emit = (name: string, unit: MetricUnit, value: number, dims: Record<string, string>) =>
+    deps.metrics.emit([{ name, unit, value }], dims);
+  const stored = await deps.reports.put(report, { createdAt: input.at.toISOString() });
+
+  emit(METRICS.capturedRows, 'Count', report.n, { model });
+  if (report.status === 'ok') {
+    emit(METRICS.driftedFeatureShare, 'None', report.driftedShare, { model });
+    emit(METRICS.drift, 'None', report.drift ? 1 : 0, { model });
+    for (const [feature, f] of Object.entries(report.features)) {
+      if (f.status === 'ok') emit(METRICS.driftScore, 'None', f.score, { model, feature });
+    }
+  }
+  deps.logger.info('drift report stored', {
+    model,
+    version,
+    reportId: stored.id,
+    status: report.status,
+    drift: report.drift,
+    driftedShare: report.driftedShare,
+    rows: report.n,
+  });
+
+  const summary = {
+    model,
+    version,
+    status: report.status,
+    drift: report.drift,
+    driftedShare: report.driftedShare,
+    reportId: stored.id,
+  };
+  if (report.drift !== true) return { ...summary, published: false };
+  const drifted = Object.entries(report.features).filter(([, f]) => f.drifted);
+  await deps.events.publish([
+    {
+      source: DRIFT_EVENT.source,
+      detailType: DRIFT_EVENT.detailType,
+      time: stored.createdAt,
+      // A summary, not the report: an EventBridge entry is limited to 256 KB. Consumers
+      // fetch the full report by id (GET /v1/models/{model}/drift).
+      detail: {
+        model,
+        version,
+        reportId: stored.id,
+        window: report.window,
+        n: report.n,
+        driftedShare: report.driftedShare,
+        driftShare: report.driftShare,
+        confidence: report.confidence,
+        driftedFeatures: drifted.map(([name]) => name),
+        scores: Object.fromEntries(drifted.map(([name, f]) => [name, f.score])),
+      },
+    },
+  ]);
+  return { ...summary, published: true };
 }

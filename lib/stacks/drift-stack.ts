@@ -4,11 +4,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DRIFT_EVENT, ENV, SERVICES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
+import { DriftSummaryMachine } from '../constructs/drift-summary-machine.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
@@ -49,6 +50,10 @@ export class DriftStack extends Stack {
   public readonly schedules: scheduler.Schedule[];
   public readonly driftDetectedRule: events.Rule;
   public readonly notifications: NotificationTopic;
+  /** Drift over big windows: the Distributed Map over capture partitions (issue 15). */
+  public readonly summaryMachine: DriftSummaryMachine;
+  /** Whether the schedules start `summaryMachine` (window expected above `maxInMemoryRows`). */
+  public readonly distributed: boolean;
 
   constructor(scope: Construct, id: string, props: DriftStackProps) {
     super(scope, id, props);
@@ -114,29 +119,44 @@ export class DriftStack extends Stack {
       maxEventAge: Duration.minutes(config.drift.maxEventAgeMinutes),
     });
 
+    this.summaryMachine = new DriftSummaryMachine(this, 'Summary', {
+      config,
+      data,
+      entries,
+      bus,
+      removalPolicy,
+    });
+    const dc = config.drift.distributed;
+    this.distributed = dc.expectedWindowRows > dc.maxInMemoryRows;
+
     // One role for all schedules, created here so its policy can carry the acknowledgement below.
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-      description: 'Invokes the drift evaluator on schedule',
+      description: this.distributed
+        ? 'Starts the drift-summary state machine on schedule'
+        : 'Invokes the drift evaluator on schedule',
+    });
+    const targetProps = (model: string) => ({
+      input: scheduler.ScheduleTargetInput.fromObject({ model }),
+      role: schedulerRole,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: config.drift.retryAttempts,
+      maxEventAge: Duration.minutes(config.drift.maxEventAgeMinutes),
     });
     this.schedules = config.drift.models.map(
       (model) =>
         new scheduler.Schedule(this, `Schedule-${model}`, {
           description: `Hourly drift evaluation of model ${model}`,
           schedule: scheduler.ScheduleExpression.expression(config.drift.schedule),
-          target: new LambdaInvoke(this.evaluator.function, {
-            input: scheduler.ScheduleTargetInput.fromObject({ model }),
-            role: schedulerRole,
-            deadLetterQueue: this.deadLetterQueue,
-            retryAttempts: config.drift.retryAttempts,
-            maxEventAge: Duration.minutes(config.drift.maxEventAgeMinutes),
-          }),
+          target: this.distributed
+            ? new StepFunctionsStartExecution(this.summaryMachine.stateMachine, targetProps(model))
+            : new LambdaInvoke(this.evaluator.function, targetProps(model)),
         }),
     );
 
     const evaluatorId = this.getLogicalId(this.evaluator.function.node.defaultChild as lambda.CfnFunction);
     const schedulerPolicy = schedulerRole.node.tryFindChild('DefaultPolicy');
-    if (schedulerPolicy) {
+    if (schedulerPolicy && !this.distributed) {
       Validations.of(schedulerPolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${evaluatorId}.Arn>:*]`,
         reason: 'The grant covers the evaluator function and its versions/aliases (ARN:*), nothing else.',

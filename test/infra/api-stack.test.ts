@@ -15,11 +15,14 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
   const { templates, config } = envs[name];
   const functions = [...vigilFunctions(templates.api), ...vigilFunctions(templates.drift)];
 
-  it('builds all seven handlers', () => {
+  it('builds the seven API and drift handlers and the three drift-summary tasks', () => {
     expect(functions.map(([, p]) => serviceOf(p)).sort()).toEqual([
       'vigil-authorizer',
       'vigil-drift-evaluate',
+      'vigil-drift-plan',
+      'vigil-drift-reduce',
       'vigil-drift-reports',
+      'vigil-drift-summarize',
       'vigil-explain',
       'vigil-health',
       'vigil-models',

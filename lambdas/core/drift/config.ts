@@ -23,16 +23,21 @@ export const DEFAULT_VOTERS: readonly TestName[] = [
 
 /** Settings that can be given per model and overridden per feature. */
 const featureShape = {
-  /** Significance level of the p-value tests (KS, AD, CvM, mean shift). */
+  /** Significance level of every vote: the p-value tests' α and the distances' null quantile (1 − α). */
   alpha: z.number().gt(0).lt(1),
-  /** Distance thresholds: a distance strictly above votes drift. */
+  /**
+   * Fixed distance thresholds (a distance strictly above votes drift). A distance without one is
+   * size-aware: it votes when it exceeds the (1 − α) quantile of its null distribution at the
+   * window's size (see `bootstrapCalibrator`). Fixed thresholds are opt-in: their false-alarm
+   * rate depends on n (Evidently's 0.1 flags 87–97 % of same-distribution pairs at n = 100).
+   */
   thresholds: z.object({
-    /** Wasserstein-1 / max(reference std, 0.001) (Evidently's default 0.1). */
-    wasserstein: z.number().positive(),
+    /** Wasserstein-1 / max(reference std, 0.001). */
+    wasserstein: z.number().positive().optional(),
     /** Jensen-Shannon distance, base 2, on reference-quantile bins. */
-    jensenShannon: z.number().positive(),
+    jensenShannon: z.number().positive().optional(),
     /** Population Stability Index on reference deciles. */
-    psi: z.number().positive(),
+    psi: z.number().positive().optional(),
   }),
   /** Tests whose votes count. */
   voters: z.array(z.enum(TEST_NAMES)).min(1),
@@ -57,7 +62,7 @@ const featureShape = {
 const FeatureOverrideSchema = z
   .object({
     ...featureShape,
-    thresholds: featureShape.thresholds.partial(),
+    thresholds: featureShape.thresholds.strict(),
     effectFloor: featureShape.effectFloor.partial(),
   })
   .partial()
@@ -68,13 +73,7 @@ export type FeatureOverride = z.infer<typeof FeatureOverrideSchema>;
 export const DriftConfigSchema = z
   .object({
     alpha: featureShape.alpha.default(0.05),
-    thresholds: z
-      .object({
-        wasserstein: featureShape.thresholds.shape.wasserstein.default(0.1),
-        jensenShannon: featureShape.thresholds.shape.jensenShannon.default(0.1),
-        psi: featureShape.thresholds.shape.psi.default(0.2),
-      })
-      .default({ wasserstein: 0.1, jensenShannon: 0.1, psi: 0.2 }),
+    thresholds: featureShape.thresholds.strict().default({}),
     voters: featureShape.voters.default([...DEFAULT_VOTERS]),
     minVotes: featureShape.minVotes.default(3),
     effectFloor: z
@@ -85,7 +84,10 @@ export const DriftConfigSchema = z
       .default({ wassersteinNormalized: 0.05, ksStatistic: 0.05 }),
     minRows: featureShape.minRows.default(30),
     bins: featureShape.bins.default(10),
-    /** Multiple-testing correction of each p-value test across the features. */
+    /**
+     * Multiple-testing correction of each p-value test across the features; size-aware distance
+     * votes then use α / (features with a verdict) (Bonferroni's level, for BH too).
+     */
     correction: z.enum(['none', 'bonferroni', 'bh']).default('none'),
     /** Dataset drift when the share of drifted features is ≥ this. */
     driftShare: z.number().gt(0).max(1).default(0.5),

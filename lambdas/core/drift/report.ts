@@ -1,4 +1,10 @@
 import type { Manifest } from '#core/model/manifest.ts';
+import {
+  type DistanceTest,
+  type DistanceThresholds,
+  defaultCalibrator,
+  type NullCalibrator,
+} from './calibration.ts';
 import { type DriftConfig, type FeatureConfig, featureConfig, type TestName } from './config.ts';
 import { prepareSample, type Sample } from './sample.ts';
 import { type FeatureStats, featureStats, isSkipped, type Skipped } from './stats.ts';
@@ -102,13 +108,17 @@ export function evaluateDrift(input: {
   readonly config: DriftConfig;
   /** Rows in the window (defaults to the largest current column length). */
   readonly rows?: number;
+  /** Size-aware thresholds of the distance votes. @default defaultCalibrator (bootstrap, cached in memory) */
+  readonly calibrator?: NullCalibrator;
 }): Pick<
   DriftReport,
   'n' | 'status' | 'features' | 'driftedShare' | 'drift' | 'confidence' | 'correction' | 'driftShare'
 > {
   const { config, features } = input;
+  const calibrator = input.calibrator ?? defaultCalibrator;
   const stats: FeatureStats[] = [];
   const cfgs: FeatureConfig[] = [];
+  const refs: Sample[] = [];
   const nonFinite: number[] = [];
   for (const name of features) {
     const cfg = featureConfig(config, name);
@@ -116,10 +126,12 @@ export function evaluateDrift(input: {
     const ref = r && 'sorted' in r ? r : prepareSample(r ?? []);
     const cur = prepareSample(input.current[name] ?? []);
     cfgs.push(cfg);
+    refs.push(ref);
     nonFinite.push(cur.nonFinite);
     stats.push(featureStats(ref, cur, { bins: cfg.bins }));
   }
   const sufficient = stats.map((s, i) => s.nCurrent >= cfgs[i].minRows && s.nReference >= 2);
+  const withVerdict = sufficient.filter(Boolean).length;
   // Correct each p-value test across the features that get a verdict.
   const adjusted = new Map<string, number[]>();
   for (const t of P_TESTS) {
@@ -151,27 +163,27 @@ export function evaluateDrift(input: {
     const w = s.wasserstein;
     const js = s.jensenShannon;
     const ps = s.psi;
+    const limits = distanceLimits(calibrator, refs[i], s.nCurrent, cfg, {
+      ok: sufficient[i],
+      alpha: config.correction === 'none' ? cfg.alpha : cfg.alpha / Math.max(1, withVerdict),
+    });
     const compact = (r: object | Skipped) => {
       if (isSkipped(r)) return r;
       const { edges: _e, countsReference: _r, countsCurrent: _c, ...rest } = r as Record<string, unknown>;
       return rest;
     };
+    const distanceVote = (t: DistanceTest, r: object | Skipped, value: number) =>
+      withVote(t, t === 'wasserstein' ? r : compact(r), !isSkipped(r) && value > limits.thresholds[t], {
+        threshold: limits.thresholds[t],
+        thresholdSource: limits.source[t],
+      });
     const tests: Record<TestName, TestOutcome> = {
       ks: withVote('ks', s.ks, ks.drift, ks.extra),
-      wasserstein: withVote('wasserstein', w, !isSkipped(w) && w.normalized > cfg.thresholds.wasserstein, {
-        threshold: cfg.thresholds.wasserstein,
-      }),
+      wasserstein: distanceVote('wasserstein', w, isSkipped(w) ? 0 : w.normalized),
       anderson: withVote('anderson', compact(s.anderson), ad.drift, ad.extra),
       cvm: withVote('cvm', s.cvm, cvm.drift, cvm.extra),
-      jensenShannon: withVote(
-        'jensenShannon',
-        compact(js),
-        !isSkipped(js) && js.value > cfg.thresholds.jensenShannon,
-        { threshold: cfg.thresholds.jensenShannon },
-      ),
-      psi: withVote('psi', compact(ps), !isSkipped(ps) && ps.value > cfg.thresholds.psi, {
-        threshold: cfg.thresholds.psi,
-      }),
+      jensenShannon: distanceVote('jensenShannon', js, isSkipped(js) ? 0 : js.value),
+      psi: distanceVote('psi', ps, isSkipped(ps) ? 0 : ps.value),
       meanShift: withVote('meanShift', s.meanShift, ms.drift, ms.extra),
     };
     const votes = cfg.voters.filter((t) => {
@@ -232,6 +244,40 @@ export function evaluateDrift(input: {
   };
 }
 
+/** Where a distance's threshold came from: the config (`fixed`) or its null distribution at this n (`null`). */
+export type ThresholdSource = 'fixed' | 'null';
+
+/**
+ * The thresholds of the three distance votes of one feature: a configured (fixed) threshold where
+ * there is one, else the calibrator's null quantile at α for this reference and window size. A
+ * feature without a verdict (too few rows) gets no simulation and never votes.
+ */
+export function distanceLimits(
+  calibrator: NullCalibrator,
+  reference: Sample,
+  nCurrent: number,
+  cfg: Pick<FeatureConfig, 'thresholds' | 'bins'>,
+  opts: { readonly ok: boolean; readonly alpha: number },
+): { thresholds: DistanceThresholds; source: Record<DistanceTest, ThresholdSource> } {
+  const fixed = cfg.thresholds;
+  const needsNull =
+    fixed.wasserstein === undefined || fixed.jensenShannon === undefined || fixed.psi === undefined;
+  const nul =
+    opts.ok && needsNull
+      ? calibrator.thresholds(reference, { nCurrent, alpha: opts.alpha, bins: cfg.bins })
+      : {
+          wasserstein: Number.POSITIVE_INFINITY,
+          jensenShannon: Number.POSITIVE_INFINITY,
+          psi: Number.POSITIVE_INFINITY,
+        };
+  const pick = (t: DistanceTest) => fixed[t] ?? nul[t];
+  const src = (t: DistanceTest): ThresholdSource => (fixed[t] === undefined ? 'null' : 'fixed');
+  return {
+    thresholds: { wasserstein: pick('wasserstein'), jensenShannon: pick('jensenShannon'), psi: pick('psi') },
+    source: { wasserstein: src('wasserstein'), jensenShannon: src('jensenShannon'), psi: src('psi') },
+  };
+}
+
 const referenceCache = new WeakMap<readonly number[], Sample>();
 /** Reference samples are sorted once per manifest object and reused across evaluations. */
 function referenceSample(values: readonly number[]): Sample {
@@ -255,6 +301,8 @@ export function buildDriftReport(input: {
   readonly rows: readonly Record<string, number>[];
   readonly window: { readonly from: string; readonly to: string };
   readonly config: DriftConfig;
+  /** @default defaultCalibrator */
+  readonly calibrator?: NullCalibrator;
 }): DriftReport {
   const { manifest, rows, window, config } = input;
   const reference: Record<string, Sample> = {};
@@ -274,6 +322,7 @@ export function buildDriftReport(input: {
     features: manifest.features,
     config,
     rows: rows.length,
+    calibrator: input.calibrator,
   });
   return { model: manifest.name, version: manifest.version, window: { ...window }, ...verdict };
 }

@@ -98,3 +98,43 @@ export function rowsOf(columns: Record<string, ArrayLike<number>>): Record<strin
   }
   return rows;
 }
+
+/** Same-distribution families of the calibration checks: each returns n seeded draws. */
+export const FAMILIES = {
+  /** N(0, 1). */
+  normal: (n: number, seed: number) => normal(n, seed),
+  /** exp(N(0, 1)): skewed, like latencies. */
+  lognormal: (n: number, seed: number) => Float64Array.from(normal(n, seed), Math.exp),
+  /** Student t with 3 degrees of freedom: heavy tails (no 4th moment). */
+  t3: (n: number, seed: number) => {
+    const z = normal(4 * n, seed);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = z[4 * i + 1] ** 2 + z[4 * i + 2] ** 2 + z[4 * i + 3] ** 2;
+      out[i] = z[4 * i] / Math.sqrt(c / 3);
+    }
+    return out;
+  },
+  /** Poisson(3) by inversion: integer counts, heavy ties. */
+  poisson: (n: number, seed: number) => {
+    const u = rng(seed);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let k = 0;
+      let p = Math.exp(-3);
+      let cdf = p;
+      const x = u();
+      while (x > cdf && k < 100) {
+        k++;
+        p *= 3 / k;
+        cdf += p;
+      }
+      out[i] = k;
+    }
+    return out;
+  },
+  /** CPU %: N(70, 20) clipped to [0, 100] (≈ 7 % of the mass on 100). */
+  clipped: (n: number, seed: number) =>
+    Float64Array.from(normal(n, seed, 70, 20), (v) => Math.min(100, Math.max(0, v))),
+} as const;
+export type Family = keyof typeof FAMILIES;

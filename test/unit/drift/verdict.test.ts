@@ -192,7 +192,8 @@ describe('configuration', () => {
   it('fills the documented defaults', () => {
     expect(config).toMatchObject({
       alpha: 0.05,
-      thresholds: { wasserstein: 0.1, jensenShannon: 0.1, psi: 0.2 },
+      // No fixed distance thresholds: every distance votes on its null quantile at the window's size.
+      thresholds: {},
       voters: ['ks', 'wasserstein', 'anderson', 'jensenShannon', 'meanShift'],
       minVotes: 3,
       driftShare: 0.5,
@@ -209,7 +210,13 @@ describe('configuration', () => {
     expect(c.alpha).toBe(0.01);
     expect(c.driftShare).toBe(0.3);
     const f = featureConfig(parseDriftConfig({ features: { cpu: { thresholds: { psi: 0.5 } } } }), 'cpu');
-    expect(f.thresholds).toEqual({ wasserstein: 0.1, jensenShannon: 0.1, psi: 0.5 });
+    expect(f.thresholds).toEqual({ psi: 0.5 });
+    const both = parseDriftConfig({
+      thresholds: { wasserstein: 0.1 },
+      features: { cpu: { thresholds: { psi: 0.5 } } },
+    });
+    expect(featureConfig(both, 'cpu').thresholds).toEqual({ wasserstein: 0.1, psi: 0.5 });
+    expect(() => parseDriftConfig({ thresholds: { wasserstien: 0.1 } })).toThrow();
   });
 });
 
