@@ -89,7 +89,12 @@ export const run: BenchModule = async () => {
   for (const f of families) {
     for (const n of SIZES) {
       const pairs = n >= 1_000_000 ? PAIRS_1M : PAIRS;
+      const tc = performance.now();
       const c = cell(f, n, pairs);
+      // Progress on stderr: the table takes minutes, and a busy machine stretches that.
+      process.stderr.write(
+        `drift-calibration: ${f} n=${n} ${((performance.now() - tc) / 1000).toFixed(1)} s\n`,
+      );
       const fa = c.falseVote / c.pairs;
       worst = Math.max(worst, fa - alpha - margin(alpha, c.pairs) / 100);
       if (f in FAMILIES) powerDeficit = Math.max(powerDeficit, (c.powerKs - c.powerVote) / c.pairs);
