@@ -12,6 +12,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   scoring: () => import('./scoring.ts'),
   shap: () => import('./shap.ts'),
   drift: () => import('./drift.ts'),
+  'drift-calibration': () => import('./drift-calibration.ts'),
   middleware: () => import('./middleware.ts'),
   byo: () => import('./byo.ts'),
   'twin-load': () => import('./twin-load.ts'),

@@ -178,12 +178,12 @@ function simulateNull(
 /**
  * The (1 − α) quantile of sorted null draws, as a Monte Carlo test's critical value: the
  * ⌈(1 − α)(B + 1)⌉-th draw, so that "statistic > threshold" has level ≤ α when the null is right.
- * When α·(B + 1) < 10 the empirical tail is too thin (e.g. α/50 under a Bonferroni correction):
- * a gamma fitted to the draws' mean and variance gives the tail instead.
+ * When α·(B + 1) < 1 the draws do not reach that far (e.g. α/50 under a Bonferroni correction):
+ * a gamma fitted to the draws' mean and variance gives the tail instead, never below the largest draw.
  */
 export function nullQuantile(sorted: Float64Array, alpha: number): number {
   const B = sorted.length;
-  if (alpha * (B + 1) >= 10) {
+  if (alpha * (B + 1) >= 1) {
     const k = Math.ceil((1 - alpha) * (B + 1));
     return sorted[Math.min(B, k) - 1];
   }

@@ -99,42 +99,49 @@ export function rowsOf(columns: Record<string, ArrayLike<number>>): Record<strin
   return rows;
 }
 
-/** Same-distribution families of the calibration checks: each returns n seeded draws. */
+/**
+ * The families of the calibration checks: `(n, seed, shift)` returns n seeded draws whose mean is
+ * moved by `shift` of the family's standard deviation, the way such data moves: a translation for
+ * the continuous families, a larger rate for Poisson counts (still integers), and a shift of the
+ * underlying load before clipping for CPU %.
+ */
 export const FAMILIES = {
   /** N(0, 1). */
-  normal: (n: number, seed: number) => normal(n, seed),
-  /** exp(N(0, 1)): skewed, like latencies. */
-  lognormal: (n: number, seed: number) => Float64Array.from(normal(n, seed), Math.exp),
-  /** Student t with 3 degrees of freedom: heavy tails (no 4th moment). */
-  t3: (n: number, seed: number) => {
+  normal: (n: number, seed: number, shift = 0) => normal(n, seed, shift),
+  /** exp(N(0, 1)) (sd √((e−1)e) ≈ 2.16): skewed, like latencies. */
+  lognormal: (n: number, seed: number, shift = 0) =>
+    Float64Array.from(normal(n, seed), (z) => Math.exp(z) + shift * Math.sqrt((Math.E - 1) * Math.E)),
+  /** Student t with 3 degrees of freedom (sd √3): heavy tails, no 4th moment. */
+  t3: (n: number, seed: number, shift = 0) => {
     const z = normal(4 * n, seed);
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const c = z[4 * i + 1] ** 2 + z[4 * i + 2] ** 2 + z[4 * i + 3] ** 2;
-      out[i] = z[4 * i] / Math.sqrt(c / 3);
+      out[i] = z[4 * i] / Math.sqrt(c / 3) + shift * Math.sqrt(3);
     }
     return out;
   },
-  /** Poisson(3) by inversion: integer counts, heavy ties. */
-  poisson: (n: number, seed: number) => {
+  /** Poisson(3) by inversion (sd √3): integer counts, heavy ties; shifted as Poisson(3 + shift·√3). */
+  poisson: (n: number, seed: number, shift = 0) => {
+    const lambda = 3 + shift * Math.sqrt(3);
     const u = rng(seed);
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let k = 0;
-      let p = Math.exp(-3);
+      let p = Math.exp(-lambda);
       let cdf = p;
       const x = u();
       while (x > cdf && k < 100) {
         k++;
-        p *= 3 / k;
+        p *= lambda / k;
         cdf += p;
       }
       out[i] = k;
     }
     return out;
   },
-  /** CPU %: N(70, 20) clipped to [0, 100] (≈ 7 % of the mass on 100). */
-  clipped: (n: number, seed: number) =>
-    Float64Array.from(normal(n, seed, 70, 20), (v) => Math.min(100, Math.max(0, v))),
+  /** CPU %: N(70, 20) clipped to [0, 100] (≈ 7 % of the mass on 100); shifted before the clip. */
+  clipped: (n: number, seed: number, shift = 0) =>
+    Float64Array.from(normal(n, seed, 70 + 20 * shift, 20), (v) => Math.min(100, Math.max(0, v))),
 } as const;
 export type Family = keyof typeof FAMILIES;
