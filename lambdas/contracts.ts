@@ -301,6 +301,8 @@ export const ROUTES: ReadonlyArray<{
   { method: 'GET', path: '/v1/models/{model}/versions', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/history', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/drift', handler: 'driftReports', auth: 'key' },
+  // A version's package (manifest + base64 model.onnx): what `vigil/edge` scores in a browser.
+  { method: 'GET', path: '/v1/models/{model}/versions/{version}/package', handler: 'models', auth: 'key' },
   // Control plane (DESIGN.md §5): registry writes, admin-scoped keys only.
   { method: 'POST', path: '/v1/models/{model}/versions', handler: 'models', auth: 'admin' },
   { method: 'POST', path: '/v1/models/{model}/uploads', handler: 'models', auth: 'admin' },

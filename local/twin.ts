@@ -8,10 +8,12 @@ import { FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
 import { ENV, type HANDLERS, ROUTES, SERVICES } from '#contracts';
 import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 import { isVigilError } from '#core/errors.ts';
+import { buildConsole } from '../web/build.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 import { LocalRetraining } from './retraining-twin.ts';
+import { withStaticFiles } from './static-files.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,6 +48,8 @@ export interface TwinOptions {
    * rule does (`vigil serve` turns it on). @default false
    */
   readonly retrainOnDrift?: boolean;
+  /** Build the console (web/) into `dataDir/console` and serve it at `/`. @default true */
+  readonly console?: boolean;
 }
 
 /**
@@ -159,11 +163,14 @@ async function startOn(
       return { statusCode: 200, headers: {}, body: '' };
     },
   };
+  // Built now, from the checkout's sources, so `npm ci && npm start` serves it with nothing prebuilt.
+  const consoleDir = opts.console === false ? undefined : await buildConsole(path.join(dataDir, 'console'));
   const { server, port, handlers } = await startApiServer({
     port: opts.port ?? 3000,
     host: opts.host,
     extraRoutes: [uploadRoute],
     limits: opts.limits,
+    ...(consoleDir ? { consoleDir } : {}),
   });
   // The upload URLs the API hands out point here; the port is only known now.
   process.env[ENV.STAGING_URL] =
@@ -301,10 +308,13 @@ export async function startApiServer(opts: {
   /** Routes of the twin's stand-ins (S3 uploads), served beside ROUTES. */
   extraRoutes?: readonly Route[];
   limits?: Partial<ListenerLimits>;
+  /** The built console, served at `/` beside the API (public files; the API keeps its auth). */
+  consoleDir?: string;
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
   const { routes, handlers } = await apiRoutes();
+  const api = apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]);
   const server = createLimitedServer(
-    apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]),
+    opts.consoleDir ? withStaticFiles(opts.consoleDir, api) : api,
     opts.limits,
   );
   await listen(server, opts.port, opts.host ?? '127.0.0.1');

@@ -1,0 +1,71 @@
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+/**
+ * Builds the console (web/src → one ES module, one stylesheet, index.html) and the
+ * `vigil/edge` bundle with the esbuild the project already uses for Lambda. Nothing is
+ * fetched at run time: uPlot and the edge entry are bundled in.
+ */
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/**
+ * onnxruntime-web is reached only through `loadModel`'s dynamic import, which the edge entry
+ * never calls: left external it is tree-shaken away with its caller instead of bundled.
+ */
+const ORT_EXTERNAL = ['#core/onnx/ort.ts', 'onnxruntime-web'];
+
+/** Content-Security-Policy of the console (the twin and CloudFront send the same one). */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // uPlot sets element styles from script (positions of its cursor and legend), not inline <style>.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/** The edge entry, minified ESM for browsers and workers, and its gzipped size. */
+export async function bundleEdge(): Promise<{ code: string; bytes: number; gzipBytes: number }> {
+  const r = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'lambdas/core/edge.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    external: ORT_EXTERNAL,
+    legalComments: 'none',
+  });
+  const code = r.outputFiles[0].text;
+  return { code, bytes: Buffer.byteLength(code), gzipBytes: gzipSync(code, { level: 9 }).length };
+}
+
+/** Builds the console into `outDir` (created); returns it. */
+export async function buildConsole(outDir = path.join(ROOT, 'web/dist')): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'web/src/main.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: false,
+    outfile: path.join(outDir, 'app.js'),
+    external: ORT_EXTERNAL,
+    legalComments: 'none',
+    logLevel: 'silent',
+    loader: { '.css': 'css' },
+  });
+  await copyFile(path.join(ROOT, 'web/src/index.html'), path.join(outDir, 'index.html'));
+  await writeFile(path.join(outDir, 'robots.txt'), 'User-agent: *\nDisallow: /\n');
+  return outDir;
+}
