@@ -21,8 +21,8 @@ const ORT_EXTERNAL = ['#core/onnx/ort.ts', 'onnxruntime-web'];
 export const CONSOLE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
-  // uPlot sets element styles from script (positions of its cursor and legend), not inline <style>.
-  "style-src 'self' 'unsafe-inline'",
+  // uPlot positions its cursor and legend through element.style (CSSOM), which style-src does not block.
+  "style-src 'self'",
   "img-src 'self' data:",
   "connect-src 'self'",
   "object-src 'none'",

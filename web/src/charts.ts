@@ -10,7 +10,13 @@ export function lineChart(
   opts: {
     title: string;
     x: number[];
-    series: Array<{ label: string; y: Array<number | null>; stroke: string; stepped?: boolean }>;
+    series: Array<{
+      label: string;
+      y: Array<number | null>;
+      stroke: string;
+      stepped?: boolean;
+      points?: boolean;
+    }>;
     time?: boolean;
     yLabel?: string;
     xLabel?: string;
@@ -18,12 +24,21 @@ export function lineChart(
   },
 ): uPlot {
   const data = [opts.x, ...opts.series.map((s) => s.y)] as uPlot.AlignedData;
+  const single = opts.x.length > 0 && opts.x[0] === opts.x[opts.x.length - 1];
   const plot = new uPlot(
     {
       title: opts.title,
       width: widthOf(el),
       height: opts.height ?? 220,
-      scales: { x: { time: opts.time ?? false } },
+      scales: {
+        x: {
+          time: opts.time ?? false,
+          // One point (a first report) would otherwise get an axis spanning years.
+          ...(single
+            ? { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [lo - 3600, hi + 3600] }
+            : {}),
+        },
+      },
       axes: [{ label: opts.xLabel }, { label: opts.yLabel }],
       series: [
         { label: opts.xLabel ?? (opts.time ? 'time' : 'x') },
@@ -32,6 +47,7 @@ export function lineChart(
           stroke: s.stroke,
           width: 2,
           ...(s.stepped ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : {}),
+          ...(s.points ? { points: { show: true, size: 9, fill: s.stroke } } : {}),
         })),
       ],
     },

@@ -30,9 +30,10 @@ export const fmt = (v: unknown, digits = 4): string =>
       : String(v);
 
 export function table(headers: string[], rows: Child[][], caption?: string): HTMLElement {
+  // Focusable and named: a table wider than the screen scrolls by keyboard too.
   return h(
     'div',
-    { class: 'scroll' },
+    { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': caption ?? `table: ${headers.join(', ')}` },
     h(
       'table',
       {},

@@ -352,11 +352,17 @@ async function driftDetail(el: HTMLElement, model: string): Promise<void> {
     const chart = h('div', {});
     const tests = TESTS.filter((t) => f.tests[t]).map((t) => {
       const o = f.tests[t];
-      const stat = o.statistic ?? o.distance ?? o.psi ?? o.value;
+      // Wasserstein is judged normalised by the reference σ; the distances by their value.
+      const stat = o.normalized ?? o.statistic ?? o.value;
+      const p = o.pvalueAdjusted ?? o.pvalue;
       return [
         t,
         o.skipped ? `skipped: ${o.skipped}` : fmt(stat as number),
-        o.pValue === undefined ? '—' : fmt(o.pValue as number, 3),
+        p === undefined
+          ? o.threshold === undefined
+            ? '—'
+            : `threshold ${fmt(o.threshold as number, 3)}`
+          : fmt(p as number, 3),
         o.skipped ? '—' : o.voting ? (o.drift ? 'drift' : 'no') : o.drift ? '(drift)' : '(no)',
       ];
     });
@@ -383,13 +389,30 @@ async function driftDetail(el: HTMLElement, model: string): Promise<void> {
     const sample = pkg?.manifest.reference.features[name]?.sample;
     if (sample) {
       const ref = ecdf(sample);
+      // The report keeps statistics, not the window's values: the current ECDF is drawn where
+      // KS pins it, at the location of the largest gap (F_cur = F_ref − sign·D there).
+      const ks = f.tests.ks as { location?: number; sign?: number; statistic?: number } | undefined;
+      const x = ref.x.slice();
+      const yRef: Array<number | null> = ref.y.slice();
+      const yCur: Array<number | null> = ref.y.map(() => null);
+      if (ks?.location !== undefined && ks.statistic !== undefined) {
+        let i = x.findIndex((v) => v > (ks.location as number));
+        if (i < 0) i = x.length;
+        const fRef = i === 0 ? 0 : (ref.y[i - 1] ?? 0);
+        x.splice(i, 0, ks.location);
+        yRef.splice(i, 0, fRef);
+        yCur.splice(i, 0, fRef - (ks.sign ?? 1) * ks.statistic);
+      }
       lineChart(chart, {
-        title: `${name}: reference ECDF (KS D = ${fmt(f.effect.ksStatistic, 3)} is the largest vertical gap to the current ECDF)`,
-        x: ref.x,
+        title: `${name}: reference ECDF and the current ECDF at the KS gap (D = ${fmt(f.effect.ksStatistic, 3)})`,
+        x,
         xLabel: name,
         yLabel: 'F(x)',
         height: 180,
-        series: [{ label: 'reference', y: ref.y, stroke: '#0b5cad' }],
+        series: [
+          { label: 'reference', y: yRef, stroke: '#0b5cad' },
+          { label: 'current (at the KS gap)', y: yCur, stroke: '#a4161a', points: true },
+        ],
       });
     }
   }
