@@ -1,3 +1,4 @@
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -48,24 +49,36 @@ export async function bundleEdge(): Promise<{ code: string; bytes: number; gzipB
   return { code, bytes: Buffer.byteLength(code), gzipBytes: gzipSync(code, { level: 9 }).length };
 }
 
+const consoleOptions = (outDir: string): esbuild.BuildOptions => ({
+  entryPoints: [path.join(ROOT, 'web/src/main.ts')],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: false,
+  outfile: path.join(outDir, 'app.js'),
+  external: ORT_EXTERNAL,
+  legalComments: 'none',
+  logLevel: 'silent',
+  loader: { '.css': 'css' },
+});
+const ROBOTS = 'User-agent: *\nDisallow: /\n';
+
 /** Builds the console into `outDir` (created); returns it. */
 export async function buildConsole(outDir = path.join(ROOT, 'web/dist')): Promise<string> {
   await mkdir(outDir, { recursive: true });
-  await esbuild.build({
-    entryPoints: [path.join(ROOT, 'web/src/main.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: false,
-    outfile: path.join(outDir, 'app.js'),
-    external: ORT_EXTERNAL,
-    legalComments: 'none',
-    logLevel: 'silent',
-    loader: { '.css': 'css' },
-  });
+  await esbuild.build(consoleOptions(outDir));
   await copyFile(path.join(ROOT, 'web/src/index.html'), path.join(outDir, 'index.html'));
-  await writeFile(path.join(outDir, 'robots.txt'), 'User-agent: *\nDisallow: /\n');
+  await writeFile(path.join(outDir, 'robots.txt'), ROBOTS);
+  return outDir;
+}
+
+/** The same build, synchronously: CDK bundles assets inside a (synchronous) construct constructor. */
+export function buildConsoleSync(outDir: string): string {
+  mkdirSync(outDir, { recursive: true });
+  esbuild.buildSync(consoleOptions(outDir));
+  copyFileSync(path.join(ROOT, 'web/src/index.html'), path.join(outDir, 'index.html'));
+  writeFileSync(path.join(outDir, 'robots.txt'), ROBOTS);
   return outDir;
 }
