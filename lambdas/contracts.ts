@@ -319,3 +319,17 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** The route key API Gateway puts in `event.routeKey` (`"POST /v1/models/{model}/versions"`). */
 export const routeKey = (r: { readonly method: string; readonly path: string }): string =>
   `${r.method} ${r.path}`;
+
+/** Content-Security-Policy of the console (the twin and CloudFront send the same one). */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // uPlot positions its cursor and legend through element.style (CSSOM), which style-src does not block.
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { CONSOLE_CSP } from '../web/build.ts';
+import { CONSOLE_CSP } from '#contracts';
 
 /**
  * The console's static files on the twin, as CloudFront serves them in AWS: public (the

@@ -8,7 +8,6 @@ import { FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
 import { ENV, type HANDLERS, ROUTES, SERVICES } from '#contracts';
 import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 import { isVigilError } from '#core/errors.ts';
-import { buildConsole } from '../web/build.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
@@ -164,7 +163,8 @@ async function startOn(
     },
   };
   // Built now, from the checkout's sources, so `npm ci && npm start` serves it with nothing prebuilt.
-  const consoleDir = opts.console === false ? undefined : await buildConsole(path.join(dataDir, 'console'));
+  const consoleDir =
+    opts.console === false ? undefined : await buildConsoleInto(path.join(dataDir, 'console'));
   const { server, port, handlers } = await startApiServer({
     port: opts.port ?? 3000,
     host: opts.host,
@@ -490,4 +490,15 @@ function routeEmfToFile(file: string): void {
     if (typeof args[0] === 'string' && args[0].startsWith('{"_aws"')) sink.log(args[0]);
     else original(...args);
   };
+}
+
+/**
+ * Builds the console with esbuild (a dev dependency). The specifier is computed so that bundlers
+ * (the EKS scorer's image, which never starts the twin) leave it out instead of importing esbuild.
+ */
+async function buildConsoleInto(dir: string): Promise<string> {
+  const build: typeof import('../web/build.ts') = await import(
+    new URL('../web/build.ts', import.meta.url).href
+  );
+  return build.buildConsole(dir);
 }

@@ -18,19 +18,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
  */
 const ORT_EXTERNAL = ['#core/onnx/ort.ts', 'onnxruntime-web'];
 
-/** Content-Security-Policy of the console (the twin and CloudFront send the same one). */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  // uPlot positions its cursor and legend through element.style (CSSOM), which style-src does not block.
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
+/** The console's CSP lives in contracts: CDK and the twin send the same one. */
+export { CONSOLE_CSP } from '../lambdas/contracts.ts';
 
 /** The edge entry, minified ESM for browsers and workers, and its gzipped size. */
 export async function bundleEdge(): Promise<{ code: string; bytes: number; gzipBytes: number }> {

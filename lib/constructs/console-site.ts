@@ -18,7 +18,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { buildConsoleSync, CONSOLE_CSP } from '../../web/build.ts';
+import { CONSOLE_CSP } from '#contracts';
+import { buildConsoleSync } from '../../web/build.ts';
 
 /** Props of {@link ConsoleSite}. */
 export interface ConsoleSiteProps {
