@@ -19,6 +19,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   retrain: () => import('./retrain.ts'),
   capture: () => import('./capture.ts'),
   'drift-scale': () => import('./drift-scale.ts'),
+  edge: () => import('./edge.ts'),
 };
 
 function print(t: BenchTable): void {

@@ -103,6 +103,7 @@ async function serve(argv: string[]): Promise<number> {
   process.stdout.write(
     [
       `Vigil local twin listening on ${twin.url}`,
+      `  console: ${twin.url}/ (paste the admin key below when it asks)`,
       `  data: ${twin.dataDir} (DynamoDB via dynalite on ${twin.dynamo.endpoint}; EMF metrics in metrics.log)`,
       `  API keys: stored hashed in ${twin.dataDir}/api-keys.json; plain copies in ${twin.dataDir}/local-api-key`,
       `    (admin scope: the control plane and \`vigil models …\`) and ${twin.dataDir}/local-score-api-key (score scope)`,

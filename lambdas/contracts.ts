@@ -388,6 +388,8 @@ export const ROUTES: ReadonlyArray<{
   { method: 'GET', path: '/v1/models/{model}/versions', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/history', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/drift', handler: 'driftReports', auth: 'key' },
+  // A version's package (manifest + base64 model.onnx): what `vigil/edge` scores in a browser.
+  { method: 'GET', path: '/v1/models/{model}/versions/{version}/package', handler: 'models', auth: 'key' },
   // Control plane (DESIGN.md §5): registry writes, admin-scoped keys only.
   { method: 'POST', path: '/v1/models/{model}/versions', handler: 'models', auth: 'admin' },
   { method: 'POST', path: '/v1/models/{model}/uploads', handler: 'models', auth: 'admin' },
@@ -404,3 +406,17 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** The route key API Gateway puts in `event.routeKey` (`"POST /v1/models/{model}/versions"`). */
 export const routeKey = (r: { readonly method: string; readonly path: string }): string =>
   `${r.method} ${r.path}`;
+
+/** Content-Security-Policy of the console (the twin and CloudFront send the same one). */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // uPlot positions its cursor and legend through element.style (CSSOM), which style-src does not block.
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');

@@ -225,6 +225,25 @@ const configSchema = z.strictObject({
     /** Everything else of `RetrainSettingsSchema` (lambdas/core/retrain/config.ts), validated by the steps. */
     settings: z.record(z.string(), z.unknown()).default({}),
   }),
+  /** The console (web/) on S3 + CloudFront in the Api stack (lib/constructs/console-site.ts). */
+  console: z
+    .strictObject({
+      enabled: z.boolean(),
+      /** Custom domain; with `certificateArn` the distribution enforces TLSv1.2_2021. */
+      domainName: z.string().min(1).optional(),
+      /** ACM certificate for `domainName`; CloudFront reads certificates from us-east-1 only. */
+      certificateArn: z
+        .string()
+        .regex(
+          /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/,
+          'must be an ACM certificate ARN in us-east-1',
+        )
+        .optional(),
+    })
+    .refine((c) => Boolean(c.domainName) === Boolean(c.certificateArn), {
+      message: 'domainName and certificateArn go together',
+    })
+    .default({ enabled: true }),
   eks: z.strictObject({
     /**
      * CPU architecture of the streaming scorer: the image is built for it and the pods select

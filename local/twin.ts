@@ -14,6 +14,7 @@ import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 import { LocalRetraining } from './retraining-twin.ts';
+import { withStaticFiles } from './static-files.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,6 +60,8 @@ export interface TwinOptions {
    * instead of the in-memory evaluator. @default false
    */
   readonly driftDistributed?: boolean;
+  /** Build the console (web/) into `dataDir/console` and serve it at `/`. @default true */
+  readonly console?: boolean;
 }
 
 /**
@@ -179,11 +182,15 @@ async function startOn(
       return { statusCode: 200, headers: {}, body: '' };
     },
   };
+  // Built now, from the checkout's sources, so `npm ci && npm start` serves it with nothing prebuilt.
+  const consoleDir =
+    opts.console === false ? undefined : await buildConsoleInto(path.join(dataDir, 'console'));
   const { server, port, handlers } = await startApiServer({
     port: opts.port ?? 3000,
     host: opts.host,
     extraRoutes: [uploadRoute],
     limits: opts.limits,
+    ...(consoleDir ? { consoleDir } : {}),
   });
   // The upload URLs the API hands out point here; the port is only known now.
   process.env[ENV.STAGING_URL] =
@@ -335,10 +342,13 @@ export async function startApiServer(opts: {
   /** Routes of the twin's stand-ins (S3 uploads), served beside ROUTES. */
   extraRoutes?: readonly Route[];
   limits?: Partial<ListenerLimits>;
+  /** The built console, served at `/` beside the API (public files; the API keeps its auth). */
+  consoleDir?: string;
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
   const { routes, handlers } = await apiRoutes();
+  const api = apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]);
   const server = createLimitedServer(
-    apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]),
+    opts.consoleDir ? withStaticFiles(opts.consoleDir, api) : api,
     opts.limits,
   );
   await listen(server, opts.port, opts.host ?? '127.0.0.1');
@@ -514,4 +524,15 @@ function routeEmfToFile(file: string): void {
     if (typeof args[0] === 'string' && args[0].startsWith('{"_aws"')) sink.log(args[0]);
     else original(...args);
   };
+}
+
+/**
+ * Builds the console with esbuild (a dev dependency). The specifier is computed so that bundlers
+ * (the EKS scorer's image, which never starts the twin) leave it out instead of importing esbuild.
+ */
+async function buildConsoleInto(dir: string): Promise<string> {
+  const build: typeof import('../web/build.ts') = await import(
+    new URL('../web/build.ts', import.meta.url).href
+  );
+  return build.buildConsole(dir);
 }

@@ -2,7 +2,7 @@ import { METRICS } from '#contracts';
 import { UnsupportedModelError, VigilError } from '#core/errors.ts';
 import type { MetricsSink, ModelRef } from '#core/ports.ts';
 import { rowsToMatrix } from '#core/scoring.ts';
-import { withCovers } from '#core/shap/covers.ts';
+import { explainableTrees } from '#core/shap/covers.ts';
 import { type Explanation, explainRows } from '#core/shap/explain.ts';
 import { waterfallSvg } from '#core/shap/svg.ts';
 import type { TreeEnsemble } from '#core/trees.ts';
@@ -65,15 +65,7 @@ function treesFor(model: ServedModel): { trees: TreeEnsemble; coverSource: 'mode
         `model '${model.name}' version ${model.version} scores on onnxruntime-web but cannot be explained: ${model.unexplainable}`,
       );
     }
-    const e = model.parsed.ensemble;
-    if (model.parsed.coverSource === 'model') t = { trees: e, coverSource: 'model' };
-    else {
-      const ref = model.manifest.reference.features;
-      t = {
-        trees: withCovers(e, { columns: model.manifest.features.map((f) => ref[f].sample) }),
-        coverSource: 'reference',
-      };
-    }
+    t = explainableTrees(model.parsed, model.manifest);
     explainable.set(model, t);
   }
   return t;

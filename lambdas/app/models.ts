@@ -304,6 +304,29 @@ export async function listModels(deps: Pick<ModelsDeps, 'registry'>): Promise<Mo
   return deps.registry.listModels();
 }
 
+/** The API's JSON form of a package: what `vigil/edge`'s `loadPackage` reads. */
+export interface PackageDocument {
+  readonly model: string;
+  readonly version: number;
+  readonly manifest: ModelPackage['manifest'];
+  /** model.onnx, base64. */
+  readonly onnx: string;
+}
+
+/**
+ * A registered version's package, verified against its sha256 by the store.
+ * @throws ModelNotFoundError | VersionNotFoundError | IntegrityError
+ */
+export async function packageOf(
+  deps: Pick<ModelsDeps, 'registry' | 'store'>,
+  model: string,
+  version: number,
+): Promise<PackageDocument> {
+  const v = await deps.registry.getVersion(model, version);
+  const pkg = await deps.store.getPackage(v.artifactUri);
+  return { model, version, manifest: pkg.manifest, onnx: Buffer.from(pkg.onnx).toString('base64') };
+}
+
 /** A model's versions and aliases (with the revisions an `expectedRevision` needs). */
 export async function describeModel(
   deps: Pick<ModelsDeps, 'registry'>,

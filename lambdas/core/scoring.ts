@@ -242,7 +242,8 @@ async function loadOrt(bytes: Uint8Array, wasmDir?: string, expose?: readonly st
 /** −1 when the manifest serves the negated output (scikit-learn's score_samples on Vigil's scale). */
 const signOf = (m: Manifest): number => (m.output.negate ? -1 : 1);
 
-function fastEngine(parsed: ParsedModel, m: Manifest): Engine {
+/** The tree fast path over parsed trees, computing the manifest's score output (the edge entry uses it too). */
+export function fastEngine(parsed: ParsedModel, m: Manifest): Engine {
   const scorer = new TreeScorer(parsed.ensemble);
   // The tail comes from the graph (e.g. 2^(−raw/c(ψ))), so the fast path computes
   // exactly what the graph does, whatever the manifest's params say.

@@ -103,6 +103,8 @@ const moveBody = (model: string, move: Awaited<ReturnType<typeof models.setAlias
 /** Registry records over HTTP: without the twin's local paths (artifact URIs, bootstrap reasons). */
 const handle = async (deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> => {
   const res = await answer(deps, raw);
+  // A package's base64 model.onnx is bytes, not text to scrub (its manifest is scrubbed in `answer`).
+  if (raw.rawPath?.endsWith('/package')) return res;
   return res.body ? { ...res, body: JSON.stringify(withoutLocalPaths(JSON.parse(res.body))) } : res;
 };
 
@@ -121,6 +123,10 @@ async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
   switch (key) {
     case 'GET /v1/models/{model}/versions':
       return json(200, await models.describeModel(deps, model));
+    case 'GET /v1/models/{model}/versions/{version}/package': {
+      const doc = await models.packageOf(deps, model, versionParam(event));
+      return json(200, { ...doc, manifest: withoutLocalPaths(doc.manifest) });
+    }
     case 'GET /v1/models/{model}/history': {
       const q = validate(HistoryQuery, event.queryStringParameters ?? {}, 'BadRequest');
       return json(

@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES, SERVICES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
+import { ConsoleSite } from '../constructs/console-site.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
 import { vigilMetric } from '../constructs/vigil-metric.ts';
@@ -72,6 +73,8 @@ export class ApiStack extends Stack {
   public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
   /** Alarms that roll a score deployment back. */
   public readonly rollbackAlarms: cloudwatch.Alarm[];
+  /** The console on CloudFront, with the API under `/v1/*` (absent when `console.enabled` is false). */
+  public readonly console?: ConsoleSite;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -138,7 +141,9 @@ export class ApiStack extends Stack {
     })
       // Item-level writes (conditional puts/updates of version, alias and event items), no Scan.
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'readWrite' })
-      .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET, access: 'register' });
+      .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET, access: 'register' })
+      // GET …/versions/{version}/package reads a registered package back (the console's edge scoring).
+      .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET, access: 'read' });
 
     this.driftReports = new ModelFunction(this, 'DriftReports', {
       ...fnDefaults,
@@ -279,5 +284,14 @@ export class ApiStack extends Stack {
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the Vigil API' });
+    if (config.console.enabled) {
+      this.console = new ConsoleSite(this, 'Console', {
+        api: this.api,
+        removalPolicy: removal,
+        logRetention: config.logRetentionDays,
+        ...(config.console.domainName ? { domainName: config.console.domainName } : {}),
+        ...(config.console.certificateArn ? { certificateArn: config.console.certificateArn } : {}),
+      });
+    }
   }
 }

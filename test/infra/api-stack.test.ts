@@ -198,6 +198,7 @@ describe('HTTP API routes and authorizer', () => {
         'GET /health',
         'GET /v1/models',
         'GET /v1/models/{model}/drift',
+        'GET /v1/models/{model}/versions/{version}/package',
         'GET /v1/models/{model}/history',
         'GET /v1/models/{model}/versions',
         'POST /v1/models/{model}/explain',

@@ -1,6 +1,7 @@
 // zod/mini keeps the Lambda bundles small (see lambdas/runtime/config.ts).
 import * as z from 'zod/mini';
 import { MODEL_NAME_PATTERN } from '#contracts';
+import { VigilError } from '#core/errors.ts';
 
 /**
  * An array of at most `max` finite numbers, checked with one loop: the
@@ -112,4 +113,36 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export interface ModelPackage {
   readonly manifest: Manifest;
   readonly onnx: Uint8Array;
+}
+
+/**
+ * Validates a manifest (already parsed JSON).
+ * @throws VigilError InvalidModel carrying zod's first message and path.
+ */
+export function validateManifest(value: unknown): Manifest {
+  const r = ManifestSchema.safeParse(value);
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+    const first = issues[0];
+    const where = first?.path ? ` at '${first.path}'` : '';
+    throw new VigilError('InvalidModel', `Invalid manifest${where}: ${first?.message ?? 'invalid'}`, {
+      issues,
+    });
+  }
+  return r.data;
+}
+
+/**
+ * Parses manifest.json bytes or text.
+ * @throws VigilError InvalidModel when it is not JSON or not a valid manifest.
+ */
+export function parseManifest(source: Uint8Array | string): Manifest {
+  const text = typeof source === 'string' ? source : new TextDecoder('utf-8').decode(source);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new VigilError('InvalidModel', `manifest.json is not valid JSON: ${(e as Error).message}`);
+  }
+  return validateManifest(value);
 }

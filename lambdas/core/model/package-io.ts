@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import { IntegrityError, VigilError } from '#core/errors.ts';
-import { type Manifest, ManifestSchema, type ModelPackage } from './manifest.ts';
+import { IntegrityError } from '#core/errors.ts';
+import { type Manifest, type ModelPackage, parseManifest } from './manifest.ts';
+
+// Validation lives beside the schema (manifest.ts), free of node:crypto, so the edge entry shares it.
+export { parseManifest, validateManifest } from './manifest.ts';
 
 /**
  * Serialising and verifying model packages (DESIGN.md §3), without any I/O:
@@ -14,38 +17,6 @@ export const PACKAGE_FILES = { model: 'model.onnx', manifest: 'manifest.json' } 
 /** Lower-case hex sha256 of `bytes`. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/**
- * Validates a manifest (already parsed JSON).
- * @throws VigilError InvalidModel carrying zod's first message and path.
- */
-export function validateManifest(value: unknown): Manifest {
-  const r = ManifestSchema.safeParse(value);
-  if (!r.success) {
-    const issues = r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
-    const first = issues[0];
-    const where = first?.path ? ` at '${first.path}'` : '';
-    throw new VigilError('InvalidModel', `Invalid manifest${where}: ${first?.message ?? 'invalid'}`, {
-      issues,
-    });
-  }
-  return r.data;
-}
-
-/**
- * Parses manifest.json bytes or text.
- * @throws VigilError InvalidModel when it is not JSON or not a valid manifest.
- */
-export function parseManifest(source: Uint8Array | string): Manifest {
-  const text = typeof source === 'string' ? source : new TextDecoder('utf-8').decode(source);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new VigilError('InvalidModel', `manifest.json is not valid JSON: ${(e as Error).message}`);
-  }
-  return validateManifest(value);
 }
 
 /** manifest.json as written to a store: stable, human-readable, newline-terminated. */

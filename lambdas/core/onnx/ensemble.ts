@@ -1,7 +1,8 @@
 import { UnsupportedModelError, VigilError } from '#core/errors.ts';
 import { NodeMode, type TreeEnsemble } from '#core/trees.ts';
+import { DataType } from './data-type.ts';
 import { toNum } from './graph-eval.ts';
-import { type GraphProto, type NodeProto, onnx } from './proto.ts';
+import type { GraphProto, NodeProto } from './proto.ts';
 import type { ServedOutput } from './tails.ts';
 
 /*
@@ -161,8 +162,8 @@ export function checkStructure(t: TreeEnsemble): void {
   }
 }
 
-const ELEM_FLOAT = onnx.TensorProto.DataType.FLOAT;
-const ELEM_DOUBLE = onnx.TensorProto.DataType.DOUBLE;
+const ELEM_FLOAT = DataType.FLOAT;
+const ELEM_DOUBLE = DataType.DOUBLE;
 
 /** The graph input a tree node reads, directly or through a Cast (and, for folding, a Gather). */
 export interface TreeInput {

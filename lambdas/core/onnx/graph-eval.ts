@@ -1,5 +1,6 @@
 import { UnsupportedModelError } from '#core/errors.ts';
-import { type AttributeProto, type GraphProto, type NodeProto, onnx, type TensorProto } from './proto.ts';
+import { DataType } from './data-type.ts';
+import type { AttributeProto, GraphProto, NodeProto, TensorProto } from './proto.ts';
 
 /**
  * A scalar interpreter for the elementwise post-processing that converters hang
@@ -16,7 +17,7 @@ export const toNum = (v: unknown): number =>
       ? (v as { toNumber(): number }).toNumber()
       : Number(v);
 
-const DT = onnx.TensorProto.DataType;
+const DT = DataType;
 
 /** The numbers a tensor holds (float, double, int32/64, uint8, bool; raw or typed fields). */
 export function tensorNumbers(t: TensorProto, what = t.name ?? 'tensor'): number[] {

@@ -1,10 +1,12 @@
 import { UnsupportedModelError, VigilError } from '#core/errors.ts';
 import { EnsembleBuilder } from '#core/forest/train.ts';
 import { type Aggregate, NodeMode, type TreeEnsemble } from '#core/trees.ts';
+import { DataType } from './data-type.ts';
 import { tensorNumbers, toNum } from './graph-eval.ts';
 import { foldIsolationForest } from './isolation-fold.ts';
-import { type AttributeProto, type GraphProto, type ModelProto, type NodeProto, onnx } from './proto.ts';
+import type { AttributeProto, GraphProto, ModelProto, NodeProto } from './proto.ts';
 import { type ServedOutput, type Tail, tailsFrom } from './tails.ts';
+import { decodeOnnx } from './wire.ts';
 
 export {
   checkStructure,
@@ -53,12 +55,8 @@ const AGG_V5: Aggregate[] = ['AVERAGE', 'SUM', 'MIN', 'MAX'];
 
 /** Decodes model.onnx. @throws VigilError InvalidModel */
 export function decodeModel(bytes: Uint8Array): ModelProto & { graph: GraphProto } {
-  let model: ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    throw new VigilError('InvalidModel', `model.onnx is not a valid ONNX protobuf: ${(e as Error).message}`);
-  }
+  // The purpose-built reader (wire.ts), not protobufjs: servers and the edge entry decode alike.
+  const model = decodeOnnx(bytes);
   if (!model.graph) throw new VigilError('InvalidModel', 'model.onnx has no graph');
   return model as ModelProto & { graph: GraphProto };
 }
@@ -161,7 +159,7 @@ function foldConstantAdd(graph: GraphProto, treeOut: string): { value: number; o
   return { value: values[0], output: add.output?.[0] ?? '' };
 }
 
-const ELEM_DOUBLE = onnx.TensorProto.DataType.DOUBLE;
+const ELEM_DOUBLE = DataType.DOUBLE;
 
 const ints = (a: AttributeProto | undefined): number[] => (a?.ints ?? []).map(toNum);
 const floats = (a: AttributeProto | undefined): number[] => (a?.floats ?? []).map(Number);

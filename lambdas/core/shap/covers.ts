@@ -13,6 +13,8 @@
  * holds. The brute-force reference in the tests uses the same rule.
  */
 import { VigilError } from '#core/errors.ts';
+import type { Manifest } from '#core/model/manifest.ts';
+import type { ParsedModel } from '#core/onnx/ensemble.ts';
 import { goesTrue, type TreeEnsemble } from '#core/trees.ts';
 
 /**
@@ -99,4 +101,25 @@ const noRows = (): VigilError =>
  */
 export function withCovers(t: TreeEnsemble, data: ReferenceData): TreeEnsemble {
   return { ...t, cover: computeCovers(t, data) };
+}
+
+/** The trees TreeSHAP walks for a package, and where their covers came from. */
+export interface ExplainableTrees {
+  readonly trees: TreeEnsemble;
+  readonly coverSource: 'model' | 'reference';
+}
+
+/**
+ * The graph's own covers when they are real counts (Vigil-trained forests, an isolation
+ * forest's leaf sample counts), else covers counted from the package's reference sample
+ * (skl2onnx's `nodes_hitrates` are 1.0 everywhere, not counts). The server's explain use
+ * case and the edge entry both call this, so they explain with the same trees.
+ */
+export function explainableTrees(parsed: ParsedModel, manifest: Manifest): ExplainableTrees {
+  if (parsed.coverSource === 'model') return { trees: parsed.ensemble, coverSource: 'model' };
+  const ref = manifest.reference.features;
+  return {
+    trees: withCovers(parsed.ensemble, { columns: manifest.features.map((f) => ref[f].sample) }),
+    coverSource: 'reference',
+  };
 }

@@ -1,0 +1,130 @@
+/** The v1 API from the console: same origin, the key from session storage, errors with the API's code. */
+
+const KEY = 'vigil.apiKey';
+
+export const getKey = (): string => sessionStorage.getItem(KEY) ?? '';
+export const setKey = (k: string): void =>
+  k ? sessionStorage.setItem(KEY, k) : sessionStorage.removeItem(KEY);
+
+/** An error as the API reports it: `{ error: { code, message } }` plus the HTTP status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+  /** API Gateway's (and the twin's) answer for a route this deployment does not have. */
+  get noRoute(): boolean {
+    return this.status === 404 && this.code === 'NotFound' && this.message.startsWith('No route');
+  }
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const headers: Record<string, string> = {};
+  const key = getKey();
+  if (key) headers['x-api-key'] = key;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: init.method ?? 'GET',
+      headers,
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'NetworkError', (e as Error).message);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    throw new ApiError(
+      res.status,
+      'BadResponse',
+      `the API answered ${res.status} with a body that is not JSON`,
+    );
+  }
+  if (!res.ok) {
+    const err = (body as { error?: { code?: string; message?: string } }).error;
+    throw new ApiError(res.status, err?.code ?? `HTTP${res.status}`, err?.message ?? res.statusText);
+  }
+  return body as T;
+}
+
+export interface ModelSummary {
+  name: string;
+  createdAt: string;
+  latestVersion: number;
+  aliases: Record<string, number>;
+}
+export interface ModelVersion {
+  name: string;
+  version: number;
+  approval: string;
+  registeredAt: string;
+  registeredBy: string;
+  metrics: Record<string, number>;
+  lineage: {
+    parentVersion?: number;
+    dataWindow?: { from: string; to: string } | null;
+    driftReportId?: string;
+  };
+  summary: { algorithm?: string; threshold?: number; features?: string[] };
+}
+export interface Describe {
+  model: string;
+  aliases: Record<string, number>;
+  revisions: Record<string, number>;
+  versions: ModelVersion[];
+}
+export interface HistoryEvent {
+  id: string;
+  at: string;
+  type: string;
+  actor: string;
+  reason?: string;
+  version?: number;
+  alias?: string;
+  from?: number;
+  to?: number;
+}
+export interface TestOutcome {
+  drift?: boolean;
+  voting?: boolean;
+  skipped?: string;
+  [k: string]: unknown;
+}
+export interface FeatureReport {
+  status: string;
+  n: number;
+  nReference: number;
+  tests: Record<string, TestOutcome>;
+  votes: number;
+  voters: string[];
+  minVotes: number;
+  effect: { wassersteinNormalized: number; ksStatistic: number; floorMet: boolean };
+  drifted: boolean;
+}
+export interface DriftReport {
+  model: string;
+  version: number;
+  window: { from: string; to: string };
+  n: number;
+  status: string;
+  features: Record<string, FeatureReport>;
+  driftedShare: number;
+  drift: boolean | null;
+}
+export interface PackageDocument {
+  model: string;
+  version: number;
+  manifest: {
+    features: string[];
+    threshold: number;
+    reference: { features: Record<string, { sample: number[] }> };
+  };
+  onnx: string;
+}

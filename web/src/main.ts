@@ -1,0 +1,869 @@
+import { type EdgeModel, loadPackage } from '../../lambdas/core/edge.ts';
+import {
+  ApiError,
+  api,
+  type Describe,
+  type DriftReport,
+  getKey,
+  type HistoryEvent,
+  type ModelSummary,
+  type PackageDocument,
+  setKey,
+} from './api.ts';
+import { ecdf, lineChart } from './charts.ts';
+import { empty, fmt, h, table } from './dom.ts';
+import './styles.css';
+
+/**
+ * The Vigil console: hash-routed pages over the v1 API of the origin that served it.
+ * Every number comes from the API (or, in the playground, from `vigil/edge` scoring the
+ * package the API returned); nothing is fetched from anywhere else.
+ */
+
+const main = document.getElementById('main') as HTMLElement;
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function showError(where: HTMLElement, e: unknown): void {
+  const err =
+    e instanceof ApiError
+      ? h(
+          'p',
+          { class: 'error', role: 'alert' },
+          h('strong', {}, `${e.code}`),
+          ` (${e.status || 'network'}): ${e.message}`,
+        )
+      : h('p', { class: 'error', role: 'alert' }, (e as Error).message ?? String(e));
+  if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+    err.append(' ', h('button', { type: 'button', onclick: () => askKey() }, 'Enter an API key'));
+  }
+  where.replaceChildren(err);
+}
+
+/* ---------- API key and confirmation dialogs ---------- */
+
+function askKey(): void {
+  const d = byId<HTMLDialogElement>('key-dialog');
+  byId<HTMLInputElement>('key-input').value = getKey();
+  d.showModal();
+}
+byId('key-button').addEventListener('click', askKey);
+byId('key-form').addEventListener('submit', () => {
+  setKey(byId<HTMLInputElement>('key-input').value.trim());
+  route();
+});
+byId('key-clear').addEventListener('click', () => {
+  setKey('');
+  byId<HTMLDialogElement>('key-dialog').close();
+  route();
+});
+
+/** Resolves with the reason typed, or undefined when cancelled. */
+function confirmAction(text: string): Promise<string | undefined> {
+  const d = byId<HTMLDialogElement>('confirm-dialog');
+  byId('confirm-text').textContent = text;
+  const reason = byId<HTMLInputElement>('confirm-reason');
+  reason.value = '';
+  d.returnValue = '';
+  d.showModal();
+  return new Promise((resolve) => {
+    d.addEventListener('close', () => resolve(d.returnValue === 'ok' ? reason.value.trim() : undefined), {
+      once: true,
+    });
+  });
+}
+
+/* ---------- shared: model picker ---------- */
+
+let modelsCache: ModelSummary[] | undefined;
+async function models(): Promise<ModelSummary[]> {
+  modelsCache ??= (await api<{ models: ModelSummary[] }>('/v1/models')).models;
+  return modelsCache;
+}
+const selected = (): string => sessionStorage.getItem('vigil.model') ?? '';
+
+async function modelPicker(onChange: (m: string) => void): Promise<HTMLElement> {
+  const list = await models();
+  const current = list.some((m) => m.name === selected()) ? selected() : (list[0]?.name ?? '');
+  const select = h(
+    'select',
+    {
+      id: 'model-select',
+      onchange: (e: Event) => {
+        sessionStorage.setItem('vigil.model', (e.target as HTMLSelectElement).value);
+        onChange((e.target as HTMLSelectElement).value);
+      },
+    },
+    ...list.map((m) => h('option', { value: m.name, selected: m.name === current }, m.name)),
+  );
+  queueMicrotask(() => current && onChange(current));
+  return h('div', { class: 'row' }, h('div', {}, h('label', { for: 'model-select' }, 'Model'), select));
+}
+
+/* ---------- Models ---------- */
+
+async function modelsPage(): Promise<void> {
+  const list = await models();
+  const body = h('div', { id: 'model-detail' });
+  main.replaceChildren(
+    h('h2', {}, 'Models'),
+    list.length === 0
+      ? empty('No models are registered yet.')
+      : table(
+          ['model', 'latest version', 'aliases', 'created'],
+          list.map((m) => [
+            m.name,
+            m.latestVersion,
+            Object.entries(m.aliases)
+              .map(([a, v]) => `${a} → v${v}`)
+              .join(', ') || '—',
+            m.createdAt,
+          ]),
+          'Registered models',
+        ),
+    await modelPicker((m) => void modelDetail(body, m).catch((e) => showError(body, e))),
+    body,
+  );
+}
+
+async function modelDetail(el: HTMLElement, model: string): Promise<void> {
+  el.replaceChildren(h('p', {}, 'Loading…'));
+  const [d, hist] = await Promise.all([
+    api<Describe>(`/v1/models/${model}/versions`),
+    api<{ events: HistoryEvent[] }>(`/v1/models/${model}/history`),
+  ]);
+  const aliasOf = (v: number) =>
+    Object.entries(d.aliases)
+      .filter(([, x]) => x === v)
+      .map(([a]) => a)
+      .join(', ');
+  const status = h('div', { 'aria-live': 'polite' });
+  const act = async (label: string, path: string, body: (reason: string) => unknown, method = 'POST') => {
+    const reason = await confirmAction(`${label}? This is an admin action; it needs an admin-scoped key.`);
+    if (reason === undefined) return;
+    try {
+      await api(path, { method, body: body(reason) });
+      modelsCache = undefined;
+      await modelDetail(el, model);
+    } catch (e) {
+      showError(status, e);
+    }
+  };
+  const rows = d.versions
+    .slice()
+    .reverse()
+    .map((v) => [
+      `v${v.version}`,
+      v.approval,
+      aliasOf(v.version) || '—',
+      Object.entries(v.metrics ?? {})
+        .map(([k, x]) => `${k}=${fmt(x, 3)}`)
+        .join(', ') || '—',
+      [
+        v.lineage?.parentVersion ? `parent v${v.lineage.parentVersion}` : 'no parent',
+        v.lineage?.dataWindow ? `data ${v.lineage.dataWindow.from} … ${v.lineage.dataWindow.to}` : '',
+        v.lineage?.driftReportId ? `drift report ${v.lineage.driftReportId}` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+      v.registeredAt,
+      h(
+        'div',
+        { class: 'row' },
+        v.approval === 'PendingManualApproval'
+          ? h(
+              'button',
+              {
+                type: 'button',
+                onclick: () =>
+                  act(
+                    `Approve ${model} v${v.version}`,
+                    `/v1/models/${model}/versions/${v.version}/approve`,
+                    (reason) => ({
+                      reason,
+                    }),
+                  ),
+              },
+              'Approve',
+            )
+          : null,
+        v.approval === 'Approved' && d.aliases.production !== v.version
+          ? h(
+              'button',
+              {
+                type: 'button',
+                onclick: () =>
+                  act(
+                    `Promote ${model} v${v.version} to production`,
+                    `/v1/models/${model}/aliases/production`,
+                    (reason) => ({
+                      version: v.version,
+                      expectedRevision: d.revisions.production ?? 0,
+                      reason,
+                    }),
+                    'PUT',
+                  ),
+              },
+              'Promote',
+            )
+          : null,
+      ),
+    ]);
+  const timeline = h('div', { class: 'panel', id: 'timeline' });
+  const at = h('input', { id: 'at-input', type: 'datetime-local', step: 1 });
+  const answer = h('p', { 'aria-live': 'polite', id: 'at-answer' });
+  el.replaceChildren(
+    h('h3', {}, `${model}: versions`),
+    table(['version', 'approval', 'aliases', 'metrics', 'lineage', 'registered', 'actions'], rows),
+    d.aliases.production
+      ? h(
+          'div',
+          { class: 'row' },
+          h(
+            'button',
+            {
+              type: 'button',
+              onclick: () =>
+                act(
+                  `Roll production of ${model} back to its previous version`,
+                  `/v1/models/${model}/aliases/production/rollback`,
+                  (reason) => ({
+                    reason,
+                    expectedRevision: d.revisions.production,
+                  }),
+                ),
+            },
+            'Roll back production',
+          ),
+        )
+      : '',
+    status,
+    h('h3', {}, 'Promotion timeline'),
+    timeline,
+    h(
+      'form',
+      {
+        class: 'row',
+        onsubmit: async (e: Event) => {
+          e.preventDefault();
+          try {
+            const when = new Date(at.value).toISOString();
+            const r = await api<{ version: number | null }>(
+              `/v1/models/${model}/history?alias=production&at=${encodeURIComponent(when)}`,
+            );
+            answer.textContent =
+              r.version == null
+                ? `Nothing served production at ${when}.`
+                : `At ${when} production served v${r.version}.`;
+          } catch (err) {
+            showError(answer, err);
+          }
+        },
+      },
+      h('div', {}, h('label', { for: 'at-input' }, 'What served production at'), at),
+      h('button', { type: 'submit' }, 'Ask'),
+    ),
+    answer,
+    h('h3', {}, 'History'),
+    table(
+      ['at', 'event', 'version / alias', 'actor', 'reason'],
+      hist.events
+        .slice()
+        .reverse()
+        .map((e) => [
+          e.at,
+          e.type,
+          e.alias ? `${e.alias}: ${e.from ?? '∅'} → ${e.to ?? '∅'}` : `v${e.version ?? '?'}`,
+          e.actor,
+          e.reason ?? '',
+        ]),
+    ),
+  );
+  // Production's version over time as a step line; hovering reads "what served at T" off the legend.
+  const moves = hist.events.filter((e) => e.alias === 'production');
+  if (moves.length === 0) timeline.append(empty('production has never been set.'));
+  else {
+    const x = moves.map((e) => Date.parse(e.at) / 1000);
+    const y: Array<number | null> = moves.map((e) => e.to ?? null);
+    x.push(Date.now() / 1000);
+    y.push(y[y.length - 1]);
+    lineChart(timeline, {
+      title: 'production version over time',
+      x,
+      time: true,
+      yLabel: 'version',
+      series: [{ label: 'production', y, stroke: '#0b5cad', stepped: true }],
+    });
+  }
+}
+
+/* ---------- Drift ---------- */
+
+const TESTS = ['ks', 'wasserstein', 'anderson', 'cvm', 'jensenShannon', 'psi', 'meanShift'];
+
+async function driftPage(): Promise<void> {
+  const body = h('div', { id: 'drift-detail' });
+  main.replaceChildren(
+    h('h2', {}, 'Drift'),
+    await modelPicker((m) => void driftDetail(body, m).catch((e) => showError(body, e))),
+    body,
+  );
+}
+
+async function driftDetail(el: HTMLElement, model: string): Promise<void> {
+  el.replaceChildren(h('p', {}, 'Loading…'));
+  const { reports } = await api<{ reports: DriftReport[] }>(`/v1/models/${model}/drift?limit=50`);
+  if (reports.length === 0) {
+    el.replaceChildren(
+      empty('No drift report yet: reports appear after the evaluator has run over captured traffic.'),
+    );
+    return;
+  }
+  const latest = reports[0];
+  const pkg = await packageOf(model, latest.version).catch(() => undefined);
+  const trend = h('div', { class: 'panel' });
+  const features = h('div', { class: 'grid' });
+  el.replaceChildren(
+    h(
+      'p',
+      { id: 'drift-verdict' },
+      'Latest report: window ',
+      `${latest.window.from} … ${latest.window.to}`,
+      `, ${latest.n} rows, version v${latest.version}: `,
+      latest.drift === null
+        ? h('span', {}, 'not enough data')
+        : latest.drift
+          ? h('span', { class: 'drift' }, `drift (${fmt(latest.driftedShare * 100, 3)}% of features)`)
+          : h('span', { class: 'ok' }, `no drift (${fmt(latest.driftedShare * 100, 3)}% of features)`),
+    ),
+    h('h3', {}, 'Drifted-feature share over time'),
+    trend,
+    h('h3', {}, 'Per feature'),
+    features,
+  );
+  const ordered = reports.slice().reverse();
+  lineChart(trend, {
+    title: 'share of drifted features per report',
+    x: ordered.map((r) => Date.parse(r.window.to) / 1000),
+    time: true,
+    yLabel: 'share',
+    series: [{ label: 'drifted share', y: ordered.map((r) => r.driftedShare), stroke: '#a4161a' }],
+  });
+  for (const [name, f] of Object.entries(latest.features)) {
+    const chart = h('div', {});
+    const tests = TESTS.filter((t) => f.tests[t]).map((t) => {
+      const o = f.tests[t];
+      // Wasserstein is judged normalised by the reference σ; the distances by their value.
+      const stat = o.normalized ?? o.statistic ?? o.value;
+      const p = o.pvalueAdjusted ?? o.pvalue;
+      return [
+        t,
+        o.skipped ? `skipped: ${o.skipped}` : fmt(stat as number),
+        p === undefined
+          ? o.threshold === undefined
+            ? '—'
+            : `threshold ${fmt(o.threshold as number, 3)}`
+          : fmt(p as number, 3),
+        o.skipped ? '—' : o.voting ? (o.drift ? 'drift' : 'no') : o.drift ? '(drift)' : '(no)',
+      ];
+    });
+    features.append(
+      h(
+        'section',
+        { class: 'panel', 'aria-label': `feature ${name}` },
+        h(
+          'h4',
+          {},
+          name,
+          ': ',
+          f.drifted ? h('span', { class: 'drift' }, 'drifted') : h('span', { class: 'ok' }, 'stable'),
+        ),
+        h(
+          'p',
+          {},
+          `votes ${f.votes}/${f.voters.length} (needs ${f.minVotes}); effect: Wasserstein/σ ${fmt(f.effect.wassersteinNormalized, 3)}, KS D ${fmt(f.effect.ksStatistic, 3)}, floor ${f.effect.floorMet ? 'met' : 'not met'}; n=${f.n}, reference n=${f.nReference}`,
+        ),
+        table(['test', 'statistic', 'p-value', 'vote'], tests),
+        chart,
+      ),
+    );
+    const sample = pkg?.manifest.reference.features[name]?.sample;
+    if (sample) {
+      const ref = ecdf(sample);
+      // The report keeps statistics, not the window's values: the current ECDF is drawn where
+      // KS pins it, at the location of the largest gap (F_cur = F_ref − sign·D there).
+      const ks = f.tests.ks as { location?: number; sign?: number; statistic?: number } | undefined;
+      const x = ref.x.slice();
+      const yRef: Array<number | null> = ref.y.slice();
+      const yCur: Array<number | null> = ref.y.map(() => null);
+      if (ks?.location !== undefined && ks.statistic !== undefined) {
+        let i = x.findIndex((v) => v > (ks.location as number));
+        if (i < 0) i = x.length;
+        const fRef = i === 0 ? 0 : (ref.y[i - 1] ?? 0);
+        x.splice(i, 0, ks.location);
+        yRef.splice(i, 0, fRef);
+        yCur.splice(i, 0, fRef - (ks.sign ?? 1) * ks.statistic);
+      }
+      lineChart(chart, {
+        title: `${name}: reference ECDF and the current ECDF at the KS gap (D = ${fmt(f.effect.ksStatistic, 3)})`,
+        x,
+        xLabel: name,
+        yLabel: 'F(x)',
+        height: 180,
+        series: [
+          { label: 'reference', y: yRef, stroke: '#0b5cad' },
+          { label: 'current (at the KS gap)', y: yCur, stroke: '#a4161a', points: true },
+        ],
+      });
+    }
+  }
+}
+
+/* ---------- packages (for the playground and the drift reference) ---------- */
+
+const packages = new Map<string, Promise<PackageDocument>>();
+function packageOf(model: string, version: number): Promise<PackageDocument> {
+  const k = `${model}@${version}`;
+  let p = packages.get(k);
+  if (!p) {
+    p = api<PackageDocument>(`/v1/models/${model}/versions/${version}/package`);
+    packages.set(k, p);
+    p.catch(() => packages.delete(k));
+  }
+  return p;
+}
+const edgeModels = new Map<string, Promise<EdgeModel>>();
+function edgeModel(model: string, version: number): Promise<EdgeModel> {
+  const k = `${model}@${version}`;
+  let p = edgeModels.get(k);
+  if (!p) {
+    p = packageOf(model, version).then((doc) => loadPackage(doc));
+    edgeModels.set(k, p);
+  }
+  return p;
+}
+
+async function servedVersion(model: string): Promise<{ versions: number[]; production?: number }> {
+  const d = await api<Describe>(`/v1/models/${model}/versions`);
+  return { versions: d.versions.map((v) => v.version), production: d.aliases.production };
+}
+
+/* ---------- Explain ---------- */
+
+async function explainPage(): Promise<void> {
+  const body = h('div', { id: 'explain-detail' });
+  main.replaceChildren(
+    h('h2', {}, 'Explain'),
+    await modelPicker((m) => void explainForm(body, m).catch((e) => showError(body, e))),
+    body,
+  );
+}
+
+async function explainForm(el: HTMLElement, model: string): Promise<void> {
+  const { production, versions } = await servedVersion(model);
+  const version = production ?? versions[versions.length - 1];
+  const pkg = await packageOf(model, version);
+  const features = pkg.manifest.features;
+  const sample = (i: number) =>
+    Object.fromEntries(features.map((f) => [f, pkg.manifest.reference.features[f].sample[i]]));
+  const inputs = features.map((f) =>
+    h('input', { id: `x-${f}`, type: 'number', step: 'any', required: true }),
+  );
+  const fill = (row: Record<string, number>) =>
+    features.forEach((f, i) => {
+      inputs[i].value = String(row[f]);
+    });
+  fill(sample(0));
+  const out = h('div', { id: 'waterfall', 'aria-live': 'polite' });
+  el.replaceChildren(
+    h(
+      'p',
+      {},
+      `Explaining v${version}${production === version ? ' (production)' : ''}. Positive contributions push a row towards anomaly.`,
+    ),
+    h(
+      'form',
+      {
+        onsubmit: async (e: Event) => {
+          e.preventDefault();
+          const row = Object.fromEntries(features.map((f, i) => [f, Number(inputs[i].value)]));
+          try {
+            const r = await api<ExplainBody>(`/v1/models/${model}/explain?version=${version}`, {
+              method: 'POST',
+              body: { rows: [row] },
+            });
+            renderWaterfall(out, r);
+          } catch (err) {
+            showError(out, err);
+          }
+        },
+      },
+      h(
+        'div',
+        { class: 'row' },
+        ...features.map((f, i) => h('div', {}, h('label', { for: `x-${f}` }, f), inputs[i])),
+      ),
+      h(
+        'div',
+        { class: 'row' },
+        h('button', { type: 'submit' }, 'Explain'),
+        h(
+          'button',
+          {
+            type: 'button',
+            onclick: () =>
+              fill(
+                sample(
+                  Math.floor(Math.random() * pkg.manifest.reference.features[features[0]].sample.length),
+                ),
+              ),
+          },
+          'A reference row',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            onclick: () =>
+              fill(
+                Object.fromEntries(
+                  features.map((f) => [f, Math.max(...pkg.manifest.reference.features[f].sample) * 1.5]),
+                ),
+              ),
+          },
+          'An outlying row',
+        ),
+      ),
+    ),
+    out,
+  );
+}
+
+interface ExplainBody {
+  threshold: number;
+  version: number;
+  results: Array<{
+    score: number;
+    anomaly: boolean;
+    raw: number;
+    baseValue: number;
+    rawContributions: Record<string, number>;
+    contributions: Record<string, number>;
+    ranked: Array<{ feature: string; value: number; contribution: number; rawContribution: number }>;
+    summary: string;
+  }>;
+}
+
+/**
+ * The waterfall in the space TreeSHAP is additive in (the raw output): base value, one
+ * bar per feature (ranked), ending at the raw output; the score the raw output maps to and
+ * the threshold are stated beside it. Each bar is a focusable button announcing its value.
+ */
+function renderWaterfall(el: HTMLElement, body: ExplainBody): void {
+  const r = body.results[0];
+  const steps: Array<{ label: string; from: number; to: number; v: number }> = [];
+  let at = r.baseValue;
+  for (const c of r.ranked) {
+    steps.push({
+      label: `${c.feature} = ${fmt(c.value)}`,
+      from: at,
+      to: at + c.rawContribution,
+      v: c.rawContribution,
+    });
+    at += c.rawContribution;
+  }
+  const lo = Math.min(r.baseValue, r.raw, ...steps.map((s) => Math.min(s.from, s.to)));
+  const hi = Math.max(r.baseValue, r.raw, ...steps.map((s) => Math.max(s.from, s.to)));
+  const span = hi - lo || 1;
+  const pct = (v: number) => `${(((v - lo) / span) * 100).toFixed(3)}%`;
+  const detail = h('p', { 'aria-live': 'polite', id: 'bar-detail' }, 'Hover or focus a bar for its value.');
+  const bar = (cls: string, from: number, to: number, text: string, value: number) => {
+    const b = h('button', {
+      type: 'button',
+      class: `bar ${cls}`,
+      'aria-label': text,
+      'data-value': String(value),
+      onmouseenter: () => (detail.textContent = text),
+      onfocus: () => (detail.textContent = text),
+    });
+    b.style.left = pct(Math.min(from, to));
+    b.style.width = `max(2px, ${((Math.abs(to - from) / span) * 100).toFixed(3)}%)`;
+    return b;
+  };
+  const li = (label: string, b: HTMLElement, value: string) =>
+    h('li', {}, h('span', {}, label), h('div', { class: 'track' }, b), h('span', { class: 'num' }, value));
+  el.replaceChildren(
+    h(
+      'p',
+      { id: 'explain-summary' },
+      h('strong', {}, `score ${fmt(r.score, 6)}`),
+      ` (threshold ${fmt(body.threshold, 6)}): `,
+      r.anomaly ? h('span', { class: 'drift' }, 'anomaly') : h('span', { class: 'ok' }, 'normal'),
+      `. ${r.summary}.`,
+    ),
+    h(
+      'ol',
+      {
+        class: 'bars',
+        'aria-label': 'waterfall of contributions to the raw output',
+        id: 'bars',
+        'data-raw': String(r.raw),
+        'data-base': String(r.baseValue),
+        'data-score': String(r.score),
+      },
+      li(
+        'base value E[f]',
+        bar('base', lo, r.baseValue, `base value ${fmt(r.baseValue, 6)}`, r.baseValue),
+        fmt(r.baseValue, 4),
+      ),
+      ...steps.map((s) =>
+        li(
+          s.label,
+          bar(
+            // Colour by the user-facing direction: red pushes towards anomaly.
+            (r.contributions[s.label.split(' = ')[0]] ?? 0) > 0 ? 'up' : 'down',
+            s.from,
+            s.to,
+            `${s.label}: ${s.v >= 0 ? '+' : ''}${fmt(s.v, 6)} to the raw output`,
+            s.v,
+          ),
+          `${s.v >= 0 ? '+' : ''}${fmt(s.v, 3)}`,
+        ),
+      ),
+      li(
+        'raw output f(x)',
+        bar('base', lo, r.raw, `raw output ${fmt(r.raw, 6)} → score ${fmt(r.score, 6)}`, r.raw),
+        fmt(r.raw, 4),
+      ),
+    ),
+    detail,
+    h(
+      'p',
+      {},
+      `The threshold (${fmt(body.threshold, 6)}) applies to the score, the raw output's monotone transform; `,
+      thresholdNote(r, body.threshold),
+    ),
+  );
+}
+
+function thresholdNote(r: ExplainBody['results'][0], threshold: number): string {
+  const gap = r.score - threshold;
+  return `this row is ${fmt(Math.abs(gap), 4)} ${gap >= 0 ? 'above' : 'below'} it.`;
+}
+
+/* ---------- Playground ---------- */
+
+async function playgroundPage(): Promise<void> {
+  const body = h('div', { id: 'playground-detail' });
+  main.replaceChildren(
+    h('h2', {}, 'Playground'),
+    h('p', {}, 'Scores rows on the server and, from the same package, in this browser with vigil/edge.'),
+    await modelPicker((m) => void playground(body, m).catch((e) => showError(body, e))),
+    body,
+  );
+}
+
+async function playground(el: HTMLElement, model: string): Promise<void> {
+  const { versions, production } = await servedVersion(model);
+  const select = h(
+    'select',
+    { id: 'version-select' },
+    ...versions
+      .slice()
+      .reverse()
+      .map((v) =>
+        h(
+          'option',
+          { value: v, selected: v === production },
+          `v${v}${v === production ? ' (production)' : ''}`,
+        ),
+      ),
+  );
+  const count = h('input', { id: 'rows-count', type: 'number', min: 1, max: 5000, value: 5 });
+  const text = h('textarea', { id: 'rows-json', rows: 6, 'aria-label': 'rows as JSON' });
+  const out = h('div', { id: 'playground-out', 'aria-live': 'polite' });
+  const version = () => Number(select.value);
+  const generate = async () => {
+    const pkg = await packageOf(model, version());
+    const n = Math.max(1, Math.min(5000, Number(count.value) || 1));
+    const fs = pkg.manifest.features;
+    const col = (f: string) => pkg.manifest.reference.features[f].sample;
+    // Reference values, each feature drawn independently and stretched a little, so some rows are anomalous.
+    const rows = Array.from({ length: n }, () =>
+      Object.fromEntries(
+        fs.map((f) => [f, col(f)[Math.floor(Math.random() * col(f).length)] * (0.5 + Math.random())]),
+      ),
+    );
+    text.value = JSON.stringify(rows);
+  };
+  el.replaceChildren(
+    h(
+      'div',
+      { class: 'row' },
+      h('div', {}, h('label', { for: 'version-select' }, 'Version'), select),
+      h('div', {}, h('label', { for: 'rows-count' }, 'Rows'), count),
+      h(
+        'button',
+        { type: 'button', id: 'generate', onclick: () => void generate().catch((e) => showError(out, e)) },
+        'Generate rows',
+      ),
+    ),
+    text,
+    h(
+      'div',
+      { class: 'row' },
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'score-both',
+          onclick: () => void scoreBoth(out, model, version(), text.value).catch((e) => showError(out, e)),
+        },
+        'Score on server and in browser',
+      ),
+    ),
+    out,
+  );
+  await generate();
+}
+
+async function scoreBoth(el: HTMLElement, model: string, version: number, json: string): Promise<void> {
+  let rows: unknown[];
+  try {
+    rows = JSON.parse(json);
+    if (!Array.isArray(rows)) throw new Error('rows must be a JSON array of objects');
+  } catch (e) {
+    el.replaceChildren(
+      h('p', { class: 'error', role: 'alert' }, `Rows are not valid: ${(e as Error).message}`),
+    );
+    return;
+  }
+  el.replaceChildren(h('p', {}, 'Scoring…'));
+  const server: Array<{ score: number; anomaly: boolean }> = [];
+  for (let i = 0; i < rows.length; i += 1000) {
+    const r = await api<{ results: Array<{ score: number; anomaly: boolean }> }>(
+      `/v1/models/${model}/score?version=${version}`,
+      { method: 'POST', body: { rows: rows.slice(i, i + 1000) } },
+    );
+    server.push(...r.results);
+  }
+  const edge = await edgeModel(model, version);
+  const t0 = performance.now();
+  const local = await edge.score(rows);
+  const ms = performance.now() - t0;
+  const diffs = local.map((l, i) => Math.abs(l.score - server[i].score));
+  const maxDiff = Math.max(...diffs);
+  const agree = local.every((l, i) => l.anomaly === server[i].anomaly);
+  el.replaceChildren(
+    h(
+      'p',
+      { id: 'playground-summary', 'data-max-diff': String(maxDiff), 'data-rows': String(rows.length) },
+      `${rows.length} rows; largest |server − browser| = ${maxDiff.toExponential(2)}; verdicts ${agree ? 'all agree' : 'DIFFER'}; browser scored them in ${ms.toFixed(1)} ms (${edge.engine} engine).`,
+    ),
+    table(
+      ['row', 'server score', 'browser score', '|difference|', 'server verdict', 'browser verdict'],
+      local
+        .slice(0, 50)
+        .map((l, i) => [
+          i,
+          fmt(server[i].score, 8),
+          fmt(l.score, 8),
+          diffs[i].toExponential(1),
+          server[i].anomaly ? 'anomaly' : 'normal',
+          l.anomaly ? 'anomaly' : 'normal',
+        ]),
+      rows.length > 50 ? `first 50 of ${rows.length} rows` : undefined,
+    ),
+  );
+  // Expose the full comparison to the browser tests (and curious operators) without a 1,000-row table.
+  (window as unknown as { vigilComparison?: unknown }).vigilComparison = { server, browser: local };
+}
+
+/* ---------- Releases and retraining (routes other issues add) ---------- */
+
+function optionalPage(title: string, suffix: string, describe: string) {
+  return async (): Promise<void> => {
+    const body = h('div', { id: `${suffix}-detail` });
+    main.replaceChildren(
+      h('h2', {}, title),
+      h('p', {}, describe),
+      await modelPicker(async (m) => {
+        body.replaceChildren(h('p', {}, 'Loading…'));
+        try {
+          const r = await api<Record<string, unknown>>(`/v1/models/${m}/${suffix}`);
+          const items = (Object.values(r).find(Array.isArray) as unknown[] | undefined) ?? [r];
+          body.replaceChildren(
+            items.length === 0
+              ? empty(`No ${suffix} for ${m} yet.`)
+              : h('div', {}, ...items.map((it) => tree(it))),
+          );
+        } catch (e) {
+          if (e instanceof ApiError && e.noRoute) {
+            body.replaceChildren(
+              empty(
+                `${title} are not available on this deployment (GET /v1/models/{model}/${suffix} answers 404).`,
+              ),
+            );
+          } else showError(body, e);
+        }
+      }),
+      body,
+    );
+  };
+}
+
+/** Any JSON as nested definition lists: phases, weights, judgements and steps, whatever their shape. */
+function tree(v: unknown): HTMLElement {
+  if (v === null || typeof v !== 'object') return h('span', {}, fmt(v, 6));
+  if (Array.isArray(v)) return h('ol', {}, ...v.map((x) => h('li', {}, tree(x))));
+  return h(
+    'dl',
+    { class: 'panel' },
+    ...Object.entries(v).flatMap(([k, x]) => [h('dt', {}, h('strong', {}, k)), h('dd', {}, tree(x))]),
+  );
+}
+
+/* ---------- routing ---------- */
+
+const PAGES: Record<string, () => Promise<void>> = {
+  models: modelsPage,
+  drift: driftPage,
+  explain: explainPage,
+  playground: playgroundPage,
+  releases: optionalPage(
+    'Releases',
+    'releases',
+    'Each release: its phase, traffic weights and every judgement with its readings.',
+  ),
+  retraining: optionalPage(
+    'Retraining',
+    'retraining',
+    'Each retraining execution: its steps and their outcome.',
+  ),
+};
+
+async function route(): Promise<void> {
+  const name = location.hash.replace(/^#\/?/, '') || 'models';
+  const page = PAGES[name] ?? modelsPage;
+  for (const a of document.querySelectorAll('nav a')) {
+    if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  document.title = `Vigil console: ${name}`;
+  main.replaceChildren(h('p', {}, 'Loading…'));
+  if (!getKey()) {
+    main.replaceChildren(
+      h('h2', {}, 'API key needed'),
+      h('p', {}, 'Every page reads the v1 API, which needs an API key (printed by npm start).'),
+      h('button', { type: 'button', onclick: askKey }, 'Enter an API key'),
+    );
+    return;
+  }
+  try {
+    await page();
+  } catch (e) {
+    showError(main, e);
+  }
+}
+
+window.addEventListener('hashchange', () => void route());
+void route();
