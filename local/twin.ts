@@ -46,6 +46,11 @@ export interface TwinOptions {
    * rule does (`vigil serve` turns it on). @default false
    */
   readonly retrainOnDrift?: boolean;
+  /**
+   * The environment whose synthesized state machines and task settings the twin runs (`prod`
+   * waits for approval). @default dev
+   */
+  readonly environment?: 'dev' | 'staging' | 'prod';
 }
 
 /**
@@ -175,8 +180,13 @@ async function startOn(
     dataDir,
     eventsFile: String(process.env.VIGIL_EVENTS_FILE),
     handlers,
+    environment: opts.environment ?? 'dev',
   });
   await retraining.skipExisting();
+  // The models function's Step Functions calls (retrain, list, approve/reject) reach the runner.
+  const { useLocalStepFunctions } = await import('#runtime/retrain-control.ts');
+  useLocalStepFunctions(retraining.stepFunctions());
+  root.resetRoot();
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;
@@ -226,6 +236,7 @@ async function startOn(
       if (timer) clearInterval(timer);
       if (replayTimer) clearInterval(replayTimer);
       await retraining.idle();
+      useLocalStepFunctions(undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await dynamo.close();
