@@ -137,9 +137,11 @@ export class LocalRetraining {
           const { executionArn } = (await this.runner()).start('retraining', input);
           return { executionArn, startDate: new Date().toISOString() };
         },
-        list: async (limit) => (await this.runner()).list('retraining').slice(0, limit).map(info),
+        // Before the runner is built no execution exists: reads never pay for a synthesis.
+        list: async (limit) =>
+          this.#runner ? (await this.#runner).list('retraining').slice(0, limit).map(info) : [],
         describe: async (arn) => {
-          const e = (await this.runner()).describe(arn);
+          const e = this.#runner ? (await this.#runner).describe(arn) : undefined;
           return e ? info(e) : undefined;
         },
       },
