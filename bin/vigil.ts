@@ -21,6 +21,8 @@ Commands:
             list | versions | register | import | approve | reject | promote | rollback | history | …
   drift     Compare two CSVs with the drift tests; exit 1 when drift.
   keys      Issue an API key (stored hashed).
+  retrain         Start a retraining execution (retrain <model> [--data uri] [--params json]);
+                  retrain list <model> shows executions, status and step.
   retrain-worker  The EKS training Job's entry: trains on VIGIL_STEP_EVENT, answers VIGIL_TASK_TOKEN.
 
 Every command takes --data-dir <dir> (default .vigil, or VIGIL_DATA_DIR) and --help.
@@ -138,6 +140,11 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/drift.ts')).driftCommand(rest);
     case 'models':
       return (await import('./commands/models-cli.ts')).modelsCli(rest);
+    case 'retrain': {
+      // `vigil retrain <model> …` starts a run; `vigil retrain list <model>` lists them.
+      const cli = (await import('./commands/models-cli.ts')).modelsCli;
+      return rest[0] === 'list' ? cli(['retraining', ...rest.slice(1)]) : cli(['retrain', ...rest]);
+    }
     case 'keys':
       return (await import('./commands/keys.ts')).keysCommand(rest);
     case 'retrain-worker':

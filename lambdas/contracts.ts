@@ -76,6 +76,12 @@ export const ENV = {
   PRELOAD_MODELS: 'VIGIL_PRELOAD_MODELS',
   /** Retraining settings as JSON (`RetrainSettingsSchema` in lambdas/core/retrain/config.ts). */
   RETRAIN_CONFIG: 'VIGIL_RETRAIN_CONFIG',
+  /**
+   * ARN of the retraining state machine: the models function starts, lists and describes its
+   * executions (`POST /v1/models/{model}/retrain`, `GET …/retraining`), AcquireLock asks whether
+   * a lock holder still runs. The twin's runner stands in locally.
+   */
+  RETRAINING_MACHINE_ARN: 'VIGIL_RETRAINING_MACHINE_ARN',
   /** SNS topic receiving retraining notifications. */
   NOTIFY_TOPIC_ARN: 'VIGIL_NOTIFY_TOPIC_ARN',
   /** Local twin only: JSON-lines file standing in for the SNS topic. */
@@ -396,6 +402,9 @@ export const ROUTES: ReadonlyArray<{
   { method: 'POST', path: '/v1/models/{model}/versions/{version}/approve', handler: 'models', auth: 'admin' },
   { method: 'POST', path: '/v1/models/{model}/versions/{version}/reject', handler: 'models', auth: 'admin' },
   { method: 'PUT', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
+  // Retraining (DESIGN.md §8): start an execution; list executions with their status and step.
+  { method: 'POST', path: '/v1/models/{model}/retrain', handler: 'models', auth: 'admin' },
+  { method: 'GET', path: '/v1/models/{model}/retraining', handler: 'models', auth: 'key' },
   { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
   { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/rollback', handler: 'models', auth: 'admin' },
 ];

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HANDLERS, StateMachineKey } from '#contracts';
+import { ENV, type HANDLERS, type StateMachineKey } from '#contracts';
+import { VigilError } from '#core/errors.ts';
+import type { ExecutionInfo } from '#core/retrain/ports.ts';
+import type { LocalStepFunctions } from '#runtime/retrain-control.ts';
 import { type LocalExecution, StateMachineRunner } from './state-machine-runner.ts';
 import { applyRule, type BusEvent, type SynthesizedMachine } from './state-machines.ts';
 
@@ -32,15 +35,18 @@ async function sourceHash(): Promise<string> {
 }
 
 type Machines = Partial<Record<StateMachineKey, SynthesizedMachine>>;
-type CachedMachine = Omit<SynthesizedMachine, 'functions'> & { functions: [string, keyof typeof HANDLERS][] };
+type CachedMachine = Omit<SynthesizedMachine, 'functions' | 'environments'> & {
+  functions: [string, keyof typeof HANDLERS][];
+  environments: [string, Record<string, string>][];
+};
 
 /**
  * The synthesized machines, cached under `dataDir` by a hash of the CDK sources: synthesizing
  * the whole app in-process takes tens of seconds on a busy machine, and its output only
  * changes when `lib/` or `contracts.ts` do.
  */
-async function machines(dataDir: string): Promise<Machines> {
-  const file = path.join(dataDir, 'state-machines.json');
+async function machines(dataDir: string, envName: string): Promise<Machines> {
+  const file = path.join(dataDir, `state-machines-${envName}.json`);
   const hash = await sourceHash();
   try {
     const cached = JSON.parse(await readFile(file, 'utf8')) as { hash: string; machines: CachedMachine[] };
@@ -52,8 +58,12 @@ async function machines(dataDir: string): Promise<Machines> {
     // No cache or an unreadable one: synthesize.
   }
   const { synthesizeStateMachines } = (await import(SYNTHESIZE_APP)) as typeof import('./synthesize-app.ts');
-  const ms = synthesizeStateMachines('dev');
-  const cache: CachedMachine[] = Object.values(ms).map((m) => ({ ...m, functions: [...m.functions] }));
+  const ms = synthesizeStateMachines(envName);
+  const cache: CachedMachine[] = Object.values(ms).map((m) => ({
+    ...m,
+    functions: [...m.functions],
+    environments: [...m.environments],
+  }));
   await writeFile(file, JSON.stringify({ hash, machines: cache }));
   return ms;
 }
@@ -67,32 +77,87 @@ async function machines(dataDir: string): Promise<Machines> {
 export class LocalRetraining {
   #runner?: Promise<StateMachineRunner>;
   #offset = 0;
-  readonly #ended: LocalExecution[] = [];
 
   constructor(
     private readonly opts: {
       readonly dataDir: string;
       readonly eventsFile: string;
       readonly handlers: Readonly<Record<keyof typeof HANDLERS, unknown>>;
+      /** The environment whose machines (and task settings) the twin runs. @default dev */
+      readonly environment?: string;
     },
   ) {}
 
-  /** The runner over every synthesized machine (built on first use). */
+  /**
+   * The runner over every synthesized machine (built on first use). The task functions'
+   * settings as CDK wrote them for the environment (`VIGIL_RETRAIN_CONFIG`: approval, gate,
+   * size threshold) become the handlers' environment, as Lambda would give it.
+   */
   runner(): Promise<StateMachineRunner> {
-    this.#runner ??= machines(this.opts.dataDir).then(
-      (ms) =>
-        new StateMachineRunner({
-          machines: ms,
-          handlers: this.opts.handlers,
-          onEnd: (e) => this.#ended.push(e),
-        }),
-    );
+    this.#runner ??= machines(this.opts.dataDir, this.opts.environment ?? 'dev').then((ms) => {
+      const settings = [...(ms.retraining?.environments.values() ?? [])].find(
+        (e) => e[ENV.RETRAIN_CONFIG] !== undefined,
+      )?.[ENV.RETRAIN_CONFIG];
+      if (settings !== undefined) process.env[ENV.RETRAIN_CONFIG] = settings;
+      return new StateMachineRunner({ machines: ms, handlers: this.opts.handlers });
+    });
     return this.#runner;
   }
 
-  /** Waits for running executions (only if the runner was ever built). */
+  /**
+   * Step Functions' API over the runner, for the handlers (`useLocalStepFunctions`): the
+   * retraining machine's StartExecution/ListExecutions/DescribeExecution and the task-token
+   * answers. An answer to a token nobody waits for any more is a 409, as the service's
+   * `TaskDoesNotExist`/`TaskTimedOut` are client errors.
+   */
+  stepFunctions(): LocalStepFunctions {
+    const info = (e: LocalExecution): ExecutionInfo => ({
+      executionArn: e.executionArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate,
+      ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+      input: e.input,
+      ...(e.state ? { step: e.state } : {}),
+      ...(e.error ? { error: e.error.error, cause: e.error.cause } : {}),
+    });
+    const answered = async (f: (r: StateMachineRunner) => void) => {
+      const r = await this.runner();
+      try {
+        f(r);
+      } catch (e) {
+        if ((e as Error).name === 'TaskDoesNotExist')
+          throw new VigilError('Conflict', 'The execution no longer waits for this decision');
+        throw e;
+      }
+    };
+    return {
+      executions: {
+        start: async (input) => {
+          const { executionArn } = (await this.runner()).start('retraining', input);
+          return { executionArn, startDate: new Date().toISOString() };
+        },
+        // Before the runner is built no execution exists: reads never pay for a synthesis.
+        list: async (limit) =>
+          this.#runner ? (await this.#runner).list('retraining').slice(0, limit).map(info) : [],
+        describe: async (arn) => {
+          const e = this.#runner ? (await this.#runner).describe(arn) : undefined;
+          return e ? info(e) : undefined;
+        },
+      },
+      answer: {
+        success: (token, output) => answered((r) => r.sendTaskSuccess(token, output)),
+        failure: (token, error, cause) => answered((r) => r.sendTaskFailure(token, error, cause)),
+      },
+    };
+  }
+
+  /** Stops executions waiting for an answer and waits for the others (only if the runner was ever built). */
   async idle(): Promise<void> {
-    if (this.#runner) await (await this.#runner).whenIdle();
+    if (!this.#runner) return;
+    const r = await this.#runner;
+    r.stopWaiting();
+    await r.whenIdle();
   }
 
   /** Skips events already in the file (at start: they were handled by an earlier run). */

@@ -141,7 +141,10 @@ export class StateMachineRunner<K extends string = StateMachineKey> {
   readonly #executions = new Map<string, LocalExecution<K>>();
   readonly #aborts = new Map<string, () => void>();
   readonly #running = new Set<Promise<unknown>>();
-  readonly #waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #waiting = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; executionArn: string }
+  >();
   // Loaded on first use: the library pulls the AWS Lambda client and a validator.
   #lib?: Promise<typeof import('aws-local-stepfunctions')>;
 
@@ -270,6 +273,18 @@ export class StateMachineRunner<K extends string = StateMachineKey> {
     this.#answer(taskToken).reject(taskError(error, cause));
   }
 
+  /**
+   * Stops every execution waiting for a task token (the twin's shutdown: nobody will answer
+   * them in this process; their locks are released on the next start, their executions being
+   * unknown there).
+   */
+  stopWaiting(): void {
+    for (const [token, w] of [...this.#waiting]) {
+      this.#waiting.delete(token);
+      this.stop(w.executionArn);
+    }
+  }
+
   /** The tokens tasks are waiting on now (tests and the console). */
   get waitingTokens(): string[] {
     return [...this.#waiting.keys()];
@@ -331,7 +346,9 @@ export class StateMachineRunner<K extends string = StateMachineKey> {
       return { input: setPaths(input, tokenPaths, token), token };
     };
     const waitFor = (token: string) =>
-      new Promise((resolve, reject) => this.#waiting.set(token, { resolve, reject }));
+      new Promise((resolve, reject) =>
+        this.#waiting.set(token, { resolve, reject, executionArn: exec.executionArn }),
+      );
 
     const lambda = LAMBDA_INVOKE.exec(resource);
     if (lambda || resource.startsWith('arn:aws:lambda:')) {

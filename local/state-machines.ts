@@ -10,6 +10,11 @@ export interface SynthesizedMachine<K extends string = StateMachineKey> {
   readonly definition: AslDefinition;
   /** Local ARN → handler name (a key of `HANDLERS`). */
   readonly functions: ReadonlyMap<string, keyof typeof HANDLERS>;
+  /**
+   * The literal (string) environment variables of each task function, by local ARN: the settings
+   * CDK wrote for the environment (`VIGIL_RETRAIN_CONFIG` …), which the twin gives its handlers.
+   */
+  readonly environments: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** The EventBridge rules that start the machine from events, as synthesized. */
   readonly eventRules: readonly EventRule[];
 }
@@ -157,6 +162,7 @@ export function machinesFromTemplates<K extends string = StateMachineKey>(
       if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
       const key = machineKeys.get(`${stack}/${id}`) as K;
       const functions = new Map<string, keyof typeof HANDLERS>();
+      const environments = new Map<string, Record<string, string>>();
       const resolve = (part: unknown, inStack: string): string => {
         if (typeof part === 'string') return part;
         const res = (templates[inStack]?.Resources ?? {}) as Cfn;
@@ -184,7 +190,15 @@ export function machinesFromTemplates<K extends string = StateMachineKey>(
             )?.Variables;
             const arn = localFunctionArn(logicalId);
             const handler = byService.get(String(env?.POWERTOOLS_SERVICE_NAME));
-            if (handler) functions.set(arn, handler);
+            if (handler) {
+              functions.set(arn, handler);
+              environments.set(
+                arn,
+                Object.fromEntries(
+                  Object.entries(env ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
+                ),
+              );
+            }
             return arn;
           }
           if (target.Type === 'AWS::StepFunctions::StateMachine' && attr === 'Arn')
@@ -216,7 +230,14 @@ export function machinesFromTemplates<K extends string = StateMachineKey>(
       );
       const arn = localStateMachineArn(key);
       const eventRules = Object.values(templates).flatMap((t) => rulesTargeting(t, id));
-      out[key] = { key, arn, definition: JSON.parse(text) as AslDefinition, functions, eventRules };
+      out[key] = {
+        key,
+        arn,
+        definition: JSON.parse(text) as AslDefinition,
+        functions,
+        environments,
+        eventRules,
+      };
     }
   }
   return out;

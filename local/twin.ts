@@ -62,6 +62,11 @@ export interface TwinOptions {
   readonly driftDistributed?: boolean;
   /** Build the console (web/) into `dataDir/console` and serve it at `/`. @default true */
   readonly console?: boolean;
+  /**
+   * The environment whose synthesized state machines and task settings the twin runs (`prod`
+   * waits for approval). @default dev
+   */
+  readonly environment?: 'dev' | 'staging' | 'prod';
 }
 
 /**
@@ -202,8 +207,13 @@ async function startOn(
     dataDir,
     eventsFile: String(process.env.VIGIL_EVENTS_FILE),
     handlers,
+    environment: opts.environment ?? 'dev',
   });
   await retraining.skipExisting();
+  // The models function's Step Functions calls (retrain, list, approve/reject) reach the runner.
+  const { useLocalStepFunctions } = await import('#runtime/retrain-control.ts');
+  useLocalStepFunctions(retraining.stepFunctions());
+  root.resetRoot();
 
   const summarizeDrift = async (model: string): Promise<LocalDriftSummaryResult> =>
     runDriftSummaryLocally(await retraining.runner(), {
@@ -265,6 +275,7 @@ async function startOn(
       if (timer) clearInterval(timer);
       if (replayTimer) clearInterval(replayTimer);
       await retraining.idle();
+      useLocalStepFunctions(undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       // The Parquet stand-in's buffer is memory: written out before the twin lets go.

@@ -52,6 +52,12 @@ const HELP: Record<string, string> = {
   an Approved version this alias served before.`,
   history: `vigil models history <model> [--alias <a>] [--at <ISO time>]
   The append-only history; with --at, also which version the alias (default production) served then.`,
+  retrain: `vigil models retrain <model> [--data <uri>] [--params <json>] [--seed <n>]   (also: vigil retrain <model>)
+  Starts a retraining execution (admin): on the captured window, or on --data (s3://… CSV; a path on
+  the twin). --params overrides production's training params, e.g. '{"nEstimators":200}'.
+  Prints the execution ARN; follow it with 'vigil models retraining <model>'.`,
+  retraining: `vigil models retraining <model>   (also: vigil retrain list <model>)
+  The model's recent retraining executions: status and the step each is in (or ended in).`,
   'delete-alias': `vigil models delete-alias <model> --alias <a> [--expected-revision <R>] [--reason <text>]
   Removes the alias (it stops serving); rollback restores it.`,
 };
@@ -68,6 +74,8 @@ export const MODELS_USAGE = `Usage: vigil models <command> [options]   (vigil mo
   rollback <model> --reason <r> [--alias production] [--to <N>]
   history <model> [--alias <a>] [--at <ISO time>]
   delete-alias <model> --alias <a>
+  retrain <model> [--data <uri>] [--params <json>] [--seed <n>]   start a retraining execution
+  retraining <model>                            retraining executions, status and step
 
 ${COMMON}`;
 
@@ -126,6 +134,9 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
         'expected-revision': { type: 'string' },
         force: { type: 'boolean', default: false },
         upload: { type: 'boolean', default: false },
+        data: { type: 'string' },
+        params: { type: 'string' },
+        seed: { type: 'string' },
         ...IMPORT_OPTIONS,
       },
     });
@@ -244,6 +255,59 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
           reason(true),
         )) as ModelVersion;
         print(v, () => `${v.name} version ${v.version} is now ${v.approval}`);
+        return 0;
+      }
+      case 'retrain': {
+        const m = model();
+        noExtra(args, 1);
+        let params: unknown;
+        if (values.params !== undefined) {
+          try {
+            params = JSON.parse(values.params);
+          } catch {
+            throw new UsageError(
+              `--params must be JSON such as '{"nEstimators":200}', got '${values.params}'`,
+            );
+          }
+        }
+        if (values.seed !== undefined && !/^\d{1,10}$/.test(values.seed))
+          throw new UsageError(`--seed must be a non-negative integer, got '${values.seed}'`);
+        const r = (await api('POST', `/v1/models/${m}/retrain`, {
+          ...(values.data !== undefined ? { data: values.data } : {}),
+          ...(params !== undefined ? { params } : {}),
+          ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+        })) as { executionArn: string; startDate: string };
+        print(r, () => `Started retraining of ${decodeURIComponent(m)}: ${r.executionArn}`);
+        return 0;
+      }
+      case 'retraining': {
+        const m = model();
+        noExtra(args, 1);
+        const r = (await api('GET', `/v1/models/${m}/retraining`)) as {
+          executions: {
+            name: string;
+            status: string;
+            step?: string;
+            trigger?: string;
+            startDate: string;
+            error?: string;
+          }[];
+        };
+        print(r, () =>
+          r.executions.length === 0
+            ? 'No retraining executions.'
+            : table(
+                ['EXECUTION', 'STATUS', 'STEP', 'TRIGGER', 'STARTED', 'ERROR'],
+                r.executions.map((e) => [
+                  e.name,
+                  e.status,
+                  e.step ?? '',
+                  e.trigger ?? '',
+                  e.startDate,
+                  e.error ?? '',
+                ]),
+              ),
+        );
         return 0;
       }
       case 'promote': {

@@ -645,48 +645,7 @@ export function notificationBody(
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-/** Answers a waiting Step Functions task (`SendTaskSuccess` / `SendTaskFailure`). */
-export interface TaskAnswer {
-  success(taskToken: string, output: unknown): Promise<void>;
-  failure(taskToken: string, error: string, cause: string): Promise<void>;
-}
-
-/**
- * The approve/reject decision on a retrained version waiting in WaitForApproval (what
- * `POST /v1/models/{model}/versions/{v}/approve|reject` and `vigil models approve|reject` call):
- * records it in the registry, then answers the waiting execution with the stored task token —
- * success, or the `Rejected` error the definition's Catch ends cleanly on.
- * @throws VigilError NotFound when no execution waits for this version
- */
-export function createApprovalDecision(deps: {
-  readonly registry: Pick<ModelRegistry, 'approve' | 'reject'>;
-  readonly ledger: Pick<RetrainingLedger, 'getApprovalRequest'>;
-  readonly answer: TaskAnswer;
-}) {
-  return async (
-    model: string,
-    version: number,
-    decision: 'approve' | 'reject',
-    ctx: { readonly actor: string; readonly reason?: string },
-  ) => {
-    const request = await deps.ledger.getApprovalRequest(model, version);
-    if (!request) {
-      throw new VigilError(
-        'NotFound',
-        `No retraining execution waits for approval of ${model} version ${version}`,
-        {
-          model,
-          version,
-        },
-      );
-    }
-    const v =
-      decision === 'approve'
-        ? await deps.registry.approve(model, version, ctx)
-        : await deps.registry.reject(model, version, ctx);
-    if (decision === 'approve')
-      await deps.answer.success(request.taskToken, { approved: true, by: ctx.actor });
-    else await deps.answer.failure(request.taskToken, 'Rejected', ctx.reason ?? `rejected by ${ctx.actor}`);
-    return { version: v, executionArn: request.executionArn };
-  };
-}
+export type { TaskAnswer } from '#core/retrain/ports.ts';
+// The approval decision lives beside the other control-plane use cases (no classic zod there:
+// the models function's bundle carries it); re-exported for the steps' callers.
+export { createApprovalDecision } from './retrain-control.ts';

@@ -1,5 +1,11 @@
 import * as z from 'zod/mini';
 import * as models from '#app/models.ts';
+import {
+  decideVersion,
+  listRetraining,
+  type RetrainControlDeps,
+  startRetraining,
+} from '#app/retrain-control.ts';
 import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN, ROUTES, routeKey } from '#contracts';
 import { VigilError } from '#core/errors.ts';
 import {
@@ -14,6 +20,7 @@ import {
   validate,
   withoutLocalPaths,
 } from '#runtime/http.ts';
+import { hasStepFunctions, retrainControl } from '#runtime/retrain-control.ts';
 import { member, registry, staging, store } from '#runtime/root.ts';
 
 /**
@@ -22,7 +29,10 @@ import { member, registry, staging, store } from '#runtime/root.ts';
  * Each route parses its request and calls one use case of `#app/models.ts`;
  * the caller's key id is recorded as the actor of every change.
  */
-export type ModelsDeps = models.ModelsDeps;
+export type ModelsDeps = models.ModelsDeps & {
+  /** Step Functions' side of retraining; absent where no machine is configured (503 on its routes). */
+  readonly retraining?: RetrainControlDeps;
+};
 
 /** The routes this handler serves: its entries in `ROUTES`. */
 const MODEL_ROUTES = ROUTES.filter((r) => r.handler === 'models');
@@ -41,6 +51,27 @@ const StagedBody = z.strictObject({
   force: z.optional(z.boolean()),
 });
 const DecisionBody = z.strictObject({ reason: Reason });
+// The edge's check of a manual retraining request; the machine's AcquireLock parses it again.
+const RetrainBody = z.strictObject({
+  data: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  params: z.optional(
+    z.strictObject({
+      nEstimators: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+      maxSamples: z.optional(z.number().check(z.int(), z.gte(2), z.lte(1_000_000))),
+      contamination: z.optional(z.union([z.literal('auto'), z.number().check(z.gt(0), z.lt(0.5))])),
+    }),
+  ),
+  seed: z.optional(z.number().check(z.int(), z.gte(0), z.lte(0x7fffffff))),
+});
+const RetrainingQuery = z.strictObject({
+  limit: z.optional(z.pipe(z.string().check(z.regex(/^([1-9][0-9]?|100)$/)), z.transform(Number))),
+});
+
+const needRetraining = (deps: ModelsDeps): RetrainControlDeps => {
+  if (!deps.retraining)
+    throw new VigilError('ServiceUnavailable', 'Retraining is not configured here (no state machine)');
+  return deps.retraining;
+};
 const SetAliasBody = z.strictObject({
   version: Version,
   expectedRevision: Revision,
@@ -159,8 +190,17 @@ async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
     case 'POST /v1/models/{model}/versions/{version}/reject': {
       const version = versionParam(event);
       const { reason } = validate(DecisionBody, parseJsonBody(event));
-      const decide = key.endsWith('/approve') ? models.approve : models.reject;
-      return json(200, await decide(deps, model, version, { actor, reason }));
+      const decision = key.endsWith('/approve') ? 'approve' : 'reject';
+      return json(200, await decideVersion(deps, model, version, decision, { actor, reason }));
+    }
+    case 'POST /v1/models/{model}/retrain': {
+      const b = validate(RetrainBody, event.body ? parseJsonBody(event) : {});
+      const started = await startRetraining(needRetraining(deps), model, b);
+      return json(202, { model, ...started });
+    }
+    case 'GET /v1/models/{model}/retraining': {
+      const q = validate(RetrainingQuery, event.queryStringParameters ?? {}, 'BadRequest');
+      return json(200, { model, executions: await listRetraining(needRetraining(deps), model, q.limit) });
     }
     case 'PUT /v1/models/{model}/aliases/{alias}': {
       const b = validate(SetAliasBody, parseJsonBody(event));
@@ -199,7 +239,12 @@ async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
 export const createModelsHandler = (deps: ModelsDeps) => httpHandler((event) => handle(deps, event));
 
 const deps = /* @__PURE__ */ member(
-  (): ModelsDeps => ({ registry: registry(), store: store(), staging: staging() }),
+  (): ModelsDeps => ({
+    registry: registry(),
+    store: store(),
+    staging: staging(),
+    ...(hasStepFunctions() ? { retraining: retrainControl() } : {}),
+  }),
 );
 
 /** Lambda entry point (`HANDLERS.models`): ports from the process-wide composition root. */

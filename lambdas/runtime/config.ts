@@ -101,6 +101,7 @@ export const RuntimeConfigSchema = z.object({
   ),
   /** Local twin: file the drift evaluator appends events to when no event bus is configured. */
   eventsFile: optional,
+  retrainingMachineArn: optional,
   /** Powertools service name of this function (`SERVICES`). */
   serviceName: z._default(z.string(), SERVICES.fallback),
   /** Running in Lambda with tracing not switched off: the Powertools Tracer is loaded. */
@@ -142,6 +143,7 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     driftModels: env[ENV.DRIFT_MODELS],
     driftSettings: env[ENV.DRIFT_CONFIG],
     eventsFile: env[ENV.EVENTS_FILE],
+    retrainingMachineArn: env[ENV.RETRAINING_MACHINE_ARN],
     serviceName: env[ENV.SERVICE_NAME] || undefined,
     tracing: Boolean(env[ENV.LAMBDA_FUNCTION_NAME]) && env[ENV.TRACE_ENABLED] !== 'false',
   };

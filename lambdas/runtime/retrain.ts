@@ -10,6 +10,7 @@ import { createRetrainSteps, type RetrainSteps } from '#app/retrain.ts';
 import { ENV } from '#contracts';
 import { parseRetrainSettings } from '#core/retrain/config.ts';
 import type { Notifier } from '#core/retrain/ports.ts';
+import { executionIsRunning, hasStepFunctions } from './retrain-control.ts';
 import { captureReader, config, events, member, registry, store } from './root.ts';
 
 /**
@@ -35,6 +36,8 @@ export const retrainSteps = /* @__PURE__ */ member((): RetrainSteps => {
     notifier: notifierFrom(process.env),
     events: events(),
     settings: parseRetrainSettings(process.env[ENV.RETRAIN_CONFIG] || '{}'),
+    // A lock whose execution no longer runs is released (without it, only the lease frees it).
+    ...(hasStepFunctions() ? { isRunning: executionIsRunning } : {}),
   });
 });
 

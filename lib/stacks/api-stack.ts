@@ -5,6 +5,7 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -16,6 +17,7 @@ import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
 import { vigilMetric } from '../constructs/vigil-metric.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
+import { retrainingMachineArns, retrainingMachineName } from './pipeline-stack.ts';
 
 /** Name of the score function's alias that serves traffic (blue/green via CodeDeploy). */
 export const LIVE_ALIAS = 'live';
@@ -144,6 +146,7 @@ export class ApiStack extends Stack {
       .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET, access: 'register' })
       // GET …/versions/{version}/package reads a registered package back (the console's edge scoring).
       .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET, access: 'read' });
+    this.grantRetrainingControl(this.models, config);
 
     this.driftReports = new ModelFunction(this, 'DriftReports', {
       ...fnDefaults,
@@ -293,5 +296,44 @@ export class ApiStack extends Stack {
         ...(config.console.certificateArn ? { certificateArn: config.console.certificateArn } : {}),
       });
     }
+  }
+
+  /**
+   * `POST …/retrain`, `GET …/retraining` and the approval answers: start/list the retraining
+   * machine's executions by its fixed name (no reference to the Pipeline stack, which deploys
+   * after this one), describe them, and answer their task tokens.
+   */
+  private grantRetrainingControl(f: ModelFunction, config: VigilConfig): void {
+    const arns = retrainingMachineArns(this, config);
+    f.function.addEnvironment(ENV.RETRAINING_MACHINE_ARN, arns.machine);
+    f.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution', 'states:ListExecutions'],
+        resources: [arns.machine],
+      }),
+    );
+    f.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [arns.executions],
+      }),
+    );
+    // SendTaskSuccess/Failure take a token, not a resource: IAM has no resource type for them.
+    f.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(f.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${retrainingMachineName(config)}:*]`,
+      reason:
+        'The models function describes executions of the retraining machine only; their ARNs end in generated names.',
+    });
+    Validations.of(f.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'states:SendTaskSuccess/SendTaskFailure (answering a stored approval token) support no resource-level permissions.',
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -34,6 +34,22 @@ export interface PipelineStackProps extends StackProps {
 }
 
 type TaskName = keyof typeof RETRAINING_TASKS;
+
+/**
+ * The retraining machine's name, fixed per environment so its ARN is known without a reference:
+ * the Api stack's models function and this stack's AcquireLock build it from the name (a
+ * reference from a task function's role to the machine would be a cycle: machine → function →
+ * role policy → machine).
+ */
+export const retrainingMachineName = (config: VigilConfig): string => `vigil-${config.envName}-retraining`;
+
+/** The retraining machine's ARN and the ARN pattern of its executions, in `stack`'s account and region. */
+export const retrainingMachineArns = (stack: Stack, config: VigilConfig) => {
+  const name = retrainingMachineName(config);
+  const arn = (resource: string, resourceName: string) =>
+    stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  return { machine: arn('stateMachine', name), executions: arn('execution', `${name}:*`) };
+};
 
 /** Namespace and service account of the training Jobs on the cluster. */
 export const TRAINING = { namespace: 'vigil-training', serviceAccount: 'vigil-trainer' } as const;
@@ -207,6 +223,15 @@ export class PipelineStack extends Stack {
     for (const f of Object.values(fns)) capturesName(f);
     registry(fns.AcquireLock, 'readWrite');
     publishes(fns.AcquireLock);
+    // Lock liveness: a holder whose execution no longer runs is released (DescribeExecution).
+    const arns = retrainingMachineArns(this, config);
+    fns.AcquireLock.function.addEnvironment(ENV.RETRAINING_MACHINE_ARN, arns.machine);
+    fns.AcquireLock.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [arns.executions],
+      }),
+    );
     registry(fns.PrepareData, 'read').bindTable({
       table: data.capturesTable,
       envVar: ENV.CAPTURES_TABLE,
@@ -361,6 +386,7 @@ export class PipelineStack extends Stack {
       removalPolicy,
     });
     this.stateMachine = new sfn.StateMachine(this, STATE_MACHINES.retraining.id, {
+      stateMachineName: retrainingMachineName(config),
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(acquire.next(lockHeld)),
@@ -405,7 +431,7 @@ export class PipelineStack extends Stack {
         }),
     );
 
-    this.acknowledge(fns);
+    this.acknowledge(fns, config);
   }
 
   /**
@@ -457,13 +483,18 @@ export class PipelineStack extends Stack {
   }
 
   /** cdk-nag acknowledgements, each scoped to one resource with its reason. */
-  private acknowledge(fns: Record<TaskName, ModelFunction>): void {
+  private acknowledge(fns: Record<TaskName, ModelFunction>, config: VigilConfig): void {
     const smPolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (smPolicy) {
       Validations.of(smPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'X-Ray tracing of the state machine: PutTraceSegments/GetSampling* have no resource-level permissions.',
+      });
+      Validations.of(fns.AcquireLock.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${retrainingMachineName(config)}:*]`,
+        reason:
+          'AcquireLock describes executions of the retraining machine only (lock liveness); execution ARNs end in their generated names.',
       });
       for (const [name, f] of Object.entries(fns)) {
         const id = this.getLogicalId(f.function.node.defaultChild as lambda.CfnFunction);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toCsv } from '#core/csv.ts';
+import { modelsCli } from '../../bin/commands/models-cli.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
 import { defaultManifest, referenceRows } from '../integration/drift-handlers/helpers.ts';
 
@@ -113,4 +114,169 @@ describe('retraining on the local twin', () => {
     expect((await lines('events.jsonl')).at(-1)['detail-type']).toBe('vigil.retraining.validation-failed');
     expect(((await get('/v1/models/default/versions')).versions as Json[]).length).toBe(2);
   }, 300_000);
+});
+
+/**
+ * The manual trigger and the approval over HTTP, on a twin running the **prod** machine (which
+ * waits for a person): `POST /v1/models/{model}/retrain` → `GET …/retraining` shows the execution
+ * in WaitForApproval → reject leaves production unchanged; a second run approved registers an
+ * Approved version. Each path asserts the notification, the event and the history.
+ */
+describe('manual retraining and approval on the twin (prod machine)', () => {
+  let twin: Twin;
+  let dir: string;
+  let data: string;
+  const headers = (key = twin.apiKey) => ({ 'content-type': 'application/json', 'x-api-key': key });
+  const lines = async (file: string): Promise<Json[]> =>
+    (await readFile(path.join(dir, file), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l));
+  const call = async (method: string, p: string, body?: unknown, key?: string) => {
+    const res = await fetch(`${twin.url}${p}`, {
+      method,
+      headers: headers(key),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  const runOf = async (arn: string): Promise<Json> => {
+    const { status, body } = await call('GET', '/v1/models/default/retraining');
+    expect(status).toBe(200);
+    return (body.executions as Json[]).find((e) => e.executionArn === arn);
+  };
+  const waitForStep = async (arn: string, step: string) => {
+    for (let i = 0; i < 600; i++) {
+      const run = await runOf(arn);
+      if (run?.step === step) return run;
+      if (run && run.status !== 'RUNNING') throw new Error(`execution ended in ${run.step}: ${run.cause}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`execution never reached ${step}`);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-approve-'));
+    process.env.VIGIL_EVENTS_FILE = path.join(dir, 'events.jsonl');
+    twin = await startTwin({ port: 0, dataDir: dir, inMemory: true, driftEveryMs: 0, environment: 'prod' });
+    const cols = defaultManifest.features.map((f) =>
+      Float64Array.from(referenceRows(800, 9).map((r) => r[f])),
+    );
+    data = path.join(dir, 'fresh.csv');
+    await writeFile(data, toCsv(defaultManifest.features, cols));
+  });
+  afterAll(async () => {
+    await twin?.close();
+    delete process.env.VIGIL_EVENTS_FILE;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses malformed requests, unknown models and non-admin keys', async () => {
+    expect((await call('POST', '/v1/models/default/retrain', { params: { nEstimators: 0 } })).status).toBe(
+      400,
+    );
+    expect((await call('POST', '/v1/models/default/retrain', { extra: true })).status).toBe(400);
+    expect((await call('POST', '/v1/models/nosuch/retrain', {})).status).toBe(404);
+    expect((await call('POST', '/v1/models/default/retrain', {}, twin.scoreApiKey)).status).toBe(403);
+    expect((await call('GET', '/v1/models/default/retraining?limit=0')).status).toBe(400);
+  });
+
+  it('a rejected approval ends the run cleanly and leaves production unchanged', async () => {
+    const started = await call('POST', '/v1/models/default/retrain', { data, seed: 7 });
+    expect(started.status).toBe(202);
+    const arn = started.body.executionArn as string;
+    const waiting = await waitForStep(arn, 'WaitForApproval');
+    expect(waiting).toMatchObject({ status: 'RUNNING', trigger: 'manual' });
+    const versions = (await call('GET', '/v1/models/default/versions')).body.versions as Json[];
+    expect(versions.find((v) => v.version === 2)?.approval).toBe('PendingManualApproval');
+
+    const rejected = await call('POST', '/v1/models/default/versions/2/reject', { reason: 'not this week' });
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toMatchObject({ version: 2, approval: 'Rejected', executionArn: arn });
+    await (await twin.retraining.runner()).whenIdle();
+    expect(await runOf(arn)).toMatchObject({ status: 'SUCCEEDED', step: 'Rejected' });
+    expect((await call('GET', '/v1/models')).body.models[0].aliases.production).toBe(1);
+    expect((await lines('notifications.jsonl')).map((n) => n.subject)).toEqual([
+      'Vigil: approve version 2 of default?',
+      'Vigil retraining of default: rejected',
+    ]);
+    expect((await lines('events.jsonl')).map((e) => e['detail-type'])).toEqual([
+      'vigil.retraining.approval-requested',
+      'vigil.retraining.rejected',
+    ]);
+    const history = (await call('GET', '/v1/models/default/history')).body.events as Json[];
+    expect(history.filter((e) => String(e.type).startsWith('retraining-')).map((e) => e.type)).toEqual([
+      'retraining-started',
+      'retraining-finished',
+    ]);
+    // The decision was made once: a second answer is refused.
+    expect(
+      (await call('POST', '/v1/models/default/versions/2/approve', { reason: 'changed my mind' })).status,
+    ).toBe(409);
+  }, 600_000);
+
+  it('an approved candidate ends the run as succeeded, the version Approved', async () => {
+    const started = await call('POST', '/v1/models/default/retrain', { data, seed: 8 });
+    expect(started.status).toBe(202);
+    const arn = started.body.executionArn as string;
+    await waitForStep(arn, 'WaitForApproval');
+    const approved = await call('POST', '/v1/models/default/versions/3/approve', { reason: 'looks good' });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ version: 3, approval: 'Approved', executionArn: arn });
+    await (await twin.retraining.runner()).whenIdle();
+    expect(await runOf(arn)).toMatchObject({ status: 'SUCCEEDED', step: 'Succeeded' });
+    expect((await lines('notifications.jsonl')).at(-1).body).toMatchObject({
+      outcome: 'succeeded',
+      version: 3,
+    });
+    expect((await lines('events.jsonl')).at(-1)['detail-type']).toBe('vigil.retraining.succeeded');
+  }, 600_000);
+
+  it('vigil retrain starts a run, vigil models retraining lists it, vigil models approve answers it', async () => {
+    const cli = async (...argv: string[]) => {
+      let text = '';
+      const code = await modelsCli([...argv, '--url', twin.url, '--api-key', twin.apiKey], {
+        out: (t) => {
+          text += t;
+        },
+        err: (t) => {
+          text += t;
+        },
+      });
+      return { code, text };
+    };
+    expect((await cli('retrain', 'default', '--params', '{nope')).code).toBe(2);
+    const started = await cli(
+      'retrain',
+      'default',
+      '--data',
+      data,
+      '--params',
+      '{"nEstimators":30}',
+      '--json',
+    );
+    expect(started.code).toBe(0);
+    const arn = JSON.parse(started.text).executionArn as string;
+    await waitForStep(arn, 'WaitForApproval');
+    const listed = await cli('retraining', 'default');
+    expect(listed.code).toBe(0);
+    expect(listed.text).toMatch(/RUNNING\s+WaitForApproval\s+manual/);
+    const pending = ((await call('GET', '/v1/models/default/versions')).body.versions as Json[]).filter(
+      (v) => v.approval === 'PendingManualApproval',
+    );
+    expect(pending).toHaveLength(1);
+    const v = String(pending[0].version);
+    expect((await cli('approve', 'default', v, '--reason', 'from the CLI')).text).toContain(
+      `version ${v} is now Approved`,
+    );
+    await (await twin.retraining.runner()).whenIdle();
+    expect(await runOf(arn)).toMatchObject({ status: 'SUCCEEDED', step: 'Succeeded' });
+    // The flags reached the execution's input (AcquireLock and Train parse it from there).
+    expect((await twin.retraining.runner()).describe(arn)?.input).toEqual({
+      model: 'default',
+      trigger: 'manual',
+      data,
+      params: { nEstimators: 30 },
+    });
+  }, 600_000);
 });

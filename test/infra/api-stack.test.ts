@@ -211,6 +211,9 @@ describe('HTTP API routes and authorizer', () => {
         'POST /v1/models/{model}/versions/{version}/approve',
         'POST /v1/models/{model}/versions/{version}/reject',
         'PUT /v1/models/{model}/aliases/{alias}',
+        // Retraining (DESIGN.md §8): the manual trigger (admin) and the listing.
+        'POST /v1/models/{model}/retrain',
+        'GET /v1/models/{model}/retraining',
       ].sort(),
     );
     expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
@@ -245,5 +248,45 @@ describe('HTTP API routes and authorizer', () => {
 
   it('outputs the API URL', () => {
     t.hasOutput('ApiUrl', { Value: Match.anyValue() });
+  });
+});
+
+describe('retraining control from the models function', () => {
+  const t = envs.prod.templates.api;
+  const statements = () => {
+    const [[fnId, fn]] = resourcesOf(t, 'AWS::Lambda::Function').filter(
+      ([, p]) => p.Environment?.Variables?.VIGIL_RETRAINING_MACHINE_ARN !== undefined,
+    );
+    const roleId = fn.Role['Fn::GetAtt'][0];
+    expect(fnId).toMatch(/^Models/);
+    return resourcesOf(t, 'AWS::IAM::Policy')
+      .filter(([, p]) => p.Roles.some((r: { Ref?: string }) => r.Ref === roleId))
+      .flatMap(([, p]) => p.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+  };
+  const resourceOf = (action: string) =>
+    JSON.stringify(statements().find((s) => ([] as string[]).concat(s.Action).includes(action))?.Resource);
+
+  it('starts and lists executions of the prod retraining machine only, by its fixed name', () => {
+    expect(resourceOf('states:StartExecution')).toContain('stateMachine:vigil-prod-retraining"');
+    expect(resourceOf('states:ListExecutions')).toContain('stateMachine:vigil-prod-retraining"');
+    expect(resourceOf('states:DescribeExecution')).toContain('execution:vigil-prod-retraining:*');
+    expect(resourceOf('states:StartExecution')).not.toContain('*');
+  });
+
+  it('answers task tokens (no resource type exists for them) and nothing else on Step Functions', () => {
+    expect(resourceOf('states:SendTaskSuccess')).toBe('"*"');
+    const actions = statements()
+      .flatMap((s) => ([] as string[]).concat(s.Action))
+      .filter((a) => a.startsWith('states:'));
+    expect(actions.sort()).toEqual(
+      [
+        'states:DescribeExecution',
+        'states:GetExecutionHistory',
+        'states:ListExecutions',
+        'states:SendTaskFailure',
+        'states:SendTaskSuccess',
+        'states:StartExecution',
+      ].sort(),
+    );
   });
 });

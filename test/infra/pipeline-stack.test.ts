@@ -235,3 +235,25 @@ describe('retraining infrastructure', () => {
     }
   });
 });
+
+describe('lock liveness', () => {
+  it('lets AcquireLock describe executions of its own machine only, named per environment', () => {
+    for (const [env, name] of [
+      [dev, 'vigil-dev-retraining'],
+      [prod, 'vigil-prod-retraining'],
+    ] as const) {
+      env.templates.pipeline.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineName: name,
+      });
+      const states = statementsOf(env, 'AcquireLock').filter((s) =>
+        [s.Action].flat().some((a: string) => a.startsWith('states:')),
+      );
+      expect(states.flatMap((s) => [s.Action].flat()).sort()).toEqual([
+        'states:DescribeExecution',
+        'states:GetExecutionHistory',
+      ]);
+      expect(JSON.stringify(states.map((s) => s.Resource))).toContain(`:execution:${name}:*`);
+      expect(actionsOf(env, 'Gate').some((a) => a.startsWith('states:'))).toBe(false);
+    }
+  });
+});

@@ -92,3 +92,37 @@ export interface Notifier {
 export interface JobSubmitter {
   createJob(namespace: string, job: import('kubernetes-models/batch/v1').Job): Promise<void>;
 }
+
+/** One execution of the retraining machine, as DescribeExecution and its history say. */
+export interface ExecutionInfo {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  readonly startDate: string;
+  readonly stopDate?: string;
+  /** The execution input (model, trigger …), parsed. */
+  readonly input?: unknown;
+  /** The state it is in, or ended in (its last entered state). */
+  readonly step?: string;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/**
+ * The retraining machine's executions: Step Functions (StartExecution, ListExecutions,
+ * DescribeExecution, GetExecutionHistory) in AWS, the twin's runner locally.
+ */
+export interface RetrainingExecutions {
+  /** Starts an execution with `input`. */
+  start(input: unknown): Promise<{ readonly executionArn: string; readonly startDate: string }>;
+  /** The most recent executions (up to `limit`), newest first, each described. */
+  list(limit: number): Promise<ExecutionInfo[]>;
+  /** One execution; undefined when it does not exist. */
+  describe(executionArn: string): Promise<ExecutionInfo | undefined>;
+}
+
+/** Answers a waiting Step Functions task (`SendTaskSuccess` / `SendTaskFailure`). */
+export interface TaskAnswer {
+  success(taskToken: string, output: unknown): Promise<void>;
+  failure(taskToken: string, error: string, cause: string): Promise<void>;
+}
