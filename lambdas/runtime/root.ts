@@ -6,6 +6,7 @@ import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { DynamoReleaseStore } from '#adapters/dynamodb-releases.ts';
 import {
   EventBridgePublisher,
   FileEventPublisher,
@@ -31,6 +32,7 @@ import type {
   PackageStaging,
 } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
+import type { ReleaseStore } from '#core/release/ports.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
 /**
@@ -96,6 +98,18 @@ export const registry = /* @__PURE__ */ member(
       client: dynamo(),
       tableName: required(config().registryTable, ENV.REGISTRY_TABLE),
       onWarning: (message, details) => logger.warn(message, details),
+    }),
+);
+
+/**
+ * Model releases, beside the registry's items in its table (one non-terminal release per model).
+ * @throws Error when `VIGIL_REGISTRY_TABLE` is unset
+ */
+export const releases = /* @__PURE__ */ member(
+  (): ReleaseStore =>
+    new DynamoReleaseStore({
+      client: dynamo(),
+      tableName: required(config().registryTable, ENV.REGISTRY_TABLE),
     }),
 );
 
