@@ -27,10 +27,19 @@ export class EmfMetricsStore implements ReleaseMetricsReader {
   #points: Point[] = [];
   readonly #maxPoints: number;
   readonly #now: () => number;
+  readonly #keepSet: (names: readonly string[]) => boolean;
 
-  constructor(opts: { readonly maxPoints?: number; readonly now?: () => number } = {}) {
-    this.#maxPoints = opts.maxPoints ?? 500_000;
+  constructor(
+    opts: {
+      readonly maxPoints?: number;
+      readonly now?: () => number;
+      /** Which dimension sets of an ingested record to keep (the twin keeps the per-version ones). @default all */
+      readonly keepSet?: (names: readonly string[]) => boolean;
+    } = {},
+  ) {
+    this.#maxPoints = opts.maxPoints ?? 200_000;
     this.#now = opts.now ?? Date.now;
+    this.#keepSet = opts.keepSet ?? (() => true);
   }
 
   /** Takes one EMF record (object or JSON line); anything that is not EMF is ignored. */
@@ -60,6 +69,7 @@ export class EmfMetricsStore implements ReleaseMetricsReader {
         const raw = rec[m.Name];
         const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is number => typeof v === 'number');
         for (const names of sets) {
+          if (!this.#keepSet(names)) continue;
           const dims: Record<string, string> = {};
           for (const n of names) if (typeof rec[n] === 'string') dims[n] = rec[n] as string;
           for (const value of values) this.#push({ t, name: m.Name, dims, value });
