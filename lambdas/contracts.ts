@@ -256,6 +256,16 @@ export const METRICS = {
   capturedRows: 'CapturedRows',
   /** drift evaluator: models whose evaluation failed. */
   driftEvaluationErrors: 'DriftEvaluationErrors',
+  /**
+   * Shadow phase of a release (blue scoring the candidate in-process; per `modelVersion` of the
+   * candidate): rows, the candidate's anomalies, rows whose verdicts differ, time the candidate
+   * added to the request (ms), and shadow scorings that failed (the caller never sees these).
+   */
+  shadowRowsScored: 'ShadowRowsScored',
+  shadowAnomalies: 'ShadowAnomalies',
+  shadowDisagreements: 'ShadowDisagreements',
+  shadowAddedMs: 'ShadowAddedMs',
+  shadowErrors: 'ShadowErrors',
   /** explain: rows explained. */
   explainedRows: 'ExplainedRows',
 } as const;

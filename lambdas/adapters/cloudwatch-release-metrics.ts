@@ -27,6 +27,10 @@ const VIGIL_SUMS = {
   dependencyErrors: METRICS.dependencyErrors,
   capturesParked: METRICS.capturesParked,
   capturesLost: METRICS.capturesLost,
+  shadowRows: METRICS.shadowRowsScored,
+  shadowAnomalies: METRICS.shadowAnomalies,
+  shadowDisagreements: METRICS.shadowDisagreements,
+  shadowErrors: METRICS.shadowErrors,
 } as const;
 
 /**
@@ -111,21 +115,21 @@ export class CloudWatchReleaseMetrics implements ReleaseMetricsReader {
       ...(this.#environment ? [{ Name: METRIC_DIMENSIONS.environment, Value: this.#environment }] : []),
       { Name: METRIC_DIMENSIONS.modelVersion, Value: modelVersionDimension(model, v.modelVersion) },
     ];
+    const vigil = (id: string, name: string, stat: string): MetricDataQuery => ({
+      Id: `${prefix}_${id}`,
+      MetricStat: {
+        Metric: { Namespace: this.#namespace, MetricName: name, Dimensions: vigilDims },
+        Period: period,
+        Stat: stat,
+      },
+      ReturnData: true,
+    });
     return [
+      vigil('shadowP99', METRICS.shadowAddedMs, 'p99'),
       lambda('invocations', LAMBDA_METRICS.invocations, 'Sum'),
       lambda('errors', LAMBDA_METRICS.errors, 'Sum'),
       lambda('p99', LAMBDA_METRICS.duration, 'p99'),
-      ...Object.entries(VIGIL_SUMS).map(
-        ([id, name]): MetricDataQuery => ({
-          Id: `${prefix}_${id}`,
-          MetricStat: {
-            Metric: { Namespace: this.#namespace, MetricName: name, Dimensions: vigilDims },
-            Period: period,
-            Stat: 'Sum',
-          },
-          ReturnData: true,
-        }),
-      ),
+      ...Object.entries(VIGIL_SUMS).map(([id, name]) => vigil(id, name, 'Sum')),
     ];
   }
 }
@@ -148,6 +152,7 @@ export interface CloudWatchReleaseMetricsOptions {
 function toReadings(prefix: string, v: VersionRef, values: Map<string, number[]>): VersionReadings {
   const sum = (id: string) => (values.get(`${prefix}_${id}`) ?? []).reduce((a, b) => a + b, 0);
   const p99s = values.get(`${prefix}_p99`) ?? [];
+  const shadowP99s = values.get(`${prefix}_shadowP99`) ?? [];
   const invocations = sum('invocations');
   // One period per window, so one p99; should CloudWatch split it, the worst period is the honest one.
   const p99 = invocations > 0 && p99s.length > 0 ? Math.max(...p99s) : undefined;
@@ -161,5 +166,12 @@ function toReadings(prefix: string, v: VersionRef, values: Map<string, number[]>
     rowsScored: sum('rowsScored'),
     anomalies: sum('anomalies'),
     captureErrors: sum('capturesParked') + sum('capturesLost'),
+    shadow: {
+      rows: sum('shadowRows'),
+      anomalies: sum('shadowAnomalies'),
+      disagreements: sum('shadowDisagreements'),
+      errors: sum('shadowErrors'),
+      ...(sum('shadowRows') > 0 && shadowP99s.length > 0 ? { addedP99Ms: Math.max(...shadowP99s) } : {}),
+    },
   };
 }

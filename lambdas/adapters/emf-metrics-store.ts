@@ -137,6 +137,13 @@ export class EmfMetricsStore implements ReleaseMetricsReader {
       rowsScored: sum(METRICS.rowsScored),
       anomalies: sum(METRICS.anomalies),
       captureErrors: sum(METRICS.capturesParked) + sum(METRICS.capturesLost),
+      shadow: {
+        rows: sum(METRICS.shadowRowsScored),
+        anomalies: sum(METRICS.shadowAnomalies),
+        disagreements: sum(METRICS.shadowDisagreements),
+        errors: sum(METRICS.shadowErrors),
+        ...optionalP99(nearestRank(this.values(METRICS.shadowAddedMs, byVersion, from, to), 0.99)),
+      },
     };
   }
 
@@ -147,6 +154,8 @@ export class EmfMetricsStore implements ReleaseMetricsReader {
       this.#points = this.#points.slice(Math.ceil(this.#maxPoints / 10));
   }
 }
+
+const optionalP99 = (p99: number | undefined) => (p99 === undefined ? {} : { addedP99Ms: p99 });
 
 /** The nearest-rank percentile (the smallest value with at least q of the values at or below it). */
 export function nearestRank(values: readonly number[], q: number): number | undefined {

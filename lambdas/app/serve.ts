@@ -55,12 +55,18 @@ export class ModelCache {
   }
 
   /**
-   * Forgets every alias resolution, so the next request of each model reads the registry again:
+   * Forgets the alias resolutions (of `name`, else of every model), so the next request reads the registry again:
    * what a promotion needs so warm instances stop serving the old model before the TTL ends.
    */
-  invalidateAliases(): void {
-    this.#aliases.clear();
-    this.#approvals.clear();
+  invalidateAliases(name?: string): void {
+    if (name === undefined) {
+      this.#aliases.clear();
+      this.#approvals.clear();
+      return;
+    }
+    for (const key of [...this.#aliases.keys()]) if (key.startsWith(`${name}#`)) this.#aliases.delete(key);
+    for (const key of [...this.#approvals.keys()])
+      if (key.startsWith(`${name}@`)) this.#approvals.delete(key);
   }
 
   /** Caller-chosen versions must be Approved; checked with the same TTL as alias lookups. */

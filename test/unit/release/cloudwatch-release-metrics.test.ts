@@ -116,6 +116,11 @@ describe('CloudWatchReleaseMetrics', () => {
       g_dependencyErrors: [1],
       g_capturesParked: [3],
       g_capturesLost: [1],
+      g_shadowRows: [50],
+      g_shadowAnomalies: [5],
+      g_shadowDisagreements: [3],
+      g_shadowP99: [2.5],
+      b_shadowP99: [9],
     });
     const r = await new CloudWatchReleaseMetrics({ client, functionName: 'score' }).read({
       model: 'cpu',
@@ -135,6 +140,8 @@ describe('CloudWatchReleaseMetrics', () => {
       rowsScored: 9000,
       anomalies: 90,
       captureErrors: 0,
+      // A p99 with no shadow rows behind it is not a reading.
+      shadow: { rows: 0, anomalies: 0, disagreements: 0, errors: 0 },
     });
     expect(r.green).toEqual({
       ...green,
@@ -145,6 +152,7 @@ describe('CloudWatchReleaseMetrics', () => {
       rowsScored: 100,
       anomalies: 30,
       captureErrors: 4,
+      shadow: { rows: 50, anomalies: 5, disagreements: 3, errors: 0, addedP99Ms: 2.5 },
     });
   });
 });

@@ -81,6 +81,19 @@ describe('EmfMetricsStore', () => {
       // A 500 of unknown version counts for neither.
       m.emit([{ name: METRICS.serverErrors, value: 1 }]);
       m.emit([{ name: METRICS.dependencyErrors, value: 1 }], undefined, [mv(1)]);
+      // Blue shadow-scoring the candidate (version 2) on two requests.
+      for (const added of [1.5, 4]) {
+        m.emit(
+          [
+            { name: METRICS.shadowRowsScored, value: 5 },
+            { name: METRICS.shadowAnomalies, value: 2 },
+            { name: METRICS.shadowDisagreements, value: 1 },
+            { name: METRICS.shadowAddedMs, value: added, unit: 'Milliseconds' },
+          ],
+          undefined,
+          [mv(2)],
+        );
+      }
     });
     // Powertools stamps its own time: feed the lines as parsed objects with our clock's time.
     for (const l of lines) {
@@ -119,6 +132,7 @@ describe('EmfMetricsStore', () => {
       rowsScored: 90,
       anomalies: 9,
       captureErrors: 0,
+      shadow: { rows: 0, anomalies: 0, disagreements: 0, errors: 0 },
     });
     expect(r.green).toEqual({
       functionVersion: '2',
@@ -131,6 +145,7 @@ describe('EmfMetricsStore', () => {
       rowsScored: 10,
       anomalies: 7,
       captureErrors: 3,
+      shadow: { rows: 10, anomalies: 4, disagreements: 2, errors: 0, addedP99Ms: 4 },
     });
   });
 
