@@ -39,6 +39,11 @@ export interface TwinOptions {
   readonly defaultModelDir?: string;
   /** Capture sample rate (share of scored rows kept). @default VIGIL_CAPTURE_SAMPLE_RATE, else 1 */
   readonly captureSampleRate?: number;
+  /**
+   * Seconds the score path caches a model's release record (how soon blue sees a shadow phase
+   * start, or a promotion). @default VIGIL_RELEASE_CACHE_SECONDS, else 2 (short: local releases bake in seconds)
+   */
+  readonly releaseCacheSeconds?: number;
   /** How often parked capture rows are replayed, ms. @default 30000 */
   readonly spoolReplayEveryMs?: number;
   /** Listener limits (timeouts, connection cap). @default DEFAULT_LISTENER_LIMITS */
@@ -57,7 +62,7 @@ export interface TwinOptions {
 export function twinEnvironment(a: {
   dataDir: string;
   endpoint: string;
-  opts: Pick<TwinOptions, 'captureSampleRate'>;
+  opts: Pick<TwinOptions, 'captureSampleRate' | 'releaseCacheSeconds'>;
   env?: NodeJS.ProcessEnv;
 }): Record<string, string> {
   const env = a.env ?? process.env;
@@ -70,6 +75,7 @@ export function twinEnvironment(a: {
     [ENV.STAGING_DIR]: path.join(a.dataDir, 'staging'),
     [ENV.CAPTURE_SAMPLE_RATE]: String(a.opts.captureSampleRate ?? (env[ENV.CAPTURE_SAMPLE_RATE] || 1)),
     [ENV.CAPTURE_SPOOL_FILE]: path.join(a.dataDir, 'captures-spool.jsonl'),
+    [ENV.RELEASE_CACHE_SECONDS]: String(a.opts.releaseCacheSeconds ?? (env[ENV.RELEASE_CACHE_SECONDS] || 2)),
     [ENV.API_KEYS_FILE]: path.join(a.dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
     [ENV.EVENTS_FILE]: env[ENV.EVENTS_FILE] ?? path.join(a.dataDir, 'events.jsonl'),

@@ -36,7 +36,13 @@ describe('the twin’s score function versions and live alias (model releases, s
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'vigil-rel-'));
-    twin = await startTwin({ port: 0, dataDir: dir, inMemory: true, driftEveryMs: 0 });
+    twin = await startTwin({
+      port: 0,
+      dataDir: dir,
+      inMemory: true,
+      driftEveryMs: 0,
+      releaseCacheSeconds: 1,
+    });
     await vigil(
       'register',
       '--package',
@@ -131,5 +137,54 @@ describe('the twin’s score function versions and live alias (model releases, s
     expect(twin.scoreFunction.routingCounts()).toEqual({ '1': 20 });
     await twin.scoreFunction.retire('2');
     expect(twin.scoreFunction.versions().map((v) => v.functionVersion)).toEqual(['1']);
+  });
+
+  it('shadow phase: blue scores the candidate in-process, returns only its own result, captures both', async () => {
+    const root = await import('#runtime/root.ts');
+    const now = new Date().toISOString();
+    const release = await root.releases().begin({
+      model: 'rel-model',
+      releaseId: 'shadow-1',
+      candidateVersion: 2,
+      baselineVersion: 1,
+      policy: 'canary10-15m',
+      phase: 'shadow',
+      weight: 0,
+      step: 0,
+      startedAt: now,
+      updatedAt: now,
+      startedBy: 'api:test',
+      judgements: [],
+    });
+    // Warm blue sees the release once its cached "no release" expires (the release TTL, 1 s here).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const from = new Date(Date.now() - 1);
+    twin.scoreFunction.resetRoutingCounts();
+    for (let i = 0; i < 10; i++) expect((await score(3)).body.version).toBe(1);
+    expect(twin.scoreFunction.routingCounts()).toEqual({ '1': 10 });
+    const to = new Date(Date.now() + 1);
+    const r = await twin.releaseMetrics.read({
+      model: 'rel-model',
+      blue: { functionVersion: '1', modelVersion: 1 },
+      green: { functionVersion: '2', modelVersion: 2 },
+      from,
+      to,
+    });
+    expect(r.green.shadow).toMatchObject({ rows: 30, errors: 0 });
+    expect(r.green.shadow?.addedP99Ms).toBeGreaterThan(0);
+    expect(r.green.rowsScored).toBe(0);
+    expect(r.blue.rowsScored).toBe(30);
+    const captured = await root.captureReader().readWindow('rel-model', from, to);
+    expect(captured.length).toBe(30);
+    expect(captured.every((c) => c.version === 1 && c.shadow?.version === 2)).toBe(true);
+
+    // Promotion as a release machine does it: the registry alias first, then the record; warm blue
+    // re-resolves within the release cache's TTL (1 s here), not the alias cache's 60 s.
+    await vigil('promote', 'rel-model', '--version', '2');
+    expect((await score()).body.version).toBe(1); // alias still cached
+    await root.releases().update('rel-model', 'shadow-1', release.revision, { phase: 'promoted' });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await score(); // the request that sees the record change drops the alias cache
+    expect((await score()).body.version).toBe(2);
   });
 });
