@@ -323,6 +323,15 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const BODY_TOO_LARGE_MESSAGE = `Request body exceeds ${MAX_BODY_BYTES} bytes (4 MiB)`;
 
 /**
+ * Seconds the score function caches a model's release record (`ENV.RELEASE_CACHE_SECONDS`; CDK
+ * sets it, the runtime defaults to it). Any change of the record makes warm unpinned instances
+ * drop that model's alias cache, so a release machine that moved the registry's `production` alias
+ * and then wrote its record knows every warm blue serves the new model after this long (plus one
+ * request in flight) — its wait before moving `live` back to one version.
+ */
+export const DEFAULT_RELEASE_CACHE_SECONDS = 10;
+
+/**
  * The score function's Lambda alias that API Gateway invokes; a release routes weights on it
  * (blue = its primary version, green = an additional version).
  */

@@ -1,7 +1,7 @@
 // zod/mini: the same validation core without the chainable API, ~14 KB instead of ~450 KB in every
 // Lambda bundle (bundle size is cold-start time).
 import * as z from 'zod/mini';
-import { ENV, PRODUCTION_ALIAS, SERVICES } from '#contracts';
+import { DEFAULT_RELEASE_CACHE_SECONDS, ENV, PRODUCTION_ALIAS, SERVICES } from '#contracts';
 import type { EngineName } from '#core/scoring.ts';
 
 const integer = z.refine<number>((v) => Number.isInteger(v), 'must be an integer');
@@ -44,7 +44,7 @@ export const RuntimeConfigSchema = z.object({
   /** Seconds an alias → version resolution is cached per process. */
   aliasCacheSeconds: int(60, 0, 86_400),
   /** Seconds the score path caches a model's active release record (is a shadow phase on?). */
-  releaseCacheSeconds: int(10, 0, 3600),
+  releaseCacheSeconds: int(DEFAULT_RELEASE_CACHE_SECONDS, 0, 3600),
   /** Release machine: the score function whose versions and `live` alias a release moves. */
   scoreFunctionName: optional,
   /** Deployment environment (the `environment` metric dimension). */

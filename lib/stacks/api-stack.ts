@@ -8,7 +8,15 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES, SCORE_LIVE_ALIAS, SERVICES } from '#contracts';
+import {
+  DEFAULT_RELEASE_CACHE_SECONDS,
+  ENV,
+  METRICS,
+  PRODUCTION_ALIAS,
+  ROUTES,
+  SCORE_LIVE_ALIAS,
+  SERVICES,
+} from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
@@ -104,6 +112,9 @@ export class ApiStack extends Stack {
         [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
         // Loaded during init, so provisioned concurrency (and a canary's new version) starts warm.
         [ENV.PRELOAD_MODELS]: config.drift.models.join(','),
+        // The release record (shadow phase, promotions) is re-read this often; never MODEL_VERSION:
+        // $LATEST stays unpinned, only a release's published versions pin a model.
+        [ENV.RELEASE_CACHE_SECONDS]: String(DEFAULT_RELEASE_CACHE_SECONDS),
       },
     })
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })
