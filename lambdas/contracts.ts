@@ -92,6 +92,13 @@ export const ENV = {
   EKS_CLUSTER_NAME: 'VIGIL_EKS_CLUSTER_NAME',
   EKS_ENDPOINT: 'VIGIL_EKS_ENDPOINT',
   EKS_CA: 'VIGIL_EKS_CA',
+  /** Release machine tasks: the score function whose versions and `live` alias a release moves. */
+  SCORE_FUNCTION_NAME: 'VIGIL_SCORE_FUNCTION_NAME',
+  /**
+   * Seconds the score path caches the model's active release record (shadow phase on/off); like
+   * the alias cache, a warm instance sees a change within this time.
+   */
+  RELEASE_CACHE_SECONDS: 'VIGIL_RELEASE_CACHE_SECONDS',
   /** Seconds an alias → version resolution is cached per process. */
   ALIAS_CACHE_SECONDS: 'VIGIL_ALIAS_CACHE_SECONDS',
   /** Local twin only: hashed API key file standing in for the Secrets Manager secret. */
@@ -342,6 +349,16 @@ export const METRICS = {
   capturedRows: 'CapturedRows',
   /** drift evaluator: models whose evaluation failed. */
   driftEvaluationErrors: 'DriftEvaluationErrors',
+  /**
+   * Shadow phase of a release (blue scoring the candidate in-process; per `modelVersion` of the
+   * candidate): rows, the candidate's anomalies, rows whose verdicts differ, time the candidate
+   * added to the request (ms), and shadow scorings that failed (the caller never sees these).
+   */
+  shadowRowsScored: 'ShadowRowsScored',
+  shadowAnomalies: 'ShadowAnomalies',
+  shadowDisagreements: 'ShadowDisagreements',
+  shadowAddedMs: 'ShadowAddedMs',
+  shadowErrors: 'ShadowErrors',
   /** explain: rows explained. */
   explainedRows: 'ExplainedRows',
 } as const;
@@ -351,7 +368,34 @@ export const METRICS = {
  * dimension of every metric (from `ENV.ENVIRONMENT`), so environments sharing an account never see
  * each other's signals; `model` is added per request where a metric is per model.
  */
-export const METRIC_DIMENSIONS = { service: 'service', environment: 'environment', model: 'model' } as const;
+export const METRIC_DIMENSIONS = {
+  service: 'service',
+  environment: 'environment',
+  model: 'model',
+  /**
+   * One model version, valued `<model>@<version>` (`modelVersionDimension`): the score path emits
+   * its counters a second time under `{ service, environment, modelVersion }`, the set a release
+   * judges blue and green by. The value names the model too, so this set never repeats the `model`
+   * key of the set beside it in the same EMF record, and the alarms' sets stay as they were.
+   */
+  modelVersion: 'modelVersion',
+} as const;
+
+/** The value of the `modelVersion` metric dimension. */
+export const modelVersionDimension = (model: string, version: number): string => `${model}@${version}`;
+
+/**
+ * Lambda's own per-version metrics a release reads (namespace `AWS/Lambda`, dimensions
+ * `FunctionName`, `Resource` = `<function>:<alias>`, `ExecutedVersion`); the twin's router
+ * records the same names per invocation.
+ */
+export const LAMBDA_METRICS = {
+  namespace: 'AWS/Lambda',
+  invocations: 'Invocations',
+  errors: 'Errors',
+  duration: 'Duration',
+  dimensions: { functionName: 'FunctionName', resource: 'Resource', executedVersion: 'ExecutedVersion' },
+} as const;
 
 /**
  * Key prefix of staged package uploads in the artifact bucket (presigned PUTs land here; the
@@ -370,6 +414,21 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** The one message for a body over `MAX_BODY_BYTES`. */
 export const BODY_TOO_LARGE_MESSAGE = `Request body exceeds ${MAX_BODY_BYTES} bytes (4 MiB)`;
+
+/**
+ * Seconds the score function caches a model's release record (`ENV.RELEASE_CACHE_SECONDS`; CDK
+ * sets it, the runtime defaults to it). Any change of the record makes warm unpinned instances
+ * drop that model's alias cache, so a release machine that moved the registry's `production` alias
+ * and then wrote its record knows every warm blue serves the new model after this long (plus one
+ * request in flight) — its wait before moving `live` back to one version.
+ */
+export const DEFAULT_RELEASE_CACHE_SECONDS = 10;
+
+/**
+ * The score function's Lambda alias that API Gateway invokes; a release routes weights on it
+ * (blue = its primary version, green = an additional version).
+ */
+export const SCORE_LIVE_ALIAS = 'live';
 
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';

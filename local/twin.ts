@@ -5,8 +5,9 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsCaptureObjects } from '#adapters/capture-objects.ts';
+import { EmfMetricsStore } from '#adapters/emf-metrics-store.ts';
 import { FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
-import { ENV, type HANDLERS, ROUTES, SERVICES } from '#contracts';
+import { ENV, type HANDLERS, METRIC_DIMENSIONS, ROUTES, SERVICES } from '#contracts';
 import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 import { isVigilError } from '#core/errors.ts';
 import { type LocalDriftSummaryResult, runDriftSummaryLocally } from './drift-summary-twin.ts';
@@ -15,6 +16,7 @@ import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 import { LocalRetraining } from './retraining-twin.ts';
 import { withStaticFiles } from './static-files.ts';
+import { LocalScoreFunction } from './score-function-twin.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,6 +47,11 @@ export interface TwinOptions {
    * directory (`captures/model=…/date=…/hour=…/`). @default VIGIL_CAPTURE_PATH, else dynamodb
    */
   readonly capturePath?: 'dynamodb' | 'firehose';
+  /**
+   * Seconds the score path caches a model's release record (how soon blue sees a shadow phase
+   * start, or a promotion). @default VIGIL_RELEASE_CACHE_SECONDS, else 2 (short: local releases bake in seconds)
+   */
+  readonly releaseCacheSeconds?: number;
   /** How often parked capture rows are replayed, ms. @default 30000 */
   readonly spoolReplayEveryMs?: number;
   /** Listener limits (timeouts, connection cap). @default DEFAULT_LISTENER_LIMITS */
@@ -76,7 +83,7 @@ export interface TwinOptions {
 export function twinEnvironment(a: {
   dataDir: string;
   endpoint: string;
-  opts: Pick<TwinOptions, 'captureSampleRate' | 'capturePath'>;
+  opts: Pick<TwinOptions, 'captureSampleRate' | 'capturePath' | 'releaseCacheSeconds'>;
   env?: NodeJS.ProcessEnv;
 }): Record<string, string> {
   const env = a.env ?? process.env;
@@ -94,6 +101,7 @@ export function twinEnvironment(a: {
     ...(env[ENV.CAPTURE_MODEL_RATES]
       ? { [ENV.CAPTURE_MODEL_RATES]: String(env[ENV.CAPTURE_MODEL_RATES]) }
       : {}),
+    [ENV.RELEASE_CACHE_SECONDS]: String(a.opts.releaseCacheSeconds ?? (env[ENV.RELEASE_CACHE_SECONDS] || 2)),
     [ENV.API_KEYS_FILE]: path.join(a.dataDir, 'api-keys.json'),
     // EventBridge's stand-in: `vigil.drift.detected` events as JSON lines.
     [ENV.EVENTS_FILE]: env[ENV.EVENTS_FILE] ?? path.join(a.dataDir, 'events.jsonl'),
@@ -121,6 +129,10 @@ export interface Twin {
   readonly retraining: LocalRetraining;
   /** One run of the synthesized drift-summary machine for `model` (its Map done by the twin). */
   summarizeDrift(model: string): Promise<LocalDriftSummaryResult>;
+  /** The score function's simulated Lambda versions and `live` alias (routing counts per version). */
+  readonly scoreFunction: LocalScoreFunction;
+  /** CloudWatch's stand-in for releases: per-version EMF and Lambda metrics. */
+  readonly releaseMetrics: EmfMetricsStore;
   close(): Promise<void>;
 }
 
@@ -190,13 +202,30 @@ async function startOn(
   // Built now, from the checkout's sources, so `npm ci && npm start` serves it with nothing prebuilt.
   const consoleDir =
     opts.console === false ? undefined : await buildConsoleInto(path.join(dataDir, 'console'));
+  // Lambda's versions, the `live` alias and CloudWatch, as far as a model release needs them.
+  const releaseMetrics = new EmfMetricsStore({
+    keepSet: (names) => names.includes(METRIC_DIMENSIONS.modelVersion),
+  });
+  const stopEmf = onEmfLine((line) => releaseMetrics.ingest(line));
+  let scoreFunction: LocalScoreFunction | undefined;
   const { server, port, handlers } = await startApiServer({
     port: opts.port ?? 3000,
     host: opts.host,
     extraRoutes: [uploadRoute],
     limits: opts.limits,
     ...(consoleDir ? { consoleDir } : {}),
+    wrapHandler: (name, handler) => {
+      if (name !== 'score') return handler;
+      scoreFunction = new LocalScoreFunction({
+        handler,
+        metrics: releaseMetrics,
+        scopedRoot: root.scopedRoot,
+      });
+      return scoreFunction.invoke;
+    },
   });
+  if (!scoreFunction) throw new Error('the score route is missing from ROUTES');
+  root.useLocalPlatform({ scoreFunctionVersions: scoreFunction, releaseMetrics });
   // The upload URLs the API hands out point here; the port is only known now.
   process.env[ENV.STAGING_URL] =
     `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
@@ -271,7 +300,11 @@ async function startOn(
     evaluateDrift,
     retraining,
     summarizeDrift,
+    scoreFunction,
+    releaseMetrics,
     async close() {
+      root.useLocalPlatform(undefined);
+      stopEmf();
       if (timer) clearInterval(timer);
       if (replayTimer) clearInterval(replayTimer);
       await retraining.idle();
@@ -355,8 +388,10 @@ export async function startApiServer(opts: {
   limits?: Partial<ListenerLimits>;
   /** The built console, served at `/` beside the API (public files; the API keeps its auth). */
   consoleDir?: string;
+  /** Puts a stand-in between a route and its handler (the twin's `live` alias before the score handler). */
+  wrapHandler?: (name: keyof typeof HANDLERS, handler: ApiHandler) => ApiHandler;
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
-  const { routes, handlers } = await apiRoutes();
+  const { routes, handlers } = await apiRoutes({ wrapHandler: opts.wrapHandler });
   const api = apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]);
   const server = createLimitedServer(
     opts.consoleDir ? withStaticFiles(opts.consoleDir, api) : api,
@@ -371,7 +406,9 @@ export async function startApiServer(opts: {
  * `ROUTES` bound to the handler modules Lambda runs, each non-public route guarded by the
  * authorizer. Exported so tests can drive the listener in-process (the fuzz suite).
  */
-export async function apiRoutes(): Promise<{
+export async function apiRoutes(
+  opts: { wrapHandler?: (name: keyof typeof HANDLERS, handler: ApiHandler) => ApiHandler } = {},
+): Promise<{
   routes: Route[];
   handlers: Record<keyof typeof HANDLERS, unknown>;
 }> {
@@ -379,10 +416,22 @@ export async function apiRoutes(): Promise<{
   const authorize = handlers.authorizer as (
     e: unknown,
   ) => Promise<{ isAuthorized: boolean; context?: Record<string, string> }>;
+  // One wrapper per handler, whatever number of routes share it.
+  const wrappers = new Map<keyof typeof HANDLERS, ApiHandler>();
+  const wrapped = (name: keyof typeof HANDLERS): ApiHandler => {
+    let h = wrappers.get(name);
+    if (!h) {
+      h = opts.wrapHandler
+        ? opts.wrapHandler(name, handlers[name] as ApiHandler)
+        : (handlers[name] as ApiHandler);
+      wrappers.set(name, h);
+    }
+    return h;
+  };
   const routes: Route[] = ROUTES.map((r) => ({
     method: r.method,
     path: r.path,
-    handler: handlers[r.handler] as ApiHandler,
+    handler: wrapped(r.handler),
     guard:
       r.auth === 'public'
         ? undefined
@@ -520,6 +569,14 @@ async function ensureApiKeys(dataDir: string): Promise<{ admin: string; score: s
   return out;
 }
 
+/** Who else reads each EMF line (the release metrics store of the running twin). */
+const emfListeners = new Set<(line: string) => void>();
+/** Subscribes to the EMF lines the handlers write; returns the unsubscribe. */
+function onEmfLine(listener: (line: string) => void): () => void {
+  emfListeners.add(listener);
+  return () => emfListeners.delete(listener);
+}
+
 let emfRouted = false;
 /**
  * With POWERTOOLS_DEV the metrics utility writes EMF through the global
@@ -532,8 +589,10 @@ function routeEmfToFile(file: string): void {
   const sink = new Console(createWriteStream(file, { flags: 'a' }));
   const original = console.log.bind(console);
   console.log = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].startsWith('{"_aws"')) sink.log(args[0]);
-    else original(...args);
+    if (typeof args[0] === 'string' && args[0].startsWith('{"_aws"')) {
+      sink.log(args[0]);
+      for (const l of emfListeners) l(args[0]);
+    } else original(...args);
   };
 }
 

@@ -1,4 +1,4 @@
-import { METRICS } from '#contracts';
+import { METRIC_DIMENSIONS, METRICS, modelVersionDimension } from '#contracts';
 import type { CaptureCounts, CapturedRow, CaptureSink, Logger, MetricsSink, ModelRef } from '#core/ports.ts';
 import { rowsToMatrix, type ScoreResult, scoreMatrix } from '#core/scoring.ts';
 import type { ModelCache } from './serve.ts';
@@ -22,6 +22,13 @@ export interface ScoreDeps {
   readonly random?: () => number;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /**
+   * The release candidate to shadow-score with (`ReleaseWatch.shadowVersion`), asked only for
+   * requests served through the alias. Absent: no shadow phase (pinned functions, the CLI).
+   */
+  readonly shadow?: (model: string) => Promise<number | undefined>;
+  /** @default performance.now */
+  readonly clock?: () => number;
 }
 
 /** One score request, already parsed at the edge (rows are checked against the model here). */
@@ -53,12 +60,17 @@ export function scoreRows(deps: ScoreDeps) {
     const x = rowsToMatrix(input.rows, model.manifest.features, deps.maxRows, model.inputType);
     const results = await scoreMatrix(model, x, input.rows.length);
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
+    const shadow = await shadowScore(deps, input, model.version, results);
+    const byVersion = [
+      { [METRIC_DIMENSIONS.modelVersion]: modelVersionDimension(input.model, model.version) },
+    ];
     deps.metrics.emit(
       [
         { name: METRICS.rowsScored, value: results.length },
         { name: METRICS.anomalies, value: anomalies },
       ],
       { model: input.model },
+      byVersion,
     );
     const counts = await capture(
       deps,
@@ -67,8 +79,9 @@ export function scoreRows(deps: ScoreDeps) {
       input.requestId,
       model.manifest.features,
       results,
+      shadow,
     );
-    emitCaptureCounts(deps.metrics, counts, input.model);
+    emitCaptureCounts(deps.metrics, counts, input.model, byVersion);
     return {
       model: input.model,
       version: model.version,
@@ -79,12 +92,84 @@ export function scoreRows(deps: ScoreDeps) {
   };
 }
 
+interface ShadowResults {
+  readonly version: number;
+  readonly results: readonly ScoreResult[];
+}
+
+/**
+ * The shadow phase (DESIGN.md §8): while the model's release is in `shadow`, blue scores the same
+ * rows with the candidate too — from the same process's model cache, which then holds both — and
+ * never returns that result; the captures carry it beside blue's. Counted per candidate version
+ * (`METRICS.shadow*`, with the time it added to the request). A candidate that cannot score the rows
+ * (its load fails, other features) costs the caller nothing: logged and counted as `ShadowErrors`.
+ */
+async function shadowScore(
+  deps: ScoreDeps,
+  input: ScoreInput,
+  servedVersion: number,
+  served: readonly ScoreResult[],
+): Promise<ShadowResults | undefined> {
+  if (!deps.shadow || input.ref.version !== undefined) return undefined;
+  let version: number | undefined;
+  try {
+    version = await deps.shadow(input.model);
+  } catch (error) {
+    deps.logger.warn('shadow lookup failed; request served without shadow', {
+      model: input.model,
+      error: (error as Error)?.message,
+    });
+    return undefined;
+  }
+  if (version === undefined || version === servedVersion) return undefined;
+  const clock = deps.clock ?? (() => performance.now());
+  const byVersion = [{ [METRIC_DIMENSIONS.modelVersion]: modelVersionDimension(input.model, version) }];
+  const started = clock();
+  try {
+    const candidate = await deps.models.get(input.model, { version });
+    const x = rowsToMatrix(input.rows, candidate.manifest.features, deps.maxRows, candidate.inputType);
+    const results = await scoreMatrix(candidate, x, input.rows.length);
+    const added = clock() - started;
+    let anomalies = 0;
+    let disagreements = 0;
+    results.forEach((r, i) => {
+      if (r.anomaly) anomalies++;
+      if (r.anomaly !== served[i]?.anomaly) disagreements++;
+    });
+    deps.metrics.emit(
+      [
+        { name: METRICS.shadowRowsScored, value: results.length },
+        { name: METRICS.shadowAnomalies, value: anomalies },
+        { name: METRICS.shadowDisagreements, value: disagreements },
+        { name: METRICS.shadowAddedMs, value: added, unit: 'Milliseconds' },
+      ],
+      undefined,
+      byVersion,
+    );
+    return { version, results };
+  } catch (error) {
+    deps.logger.warn('shadow scoring failed; the caller got blue’s result', {
+      model: input.model,
+      candidateVersion: version,
+      requestId: input.requestId,
+      error: (error as Error)?.message,
+    });
+    deps.metrics.emit([{ name: METRICS.shadowErrors, value: 1 }], undefined, byVersion);
+    return undefined;
+  }
+}
+
 /**
  * The capture counters of one request, with the request's `model` dimension like `RowsScored`,
- * which they add up to. `CaptureErrors` (parked + lost) goes out once more with the service
+ * which they add up to (and, like it, per model version: a release judges capture errors per version). `CaptureErrors` (parked + lost) goes out once more with the service
  * dimension only: the set its alarm watches.
  */
-function emitCaptureCounts(m: MetricsSink, c: CaptureCounts, model: string): void {
+function emitCaptureCounts(
+  m: MetricsSink,
+  c: CaptureCounts,
+  model: string,
+  byVersion: readonly Record<string, string>[],
+): void {
   m.emit(
     [
       { name: METRICS.capturesWritten, value: c.written },
@@ -93,6 +178,7 @@ function emitCaptureCounts(m: MetricsSink, c: CaptureCounts, model: string): voi
       { name: METRICS.capturesLost, value: c.lost },
     ],
     { model },
+    byVersion,
   );
   if (c.parked + c.lost > 0) m.emit([{ name: METRICS.captureErrors, value: c.parked + c.lost }]);
 }
@@ -127,6 +213,7 @@ async function capture(
   requestId: string,
   names: readonly string[],
   results: { score: number; anomaly: boolean }[],
+  shadow?: ShadowResults,
 ): Promise<CaptureCounts> {
   const scored = results.length;
   const none = { scored, written: 0, parked: 0, sampledOut: scored, lost: 0 };
@@ -142,7 +229,20 @@ async function capture(
       const row = req.rows[index] as Record<string, number>;
       const features: Record<string, number> = {};
       for (const name of names) features[name] = row[name];
-      sample.push({ model: req.model, version, at, requestId, index, features, ...result, sampleRate: p });
+      const candidate = shadow?.results[index];
+      sample.push({
+        model: req.model,
+        version,
+        at,
+        requestId,
+        index,
+        features,
+        ...result,
+        sampleRate: p,
+        ...(shadow && candidate
+          ? { shadow: { version: shadow.version, score: candidate.score, anomaly: candidate.anomaly } }
+          : {}),
+      });
     }
   });
   const sampledOut = scored - sample.length;

@@ -46,6 +46,29 @@ export class ModelCache {
     return p;
   }
 
+  /**
+   * The version `alias` resolved to at the last lookup, if cached (expired or not), without any
+   * read: what an unpinned function was serving when a request failed.
+   */
+  peekAliasVersion(name: string, alias = 'production'): number | undefined {
+    return this.#aliases.get(`${name}#${alias}`)?.version;
+  }
+
+  /**
+   * Forgets the alias resolutions (of `name`, else of every model), so the next request reads the registry again:
+   * what a promotion needs so warm instances stop serving the old model before the TTL ends.
+   */
+  invalidateAliases(name?: string): void {
+    if (name === undefined) {
+      this.#aliases.clear();
+      this.#approvals.clear();
+      return;
+    }
+    for (const key of [...this.#aliases.keys()]) if (key.startsWith(`${name}#`)) this.#aliases.delete(key);
+    for (const key of [...this.#approvals.keys()])
+      if (key.startsWith(`${name}@`)) this.#approvals.delete(key);
+  }
+
   /** Caller-chosen versions must be Approved; checked with the same TTL as alias lookups. */
   async #requireApproved(name: string, version: number): Promise<void> {
     const now = (this.deps.now ?? Date.now)();

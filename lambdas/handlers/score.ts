@@ -1,9 +1,10 @@
 import type { Context } from 'aws-lambda';
+import { ReleaseWatch } from '#app/release-watch.ts';
 import { type ScoreInput, type ScoreOutput, scoreRows } from '#app/score.ts';
-import { ENV } from '#contracts';
+import { ENV, METRIC_DIMENSIONS, modelVersionDimension } from '#contracts';
 import { type HttpEvent, type HttpResult, httpHandler, json } from '#runtime/http.ts';
 import { parseRowsRequest } from '#runtime/request.ts';
-import { captures, config, log, member, metricsSink, models } from '#runtime/root.ts';
+import { captures, config, log, member, metricsSink, models, releases } from '#runtime/root.ts';
 
 /**
  * The HTTP edge of scoring: parse `{model}`, `?version` and the body → `scoreRows` → 200 JSON.
@@ -19,8 +20,25 @@ export function scoreHttp(
   };
 }
 
+/**
+ * Blue (unpinned) watches each model's release record: it shadow-scores the candidate during a
+ * shadow phase and drops its alias cache whenever the release changes (see `ReleaseWatch`).
+ * A pinned version (green) serves its one model version and watches nothing.
+ */
+const watch = member(() => {
+  const c = config();
+  if (c.modelVersion !== undefined || !c.registryTable) return undefined;
+  return new ReleaseWatch({
+    releases: releases(),
+    ttlMs: c.releaseCacheSeconds * 1000,
+    logger: log(),
+    onChange: (model) => models().invalidateAliases(model),
+  });
+});
+
 const core = member(() => {
   const c = config();
+  const w = watch();
   return scoreHttp(
     scoreRows({
       models: models(),
@@ -31,6 +49,7 @@ const core = member(() => {
       maxRows: c.maxScoreRows,
       metrics: metricsSink(),
       logger: log(),
+      ...(w ? { shadow: (model: string) => w.shadowVersion(model) } : {}),
     }),
     { version: c.modelVersion, alias: c.modelAlias },
   );
@@ -67,5 +86,19 @@ const preload = async (): Promise<void> => {
 };
 await preload();
 
+/**
+ * The model version a failed request was for: the pinned one, else what the alias last resolved
+ * to in this process (a release tells blue's and green's `ServerErrors` apart by it).
+ */
+const errorDimensions = (event: HttpEvent) => {
+  const model = event.pathParameters?.model;
+  if (!model) return [];
+  const c = config();
+  const version = c.modelVersion ?? models().peekAliasVersion(model, c.modelAlias);
+  return version === undefined
+    ? []
+    : [{ [METRIC_DIMENSIONS.modelVersion]: modelVersionDimension(model, version) }];
+};
+
 /** Score Lambda (`HANDLERS.score`): `POST /v1/models/{model}/score`. */
-export const handler = httpHandler((event, context) => core()(event, context));
+export const handler = httpHandler((event, context) => core()(event, context), { errorDimensions });

@@ -1,11 +1,14 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
 import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
+import { CloudWatchReleaseMetrics } from '#adapters/cloudwatch-release-metrics.ts';
 import { describeError } from '#adapters/dependency-errors.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { DynamoReleaseStore } from '#adapters/dynamodb-releases.ts';
 import {
   EventBridgePublisher,
   FileEventPublisher,
@@ -14,6 +17,7 @@ import {
 } from '#adapters/events.ts';
 import { FirehoseCaptureSink, type PutRecordBatchClient } from '#adapters/firehose-captures.ts';
 import { LocalFirehose } from '#adapters/firehose-local.ts';
+import { LambdaScoreFunctionVersions } from '#adapters/lambda-versions.ts';
 import { logger, metrics } from '#adapters/observability.ts';
 import {
   FsCaptureObjects,
@@ -40,6 +44,7 @@ import type {
   PackageStaging,
 } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
+import type { ReleaseMetricsReader, ReleaseStore, ScoreFunctionVersions } from '#core/release/ports.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
 /**
@@ -60,10 +65,38 @@ interface Process {
 }
 
 let current: Process | undefined;
+/** A root other than the process's own, for the code running inside `RootScope.run` (the twin's function versions). */
+const scoped = new AsyncLocalStorage<Process>();
 const proc = (): Process => {
+  const inScope = scoped.getStore();
+  if (inScope) return inScope;
   current ??= { config: parseRuntimeConfig(), members: new Map() };
   return current;
 };
+
+/** A separate composition root: its own configuration and its own members (clients, model cache). */
+export interface RootScope {
+  /** Runs `fn` (and everything it awaits) against this root instead of the process's. */
+  run<T>(fn: () => T): T;
+}
+
+/**
+ * A root over the process environment with `overrides` on top, whose members are built and kept
+ * apart from the process's: what the local twin needs to run several *versions* of one function in
+ * one process, each with its own environment (a pinned `MODEL_VERSION`) and its own module state
+ * (a candidate never shares blue's model cache), as Lambda runs each version in its own sandboxes.
+ * Lambda itself never creates one.
+ * @throws Error naming the bad variable, on the first `run`
+ */
+export function scopedRoot(overrides: Readonly<Record<string, string | undefined>>): RootScope {
+  let p: Process | undefined;
+  return {
+    run(fn) {
+      p ??= { config: parseRuntimeConfig({ ...process.env, ...overrides }), members: new Map() };
+      return scoped.run(p, fn);
+    },
+  };
+}
 
 /**
  * A member of the root: built on first use from the current environment, then reused. A build
@@ -107,6 +140,68 @@ export const registry = /* @__PURE__ */ member(
       onWarning: (message, details) => logger.warn(message, details),
     }),
 );
+
+/**
+ * Model releases, beside the registry's items in its table (one non-terminal release per model).
+ * @throws Error when `VIGIL_REGISTRY_TABLE` is unset
+ */
+export const releases = /* @__PURE__ */ member(
+  (): ReleaseStore =>
+    new DynamoReleaseStore({
+      client: dynamo(),
+      tableName: required(config().registryTable, ENV.REGISTRY_TABLE),
+    }),
+);
+
+/**
+ * What the local twin stands in for AWS with, inside this process: its simulated versions of the
+ * score function and its metrics store. Lambda never sets it; the twin sets it at start.
+ */
+export interface LocalPlatform {
+  readonly scoreFunctionVersions: ScoreFunctionVersions;
+  readonly releaseMetrics: ReleaseMetricsReader;
+}
+let localPlatform: LocalPlatform | undefined;
+
+/** The twin installs (and on close removes) its stand-ins for the Lambda and CloudWatch APIs. */
+export function useLocalPlatform(platform: LocalPlatform | undefined): void {
+  localPlatform = platform;
+}
+
+const lambdaVersions = /* @__PURE__ */ member(
+  (): ScoreFunctionVersions =>
+    new LambdaScoreFunctionVersions({
+      client: lazyClient(() =>
+        import('@aws-sdk/client-lambda').then((m) => new m.LambdaClient({ maxAttempts: 5 })),
+      ),
+      functionName: required(config().scoreFunctionName, ENV.SCORE_FUNCTION_NAME),
+    }),
+);
+
+/**
+ * The score function's versions and `live` alias: the Lambda API, or the twin's simulation.
+ * @throws Error when `VIGIL_SCORE_FUNCTION_NAME` is unset outside the twin
+ */
+export const scoreFunctionVersions = (): ScoreFunctionVersions =>
+  localPlatform?.scoreFunctionVersions ?? lambdaVersions();
+
+const cloudWatchReleaseMetrics = /* @__PURE__ */ member((): ReleaseMetricsReader => {
+  const c = config();
+  return new CloudWatchReleaseMetrics({
+    client: lazyClient(() =>
+      import('@aws-sdk/client-cloudwatch').then((m) => new m.CloudWatchClient({ maxAttempts: 5 })),
+    ),
+    functionName: required(c.scoreFunctionName, ENV.SCORE_FUNCTION_NAME),
+    ...(c.environment ? { environment: c.environment } : {}),
+  });
+});
+
+/**
+ * Per-version readings of a release: CloudWatch, or the twin's metrics store.
+ * @throws Error when `VIGIL_SCORE_FUNCTION_NAME` is unset outside the twin
+ */
+export const releaseMetrics = (): ReleaseMetricsReader =>
+  localPlatform?.releaseMetrics ?? cloudWatchReleaseMetrics();
 
 /** Model packages: S3 in AWS, a directory on the twin. @throws Error when neither is configured */
 export const store = /* @__PURE__ */ member((): ArtifactStore => {
@@ -239,6 +334,22 @@ export const apiKeys = /* @__PURE__ */ member((): SecretSource => {
   if (c.apiKeysFile) return new FileKeys(c.apiKeysFile, { onStale });
   throw new Error(`${ENV.API_KEYS_SECRET} (or ${ENV.API_KEYS_FILE} locally) is required`);
 });
+
+/**
+ * An SDK client created, and its module imported, on its first call: only the release machine's
+ * tasks reach these, and no other bundle should carry (or load) their SDKs.
+ */
+function lazyClient<C extends { send(command: never): Promise<unknown> }>(
+  build: () => Promise<C>,
+): Pick<C, 'send'> {
+  let client: Promise<C> | undefined;
+  return {
+    send: (async (command: never) => {
+      client ??= build();
+      return (await client).send(command);
+    }) as C['send'],
+  };
+}
 
 /** An EventBridge client created, and its SDK module imported, on the first publish. */
 function lazyEventBridge(): PutEventsClient {

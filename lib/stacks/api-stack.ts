@@ -9,7 +9,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES, SERVICES } from '#contracts';
+import {
+  DEFAULT_RELEASE_CACHE_SECONDS,
+  ENV,
+  METRICS,
+  PRODUCTION_ALIAS,
+  ROUTES,
+  SCORE_LIVE_ALIAS,
+  SERVICES,
+} from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ConsoleSite } from '../constructs/console-site.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
@@ -20,7 +28,7 @@ import { type DataStack, removalPolicyOf } from './data-stack.ts';
 import { retrainingMachineArns, retrainingMachineName } from './pipeline-stack.ts';
 
 /** Name of the score function's alias that serves traffic (blue/green via CodeDeploy). */
-export const LIVE_ALIAS = 'live';
+export const LIVE_ALIAS = SCORE_LIVE_ALIAS;
 
 /**
  * Access-log fields, all HTTP API `$context` variables (REST-only ones such as `resourcePath` or
@@ -115,6 +123,9 @@ export class ApiStack extends Stack {
         [ENV.MAX_SCORE_ROWS]: String(config.maxScoreRows),
         // Loaded during init, so provisioned concurrency (and a canary's new version) starts warm.
         [ENV.PRELOAD_MODELS]: config.drift.models.join(','),
+        // The release record (shadow phase, promotions) is re-read this often; never MODEL_VERSION:
+        // $LATEST stays unpinned, only a release's published versions pin a model.
+        [ENV.RELEASE_CACHE_SECONDS]: String(DEFAULT_RELEASE_CACHE_SECONDS),
       },
     })
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' })

@@ -46,6 +46,13 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
     expect(env('vigil-drift-evaluate').VIGIL_DRIFT_CONFIG).toBeDefined();
   });
 
+  it('lets the score function read release records and never pins a model on $LATEST', () => {
+    const score = functions.find(([, p]) => serviceOf(p) === 'vigil-score')?.[1].Environment.Variables ?? {};
+    expect(score[ENV.RELEASE_CACHE_SECONDS]).toMatch(/^\d+$/);
+    expect(score[ENV.MODEL_VERSION]).toBeUndefined();
+    for (const [, p] of functions) expect(p.Environment.Variables[ENV.MODEL_VERSION]).toBeUndefined();
+  });
+
   it('runs every function on Node.js 22, ARM64, with X-Ray active tracing and JSON logs', () => {
     for (const [, p] of functions) {
       expect(p.Runtime).toBe('nodejs22.x');

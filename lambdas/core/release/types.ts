@@ -41,6 +41,18 @@ export interface VersionReadings extends VersionRef {
   readonly rowsScored: number;
   readonly anomalies: number;
   readonly captureErrors: number;
+  /**
+   * The shadow phase's counters of this model version as the candidate blue scored in-process
+   * (`METRICS.shadow*`); zero counts for a version nobody shadowed.
+   */
+  readonly shadow?: {
+    readonly rows: number;
+    readonly anomalies: number;
+    readonly disagreements: number;
+    readonly errors: number;
+    /** p99 of the time the in-process candidate added to blue's requests, ms; absent without rows. */
+    readonly addedP99Ms?: number;
+  };
 }
 
 /** A signal that breached its limit at a judgement, with its numbers. */
