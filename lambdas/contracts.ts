@@ -64,6 +64,12 @@ export const ENV = {
   PRELOAD_MODELS: 'VIGIL_PRELOAD_MODELS',
   /** Retraining settings as JSON (`RetrainSettingsSchema` in lambdas/core/retrain/config.ts). */
   RETRAIN_CONFIG: 'VIGIL_RETRAIN_CONFIG',
+  /** Release settings as JSON (`ReleaseSettingsSchema` in lambdas/core/release/policy.ts). */
+  RELEASE_CONFIG: 'VIGIL_RELEASE_CONFIG',
+  /** ARN of the release state machine (the releases API starts executions of it). */
+  RELEASE_STATE_MACHINE_ARN: 'VIGIL_RELEASE_STATE_MACHINE_ARN',
+  /** Name of the score function whose versions and `live` alias a release moves. */
+  SCORE_FUNCTION_NAME: 'VIGIL_SCORE_FUNCTION_NAME',
   /** SNS topic receiving retraining notifications. */
   NOTIFY_TOPIC_ARN: 'VIGIL_NOTIFY_TOPIC_ARN',
   /** Local twin only: JSON-lines file standing in for the SNS topic. */
@@ -181,6 +187,7 @@ export const RETRAINING_TASKS = {
  */
 export const STATE_MACHINES = {
   retraining: { id: 'Retraining' },
+  release: { id: 'Release' },
 } as const satisfies Record<string, { id: string }>;
 
 /**
@@ -219,6 +226,12 @@ export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.det
 export const RETRAINING_EVENT = {
   source: 'vigil.retraining',
   detailType: (outcome: string) => `vigil.retraining.${outcome}`,
+} as const;
+
+/** Events of the release state machine: `vigil.release.<outcome>` (promoted, rolled-back, failed). */
+export const RELEASE_EVENT = {
+  source: 'vigil.release',
+  detailType: (outcome: string) => `vigil.release.${outcome}`,
 } as const;
 
 /** Metric namespace for EMF metrics. */
