@@ -80,6 +80,13 @@ export const ENV = {
   EKS_CLUSTER_NAME: 'VIGIL_EKS_CLUSTER_NAME',
   EKS_ENDPOINT: 'VIGIL_EKS_ENDPOINT',
   EKS_CA: 'VIGIL_EKS_CA',
+  /** Release machine tasks: the score function whose versions and `live` alias a release moves. */
+  SCORE_FUNCTION_NAME: 'VIGIL_SCORE_FUNCTION_NAME',
+  /**
+   * Seconds the score path caches the model's active release record (shadow phase on/off); like
+   * the alias cache, a warm instance sees a change within this time.
+   */
+  RELEASE_CACHE_SECONDS: 'VIGIL_RELEASE_CACHE_SECONDS',
   /** Seconds an alias → version resolution is cached per process. */
   ALIAS_CACHE_SECONDS: 'VIGIL_ALIAS_CACHE_SECONDS',
   /** Local twin only: hashed API key file standing in for the Secrets Manager secret. */
@@ -290,6 +297,12 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** The one message for a body over `MAX_BODY_BYTES`. */
 export const BODY_TOO_LARGE_MESSAGE = `Request body exceeds ${MAX_BODY_BYTES} bytes (4 MiB)`;
+
+/**
+ * The score function's Lambda alias that API Gateway invokes; a release routes weights on it
+ * (blue = its primary version, green = an additional version).
+ */
+export const SCORE_LIVE_ALIAS = 'live';
 
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
 import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
@@ -6,6 +7,7 @@ import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
+import { DynamoReleaseStore } from '#adapters/dynamodb-releases.ts';
 import {
   EventBridgePublisher,
   FileEventPublisher,
@@ -31,6 +33,7 @@ import type {
   PackageStaging,
 } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
+import type { ReleaseStore } from '#core/release/ports.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
 /**
@@ -51,10 +54,38 @@ interface Process {
 }
 
 let current: Process | undefined;
+/** A root other than the process's own, for the code running inside `RootScope.run` (the twin's function versions). */
+const scoped = new AsyncLocalStorage<Process>();
 const proc = (): Process => {
+  const inScope = scoped.getStore();
+  if (inScope) return inScope;
   current ??= { config: parseRuntimeConfig(), members: new Map() };
   return current;
 };
+
+/** A separate composition root: its own configuration and its own members (clients, model cache). */
+export interface RootScope {
+  /** Runs `fn` (and everything it awaits) against this root instead of the process's. */
+  run<T>(fn: () => T): T;
+}
+
+/**
+ * A root over the process environment with `overrides` on top, whose members are built and kept
+ * apart from the process's: what the local twin needs to run several *versions* of one function in
+ * one process, each with its own environment (a pinned `MODEL_VERSION`) and its own module state
+ * (a candidate never shares blue's model cache), as Lambda runs each version in its own sandboxes.
+ * Lambda itself never creates one.
+ * @throws Error naming the bad variable, on the first `run`
+ */
+export function scopedRoot(overrides: Readonly<Record<string, string | undefined>>): RootScope {
+  let p: Process | undefined;
+  return {
+    run(fn) {
+      p ??= { config: parseRuntimeConfig({ ...process.env, ...overrides }), members: new Map() };
+      return scoped.run(p, fn);
+    },
+  };
+}
 
 /**
  * A member of the root: built on first use from the current environment, then reused. A build
@@ -96,6 +127,18 @@ export const registry = /* @__PURE__ */ member(
       client: dynamo(),
       tableName: required(config().registryTable, ENV.REGISTRY_TABLE),
       onWarning: (message, details) => logger.warn(message, details),
+    }),
+);
+
+/**
+ * Model releases, beside the registry's items in its table (one non-terminal release per model).
+ * @throws Error when `VIGIL_REGISTRY_TABLE` is unset
+ */
+export const releases = /* @__PURE__ */ member(
+  (): ReleaseStore =>
+    new DynamoReleaseStore({
+      client: dynamo(),
+      tableName: required(config().registryTable, ENV.REGISTRY_TABLE),
     }),
 );
 

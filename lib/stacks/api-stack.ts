@@ -8,7 +8,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES, SERVICES } from '#contracts';
+import { ENV, METRICS, PRODUCTION_ALIAS, ROUTES, SCORE_LIVE_ALIAS, SERVICES } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
@@ -17,7 +17,7 @@ import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
 
 /** Name of the score function's alias that serves traffic (blue/green via CodeDeploy). */
-export const LIVE_ALIAS = 'live';
+export const LIVE_ALIAS = SCORE_LIVE_ALIAS;
 
 /**
  * Access-log fields, all HTTP API `$context` variables (REST-only ones such as `resourcePath` or
