@@ -68,8 +68,6 @@ export const ENV = {
   RELEASE_CONFIG: 'VIGIL_RELEASE_CONFIG',
   /** ARN of the release state machine (the releases API starts executions of it). */
   RELEASE_STATE_MACHINE_ARN: 'VIGIL_RELEASE_STATE_MACHINE_ARN',
-  /** Name of the score function whose versions and `live` alias a release moves. */
-  SCORE_FUNCTION_NAME: 'VIGIL_SCORE_FUNCTION_NAME',
   /** SNS topic receiving retraining notifications. */
   NOTIFY_TOPIC_ARN: 'VIGIL_NOTIFY_TOPIC_ARN',
   /** Local twin only: JSON-lines file standing in for the SNS topic. */
