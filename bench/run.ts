@@ -16,6 +16,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   byo: () => import('./byo.ts'),
   'twin-load': () => import('./twin-load.ts'),
   retrain: () => import('./retrain.ts'),
+  release: () => import('./release.ts'),
 };
 
 function print(t: BenchTable): void {

@@ -115,6 +115,7 @@ export const SERVICES = {
   driftEvaluate: 'vigil-drift-evaluate',
   authorizer: 'vigil-authorizer',
   health: 'vigil-health',
+  releases: 'vigil-releases',
   /** Every handler in one process on the local twin. */
   local: 'vigil-local',
   /** `vigil serve --aws` on EKS. */
@@ -161,6 +162,13 @@ export const HANDLERS = {
   retrainNotify: 'lambdas/handlers/retrain-notify.ts',
   retrainSubmitJob: 'lambdas/handlers/retrain-submit-job.ts',
   retrainRequestApproval: 'lambdas/handlers/retrain-request-approval.ts',
+  releases: 'lambdas/handlers/releases.ts',
+  releaseBegin: 'lambdas/handlers/release-begin.ts',
+  releaseJudge: 'lambdas/handlers/release-judge.ts',
+  releaseAdvance: 'lambdas/handlers/release-advance.ts',
+  releasePromote: 'lambdas/handlers/release-promote.ts',
+  releaseFinish: 'lambdas/handlers/release-finish.ts',
+  releaseRollback: 'lambdas/handlers/release-rollback.ts',
 } as const;
 
 /**
@@ -181,6 +189,26 @@ export const RETRAINING_TASKS = {
   /** Stores the task token on the candidate and announces it (`waitForTaskToken`; prod only by default). */
   WaitForApproval: { handler: 'retrainRequestApproval', service: 'vigil-retrain-request-approval' },
   Notify: { handler: 'retrainNotify', service: 'vigil-retrain-notify' },
+} as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
+
+/**
+ * The release state machine's task states and their handlers (DESIGN.md §8,
+ * lambdas/app/release.ts), mapped back by `POWERTOOLS_SERVICE_NAME` like `RETRAINING_TASKS`.
+ * `Judge` runs after the shadow phase and after every bake (two states, one function).
+ */
+export const RELEASE_TASKS = {
+  /** Records the release (one per model), publishes green pinned to the candidate with blue's code. */
+  Begin: { handler: 'releaseBegin', service: 'vigil-release-begin' },
+  /** Reads both versions' readings over the window and decides (continue/promote/rollback/pause). */
+  Judge: { handler: 'releaseJudge', service: 'vigil-release-judge' },
+  /** Moves `live`'s weight on green to the next step's. */
+  Advance: { handler: 'releaseAdvance', service: 'vigil-release-advance' },
+  /** Registry `production` → candidate, conditional on the alias revision. */
+  Promote: { handler: 'releasePromote', service: 'vigil-release-promote' },
+  /** After the alias cache's TTL: `live` back to one unpinned version, green retired, history, SNS. */
+  Finish: { handler: 'releaseFinish', service: 'vigil-release-finish' },
+  /** Weight 0, green retired, registry untouched, history with the signal, SNS. */
+  Rollback: { handler: 'releaseRollback', service: 'vigil-release-rollback' },
 } as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
 
 /**
@@ -333,6 +361,9 @@ export const ROUTES: ReadonlyArray<{
   { method: 'PUT', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
   { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
   { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/rollback', handler: 'models', auth: 'admin' },
+  // Model releases (issue 11): start one, read them with every judgement.
+  { method: 'POST', path: '/v1/models/{model}/releases', handler: 'releases', auth: 'admin' },
+  { method: 'GET', path: '/v1/models/{model}/releases', handler: 'releases', auth: 'admin' },
 ];
 
 /** HTTP methods a route may use. */

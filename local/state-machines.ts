@@ -1,4 +1,4 @@
-import { type HANDLERS, RETRAINING_TASKS } from '#contracts';
+import { type HANDLERS, RELEASE_TASKS, RETRAINING_TASKS, STATE_MACHINES } from '#contracts';
 
 /** One state machine definition (ASL) from the synthesized template, with its functions resolved. */
 export interface SynthesizedMachine {
@@ -85,13 +85,21 @@ type Cfn = Record<string, { Type: string; Properties?: Record<string, unknown> }
  * function's `POWERTOOLS_SERVICE_NAME` (set from `RETRAINING_TASKS`), so tasks resolve by ARN to
  * the same handler modules Lambda runs.
  */
-export function machineFromTemplate(template: { readonly [key: string]: unknown }): SynthesizedMachine {
+export function machineFromTemplate(
+  template: { readonly [key: string]: unknown },
+  id: string = STATE_MACHINES.retraining.id,
+): SynthesizedMachine {
   const resources = (template.Resources ?? {}) as Cfn;
-  const machines = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  // A logical id is the construct path's ids joined, then an 8-hex-digit hash.
+  const machines = Object.entries(resources)
+    .filter(
+      ([logical, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && logical.slice(0, -8).endsWith(id),
+    )
+    .map(([, r]) => r);
   if (machines.length !== 1)
-    throw new Error(`expected one state machine in the template, found ${machines.length}`);
+    throw new Error(`expected one state machine '${id}' in the template, found ${machines.length}`);
   const byService = new Map<string, keyof typeof HANDLERS>(
-    Object.values(RETRAINING_TASKS).map((t) => [t.service, t.handler]),
+    [...Object.values(RETRAINING_TASKS), ...Object.values(RELEASE_TASKS)].map((t) => [t.service, t.handler]),
   );
   const functions = new Map<string, keyof typeof HANDLERS>();
   const definition = machines[0].Properties?.DefinitionString as
@@ -104,6 +112,9 @@ export function machineFromTemplate(template: { readonly [key: string]: unknown 
       if (typeof part === 'string') return part;
       const ref = (part as { Ref?: string }).Ref;
       if (ref !== undefined && ref in PSEUDO) return PSEUDO[ref];
+      // A child machine (`startExecution.sync`): its ARN names it by logical id locally.
+      if (ref !== undefined && resources[ref]?.Type === 'AWS::StepFunctions::StateMachine')
+        return `arn:aws:states:local:000000000000:stateMachine:${ref}`;
       const att = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
       if (att?.[1] !== 'Arn')
         throw new Error(`unexpected intrinsic in the definition: ${JSON.stringify(part)}`);
@@ -111,7 +122,7 @@ export function machineFromTemplate(template: { readonly [key: string]: unknown 
       const env = (fn?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
         ?.Variables;
       const handler = byService.get(String(env?.POWERTOOLS_SERVICE_NAME));
-      if (!handler) throw new Error(`function ${att[0]} is not a retraining task`);
+      if (!handler) throw new Error(`function ${att[0]} is not a task of a known machine`);
       const arn = localFunctionArn(att[0]);
       functions.set(arn, handler);
       return arn;

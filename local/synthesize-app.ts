@@ -15,6 +15,11 @@ import { machineFromTemplate, type SynthesizedMachine } from './state-machines.t
  */
 export function synthesizeRetrainingMachine(envName = 'dev'): SynthesizedMachine {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stacks = addVigilStacks(app, loadConfig(envName));
+  const base = loadConfig(envName);
+  // The runner does not run `.sync` child machines yet: the twin's retraining ends at Register.
+  const stacks = addVigilStacks(
+    app,
+    loadConfig(envName, { retraining: { ...base.retraining, releaseAfterRegister: false } }),
+  );
   return machineFromTemplate(Template.fromStack(stacks.pipeline).toJSON());
 }

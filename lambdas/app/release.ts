@@ -21,6 +21,9 @@ import type {
   ScoreFunctionVersions,
 } from '#core/release/ports.ts';
 import type { ReleaseExecutions } from '#core/release/starter.ts';
+
+export { assertNoRelease } from './release-guard.ts';
+
 import {
   type Breach,
   type Judgement,
@@ -59,20 +62,20 @@ export interface ReleaseDeps {
   readonly now?: () => Date;
 }
 
-/** What `POST /v1/models/{model}/releases` accepts. */
-export const StartReleaseBodySchema = z.strictObject({
-  version: z.number().int().positive(),
-  policy: z.enum(RELEASE_POLICIES).optional(),
-});
-
 /**
  * Checks a release may start and records it: the candidate exists and may take `production`,
  * differs from it, no code deployment runs, and (atomically, in the store) no other release
  * holds the model.
  * @throws ConflictError (409) when a release or a code deployment runs | VigilError NotApproved
  */
+/** What starting a release needs (the API's handler has no metrics or function versions). */
+export type StartDeps = Pick<
+  ReleaseDeps,
+  'releases' | 'registry' | 'codeDeployments' | 'settings' | 'executions' | 'policy' | 'now'
+>;
+
 async function beginRecord(
-  deps: ReleaseDeps,
+  deps: StartDeps,
   input: {
     model: string;
     version: number;
@@ -135,10 +138,15 @@ async function beginRecord(
  * record's id. A machine that cannot be started leaves the record `failed`, never holding.
  */
 export async function startRelease(
-  deps: ReleaseDeps,
+  deps: StartDeps,
   input: { model: string; version: number; policy?: ReleasePolicyName; actor: string },
 ): Promise<ReleaseRecord> {
-  if (!deps.executions) throw new Error('startRelease needs the release executions port');
+  if (!deps.executions) {
+    throw new VigilError(
+      'ServiceUnavailable',
+      'The release state machine is not configured here (no executions port)',
+    );
+  }
   const { record } = await beginRecord(deps, { ...input, startedBy: `api:${input.actor}` });
   try {
     const { executionArn } = await deps.executions.start({
@@ -167,28 +175,6 @@ export async function listReleases(
 ): Promise<ReleaseRecord[]> {
   assertModelName(model);
   return deps.releases.list(model, opts);
-}
-
-/**
- * Refuses a hand move of `production` while a release holds the model (`vigil models promote`,
- * `PUT …/aliases/production`, a rollback of it): the release would judge against a moved
- * baseline and its promotion's conditional write would fail later instead of now.
- * @throws ConflictError naming the release
- */
-export async function assertNoRelease(
-  releases: Pick<ReleaseStore, 'active'> | undefined,
-  model: string,
-  alias: string,
-): Promise<void> {
-  if (!releases || alias !== PRODUCTION_ALIAS) return;
-  const active = await releases.active(model);
-  if (active) {
-    throw new ConflictError(
-      `Release ${active.releaseId} of '${model}' (version ${active.candidateVersion}) holds production; ` +
-        'wait for it, or roll it back, before moving the alias by hand',
-      { model, alias, releaseId: active.releaseId, phase: active.phase },
-    );
-  }
 }
 
 // ---- the state machine's tasks ----

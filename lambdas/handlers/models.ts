@@ -14,7 +14,7 @@ import {
   validate,
   withoutLocalPaths,
 } from '#runtime/http.ts';
-import { member, registry, staging, store } from '#runtime/root.ts';
+import { member, registry, releases, staging, store } from '#runtime/root.ts';
 
 /**
  * The registry API (DESIGN.md §5 control plane): reads for any key, writes for
@@ -193,7 +193,7 @@ async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
 export const createModelsHandler = (deps: ModelsDeps) => httpHandler((event) => handle(deps, event));
 
 const deps = /* @__PURE__ */ member(
-  (): ModelsDeps => ({ registry: registry(), store: store(), staging: staging() }),
+  (): ModelsDeps => ({ registry: registry(), store: store(), staging: staging(), releases: releases() }),
 );
 
 /** Lambda entry point (`HANDLERS.models`): ports from the process-wide composition root. */

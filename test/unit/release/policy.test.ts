@@ -9,6 +9,7 @@ describe('release policies', () => {
       policy: 'canary10-15m',
       shadowSeconds: 0,
       steps: [{ weight: 0.1, bakeSeconds: 900 }],
+      pauseSeconds: 120,
       aliasCacheSeconds: 60,
     });
     const withShadow = parseReleaseSettings({ shadow: { enabled: true, minutes: 5 } });
