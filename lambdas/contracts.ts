@@ -304,7 +304,34 @@ export const METRICS = {
  * dimension of every metric (from `ENV.ENVIRONMENT`), so environments sharing an account never see
  * each other's signals; `model` is added per request where a metric is per model.
  */
-export const METRIC_DIMENSIONS = { service: 'service', environment: 'environment', model: 'model' } as const;
+export const METRIC_DIMENSIONS = {
+  service: 'service',
+  environment: 'environment',
+  model: 'model',
+  /**
+   * One model version, valued `<model>@<version>` (`modelVersionDimension`): the score path emits
+   * its counters a second time under `{ service, environment, modelVersion }`, the set a release
+   * judges blue and green by. The value names the model too, so this set never repeats the `model`
+   * key of the set beside it in the same EMF record, and the alarms' sets stay as they were.
+   */
+  modelVersion: 'modelVersion',
+} as const;
+
+/** The value of the `modelVersion` metric dimension. */
+export const modelVersionDimension = (model: string, version: number): string => `${model}@${version}`;
+
+/**
+ * Lambda's own per-version metrics a release reads (namespace `AWS/Lambda`, dimensions
+ * `FunctionName`, `Resource` = `<function>:<alias>`, `ExecutedVersion`); the twin's router
+ * records the same names per invocation.
+ */
+export const LAMBDA_METRICS = {
+  namespace: 'AWS/Lambda',
+  invocations: 'Invocations',
+  errors: 'Errors',
+  duration: 'Duration',
+  dimensions: { functionName: 'FunctionName', resource: 'Resource', executedVersion: 'ExecutedVersion' },
+} as const;
 
 /**
  * Key prefix of staged package uploads in the artifact bucket (presigned PUTs land here; the

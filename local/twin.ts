@@ -4,14 +4,16 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EmfMetricsStore } from '#adapters/emf-metrics-store.ts';
 import { FsPackageStaging, LOCAL_UPLOAD_ROUTE } from '#adapters/staging-fs.ts';
-import { ENV, type HANDLERS, ROUTES, SERVICES } from '#contracts';
+import { ENV, type HANDLERS, METRIC_DIMENSIONS, ROUTES, SERVICES } from '#contracts';
 import { type ApiKeyRecord, ApiKeySetSchema, generateApiKey } from '#core/auth.ts';
 import { isVigilError } from '#core/errors.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 import { LocalRetraining } from './retraining-twin.ts';
+import { LocalScoreFunction } from './score-function-twin.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -93,6 +95,10 @@ export interface Twin {
   evaluateDrift(): Promise<unknown[]>;
   /** The retraining state machine as EventBridge + Step Functions would run it. */
   readonly retraining: LocalRetraining;
+  /** The score function's simulated Lambda versions and `live` alias (routing counts per version). */
+  readonly scoreFunction: LocalScoreFunction;
+  /** CloudWatch's stand-in for releases: per-version EMF and Lambda metrics. */
+  readonly releaseMetrics: EmfMetricsStore;
   close(): Promise<void>;
 }
 
@@ -159,12 +165,29 @@ async function startOn(
       return { statusCode: 200, headers: {}, body: '' };
     },
   };
+  // Lambda's versions, the `live` alias and CloudWatch, as far as a model release needs them.
+  const releaseMetrics = new EmfMetricsStore({
+    keepSet: (names) => names.includes(METRIC_DIMENSIONS.modelVersion),
+  });
+  const stopEmf = onEmfLine((line) => releaseMetrics.ingest(line));
+  let scoreFunction: LocalScoreFunction | undefined;
   const { server, port, handlers } = await startApiServer({
     port: opts.port ?? 3000,
     host: opts.host,
     extraRoutes: [uploadRoute],
     limits: opts.limits,
+    wrapHandler: (name, handler) => {
+      if (name !== 'score') return handler;
+      scoreFunction = new LocalScoreFunction({
+        handler,
+        metrics: releaseMetrics,
+        scopedRoot: root.scopedRoot,
+      });
+      return scoreFunction.invoke;
+    },
   });
+  if (!scoreFunction) throw new Error('the score route is missing from ROUTES');
+  root.useLocalPlatform({ scoreFunctionVersions: scoreFunction, releaseMetrics });
   // The upload URLs the API hands out point here; the port is only known now.
   process.env[ENV.STAGING_URL] =
     `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
@@ -222,7 +245,11 @@ async function startOn(
     dynamo,
     evaluateDrift,
     retraining,
+    scoreFunction,
+    releaseMetrics,
     async close() {
+      root.useLocalPlatform(undefined);
+      stopEmf();
       if (timer) clearInterval(timer);
       if (replayTimer) clearInterval(replayTimer);
       await retraining.idle();
@@ -301,8 +328,10 @@ export async function startApiServer(opts: {
   /** Routes of the twin's stand-ins (S3 uploads), served beside ROUTES. */
   extraRoutes?: readonly Route[];
   limits?: Partial<ListenerLimits>;
+  /** Puts a stand-in between a route and its handler (the twin's `live` alias before the score handler). */
+  wrapHandler?: (name: keyof typeof HANDLERS, handler: ApiHandler) => ApiHandler;
 }): Promise<{ server: Server; port: number; handlers: Record<keyof typeof HANDLERS, unknown> }> {
-  const { routes, handlers } = await apiRoutes();
+  const { routes, handlers } = await apiRoutes({ wrapHandler: opts.wrapHandler });
   const server = createLimitedServer(
     apiGatewayListener([...routes, ...(opts.extraRoutes ?? [])]),
     opts.limits,
@@ -316,7 +345,9 @@ export async function startApiServer(opts: {
  * `ROUTES` bound to the handler modules Lambda runs, each non-public route guarded by the
  * authorizer. Exported so tests can drive the listener in-process (the fuzz suite).
  */
-export async function apiRoutes(): Promise<{
+export async function apiRoutes(
+  opts: { wrapHandler?: (name: keyof typeof HANDLERS, handler: ApiHandler) => ApiHandler } = {},
+): Promise<{
   routes: Route[];
   handlers: Record<keyof typeof HANDLERS, unknown>;
 }> {
@@ -324,10 +355,22 @@ export async function apiRoutes(): Promise<{
   const authorize = handlers.authorizer as (
     e: unknown,
   ) => Promise<{ isAuthorized: boolean; context?: Record<string, string> }>;
+  // One wrapper per handler, whatever number of routes share it.
+  const wrappers = new Map<keyof typeof HANDLERS, ApiHandler>();
+  const wrapped = (name: keyof typeof HANDLERS): ApiHandler => {
+    let h = wrappers.get(name);
+    if (!h) {
+      h = opts.wrapHandler
+        ? opts.wrapHandler(name, handlers[name] as ApiHandler)
+        : (handlers[name] as ApiHandler);
+      wrappers.set(name, h);
+    }
+    return h;
+  };
   const routes: Route[] = ROUTES.map((r) => ({
     method: r.method,
     path: r.path,
-    handler: handlers[r.handler] as ApiHandler,
+    handler: wrapped(r.handler),
     guard:
       r.auth === 'public'
         ? undefined
@@ -465,6 +508,14 @@ async function ensureApiKeys(dataDir: string): Promise<{ admin: string; score: s
   return out;
 }
 
+/** Who else reads each EMF line (the release metrics store of the running twin). */
+const emfListeners = new Set<(line: string) => void>();
+/** Subscribes to the EMF lines the handlers write; returns the unsubscribe. */
+function onEmfLine(listener: (line: string) => void): () => void {
+  emfListeners.add(listener);
+  return () => emfListeners.delete(listener);
+}
+
 let emfRouted = false;
 /**
  * With POWERTOOLS_DEV the metrics utility writes EMF through the global
@@ -477,7 +528,9 @@ function routeEmfToFile(file: string): void {
   const sink = new Console(createWriteStream(file, { flags: 'a' }));
   const original = console.log.bind(console);
   console.log = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].startsWith('{"_aws"')) sink.log(args[0]);
-    else original(...args);
+    if (typeof args[0] === 'string' && args[0].startsWith('{"_aws"')) {
+      sink.log(args[0]);
+      for (const l of emfListeners) l(args[0]);
+    } else original(...args);
   };
 }

@@ -14,9 +14,19 @@ import type { Logger, MetricDatum, MetricsSink } from '#core/ports.ts';
 export class PowertoolsMetricsSink implements MetricsSink {
   constructor(private readonly metrics: Metrics) {}
 
-  emit(data: readonly MetricDatum[], dimensions?: Readonly<Record<string, string>>): void {
+  emit(
+    data: readonly MetricDatum[],
+    dimensions?: Readonly<Record<string, string>>,
+    alsoBy?: readonly Readonly<Record<string, string>>[],
+  ): void {
     if (data.length === 0) return;
     if (dimensions) this.metrics.addDimensions({ ...dimensions });
+    // Each set is its own dimension set of the record; without `dimensions` the record keeps its
+    // default set (service, environment) as well, as Powertools writes it when no set is added.
+    if (alsoBy?.length) {
+      if (!dimensions) this.metrics.addDimensions({});
+      for (const set of alsoBy) this.metrics.addDimensions({ ...set });
+    }
     for (const d of data) {
       this.metrics.addMetric(
         d.name,

@@ -1,4 +1,4 @@
-import { METRICS } from '#contracts';
+import { METRIC_DIMENSIONS, METRICS, modelVersionDimension } from '#contracts';
 import type { CaptureCounts, CapturedRow, CaptureSink, Logger, MetricsSink, ModelRef } from '#core/ports.ts';
 import { rowsToMatrix, type ScoreResult, scoreMatrix } from '#core/scoring.ts';
 import type { ModelCache } from './serve.ts';
@@ -45,12 +45,16 @@ export function scoreRows(deps: ScoreDeps) {
     const x = rowsToMatrix(input.rows, model.manifest.features, deps.maxRows, model.inputType);
     const results = await scoreMatrix(model, x, input.rows.length);
     const anomalies = results.reduce((n, r) => n + (r.anomaly ? 1 : 0), 0);
+    const byVersion = [
+      { [METRIC_DIMENSIONS.modelVersion]: modelVersionDimension(input.model, model.version) },
+    ];
     deps.metrics.emit(
       [
         { name: METRICS.rowsScored, value: results.length },
         { name: METRICS.anomalies, value: anomalies },
       ],
       { model: input.model },
+      byVersion,
     );
     const counts = await capture(
       deps,
@@ -60,7 +64,7 @@ export function scoreRows(deps: ScoreDeps) {
       model.manifest.features,
       results,
     );
-    emitCaptureCounts(deps.metrics, counts, input.model);
+    emitCaptureCounts(deps.metrics, counts, input.model, byVersion);
     return {
       model: input.model,
       version: model.version,
@@ -73,10 +77,15 @@ export function scoreRows(deps: ScoreDeps) {
 
 /**
  * The capture counters of one request, with the request's `model` dimension like `RowsScored`,
- * which they add up to. `CaptureErrors` (parked + lost) goes out once more with the service
+ * which they add up to (and, like it, per model version: a release judges capture errors per version). `CaptureErrors` (parked + lost) goes out once more with the service
  * dimension only: the set its alarm watches.
  */
-function emitCaptureCounts(m: MetricsSink, c: CaptureCounts, model: string): void {
+function emitCaptureCounts(
+  m: MetricsSink,
+  c: CaptureCounts,
+  model: string,
+  byVersion: readonly Record<string, string>[],
+): void {
   m.emit(
     [
       { name: METRICS.capturesWritten, value: c.written },
@@ -85,6 +94,7 @@ function emitCaptureCounts(m: MetricsSink, c: CaptureCounts, model: string): voi
       { name: METRICS.capturesLost, value: c.lost },
     ],
     { model },
+    byVersion,
   );
   if (c.parked + c.lost > 0) m.emit([{ name: METRICS.captureErrors, value: c.parked + c.lost }]);
 }

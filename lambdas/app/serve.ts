@@ -46,6 +46,23 @@ export class ModelCache {
     return p;
   }
 
+  /**
+   * The version `alias` resolved to at the last lookup, if cached (expired or not), without any
+   * read: what an unpinned function was serving when a request failed.
+   */
+  peekAliasVersion(name: string, alias = 'production'): number | undefined {
+    return this.#aliases.get(`${name}#${alias}`)?.version;
+  }
+
+  /**
+   * Forgets every alias resolution, so the next request of each model reads the registry again:
+   * what a promotion needs so warm instances stop serving the old model before the TTL ends.
+   */
+  invalidateAliases(): void {
+    this.#aliases.clear();
+    this.#approvals.clear();
+  }
+
   /** Caller-chosen versions must be Approved; checked with the same TTL as alias lookups. */
   async #requireApproved(name: string, version: number): Promise<void> {
     const now = (this.deps.now ?? Date.now)();

@@ -198,7 +198,15 @@ export interface MetricDatum {
  * never mix their dimensions or values.
  */
 export interface MetricsSink {
-  emit(data: readonly MetricDatum[], dimensions?: Readonly<Record<string, string>>): void;
+  /**
+   * One record of `data` under `dimensions`, and under each set of `alsoBy` too (EMF dimension
+   * sets of the same record: the values are counted once per set, at no extra line).
+   */
+  emit(
+    data: readonly MetricDatum[],
+    dimensions?: Readonly<Record<string, string>>,
+    alsoBy?: readonly Readonly<Record<string, string>>[],
+  ): void;
 }
 
 /** Structured log attributes; an `error` attribute holding an Error is logged with its stack. */

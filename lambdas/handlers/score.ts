@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { type ScoreInput, type ScoreOutput, scoreRows } from '#app/score.ts';
-import { ENV } from '#contracts';
+import { ENV, METRIC_DIMENSIONS, modelVersionDimension } from '#contracts';
 import { type HttpEvent, type HttpResult, httpHandler, json } from '#runtime/http.ts';
 import { parseRowsRequest } from '#runtime/request.ts';
 import { captures, config, log, member, metricsSink, models } from '#runtime/root.ts';
@@ -65,5 +65,19 @@ const preload = async (): Promise<void> => {
 };
 await preload();
 
+/**
+ * The model version a failed request was for: the pinned one, else what the alias last resolved
+ * to in this process (a release tells blue's and green's `ServerErrors` apart by it).
+ */
+const errorDimensions = (event: HttpEvent) => {
+  const model = event.pathParameters?.model;
+  if (!model) return [];
+  const c = config();
+  const version = c.modelVersion ?? models().peekAliasVersion(model, c.modelAlias);
+  return version === undefined
+    ? []
+    : [{ [METRIC_DIMENSIONS.modelVersion]: modelVersionDimension(model, version) }];
+};
+
 /** Score Lambda (`HANDLERS.score`): `POST /v1/models/{model}/score`. */
-export const handler = httpHandler((event, context) => core()(event, context));
+export const handler = httpHandler((event, context) => core()(event, context), { errorDimensions });

@@ -43,6 +43,12 @@ export const RuntimeConfigSchema = z.object({
   eventBusName: optional,
   /** Seconds an alias → version resolution is cached per process. */
   aliasCacheSeconds: int(60, 0, 86_400),
+  /** Seconds the score path caches a model's active release record (is a shadow phase on?). */
+  releaseCacheSeconds: int(10, 0, 3600),
+  /** Release machine: the score function whose versions and `live` alias a release moves. */
+  scoreFunctionName: optional,
+  /** Deployment environment (the `environment` metric dimension). */
+  environment: optional,
   /** Drift evaluator: window of captures compared with the reference, minutes. */
   driftWindowMinutes: int(60, 1, 7 * 24 * 60),
   /** Drift evaluator: models evaluated when the scheduled event names none (empty → all registered). */
@@ -101,6 +107,9 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     apiKeysFile: env[ENV.API_KEYS_FILE],
     eventBusName: env[ENV.EVENT_BUS_NAME],
     aliasCacheSeconds: env[ENV.ALIAS_CACHE_SECONDS] || undefined,
+    releaseCacheSeconds: env[ENV.RELEASE_CACHE_SECONDS] || undefined,
+    scoreFunctionName: env[ENV.SCORE_FUNCTION_NAME],
+    environment: env[ENV.ENVIRONMENT],
     driftWindowMinutes: env[ENV.DRIFT_WINDOW_MINUTES] || undefined,
     driftModels: env[ENV.DRIFT_MODELS],
     driftSettings: env[ENV.DRIFT_CONFIG],

@@ -140,6 +140,12 @@ export interface HttpErrorsOptions {
   readonly metrics?: MetricsSink;
   /** `Retry-After` of a dependency outage, seconds. @default 5 */
   readonly retryAfterSeconds?: number;
+  /**
+   * Extra dimension sets of `ServerErrors` / `DependencyErrors` for this request, e.g. the model
+   * version the score function served (a release judges each version by them). Never throws.
+   * @default none: the service set only
+   */
+  readonly errorDimensions?: (event: HttpEvent) => readonly Readonly<Record<string, string>>[];
 }
 
 /**
@@ -158,12 +164,18 @@ export const httpErrors = (
     const o = { metrics, retryAfterSeconds: 5, ...opts };
     let err: unknown = request.error;
     const requestId = request.context?.awsRequestId ?? request.event?.requestContext?.requestId ?? 'unknown';
+    let alsoBy: readonly Readonly<Record<string, string>>[] = [];
+    try {
+      alsoBy = (request.event && o.errorDimensions?.(request.event)) || [];
+    } catch {
+      // Dimensions are a nicety of the count; the count itself must still go out.
+    }
     if (!isVigilError(err) && isDependencyFailure(err)) {
       err = new DependencyUnavailableError(describeError(err), o.retryAfterSeconds);
     }
     if (err instanceof DependencyUnavailableError) {
       logger.warn('dependency unavailable', { reason: describeCause(request.error), requestId });
-      o.metrics.emit([{ name: METRICS.dependencyErrors, value: 1 }]);
+      o.metrics.emit([{ name: METRICS.dependencyErrors, value: 1 }], undefined, alsoBy);
       request.response = json(
         503,
         { error: { code: err.code, message: err.message, details: err.details } },
@@ -183,7 +195,7 @@ export const httpErrors = (
     logger.error('unhandled error', { error: err as Error, requestId });
     // The response is a normal return to Lambda, so its Errors metric never sees this 500:
     // count it here (service dimension only) for the alarms that roll a canary back.
-    metrics.emit([{ name: SERVER_ERRORS_METRIC, value: 1 }]);
+    o.metrics.emit([{ name: SERVER_ERRORS_METRIC, value: 1 }], undefined, alsoBy);
     request.response = json(
       500,
       { error: { code: 'InternalError', message: 'Internal error', requestId } },

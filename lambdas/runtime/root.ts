@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
 import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
+import { CloudWatchReleaseMetrics } from '#adapters/cloudwatch-release-metrics.ts';
 import { describeError } from '#adapters/dependency-errors.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
@@ -14,6 +15,7 @@ import {
   MemoryEventPublisher,
   type PutEventsClient,
 } from '#adapters/events.ts';
+import { LambdaScoreFunctionVersions } from '#adapters/lambda-versions.ts';
 import { logger, metrics } from '#adapters/observability.ts';
 import { s3Client } from '#adapters/s3-client.ts';
 import { FileKeys, SecretsManagerKeys } from '#adapters/secrets.ts';
@@ -33,7 +35,7 @@ import type {
   PackageStaging,
 } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
-import type { ReleaseStore } from '#core/release/ports.ts';
+import type { ReleaseMetricsReader, ReleaseStore, ScoreFunctionVersions } from '#core/release/ports.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
 /**
@@ -142,6 +144,56 @@ export const releases = /* @__PURE__ */ member(
     }),
 );
 
+/**
+ * What the local twin stands in for AWS with, inside this process: its simulated versions of the
+ * score function and its metrics store. Lambda never sets it; the twin sets it at start.
+ */
+export interface LocalPlatform {
+  readonly scoreFunctionVersions: ScoreFunctionVersions;
+  readonly releaseMetrics: ReleaseMetricsReader;
+}
+let localPlatform: LocalPlatform | undefined;
+
+/** The twin installs (and on close removes) its stand-ins for the Lambda and CloudWatch APIs. */
+export function useLocalPlatform(platform: LocalPlatform | undefined): void {
+  localPlatform = platform;
+}
+
+const lambdaVersions = /* @__PURE__ */ member(
+  (): ScoreFunctionVersions =>
+    new LambdaScoreFunctionVersions({
+      client: lazyClient(() =>
+        import('@aws-sdk/client-lambda').then((m) => new m.LambdaClient({ maxAttempts: 5 })),
+      ),
+      functionName: required(config().scoreFunctionName, ENV.SCORE_FUNCTION_NAME),
+    }),
+);
+
+/**
+ * The score function's versions and `live` alias: the Lambda API, or the twin's simulation.
+ * @throws Error when `VIGIL_SCORE_FUNCTION_NAME` is unset outside the twin
+ */
+export const scoreFunctionVersions = (): ScoreFunctionVersions =>
+  localPlatform?.scoreFunctionVersions ?? lambdaVersions();
+
+const cloudWatchReleaseMetrics = /* @__PURE__ */ member((): ReleaseMetricsReader => {
+  const c = config();
+  return new CloudWatchReleaseMetrics({
+    client: lazyClient(() =>
+      import('@aws-sdk/client-cloudwatch').then((m) => new m.CloudWatchClient({ maxAttempts: 5 })),
+    ),
+    functionName: required(c.scoreFunctionName, ENV.SCORE_FUNCTION_NAME),
+    ...(c.environment ? { environment: c.environment } : {}),
+  });
+});
+
+/**
+ * Per-version readings of a release: CloudWatch, or the twin's metrics store.
+ * @throws Error when `VIGIL_SCORE_FUNCTION_NAME` is unset outside the twin
+ */
+export const releaseMetrics = (): ReleaseMetricsReader =>
+  localPlatform?.releaseMetrics ?? cloudWatchReleaseMetrics();
+
 /** Model packages: S3 in AWS, a directory on the twin. @throws Error when neither is configured */
 export const store = /* @__PURE__ */ member((): ArtifactStore => {
   const c = config();
@@ -234,6 +286,22 @@ export const apiKeys = /* @__PURE__ */ member((): SecretSource => {
   if (c.apiKeysFile) return new FileKeys(c.apiKeysFile, { onStale });
   throw new Error(`${ENV.API_KEYS_SECRET} (or ${ENV.API_KEYS_FILE} locally) is required`);
 });
+
+/**
+ * An SDK client created, and its module imported, on its first call: only the release machine's
+ * tasks reach these, and no other bundle should carry (or load) their SDKs.
+ */
+function lazyClient<C extends { send(command: never): Promise<unknown> }>(
+  build: () => Promise<C>,
+): Pick<C, 'send'> {
+  let client: Promise<C> | undefined;
+  return {
+    send: (async (command: never) => {
+      client ??= build();
+      return (await client).send(command);
+    }) as C['send'],
+  };
+}
 
 /** An EventBridge client created, and its SDK module imported, on the first publish. */
 function lazyEventBridge(): PutEventsClient {

@@ -1,0 +1,135 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelPackage } from '#core/model/manifest.ts';
+import { modelsCli } from '../../bin/commands/models-cli.ts';
+import { startTwin, type Twin } from '../../local/twin.ts';
+import { fixturePackage } from '../unit/registry/fixture-package.ts';
+
+async function writePackage(dir: string, pkg: ModelPackage): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'model.onnx'), pkg.onnx);
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(pkg.manifest));
+  return dir;
+}
+
+describe('the twin’s score function versions and live alias (model releases, serving side)', () => {
+  let twin: Twin;
+  let dir: string;
+  const vigil = async (...argv: string[]) => {
+    const code = await modelsCli([...argv, '--data-dir', dir], {
+      env: { VIGIL_URL: twin.url.replace('localhost', '127.0.0.1') },
+      out: () => undefined,
+      err: (t) => process.stderr.write(t),
+    });
+    expect(code).toBe(0);
+  };
+  const score = async (n = 1) => {
+    const res = await fetch(`${twin.url}/v1/models/rel-model/score`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': twin.scoreApiKey },
+      body: JSON.stringify({ rows: Array.from({ length: n }, (_, i) => ({ cpu: i, memory: 2 * i })) }),
+    });
+    return { status: res.status, body: (await res.json()) as { version?: number } };
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'vigil-rel-'));
+    twin = await startTwin({ port: 0, dataDir: dir, inMemory: true, driftEveryMs: 0 });
+    await vigil(
+      'register',
+      '--package',
+      await writePackage(path.join(dir, 'a'), fixturePackage({ name: 'rel-model', seed: 3 })),
+    );
+    await vigil(
+      'register',
+      '--package',
+      await writePackage(path.join(dir, 'b'), fixturePackage({ name: 'rel-model', seed: 4 })),
+      '--force',
+    );
+    await vigil('approve', 'rel-model', '1', '--reason', 'test');
+    await vigil('approve', 'rel-model', '2', '--reason', 'test');
+    await vigil('promote', 'rel-model', '--version', '1');
+  });
+  afterAll(async () => {
+    await twin?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves everything from version 1, unpinned, when no release runs', async () => {
+    twin.scoreFunction.resetRoutingCounts();
+    for (let i = 0; i < 5; i++) expect(await score()).toMatchObject({ status: 200, body: { version: 1 } });
+    expect(twin.scoreFunction.routingCounts()).toEqual({ '1': 5 });
+    expect(await twin.scoreFunction.live()).toMatchObject({ primaryVersion: '1', weights: {} });
+  });
+
+  it('routes a weight to a pinned green with its own environment; blue keeps the production alias', async () => {
+    const live = await twin.scoreFunction.live();
+    const green = await twin.scoreFunction.publishPinned({ modelVersion: 2, codeSha256: live.codeSha256 });
+    expect(green).toEqual({ functionVersion: '2', modelVersion: 2 });
+    await twin.scoreFunction.route('2', 0.3, live.revisionId);
+    twin.scoreFunction.resetRoutingCounts();
+    const from = new Date(Date.now() - 1);
+    const served = { 1: 0, 2: 0 } as Record<number, number>;
+    for (let i = 0; i < 60; i++) {
+      const r = await score(2);
+      expect(r.status).toBe(200);
+      served[r.body.version as number] = (served[r.body.version as number] ?? 0) + 1;
+    }
+    const counts = twin.scoreFunction.routingCounts();
+    // Every request green served answered with the candidate, every one blue served with production.
+    expect(counts).toEqual({ '1': served[1], '2': served[2] });
+    expect(served[2]).toBeGreaterThan(5);
+    expect(served[2]).toBeLessThan(40);
+
+    const r = await twin.releaseMetrics.read({
+      model: 'rel-model',
+      blue: { functionVersion: '1', modelVersion: 1 },
+      green,
+      from,
+      to: new Date(Date.now() + 1),
+    });
+    expect(r.blue).toMatchObject({
+      invocations: served[1],
+      rowsScored: 2 * (served[1] as number),
+      errors: 0,
+    });
+    expect(r.green).toMatchObject({
+      invocations: served[2],
+      rowsScored: 2 * (served[2] as number),
+      errors: 0,
+    });
+    expect(r.green.p99DurationMs).toBeGreaterThan(0);
+  });
+
+  it('counts a crashing version’s Errors and answers 500 as API Gateway does', async () => {
+    twin.scoreFunction.inject('2', { crash: true });
+    const from = new Date(Date.now() - 1);
+    twin.scoreFunction.resetRoutingCounts();
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await score()).status);
+    const crashed = twin.scoreFunction.routingCounts()['2'] ?? 0;
+    expect(crashed).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 500)).toHaveLength(crashed);
+    const r = await twin.releaseMetrics.read({
+      model: 'rel-model',
+      blue: { functionVersion: '1', modelVersion: 1 },
+      green: { functionVersion: '2', modelVersion: 2 },
+      from,
+      to: new Date(Date.now() + 1),
+    });
+    expect(r.green.errors).toBe(crashed);
+    expect(r.blue.errors).toBe(0);
+    twin.scoreFunction.inject('2', {});
+  });
+
+  it('sends zero requests to green once its weight is 0, and retires it', async () => {
+    await twin.scoreFunction.route('2', 0);
+    twin.scoreFunction.resetRoutingCounts();
+    for (let i = 0; i < 20; i++) expect((await score()).body.version).toBe(1);
+    expect(twin.scoreFunction.routingCounts()).toEqual({ '1': 20 });
+    await twin.scoreFunction.retire('2');
+    expect(twin.scoreFunction.versions().map((v) => v.functionVersion)).toEqual(['1']);
+  });
+});
