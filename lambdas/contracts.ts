@@ -191,6 +191,11 @@ export const RETRAINING_TASKS = {
   Notify: { handler: 'retrainNotify', service: 'vigil-retrain-notify' },
 } as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
 
+/** A machine's task table: state name → the handler it invokes and that function's service name. */
+export type TaskTable = Readonly<
+  Record<string, { readonly handler: keyof typeof HANDLERS; readonly service: string }>
+>;
+
 /**
  * The release state machine's task states and their handlers (DESIGN.md §8,
  * lambdas/app/release.ts), mapped back by `POWERTOOLS_SERVICE_NAME` like `RETRAINING_TASKS`.
@@ -213,15 +218,19 @@ export const RELEASE_TASKS = {
 
 /**
  * The state machines of the CDK app, by the key the local runner and the tests use. `id` is the
- * construct id (and so the start of the template's logical id) of the `AWS::StepFunctions::
- * StateMachine`. Task functions are mapped back to handler modules through their
- * `POWERTOOLS_SERVICE_NAME` (each machine's `*_TASKS` table, like `RETRAINING_TASKS`).
+ * construct id of the `AWS::StepFunctions::StateMachine`, created directly in its stack (so the
+ * template's logical id is `id` + CDK's 8-character hash). `tasks` is the machine's `*_TASKS`
+ * table: the local runner maps a task's function back to its handler module through the
+ * function's `POWERTOOLS_SERVICE_NAME` (the `service` of a row of any machine's table).
  * Issue 10 owns `retraining`, issue 11 adds `release`, issue 15 adds `driftSummary`.
  */
 export const STATE_MACHINES = {
-  retraining: { id: 'Retraining' },
-  release: { id: 'Release' },
-} as const satisfies Record<string, { id: string }>;
+  retraining: { id: 'Retraining', tasks: RETRAINING_TASKS },
+  release: { id: 'Release', tasks: RELEASE_TASKS },
+} as const satisfies Record<string, { id: string; tasks: TaskTable }>;
+
+/** A key of {@link STATE_MACHINES}. */
+export type StateMachineKey = keyof typeof STATE_MACHINES;
 
 /**
  * Where captures live, shared by the writers (score path, issue 15's capture paths) and every

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HANDLERS } from '#contracts';
-import { type LocalExecution, RetrainingRunner } from './retraining-runner.ts';
+import type { HANDLERS, StateMachineKey } from '#contracts';
+import { type LocalExecution, StateMachineRunner } from './state-machine-runner.ts';
 import { applyRule, type BusEvent, type SynthesizedMachine } from './state-machines.ts';
 
 /**
@@ -31,38 +31,41 @@ async function sourceHash(): Promise<string> {
   return h.digest('hex');
 }
 
+type Machines = Partial<Record<StateMachineKey, SynthesizedMachine>>;
+type CachedMachine = Omit<SynthesizedMachine, 'functions'> & { functions: [string, keyof typeof HANDLERS][] };
+
 /**
- * The synthesized machine, cached under `dataDir` by a hash of the CDK sources: synthesizing
+ * The synthesized machines, cached under `dataDir` by a hash of the CDK sources: synthesizing
  * the whole app in-process takes tens of seconds on a busy machine, and its output only
  * changes when `lib/` or `contracts.ts` do.
  */
-async function machine(dataDir: string): Promise<SynthesizedMachine> {
-  const file = path.join(dataDir, 'retraining-machine.json');
+async function machines(dataDir: string): Promise<Machines> {
+  const file = path.join(dataDir, 'state-machines.json');
   const hash = await sourceHash();
   try {
-    const cached = JSON.parse(await readFile(file, 'utf8')) as {
-      hash: string;
-      machine: Omit<SynthesizedMachine, 'functions'> & { functions: [string, keyof typeof HANDLERS][] };
-    };
-    if (cached.hash === hash) return { ...cached.machine, functions: new Map(cached.machine.functions) };
+    const cached = JSON.parse(await readFile(file, 'utf8')) as { hash: string; machines: CachedMachine[] };
+    if (cached.hash === hash)
+      return Object.fromEntries(
+        cached.machines.map((m) => [m.key, { ...m, functions: new Map(m.functions) }]),
+      );
   } catch {
     // No cache or an unreadable one: synthesize.
   }
-  const { synthesizeRetrainingMachine } = (await import(
-    SYNTHESIZE_APP
-  )) as typeof import('./synthesize-app.ts');
-  const m = synthesizeRetrainingMachine('dev');
-  await writeFile(file, JSON.stringify({ hash, machine: { ...m, functions: [...m.functions] } }));
-  return m;
+  const { synthesizeStateMachines } = (await import(SYNTHESIZE_APP)) as typeof import('./synthesize-app.ts');
+  const ms = synthesizeStateMachines('dev');
+  const cache: CachedMachine[] = Object.values(ms).map((m) => ({ ...m, functions: [...m.functions] }));
+  await writeFile(file, JSON.stringify({ hash, machines: cache }));
+  return ms;
 }
 
 /**
- * The twin's EventBridge for retraining: reads the events the handlers appended to the
- * events file since the last look, passes each through the synthesized rules (pattern +
- * input transformer) and starts an execution of the synthesized machine for each match.
+ * The twin's Step Functions and EventBridge: one runner over every synthesized machine, and the
+ * bus — reads the events the handlers appended to the events file since the last look, passes
+ * each through the synthesized rules (pattern + input transformer) and starts an execution of
+ * the machine a rule targets for each match.
  */
 export class LocalRetraining {
-  #runner?: Promise<RetrainingRunner>;
+  #runner?: Promise<StateMachineRunner>;
   #offset = 0;
   readonly #ended: LocalExecution[] = [];
 
@@ -74,11 +77,15 @@ export class LocalRetraining {
     },
   ) {}
 
-  /** The runner over the synthesized definition (built on first use). */
-  runner(): Promise<RetrainingRunner> {
-    this.#runner ??= machine(this.opts.dataDir).then(
-      (m) =>
-        new RetrainingRunner({ machine: m, handlers: this.opts.handlers, onEnd: (e) => this.#ended.push(e) }),
+  /** The runner over every synthesized machine (built on first use). */
+  runner(): Promise<StateMachineRunner> {
+    this.#runner ??= machines(this.opts.dataDir).then(
+      (ms) =>
+        new StateMachineRunner({
+          machines: ms,
+          handlers: this.opts.handlers,
+          onEnd: (e) => this.#ended.push(e),
+        }),
     );
     return this.#runner;
   }
@@ -107,9 +114,9 @@ export class LocalRetraining {
     const started: { executionArn: string; done: Promise<LocalExecution> }[] = [];
     for (const event of events) {
       const runner = await this.runner();
-      for (const rule of (await this.runner()).machineRules) {
+      for (const { key, rule } of runner.rules) {
         const input = applyRule(rule, event);
-        if (input !== undefined) started.push(runner.start(input));
+        if (input !== undefined) started.push(runner.start(key, input));
       }
     }
     return started;

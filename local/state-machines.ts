@@ -1,7 +1,11 @@
-import { type HANDLERS, RELEASE_TASKS, RETRAINING_TASKS, STATE_MACHINES } from '#contracts';
+import { type HANDLERS, STATE_MACHINES, type StateMachineKey, type TaskTable } from '#contracts';
 
 /** One state machine definition (ASL) from the synthesized template, with its functions resolved. */
-export interface SynthesizedMachine {
+export interface SynthesizedMachine<K extends string = StateMachineKey> {
+  /** Its key in `STATE_MACHINES`. */
+  readonly key: K;
+  /** Its local ARN (what a `Ref` to it resolves to): {@link localStateMachineArn}. */
+  readonly arn: string;
   /** The ASL, with every function reference replaced by a local ARN. */
   readonly definition: AslDefinition;
   /** Local ARN → handler name (a key of `HANDLERS`). */
@@ -44,7 +48,11 @@ export function applyRule(rule: EventRule, event: BusEvent): unknown {
         event,
       );
   const text = rule.inputTemplate.replace(/<([A-Za-z0-9_.-]+)>/g, (m, name: string) =>
-    name in rule.inputPathsMap ? JSON.stringify(valueAt(rule.inputPathsMap[name]) ?? null) : m,
+    name === 'aws.events.event'
+      ? JSON.stringify(event)
+      : name in rule.inputPathsMap
+        ? JSON.stringify(valueAt(rule.inputPathsMap[name]) ?? null)
+        : m,
   );
   return JSON.parse(text);
 }
@@ -68,6 +76,18 @@ export interface AslState {
 export const localFunctionArn = (logicalId: string) =>
   `arn:aws:lambda:local:000000000000:function:${logicalId}`;
 
+/** `arn:aws:states:local:000000000000:stateMachine:<key>`: what a `Ref` to a machine becomes locally. */
+export const localStateMachineArn = (key: string) => `arn:aws:states:local:000000000000:stateMachine:${key}`;
+
+/** The key in a local machine ARN, or undefined for anything else. */
+export const keyOfStateMachineArn = (arn: string): string | undefined =>
+  /^arn:aws:states:local:000000000000:stateMachine:([^:]+)$/.exec(arn)?.[1];
+
+/** What the runner needs of a `STATE_MACHINES` row: the construct id and the task table. */
+export type MachineSpecs<K extends string> = Readonly<
+  Record<K, { readonly id: string; readonly tasks: TaskTable }>
+>;
+
 /** Pseudo parameters as the twin answers them (ARNs of service integrations name the partition). */
 const PSEUDO: Record<string, string> = {
   'AWS::Partition': 'aws',
@@ -77,80 +97,171 @@ const PSEUDO: Record<string, string> = {
 };
 
 type Cfn = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+/** A synthesized template, as `Template.toJSON()` gives it. */
+export type CfnTemplate = { readonly [key: string]: unknown };
+
+/** Service name → handler, over every machine's task table (service names are unique). */
+const handlerByService = <K extends string>(specs: MachineSpecs<K>): Map<string, keyof typeof HANDLERS> =>
+  new Map(
+    Object.values<MachineSpecs<K>[K]>(specs).flatMap((m) =>
+      Object.values(m.tasks).map((t) => [t.service, t.handler] as const),
+    ),
+  );
+
+/** The key whose construct id is the logical id less CDK's 8-hex-digit hash. */
+const keyOfLogicalId = <K extends string>(specs: MachineSpecs<K>, logicalId: string): K | undefined =>
+  (Object.keys(specs) as K[]).find((k) => new RegExp(`^${specs[k].id}[0-9A-F]{8}$`).test(logicalId));
 
 /**
- * Reads the retraining state machine out of a synthesized Pipeline stack template: its
- * `DefinitionString` is an `Fn::Join` whose only intrinsics are the task functions'
- * `Fn::GetAtt [<logical id>, Arn]`. Each becomes a local ARN, mapped to the handler through the
- * function's `POWERTOOLS_SERVICE_NAME` (set from `RETRAINING_TASKS`), so tasks resolve by ARN to
- * the same handler modules Lambda runs.
+ * Reads every `AWS::StepFunctions::StateMachine` out of the synthesized templates (stack name →
+ * template, the app's stack names, which `Fn::GetStackOutput` refers to: the release machine lives in the Pipeline stack, the drift-summary machine in the
+ * Drift stack), keyed by its `STATE_MACHINES` key. A `DefinitionString` is an `Fn::Join` whose
+ * intrinsics are resolved as the twin answers them:
+ *
+ * - `Fn::GetAtt [<function>, Arn]` → a local function ARN, mapped to the handler through the
+ *   function's `POWERTOOLS_SERVICE_NAME` (a row of some machine's `tasks` table), so tasks
+ *   resolve by ARN to the same handler modules Lambda runs; a function that is no task (say,
+ *   one a machine only names) keeps its local ARN and maps to nothing;
+ * - `Ref <state machine>` → {@link localStateMachineArn} of its key;
+ * - `Fn::GetStackOutput` (the app's weak cross-stack references) → the output's value, resolved
+ *   in the producing stack's template;
+ * - pseudo parameters → the twin's partition, region and account; any other `Ref`/`GetAtt` →
+ *   `local:<logical id>` (a name the runner cannot act on, but the definition stays parseable).
+ *
+ * `specs` defaults to `STATE_MACHINES` (tests pass machines of their own).
+ *
+ * @throws Error for a machine whose logical id matches no `specs` entry, or an
+ *   intrinsic the twin cannot resolve
+ */
+export function machinesFromTemplates<K extends string = StateMachineKey>(
+  templates: Readonly<Record<string, CfnTemplate>>,
+  specs: MachineSpecs<K> = STATE_MACHINES as unknown as MachineSpecs<K>,
+): Partial<Record<K, SynthesizedMachine<K>>> {
+  const byService = handlerByService(specs);
+  const out: Partial<Record<K, SynthesizedMachine<K>>> = {};
+  const machineKeys = new Map<string, K>();
+  for (const [stack, template] of Object.entries(templates)) {
+    for (const [id, r] of Object.entries((template.Resources ?? {}) as Cfn)) {
+      if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
+      const key = keyOfLogicalId(specs, id);
+      if (!key)
+        throw new Error(
+          `state machine ${id} in ${stack} matches no STATE_MACHINES id (construct id + hash): add it to lambdas/contracts.ts`,
+        );
+      machineKeys.set(`${stack}/${id}`, key);
+    }
+  }
+  for (const [stack, template] of Object.entries(templates)) {
+    const resources = (template.Resources ?? {}) as Cfn;
+    for (const [id, r] of Object.entries(resources)) {
+      if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
+      const key = machineKeys.get(`${stack}/${id}`) as K;
+      const functions = new Map<string, keyof typeof HANDLERS>();
+      const resolve = (part: unknown, inStack: string): string => {
+        if (typeof part === 'string') return part;
+        const res = (templates[inStack]?.Resources ?? {}) as Cfn;
+        const p = part as {
+          Ref?: string;
+          'Fn::GetAtt'?: [string, string];
+          'Fn::GetStackOutput'?: { StackName: unknown; OutputName: unknown };
+          'Fn::Join'?: [string, unknown[]];
+        };
+        if (p.Ref !== undefined) {
+          if (p.Ref in PSEUDO) return PSEUDO[p.Ref];
+          const target = res[p.Ref];
+          if (target?.Type === 'AWS::StepFunctions::StateMachine')
+            return localStateMachineArn(machineKeys.get(`${inStack}/${p.Ref}`) as string);
+          if (target) return `local:${p.Ref}`;
+          throw new Error(`Ref to ${p.Ref}, which ${inStack} does not define`);
+        }
+        if (p['Fn::GetAtt']) {
+          const [logicalId, attr] = p['Fn::GetAtt'];
+          const target = res[logicalId];
+          if (!target) throw new Error(`Fn::GetAtt of ${logicalId}, which ${inStack} does not define`);
+          if (target.Type === 'AWS::Lambda::Function' && attr === 'Arn') {
+            const env = (
+              target.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined
+            )?.Variables;
+            const arn = localFunctionArn(logicalId);
+            const handler = byService.get(String(env?.POWERTOOLS_SERVICE_NAME));
+            if (handler) functions.set(arn, handler);
+            return arn;
+          }
+          if (target.Type === 'AWS::StepFunctions::StateMachine' && attr === 'Arn')
+            return localStateMachineArn(machineKeys.get(`${inStack}/${logicalId}`) as string);
+          return `local:${logicalId}.${attr}`;
+        }
+        if (p['Fn::GetStackOutput']) {
+          const { StackName, OutputName } = p['Fn::GetStackOutput'];
+          const producer = resolve(StackName, inStack);
+          const outputs = (templates[producer]?.Outputs ?? {}) as Record<string, { Value: unknown }>;
+          const output = outputs[resolve(OutputName, inStack)];
+          if (!output)
+            throw new Error(`Fn::GetStackOutput ${producer}.${String(OutputName)}: no such output`);
+          return resolve(output.Value, producer);
+        }
+        if (p['Fn::Join']) {
+          const [sep, parts] = p['Fn::Join'];
+          return parts.map((x) => resolve(x, inStack)).join(sep);
+        }
+        throw new Error(`unexpected intrinsic in the definition of ${key}: ${JSON.stringify(part)}`);
+      };
+      const def = r.Properties?.DefinitionString;
+      if (def === undefined) throw new Error(`state machine ${id} has no DefinitionString`);
+      // `DefinitionSubstitutions` (`${name}` placeholders), resolved like the definition itself.
+      const subs = (r.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
+      const text = Object.entries(subs).reduce(
+        (t, [name, value]) => t.split(`\${${name}}`).join(resolve(value, stack)),
+        resolve(def, stack),
+      );
+      const arn = localStateMachineArn(key);
+      const eventRules = Object.values(templates).flatMap((t) => rulesTargeting(t, id));
+      out[key] = { key, arn, definition: JSON.parse(text) as AslDefinition, functions, eventRules };
+    }
+  }
+  return out;
+}
+
+/**
+ * The one machine `key` (default: retraining) of a single template.
+ * @throws Error when the template does not hold it
  */
 export function machineFromTemplate(
-  template: { readonly [key: string]: unknown },
-  id: string = STATE_MACHINES.retraining.id,
+  template: CfnTemplate,
+  key: StateMachineKey = 'retraining',
 ): SynthesizedMachine {
-  const resources = (template.Resources ?? {}) as Cfn;
-  // A logical id is the construct path's ids joined, then an 8-hex-digit hash.
-  const machines = Object.entries(resources)
-    .filter(
-      ([logical, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && logical.slice(0, -8).endsWith(id),
-    )
-    .map(([, r]) => r);
-  if (machines.length !== 1)
-    throw new Error(`expected one state machine '${id}' in the template, found ${machines.length}`);
-  const byService = new Map<string, keyof typeof HANDLERS>(
-    [...Object.values(RETRAINING_TASKS), ...Object.values(RELEASE_TASKS)].map((t) => [t.service, t.handler]),
-  );
-  const functions = new Map<string, keyof typeof HANDLERS>();
-  const definition = machines[0].Properties?.DefinitionString as
-    | { 'Fn::Join'?: [string, unknown[]] }
-    | undefined;
-  const join = definition?.['Fn::Join'];
-  if (!join) throw new Error('DefinitionString is not an Fn::Join');
-  const text = join[1]
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const ref = (part as { Ref?: string }).Ref;
-      if (ref !== undefined && ref in PSEUDO) return PSEUDO[ref];
-      // A child machine (`startExecution.sync`): its ARN names it by logical id locally.
-      if (ref !== undefined && resources[ref]?.Type === 'AWS::StepFunctions::StateMachine')
-        return `arn:aws:states:local:000000000000:stateMachine:${ref}`;
-      const att = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
-      if (att?.[1] !== 'Arn')
-        throw new Error(`unexpected intrinsic in the definition: ${JSON.stringify(part)}`);
-      const fn = resources[att[0]];
-      const env = (fn?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
-        ?.Variables;
-      const handler = byService.get(String(env?.POWERTOOLS_SERVICE_NAME));
-      if (!handler) throw new Error(`function ${att[0]} is not a task of a known machine`);
-      const arn = localFunctionArn(att[0]);
-      functions.set(arn, handler);
-      return arn;
-    })
-    .join(join[0]);
-  const eventRules: EventRule[] = Object.values(resources)
+  const m = machinesFromTemplates({ template })[key];
+  if (!m) throw new Error(`no ${key} state machine (${STATE_MACHINES[key].id}…) in the template`);
+  return m;
+}
+
+/** The EventBridge rules of `template` (with an event pattern) that target the machine `logicalId`. */
+function rulesTargeting(template: CfnTemplate, logicalId: string): EventRule[] {
+  return Object.values((template.Resources ?? {}) as Cfn)
     .filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties?.EventPattern)
     .flatMap((r) => {
       const p = r.Properties as {
         EventPattern: { source?: string[]; 'detail-type'?: string[] };
         Targets?: {
+          Arn?: { Ref?: string };
+          Input?: unknown;
           InputTransformer?: { InputPathsMap?: Record<string, string>; InputTemplate?: unknown };
         }[];
       };
-      return (p.Targets ?? []).flatMap((t) =>
-        t.InputTransformer
-          ? [
-              {
-                source: p.EventPattern.source ?? [],
-                detailType: p.EventPattern['detail-type'] ?? [],
-                inputPathsMap: t.InputTransformer.InputPathsMap ?? {},
-                inputTemplate: templateText(t.InputTransformer.InputTemplate),
-              },
-            ]
-          : [],
-      );
+      return (p.Targets ?? [])
+        .filter((t) => t.Arn?.Ref === logicalId)
+        .map((t) => ({
+          source: p.EventPattern.source ?? [],
+          detailType: p.EventPattern['detail-type'] ?? [],
+          inputPathsMap: t.InputTransformer?.InputPathsMap ?? {},
+          // A target without a transformer passes a constant Input, or else the whole event.
+          inputTemplate: t.InputTransformer
+            ? templateText(t.InputTransformer.InputTemplate)
+            : t.Input !== undefined
+              ? templateText(t.Input)
+              : '<aws.events.event>',
+        }));
     });
-  return { definition: JSON.parse(text) as AslDefinition, functions, eventRules };
 }
 
 /** An input template is a string, or an `Fn::Join` of strings when CDK split it. */

@@ -54,6 +54,11 @@ export interface TwinOptions {
  * The environment the twin gives the handlers: the same variable names the CDK app sets, local
  * values. An operator's own `VIGIL_CAPTURE_SAMPLE_RATE` is honoured (an option wins over it).
  */
+/** The twin's alias cache: short, so a promotion shows within seconds. */
+export const TWIN_ALIAS_CACHE_SECONDS = 3;
+/** Release durations on the twin: canary10-15m's 15-minute bake becomes 18 s. */
+export const TWIN_RELEASE_TIME_SCALE = 0.02;
+
 export function twinEnvironment(a: {
   dataDir: string;
   endpoint: string;
@@ -76,6 +81,17 @@ export function twinEnvironment(a: {
     // SNS's stand-in for retraining notifications.
     [ENV.NOTIFICATIONS_FILE]: path.join(a.dataDir, 'notifications.jsonl'),
     [ENV.SERVICE_NAME]: SERVICES.local,
+    // Model releases bake for seconds here (a full canary in under a minute), and promotion's
+    // wait for the alias cache matches the twin's shorter cache. An operator's own values win.
+    [ENV.ALIAS_CACHE_SECONDS]: env[ENV.ALIAS_CACHE_SECONDS] ?? String(TWIN_ALIAS_CACHE_SECONDS),
+    [ENV.RELEASE_CONFIG]:
+      env[ENV.RELEASE_CONFIG] ??
+      JSON.stringify({
+        timeScale: TWIN_RELEASE_TIME_SCALE,
+        aliasCacheSeconds: Number(env[ENV.ALIAS_CACHE_SECONDS] ?? TWIN_ALIAS_CACHE_SECONDS),
+        // Off: the score path has no shadow phase yet, so a shadow window would judge nothing.
+        shadow: { enabled: false },
+      }),
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
     AWS_REGION: env.AWS_REGION ?? 'local',
@@ -200,6 +216,17 @@ async function startOn(
     handlers,
   });
   await retraining.skipExisting();
+  // Step Functions for the releases API: the synthesized release machine on the same runner.
+  root.useLocalPlatform({
+    scoreFunctionVersions: scoreFunction,
+    releaseMetrics,
+    releaseExecutions: {
+      async start(input) {
+        const { executionArn } = (await retraining.runner()).start('release', input);
+        return { executionArn };
+      },
+    },
+  });
 
   const evaluateDrift = async (): Promise<unknown[]> => {
     const evaluate = handlers.driftEvaluate as (e: unknown) => Promise<unknown>;

@@ -17,7 +17,7 @@ import {
   pathParam,
   validate,
 } from '#runtime/http.ts';
-import { member, registry, releases } from '#runtime/root.ts';
+import { localReleaseExecutions, member, registry, releases } from '#runtime/root.ts';
 
 /**
  * The releases API (issue 11, DESIGN.md §5 control plane, admin scope):
@@ -69,16 +69,16 @@ export const createReleasesHandler = (deps: StartDeps) => httpHandler((event) =>
 
 const deps = /* @__PURE__ */ member((): StartDeps => {
   const arn = process.env[ENV.RELEASE_STATE_MACHINE_ARN];
+  const executions =
+    localReleaseExecutions() ??
+    (arn ? new SfnReleaseExecutions({ client: new SFNClient({}), stateMachineArn: arn }) : undefined);
   return {
     releases: releases(),
     registry: registry(),
-    // The deployment group's own pre-traffic hook guards the other direction; here, a deployment
-    // shifting `live` shows as weights on it, which the release machine's Begin refuses.
+    // A code deployment shifting `live` shows as weights on it, which the machine's Begin refuses.
     codeDeployments: { inProgress: async () => false },
     settings: parseReleaseSettings(process.env[ENV.RELEASE_CONFIG] ?? '{}'),
-    ...(arn
-      ? { executions: new SfnReleaseExecutions({ client: new SFNClient({}), stateMachineArn: arn }) }
-      : {}),
+    ...(executions ? { executions } : {}),
   };
 });
 

@@ -243,7 +243,7 @@ export class PipelineStack extends Stack {
     lockRelease(fns.Notify);
     publishes(fns.Notify);
 
-    this.release = new ReleaseStateMachine(this, 'ReleaseMachine', {
+    this.release = new ReleaseStateMachine(this, STATE_MACHINES.release.id, {
       environmentName: config.envName,
       stateMachineName: releaseStateMachineName(config),
       settings: config.release,
@@ -321,7 +321,8 @@ export class PipelineStack extends Stack {
     const markReleaseRolledBack = mark('release-rolled-back');
     markReleaseRolledBack.next(notify);
     const release = withRetry(
-      new tasks.StepFunctionsStartExecution(this, 'Release', {
+      new tasks.StepFunctionsStartExecution(this, 'ReleaseStep', {
+        stateName: 'Release',
         stateMachine: this.release.stateMachine,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
         associateWithParent: true,

@@ -64,7 +64,10 @@ describe('retraining on the local twin', () => {
     });
     expect(execution.error).toBeUndefined();
     expect(execution.status).toBe('SUCCEEDED');
-    expect(execution.state).toBe('Notify');
+    expect(execution.state).toBe('Succeeded');
+    const entered = execution.history.filter((h) => h.type === 'StateEntered').map((h) => h.state);
+    expect(entered).toEqual(expect.arrayContaining(['AcquireLock', 'TrainInLambda', 'Register', 'Notify']));
+    expect(entered).not.toContain('TrainOnEks');
 
     const versions = (await get('/v1/models/default/versions')).versions as Json[];
     const v2 = versions.find((v) => v.version === 2);
@@ -100,7 +103,7 @@ describe('retraining on the local twin', () => {
     const file = path.join(dir, 'bad.csv');
     await writeFile(file, toCsv(defaultManifest.features, cols));
     const runner = await twin.retraining.runner();
-    const { done } = runner.start({ model: 'default', trigger: 'manual', data: file });
+    const { done } = runner.start('retraining', { model: 'default', trigger: 'manual', data: file });
     const execution = await done;
     expect(execution.status).toBe('FAILED');
     expect(execution.error?.error).toBe('DataValidationFailed');
