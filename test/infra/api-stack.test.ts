@@ -15,7 +15,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
   const { templates, config } = envs[name];
   const functions = [...vigilFunctions(templates.api), ...vigilFunctions(templates.drift)];
 
-  it('builds all seven handlers', () => {
+  it('builds all eight handlers', () => {
     expect(functions.map(([, p]) => serviceOf(p)).sort()).toEqual([
       'vigil-authorizer',
       'vigil-drift-evaluate',
@@ -23,6 +23,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
       'vigil-explain',
       'vigil-health',
       'vigil-models',
+      'vigil-releases',
       'vigil-score',
     ]);
   });
@@ -207,6 +208,9 @@ describe('HTTP API routes and authorizer', () => {
         'POST /v1/models/{model}/versions/{version}/approve',
         'POST /v1/models/{model}/versions/{version}/reject',
         'PUT /v1/models/{model}/aliases/{alias}',
+        // Model releases (issue 11, admin scope).
+        'GET /v1/models/{model}/releases',
+        'POST /v1/models/{model}/releases',
       ].sort(),
     );
     expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
