@@ -318,27 +318,31 @@ export class PipelineStack extends Stack {
     markSucceeded.next(notify);
     // The release machine's outcome is the pipeline's: promoted → succeeded; rolled back → its own
     // outcome (the release record says which signal); anything else → errored.
-    const markReleaseRolledBack = mark('release-rolled-back');
-    markReleaseRolledBack.next(notify);
-    const release = withRetry(
-      new tasks.StepFunctionsStartExecution(this, 'ReleaseStep', {
-        stateName: 'Release',
-        stateMachine: this.release.stateMachine,
-        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-        associateWithParent: true,
-        input: sfn.TaskInput.fromObject({
-          model: sfn.JsonPath.stringAt('$.model'),
-          version: sfn.JsonPath.numberAt('$.register.version'),
-          startedBy: sfn.JsonPath.format('retraining:{}', sfn.JsonPath.executionId),
+    // Built only when used: an unreachable state makes the definition invalid.
+    const releaseStep = (): sfn.IChainable => {
+      const markReleaseRolledBack = mark('release-rolled-back');
+      markReleaseRolledBack.next(notify);
+      const release = withRetry(
+        new tasks.StepFunctionsStartExecution(this, 'ReleaseStep', {
+          stateName: 'Release',
+          stateMachine: this.release.stateMachine,
+          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+          associateWithParent: true,
+          input: sfn.TaskInput.fromObject({
+            model: sfn.JsonPath.stringAt('$.model'),
+            version: sfn.JsonPath.numberAt('$.register.version'),
+            startedBy: sfn.JsonPath.format('retraining:{}', sfn.JsonPath.executionId),
+          }),
+          resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
+          resultPath: '$.release',
         }),
-        resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
-        resultPath: '$.release',
-      }),
-    )
-      .addCatch(markReleaseRolledBack, { errors: ['ReleaseRolledBack'], resultPath: '$.error' })
-      .addCatch(markErrored, { resultPath: '$.error' });
-    release.next(markSucceeded);
-    const afterApproval: sfn.IChainable = rc.releaseAfterRegister ? release : markSucceeded;
+      )
+        .addCatch(markReleaseRolledBack, { errors: ['ReleaseRolledBack'], resultPath: '$.error' })
+        .addCatch(markErrored, { resultPath: '$.error' });
+      release.next(markSucceeded);
+      return release;
+    };
+    const afterApproval: sfn.IChainable = rc.releaseAfterRegister ? releaseStep() : markSucceeded;
     let afterRegister: sfn.IChainable = afterApproval;
     if (rc.approvalRequired) {
       const markRejected = mark('rejected');
