@@ -20,6 +20,7 @@ const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   capture: () => import('./capture.ts'),
   'drift-scale': () => import('./drift-scale.ts'),
   edge: () => import('./edge.ts'),
+  release: () => import('./release.ts'),
 };
 
 function print(t: BenchTable): void {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The Vigil CLI: `vigil serve | train | score | explain | models | drift`.
+ * The Vigil CLI: `vigil serve | train | score | explain | models | release | drift`.
  * `npm start` is `vigil serve`.
  */
 
@@ -19,6 +19,7 @@ Commands:
   explain   Explain a JSON body's scores (TreeSHAP) with a package directory.
   models    The model registry over the HTTP API (--url/VIGIL_URL, --api-key/VIGIL_API_KEY):
             list | versions | register | import | approve | reject | promote | rollback | history | …
+  release   Model releases over the HTTP API: start <model> <version> [--policy …] | watch <model> | list <model>.
   drift     Compare two CSVs with the drift tests; exit 1 when drift.
   keys      Issue an API key (stored hashed).
   retrain         Start a retraining execution (retrain <model> [--data uri] [--params json]);
@@ -145,6 +146,8 @@ async function main(argv: string[]): Promise<number> {
       const cli = (await import('./commands/models-cli.ts')).modelsCli;
       return rest[0] === 'list' ? cli(['retraining', ...rest.slice(1)]) : cli(['retrain', ...rest]);
     }
+    case 'release':
+      return (await import('./commands/release-cli.ts')).releaseCli(rest);
     case 'keys':
       return (await import('./commands/keys.ts')).keysCommand(rest);
     case 'retrain-worker':

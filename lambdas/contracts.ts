@@ -82,6 +82,10 @@ export const ENV = {
    * a lock holder still runs. The twin's runner stands in locally.
    */
   RETRAINING_MACHINE_ARN: 'VIGIL_RETRAINING_MACHINE_ARN',
+  /** Release settings as JSON (`ReleaseSettingsSchema` in lambdas/core/release/policy.ts). */
+  RELEASE_CONFIG: 'VIGIL_RELEASE_CONFIG',
+  /** ARN of the release state machine (the releases API starts executions of it). */
+  RELEASE_STATE_MACHINE_ARN: 'VIGIL_RELEASE_STATE_MACHINE_ARN',
   /** SNS topic receiving retraining notifications. */
   NOTIFY_TOPIC_ARN: 'VIGIL_NOTIFY_TOPIC_ARN',
   /** Local twin only: JSON-lines file standing in for the SNS topic. */
@@ -131,6 +135,7 @@ export const SERVICES = {
   health: 'vigil-health',
   /** The Data stack's custom resource registering the shipped default model on first deploy. */
   seedDefaultModel: 'vigil-seed-default-model',
+  releases: 'vigil-releases',
   /** Every handler in one process on the local twin. */
   local: 'vigil-local',
   /** `vigil serve --aws` on EKS. */
@@ -181,6 +186,13 @@ export const HANDLERS = {
   driftPlan: 'lambdas/handlers/drift-plan.ts',
   driftSummarize: 'lambdas/handlers/drift-summarize.ts',
   driftReduce: 'lambdas/handlers/drift-reduce.ts',
+  releases: 'lambdas/handlers/releases.ts',
+  releaseBegin: 'lambdas/handlers/release-begin.ts',
+  releaseJudge: 'lambdas/handlers/release-judge.ts',
+  releaseAdvance: 'lambdas/handlers/release-advance.ts',
+  releasePromote: 'lambdas/handlers/release-promote.ts',
+  releaseFinish: 'lambdas/handlers/release-finish.ts',
+  releaseRollback: 'lambdas/handlers/release-rollback.ts',
 } as const;
 
 /**
@@ -239,6 +251,26 @@ export const DRIFT_SUMMARY_TASKS = {
 export const DRIFT_SUMMARY_PREFIX = 'drift-summaries/';
 
 /**
+ * The release state machine's task states and their handlers (DESIGN.md §8,
+ * lambdas/app/release.ts), mapped back by `POWERTOOLS_SERVICE_NAME` like `RETRAINING_TASKS`.
+ * `Judge` runs after the shadow phase and after every bake (two states, one function).
+ */
+export const RELEASE_TASKS = {
+  /** Records the release (one per model), publishes green pinned to the candidate with blue's code. */
+  Begin: { handler: 'releaseBegin', service: 'vigil-release-begin' },
+  /** Reads both versions' readings over the window and decides (continue/promote/rollback/pause). */
+  Judge: { handler: 'releaseJudge', service: 'vigil-release-judge' },
+  /** Moves `live`'s weight on green to the next step's. */
+  Advance: { handler: 'releaseAdvance', service: 'vigil-release-advance' },
+  /** Registry `production` → candidate, conditional on the alias revision. */
+  Promote: { handler: 'releasePromote', service: 'vigil-release-promote' },
+  /** After the alias cache's TTL: `live` back to one unpinned version, green retired, history, SNS. */
+  Finish: { handler: 'releaseFinish', service: 'vigil-release-finish' },
+  /** Weight 0, green retired, registry untouched, history with the signal, SNS. */
+  Rollback: { handler: 'releaseRollback', service: 'vigil-release-rollback' },
+} as const satisfies Record<string, { handler: keyof typeof HANDLERS; service: string }>;
+
+/**
  * The state machines of the CDK app, by the key the local runner and the tests use. `id` is the
  * construct id of the `AWS::StepFunctions::StateMachine`, created directly in its stack (so the
  * template's logical id is `id` + CDK's 8-character hash). `tasks` is the machine's `*_TASKS`
@@ -249,6 +281,7 @@ export const DRIFT_SUMMARY_PREFIX = 'drift-summaries/';
 export const STATE_MACHINES = {
   retraining: { id: 'Retraining', tasks: RETRAINING_TASKS },
   driftSummary: { id: 'DriftSummary', tasks: DRIFT_SUMMARY_TASKS },
+  release: { id: 'Release', tasks: RELEASE_TASKS },
 } as const satisfies Record<string, { id: string; tasks: TaskTable }>;
 
 /** A key of {@link STATE_MACHINES}. */
@@ -319,6 +352,12 @@ export const DRIFT_EVENT = { source: 'vigil.drift', detailType: 'vigil.drift.det
 export const RETRAINING_EVENT = {
   source: 'vigil.retraining',
   detailType: (outcome: string) => `vigil.retraining.${outcome}`,
+} as const;
+
+/** Events of the release state machine: `vigil.release.<outcome>` (promoted, rolled-back, failed). */
+export const RELEASE_EVENT = {
+  source: 'vigil.release',
+  detailType: (outcome: string) => `vigil.release.${outcome}`,
 } as const;
 
 /** Metric namespace for EMF metrics. */
@@ -466,6 +505,9 @@ export const ROUTES: ReadonlyArray<{
   { method: 'GET', path: '/v1/models/{model}/retraining', handler: 'models', auth: 'key' },
   { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
   { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/rollback', handler: 'models', auth: 'admin' },
+  // Model releases (issue 11): start one, read them with every judgement.
+  { method: 'POST', path: '/v1/models/{model}/releases', handler: 'releases', auth: 'admin' },
+  { method: 'GET', path: '/v1/models/{model}/releases', handler: 'releases', auth: 'admin' },
 ];
 
 /** HTTP methods a route may use. */

@@ -218,6 +218,11 @@ const configSchema = z.strictObject({
       .int()
       .min(1)
       .max(24 * 7),
+    /**
+     * Whether a registered (and approved) candidate is released by the release machine (the
+     * `Release` step). The local twin turns it off until its runner runs `.sync` child machines.
+     */
+    releaseAfterRegister: z.boolean().default(true),
     /** Optional scheduled retraining per model: `{ model: 'rate(7 days)' }`. */
     schedules: z
       .record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), z.string().regex(/^(rate|cron)\(.+\)$/))
@@ -244,6 +249,12 @@ const configSchema = z.strictObject({
       message: 'domainName and certificateArn go together',
     })
     .default({ enabled: true }),
+  /**
+   * Model releases (`ReleaseSettingsSchema` in lambdas/core/release/policy.ts, validated by the
+   * release tasks and by test/infra/release-state-machine.test.ts for every environment): default
+   * policy, shadow phase, judgement limits, the alias-cache wait before promotion completes.
+   */
+  release: z.record(z.string(), z.unknown()).default({}),
   eks: z.strictObject({
     /**
      * CPU architecture of the streaming scorer: the image is built for it and the pods select
@@ -283,6 +294,12 @@ const sharedRetraining = {
   executionTimeoutHours: 6,
 };
 
+/**
+ * Release defaults shared by the environments: promotion waits out the score path's alias cache
+ * (`ENV.ALIAS_CACHE_SECONDS`, 60 s by default) before `live` drops green.
+ */
+const sharedRelease = { aliasCacheSeconds: 60 };
+
 const RAW: Record<EnvName, unknown> = {
   dev: {
     ...shared,
@@ -320,6 +337,7 @@ const RAW: Record<EnvName, unknown> = {
       rollback: { periodSeconds: 60, evaluationPeriods: 1, datapointsToAlarm: 1 },
     },
     canary: 'ALL_AT_ONCE',
+    release: { ...sharedRelease, defaultPolicy: 'canary10-15m', shadow: { enabled: false } },
     retraining: { ...sharedRetraining, approvalRequired: false },
     logRetentionDays: 7,
     removalPolicy: 'destroy',
@@ -370,6 +388,7 @@ const RAW: Record<EnvName, unknown> = {
       rollback: { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 },
     },
     canary: 'LINEAR_10PERCENT_EVERY_1MINUTE',
+    release: { ...sharedRelease, defaultPolicy: 'canary10-15m', shadow: { enabled: true, minutes: 5 } },
     retraining: { ...sharedRetraining, approvalRequired: false },
     logRetentionDays: 30,
     removalPolicy: 'destroy',
@@ -421,6 +440,12 @@ const RAW: Record<EnvName, unknown> = {
       rollback: { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 },
     },
     canary: 'CANARY_10PERCENT_10MINUTES',
+    release: {
+      ...sharedRelease,
+      defaultPolicy: 'canary10-15m',
+      shadow: { enabled: true, minutes: 10 },
+      judgement: { p99: { maxMs: 250 } },
+    },
     retraining: { ...sharedRetraining, approvalRequired: true, schedules: { default: 'rate(7 days)' } },
     logRetentionDays: 365,
     removalPolicy: 'retain',
@@ -482,6 +507,13 @@ export const driftIntervalMinutes = (config: VigilConfig): number => {
   }
   return minutes;
 };
+
+/**
+ * Name of the release state machine: fixed, so the Api stack (whose releases function starts it)
+ * can name its ARN without a reference to the Pipeline stack, which depends on the Api stack's
+ * score function (a reference both ways would be a cycle).
+ */
+export const releaseStateMachineName = (config: VigilConfig): string => `vigil-${config.envName}-release`;
 
 /** Tag value and stack-name prefix for an environment, e.g. `Vigil-prod`. */
 export const stackPrefix = (config: VigilConfig): string => `Vigil-${config.envName}`;

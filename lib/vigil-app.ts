@@ -102,8 +102,9 @@ export const addVigilStacks = (
     data,
     eks,
     drift,
+    api,
     entries: options.entries,
-    description: description('retraining state machine and its triggers'),
+    description: description('retraining and release state machines and their triggers'),
   });
   acknowledgeGuardFindings([data, api, drift, observability, eks, pipeline], config);
   for (const stack of [data, api, drift, observability, eks, pipeline]) {

@@ -8,6 +8,13 @@ import { handler as driftSummarize } from '#handlers/drift-summarize.ts';
 import { handler as explain } from '#handlers/explain.ts';
 import { handler as health } from '#handlers/health.ts';
 import { handler as models } from '#handlers/models.ts';
+import { handler as releaseAdvance } from '#handlers/release-advance.ts';
+import { handler as releaseBegin } from '#handlers/release-begin.ts';
+import { handler as releaseFinish } from '#handlers/release-finish.ts';
+import { handler as releaseJudge } from '#handlers/release-judge.ts';
+import { handler as releasePromote } from '#handlers/release-promote.ts';
+import { handler as releaseRollback } from '#handlers/release-rollback.ts';
+import { handler as releases } from '#handlers/releases.ts';
 import { handler as retrainAcquireLock } from '#handlers/retrain-acquire-lock.ts';
 import { handler as retrainEvaluate } from '#handlers/retrain-evaluate.ts';
 import { handler as retrainGate } from '#handlers/retrain-gate.ts';
@@ -48,4 +55,11 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   driftPlan,
   driftSummarize,
   driftReduce,
+  releases,
+  releaseBegin,
+  releaseJudge,
+  releaseAdvance,
+  releasePromote,
+  releaseFinish,
+  releaseRollback,
 };

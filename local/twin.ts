@@ -15,8 +15,8 @@ import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 import { LocalRetraining } from './retraining-twin.ts';
-import { withStaticFiles } from './static-files.ts';
 import { LocalScoreFunction } from './score-function-twin.ts';
+import { withStaticFiles } from './static-files.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -80,6 +80,11 @@ export interface TwinOptions {
  * The environment the twin gives the handlers: the same variable names the CDK app sets, local
  * values. An operator's own `VIGIL_CAPTURE_SAMPLE_RATE` is honoured (an option wins over it).
  */
+/** The twin's alias cache: short, so a promotion shows within seconds. */
+export const TWIN_ALIAS_CACHE_SECONDS = 3;
+/** Release durations on the twin: canary10-15m's 15-minute bake becomes 18 s. */
+export const TWIN_RELEASE_TIME_SCALE = 0.02;
+
 export function twinEnvironment(a: {
   dataDir: string;
   endpoint: string;
@@ -108,6 +113,17 @@ export function twinEnvironment(a: {
     // SNS's stand-in for retraining notifications.
     [ENV.NOTIFICATIONS_FILE]: path.join(a.dataDir, 'notifications.jsonl'),
     [ENV.SERVICE_NAME]: SERVICES.local,
+    // Model releases bake for seconds here (a full canary in under a minute), and promotion's
+    // wait for the alias cache matches the twin's shorter cache. An operator's own values win.
+    [ENV.ALIAS_CACHE_SECONDS]: env[ENV.ALIAS_CACHE_SECONDS] ?? String(TWIN_ALIAS_CACHE_SECONDS),
+    [ENV.RELEASE_CONFIG]:
+      env[ENV.RELEASE_CONFIG] ??
+      JSON.stringify({
+        timeScale: TWIN_RELEASE_TIME_SCALE,
+        aliasCacheSeconds: Number(env[ENV.ALIAS_CACHE_SECONDS] ?? TWIN_ALIAS_CACHE_SECONDS),
+        // Off: the score path has no shadow phase yet, so a shadow window would judge nothing.
+        shadow: { enabled: false },
+      }),
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
     AWS_REGION: env.AWS_REGION ?? 'local',
@@ -225,7 +241,6 @@ async function startOn(
     },
   });
   if (!scoreFunction) throw new Error('the score route is missing from ROUTES');
-  root.useLocalPlatform({ scoreFunctionVersions: scoreFunction, releaseMetrics });
   // The upload URLs the API hands out point here; the port is only known now.
   process.env[ENV.STAGING_URL] =
     `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
@@ -243,6 +258,17 @@ async function startOn(
   const { useLocalStepFunctions } = await import('#runtime/retrain-control.ts');
   useLocalStepFunctions(retraining.stepFunctions());
   root.resetRoot();
+  // Step Functions for the releases API: the synthesized release machine on the same runner.
+  root.useLocalPlatform({
+    scoreFunctionVersions: scoreFunction,
+    releaseMetrics,
+    releaseExecutions: {
+      async start(input) {
+        const { executionArn } = (await retraining.runner()).start('release', input);
+        return { executionArn };
+      },
+    },
+  });
 
   const summarizeDrift = async (model: string): Promise<LocalDriftSummaryResult> =>
     runDriftSummaryLocally(await retraining.runner(), {

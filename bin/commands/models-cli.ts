@@ -80,10 +80,10 @@ export const MODELS_USAGE = `Usage: vigil models <command> [options]   (vigil mo
 ${COMMON}`;
 
 /** A usage mistake: exit code 2, the message names the flag. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /** An answer of the API other than 2xx. */
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -415,8 +415,8 @@ type Move = {
   event?: HistoryEvent;
 };
 
-/** Builds the request function: base URL and key resolved once, errors turned into ApiError. */
-async function client(
+/** Builds the request function: base URL and key resolved once, errors turned into ApiError (also `vigil release`). */
+export async function client(
   values: { url?: string; 'api-key'?: string; 'data-dir'?: string },
   env: NodeJS.ProcessEnv,
   doFetch: typeof fetch,

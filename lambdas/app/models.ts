@@ -24,7 +24,9 @@ import type {
   ModelSummary,
   ModelVersion,
 } from '#core/registry/types.ts';
+import type { ReleaseStore } from '#core/release/ports.ts';
 import { checkServable } from '#core/scoring.ts';
+import { assertNoRelease } from './release-guard.ts';
 
 /**
  * The registry's use cases (DESIGN.md §6), as plain functions over ports. The
@@ -39,6 +41,8 @@ export interface ModelsDeps {
   readonly staging?: PackageStaging;
   /** @default DEFAULT_POLICY (`production` takes only Approved versions) */
   readonly policy?: RegistryPolicy;
+  /** Model releases: while one holds a model, `production` is not moved by hand. Absent = no check. */
+  readonly releases?: Pick<ReleaseStore, 'active'>;
 }
 
 /** Who changes something and why; `actor` is the API key id the authorizer vouched for. */
@@ -218,7 +222,7 @@ async function readAlias(
  * @throws VigilError NotApproved | ConflictError (409 naming the current revision)
  */
 export async function setAlias(
-  deps: Pick<ModelsDeps, 'registry' | 'policy'>,
+  deps: Pick<ModelsDeps, 'registry' | 'policy' | 'releases'>,
   model: string,
   alias: string,
   version: number,
@@ -226,6 +230,7 @@ export async function setAlias(
 ): Promise<AliasMove> {
   assertAliasName(alias);
   assertVersionNumber(version);
+  await assertNoRelease(deps.releases, model, alias);
   const target = await deps.registry.getVersion(model, version);
   assertCanTakeAlias(target, alias, deps.policy ?? DEFAULT_POLICY);
   const { live, revision } = await readAlias(deps, model, alias, opts.expectedRevision);
@@ -246,12 +251,13 @@ export async function setAlias(
  * @throws VigilError BadRequest | NotApproved | NotFound | ConflictError
  */
 export async function rollback(
-  deps: Pick<ModelsDeps, 'registry' | 'policy'>,
+  deps: Pick<ModelsDeps, 'registry' | 'policy' | 'releases'>,
   model: string,
   alias: string,
   opts: AliasChange & { readonly to?: number },
 ): Promise<AliasMove> {
   requireReason(opts, 'roll an alias back');
+  await assertNoRelease(deps.releases, model, alias);
   if (opts.to !== undefined) assertVersionNumber(opts.to);
   const { current, live, revision } = await readAlias(deps, model, alias, opts.expectedRevision);
   if (!current) throw aliasUnset(model, alias);
@@ -281,11 +287,12 @@ export async function rollback(
  * @throws VigilError NotFound (unset) | ConflictError
  */
 export async function deleteAlias(
-  deps: Pick<ModelsDeps, 'registry'>,
+  deps: Pick<ModelsDeps, 'registry' | 'releases'>,
   model: string,
   alias: string,
   opts: AliasChange,
 ): Promise<AliasMove> {
+  await assertNoRelease(deps.releases, model, alias);
   const { live, revision } = await readAlias(deps, model, alias, opts.expectedRevision);
   if (!live) throw aliasUnset(model, alias);
   return deps.registry.writeAlias(model, alias, {

@@ -166,7 +166,15 @@ export const StepEventSchema = z.object({
 });
 
 /** How a run ended; each one is a `vigil.retraining.<outcome>` event. */
-export const OUTCOMES = ['succeeded', 'validation-failed', 'gate-failed', 'rejected', 'errored'] as const;
+export const OUTCOMES = [
+  'succeeded',
+  'validation-failed',
+  'gate-failed',
+  'rejected',
+  // The Release step's machine rolled the registered candidate back (issue 11).
+  'release-rolled-back',
+  'errored',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**
@@ -624,7 +632,9 @@ export function notificationBody(
           ? `candidate failed the gate: ${state.gate?.reasons.join('; ')}`
           : outcome === 'rejected'
             ? `version ${state.register?.version} was rejected`
-            : `retraining failed: ${state.error?.Error ?? 'error'}: ${truncate(state.error?.Cause ?? '', 500)}`;
+            : outcome === 'release-rolled-back'
+              ? `version ${state.register?.version} registered; its release rolled back (see GET /v1/models/${state.model}/releases)`
+              : `retraining failed: ${state.error?.Error ?? 'error'}: ${truncate(state.error?.Cause ?? '', 500)}`;
   return {
     model: state.model,
     outcome,

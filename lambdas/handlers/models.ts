@@ -21,7 +21,7 @@ import {
   withoutLocalPaths,
 } from '#runtime/http.ts';
 import { hasStepFunctions, retrainControl } from '#runtime/retrain-control.ts';
-import { member, registry, staging, store } from '#runtime/root.ts';
+import { member, registry, releases, staging, store } from '#runtime/root.ts';
 
 /**
  * The registry API (DESIGN.md §5 control plane): reads for any key, writes for
@@ -243,6 +243,7 @@ const deps = /* @__PURE__ */ member(
     registry: registry(),
     store: store(),
     staging: staging(),
+    releases: releases(),
     ...(hasStepFunctions() ? { retraining: retrainControl() } : {}),
   }),
 );

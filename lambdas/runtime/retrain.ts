@@ -41,7 +41,8 @@ export const retrainSteps = /* @__PURE__ */ member((): RetrainSteps => {
   });
 });
 
-function notifierFrom(env: NodeJS.ProcessEnv): Notifier {
+/** SNS when a topic is configured, else the twin's notifications file, else the log (shared with releases). */
+export function notifierFrom(env: NodeJS.ProcessEnv): Notifier {
   const topic = env[ENV.NOTIFY_TOPIC_ARN];
   if (topic) return new SnsNotifier(new SNSClient({}), topic);
   const file = env[ENV.NOTIFICATIONS_FILE];

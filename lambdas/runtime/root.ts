@@ -45,6 +45,7 @@ import type {
 } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
 import type { ReleaseMetricsReader, ReleaseStore, ScoreFunctionVersions } from '#core/release/ports.ts';
+import type { ReleaseExecutions } from '#core/release/starter.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
 /**
@@ -160,6 +161,8 @@ export const releases = /* @__PURE__ */ member(
 export interface LocalPlatform {
   readonly scoreFunctionVersions: ScoreFunctionVersions;
   readonly releaseMetrics: ReleaseMetricsReader;
+  /** Starts the release machine (the twin's runner); absent until the twin has one. */
+  readonly releaseExecutions?: ReleaseExecutions;
 }
 let localPlatform: LocalPlatform | undefined;
 
@@ -200,6 +203,9 @@ const cloudWatchReleaseMetrics = /* @__PURE__ */ member((): ReleaseMetricsReader
  * Per-version readings of a release: CloudWatch, or the twin's metrics store.
  * @throws Error when `VIGIL_SCORE_FUNCTION_NAME` is unset outside the twin
  */
+/** The twin's release executions, when it installed them (AWS: the handler's Step Functions client). */
+export const localReleaseExecutions = (): ReleaseExecutions | undefined => localPlatform?.releaseExecutions;
+
 export const releaseMetrics = (): ReleaseMetricsReader =>
   localPlatform?.releaseMetrics ?? cloudWatchReleaseMetrics();
 

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -18,7 +18,7 @@ import {
   SCORE_LIVE_ALIAS,
   SERVICES,
 } from '#contracts';
-import type { VigilConfig } from '../config.ts';
+import { releaseStateMachineName, type VigilConfig } from '../config.ts';
 import { ConsoleSite } from '../constructs/console-site.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
@@ -78,6 +78,14 @@ export class ApiStack extends Stack {
   public readonly models: ModelFunction;
   public readonly driftReports: ModelFunction;
   public readonly health: ModelFunction;
+  /** The releases API: starts release executions, lists releases (admin). */
+  public readonly releases: ModelFunction;
+  /**
+   * Deleting (and reading) the score function's published versions, for the release machine's
+   * Finish and Rollback roles. It lives beside the function so its `:*` wildcard (version numbers
+   * are not known at synth time) is acknowledged against a resource of this stack.
+   */
+  public readonly scoreVersionsPolicy: iam.ManagedPolicy;
   public readonly authorizerFn: ModelFunction;
   public readonly liveAlias: lambda.Alias;
   public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
@@ -169,6 +177,29 @@ export class ApiStack extends Stack {
       // Unknown models answer 404, which needs the registry.
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
 
+    const releaseMachineArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: releaseStateMachineName(config),
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.releases = new ModelFunction(this, 'Releases', {
+      ...fnDefaults,
+      entry: entries.releases,
+      serviceName: SERVICES.releases,
+      description:
+        'The releases API: starts a model release (admin) and lists releases with their judgements',
+      environment: {
+        [ENV.RELEASE_STATE_MACHINE_ARN]: releaseMachineArn,
+        [ENV.RELEASE_CONFIG]: JSON.stringify(config.release),
+      },
+    })
+      // The release record is a conditional put beside the registry's items (one per model).
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'readWrite' });
+    this.releases.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseMachineArn] }),
+    );
+
     this.health = new ModelFunction(this, 'Health', {
       ...fnDefaults,
       entry: entries.health,
@@ -182,6 +213,21 @@ export class ApiStack extends Stack {
       serviceName: SERVICES.authorizer,
       description: 'Checks the x-api-key header against the hashed keys in Secrets Manager',
     }).bindSecret({ secret: data.apiKeys, envVar: ENV.API_KEYS_SECRET });
+
+    this.scoreVersionsPolicy = new iam.ManagedPolicy(this, 'ScoreVersionsPolicy', {
+      description: 'Retires score-function versions a model release published',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['lambda:DeleteFunction', 'lambda:GetFunctionConfiguration'],
+          resources: [`${this.score.function.functionArn}:*`],
+        }),
+      ],
+    });
+    Validations.of(this.scoreVersionsPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.score.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason:
+        'A release retires the pinned version it published: a qualified ARN of this function only; the number is not known at synth time.',
+    });
 
     // Blue/green: each deploy publishes a new version; CodeDeploy shifts `live` to it per env policy.
     this.liveAlias = new lambda.Alias(this, 'ScoreLive', {
@@ -270,6 +316,7 @@ export class ApiStack extends Stack {
       score: this.liveAlias,
       explain: this.explain.function,
       models: this.models.function,
+      releases: this.releases.function,
       driftReports: this.driftReports.function,
       health: this.health.function,
     };

@@ -6,8 +6,8 @@ import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
-import { DefaultModelSeed } from '../constructs/default-model-seed.ts';
 import { CaptureStream } from '../constructs/capture-stream.ts';
+import { DefaultModelSeed } from '../constructs/default-model-seed.ts';
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 

@@ -10,10 +10,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { DRIFT_EVENT, ENV, RETRAINING_TASKS, STATE_MACHINES } from '#contracts';
-import type { VigilConfig } from '../config.ts';
+import { releaseStateMachineName, type VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
+import { ReleaseStateMachine } from '../constructs/release-state-machine.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
+import type { ApiStack } from './api-stack.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
 import type { DriftStack } from './drift-stack.ts';
 import type { EksStack } from './eks-stack.ts';
@@ -26,6 +28,8 @@ export interface PipelineStackProps extends StackProps {
   readonly eks: EksStack;
   /** The environment's event bus (drift events arrive there). */
   readonly drift: DriftStack;
+  /** The score function whose versions and `live` alias the release machine moves. */
+  readonly api: ApiStack;
   /**
    * Handler entry files.
    * @default HANDLERS from lambdas/contracts.ts
@@ -88,8 +92,9 @@ const OUTCOME_PATH = '$.outcome';
  *   → Notify → Succeeded
  *
  * Every task retries transient errors and catches the rest into Notify (`$.error`), which
- * publishes the outcome and releases the per-model lock. The release machine (its own
- * issue) is not started yet: the pipeline ends after Register/approval.
+ * publishes the outcome and releases the per-model lock. After Register (and approval), the
+ * `Release` step runs the release machine (`startExecution.sync:2`) and its outcome is the
+ * pipeline's: promoted → succeeded, rolled back → `release-rolled-back`.
  *
  * Triggers: an EventBridge rule on `vigil.drift.detected` and an optional schedule per model.
  *
@@ -100,6 +105,8 @@ const OUTCOME_PATH = '$.outcome';
  */
 export class PipelineStack extends Stack {
   public readonly stateMachine: sfn.StateMachine;
+  /** The model-release machine (issue 11), started by the retraining machine's `Release` step and the API. */
+  public readonly release: ReleaseStateMachine;
   public readonly functions: Readonly<Record<TaskName, ModelFunction>>;
   public readonly notifications: NotificationTopic;
   public readonly driftRule: events.Rule;
@@ -261,6 +268,22 @@ export class PipelineStack extends Stack {
     lockRelease(fns.Notify);
     publishes(fns.Notify);
 
+    this.release = new ReleaseStateMachine(this, STATE_MACHINES.release.id, {
+      environmentName: config.envName,
+      stateMachineName: releaseStateMachineName(config),
+      settings: config.release,
+      entries,
+      scoreFunction: props.api.score.function,
+      scoreVersionsPolicy: props.api.scoreVersionsPolicy,
+      registryTable: data.registryTable,
+      capturesTable: data.capturesTable,
+      notifications: this.notifications,
+      bus,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      memorySize: config.lambda.defaultMemoryMb,
+    });
+
     // ---- the definition ----
     const payload = (withToken = false) =>
       sfn.TaskInput.fromObject({
@@ -318,7 +341,34 @@ export class PipelineStack extends Stack {
 
     const markSucceeded = mark('succeeded');
     markSucceeded.next(notify);
-    let afterRegister: sfn.IChainable = markSucceeded;
+    // The release machine's outcome is the pipeline's: promoted → succeeded; rolled back → its own
+    // outcome (the release record says which signal); anything else → errored.
+    // Built only when used: an unreachable state makes the definition invalid.
+    const releaseStep = (): sfn.IChainable => {
+      const markReleaseRolledBack = mark('release-rolled-back');
+      markReleaseRolledBack.next(notify);
+      const release = withRetry(
+        new tasks.StepFunctionsStartExecution(this, 'ReleaseStep', {
+          stateName: 'Release',
+          stateMachine: this.release.stateMachine,
+          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+          associateWithParent: true,
+          input: sfn.TaskInput.fromObject({
+            model: sfn.JsonPath.stringAt('$.model'),
+            version: sfn.JsonPath.numberAt('$.register.version'),
+            startedBy: sfn.JsonPath.format('retraining:{}', sfn.JsonPath.executionId),
+          }),
+          resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
+          resultPath: '$.release',
+        }),
+      )
+        .addCatch(markReleaseRolledBack, { errors: ['ReleaseRolledBack'], resultPath: '$.error' })
+        .addCatch(markErrored, { resultPath: '$.error' });
+      release.next(markSucceeded);
+      return release;
+    };
+    const afterApproval: sfn.IChainable = rc.releaseAfterRegister ? releaseStep() : markSucceeded;
+    let afterRegister: sfn.IChainable = afterApproval;
     if (rc.approvalRequired) {
       const markRejected = mark('rejected');
       markRejected.next(notify);
@@ -335,7 +385,7 @@ export class PipelineStack extends Stack {
         // A person said no (SendTaskFailure with this error) or nobody answered in time: a clean end.
         .addCatch(markRejected, { errors: ['Rejected', 'States.Timeout'], resultPath: '$.error' })
         .addCatch(markErrored, { resultPath: '$.error' });
-      approval.next(markSucceeded);
+      approval.next(afterApproval);
       afterRegister = approval;
     }
     register.next(afterRegister);
@@ -362,6 +412,13 @@ export class PipelineStack extends Stack {
       new sfn.Choice(this, 'Outcome?')
         .when(sfn.Condition.stringEquals(OUTCOME_PATH, 'succeeded'), new sfn.Succeed(this, 'Succeeded'))
         .when(sfn.Condition.stringEquals(OUTCOME_PATH, 'rejected'), new sfn.Succeed(this, 'Rejected'))
+        .when(
+          sfn.Condition.stringEquals(OUTCOME_PATH, 'release-rolled-back'),
+          new sfn.Fail(this, 'ReleaseRolledBack', {
+            error: 'ReleaseRolledBack',
+            cause: 'The candidate was registered but its release rolled back; see the notification',
+          }),
+        )
         .when(
           sfn.Condition.stringEquals(OUTCOME_PATH, 'validation-failed'),
           new sfn.Fail(this, 'DataValidationFailed', {
@@ -486,6 +543,12 @@ export class PipelineStack extends Stack {
   private acknowledge(fns: Record<TaskName, ModelFunction>, config: VigilConfig): void {
     const smPolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (smPolicy) {
+      const release = this.getLogicalId(this.release.stateMachine.node.defaultChild as sfn.CfnStateMachine);
+      Validations.of(smPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${release}"}]}]}*]`,
+        reason:
+          'The Release step (startExecution.sync) describes and stops executions of the release machine only; their names are not known at synth time.',
+      });
       Validations.of(smPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:

@@ -15,7 +15,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
   const { templates, config } = envs[name];
   const functions = [...vigilFunctions(templates.api), ...vigilFunctions(templates.drift)];
 
-  it('builds the seven API and drift handlers and the three drift-summary tasks', () => {
+  it('builds the API, drift, release and drift-summary handlers', () => {
     expect(functions.map(([, p]) => serviceOf(p)).sort()).toEqual([
       'vigil-authorizer',
       'vigil-drift-evaluate',
@@ -26,6 +26,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
       'vigil-explain',
       'vigil-health',
       'vigil-models',
+      'vigil-releases',
       'vigil-score',
     ]);
   });
@@ -221,6 +222,9 @@ describe('HTTP API routes and authorizer', () => {
         // Retraining (DESIGN.md §8): the manual trigger (admin) and the listing.
         'POST /v1/models/{model}/retrain',
         'GET /v1/models/{model}/retraining',
+        // Model releases (issue 11, admin scope).
+        'GET /v1/models/{model}/releases',
+        'POST /v1/models/{model}/releases',
       ].sort(),
     );
     expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());

@@ -105,7 +105,8 @@ describe('retraining state machine definition', () => {
 
   it('waits for approval in prod only, and ends a rejection or timeout as Rejected', () => {
     expect(devAsl.States.WaitForApproval).toBeUndefined();
-    expect(devAsl.States.Register.Next).toBe('Mark-succeeded');
+    // Then the release machine (issue 11): test/infra/release-state-machine.test.ts.
+    expect(devAsl.States.Register.Next).toBe('Release');
     const approval = prodAsl.States.WaitForApproval;
     expect(prodAsl.States.Register.Next).toBe('WaitForApproval');
     expect(approval.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');

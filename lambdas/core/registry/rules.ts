@@ -154,7 +154,7 @@ export function decisionEvent(v: ModelVersion): HistoryEvent | undefined {
 /** A recorded alias move: everything needed to rebuild its history event. */
 export interface AliasMoveRecord {
   readonly alias: string;
-  readonly type: Extract<HistoryEventType, 'alias-set' | 'rolled-back' | 'alias-deleted'>;
+  readonly type: Extract<HistoryEventType, 'alias-set' | 'promoted' | 'rolled-back' | 'alias-deleted'>;
   readonly revision: number;
   readonly at: string;
   readonly actor: string;
@@ -191,7 +191,10 @@ export function aliasMoves(events: readonly HistoryEvent[], alias: string): Hist
   return events
     .filter(
       (e) =>
-        (e.type === 'alias-set' || e.type === 'rolled-back' || e.type === 'alias-deleted') &&
+        (e.type === 'alias-set' ||
+          e.type === 'promoted' ||
+          e.type === 'rolled-back' ||
+          e.type === 'alias-deleted') &&
         e.alias === alias,
     )
     .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));

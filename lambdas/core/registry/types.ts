@@ -9,6 +9,8 @@ export type HistoryEventType =
   | 'approved'
   | 'rejected'
   | 'alias-set'
+  // A model release moved `production` to its candidate (lambdas/app/release.ts).
+  | 'promoted'
   | 'rolled-back'
   | 'alias-deleted'
   // Written by retraining (lambdas/adapters/dynamodb-retraining.ts).
@@ -129,7 +131,7 @@ export interface RegisterInput extends ChangeContext {
  * move is allowed live in `rules.ts` and the use cases (`lambdas/app/models.ts`).
  */
 export interface AliasWrite extends ChangeContext {
-  readonly type: 'alias-set' | 'rolled-back' | 'alias-deleted';
+  readonly type: 'alias-set' | 'promoted' | 'rolled-back' | 'alias-deleted';
   /** Target version; absent for `alias-deleted`. */
   readonly to?: number;
   /** The revision the caller read (0 = the alias item does not exist); the write fails unless it still holds. */

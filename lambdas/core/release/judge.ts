@@ -1,0 +1,284 @@
+import jStat from 'jstat';
+import { ks2samp } from '#core/drift/ks.ts';
+import type { ReleaseSettings } from './policy.ts';
+import type { Breach, Judgement, ShadowComparison, VersionReadings } from './types.ts';
+
+/** Result of {@link twoProportionTest}. */
+export interface TwoProportion {
+  readonly blue: number;
+  readonly green: number;
+  /** green rate / blue rate; Infinity when blue is 0 and green is not, 1 when both are 0. */
+  readonly ratio: number;
+  readonly z: number;
+  /** Two-sided p-value of H0: equal rates. */
+  readonly pValue: number;
+}
+
+/**
+ * Two-sided two-proportion z-test with the pooled variance (the textbook score test, as
+ * statsmodels' `proportions_ztest`): z = (p_g − p_b) / √(p(1−p)(1/n_g + 1/n_b)), p = 2·(1 − Φ(|z|)).
+ * Both rates 0 or 1 (no variance) give z = 0, p = 1.
+ */
+export function twoProportionTest(
+  blueHits: number,
+  blueN: number,
+  greenHits: number,
+  greenN: number,
+): TwoProportion {
+  if (blueN <= 0 || greenN <= 0) throw new RangeError('twoProportionTest needs rows on both sides');
+  const pb = blueHits / blueN;
+  const pg = greenHits / greenN;
+  const pooled = (blueHits + greenHits) / (blueN + greenN);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / blueN + 1 / greenN));
+  const z = se > 0 ? (pg - pb) / se : 0;
+  const pValue = se > 0 ? 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1)) : 1;
+  const ratio = pb > 0 ? pg / pb : pg > 0 ? Number.POSITIVE_INFINITY : 1;
+  return { blue: pb, green: pg, ratio, z, pValue: Math.min(1, pValue) };
+}
+
+/** Average ranks (1-based; ties share the mean of their positions). */
+function ranks(x: readonly number[]): Float64Array {
+  const idx = x.map((_, i) => i).sort((a, b) => (x[a] as number) - (x[b] as number));
+  const r = new Float64Array(x.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && x[idx[j + 1] as number] === x[idx[i] as number]) j++;
+    const avg = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) r[idx[k] as number] = avg;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman's rank correlation: Pearson's r of the average ranks (NaN when a side is constant). */
+export function spearman(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) throw new RangeError('spearman needs paired samples');
+  const n = a.length;
+  if (n < 2) return Number.NaN;
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const mean = (n + 1) / 2;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = (ra[i] as number) - mean;
+    const db = (rb[i] as number) - mean;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : Number.NaN;
+}
+
+/** One shadow row: blue's result and the candidate's on the same input. */
+export interface ShadowPair {
+  readonly blueScore: number;
+  readonly blueAnomaly: boolean;
+  readonly greenScore: number;
+  readonly greenAnomaly: boolean;
+}
+
+/**
+ * The shadow comparison of DESIGN.md §8: verdict disagreement, Spearman correlation of the
+ * scores, anomaly-rate ratio, and the p99 the candidate added (measured by the score path).
+ */
+export function compareShadow(pairs: readonly ShadowPair[], addedP99Ms: number): ShadowComparison {
+  const n = pairs.length;
+  let differ = 0;
+  let blueHits = 0;
+  let greenHits = 0;
+  for (const p of pairs) {
+    if (p.blueAnomaly !== p.greenAnomaly) differ++;
+    if (p.blueAnomaly) blueHits++;
+    if (p.greenAnomaly) greenHits++;
+  }
+  return {
+    rows: n,
+    disagreement: n > 0 ? differ / n : 0,
+    rankCorrelation: spearman(
+      pairs.map((p) => p.blueScore),
+      pairs.map((p) => p.greenScore),
+    ),
+    anomalyRateRatio: blueHits > 0 ? greenHits / blueHits : greenHits > 0 ? Number.POSITIVE_INFINITY : 1,
+    addedP99Ms,
+  };
+}
+
+/** Everything one judgement looks at. */
+export interface JudgeInput {
+  readonly blue?: VersionReadings;
+  readonly green?: VersionReadings;
+  /** Captured scores per version in the window (for KS); absent = not judged. */
+  readonly scores?: { readonly blue: readonly number[]; readonly green: readonly number[] };
+  readonly shadow?: ShadowComparison;
+  /** Whether this is the release's last step (all clear → promote, not continue). */
+  readonly lastStep: boolean;
+  /** Pauses in a row before this judgement. */
+  readonly pausesSoFar: number;
+}
+
+/** The decision and every number it rests on (the `Judgement` minus where/when). */
+export type Verdict = Pick<Judgement, 'decision' | 'breaches' | 'anomalyRate' | 'scoreKs' | 'shadow'> & {
+  /** Signals not judged and why (too few rows, no captures …), for the record. */
+  readonly notJudged: readonly string[];
+};
+
+const rateBreach = (
+  signal: string,
+  count: number,
+  n: number,
+  rule: { readonly maxRate: number; readonly minCount: number },
+): Breach | undefined => {
+  const rate = n > 0 ? count / n : count > 0 ? 1 : 0;
+  return count >= rule.minCount && rate > rule.maxRate
+    ? { signal, value: rate, limit: rule.maxRate, detail: `${count} of ${n}` }
+    : undefined;
+};
+
+/**
+ * Decides one step of a release from its readings (pure; DESIGN.md §8):
+ *
+ * 1. Dependency 503s on either version → `pause` (an outage says nothing about green), or after
+ *    `maxPauses` pauses in a row → `rollback` with signal `paused-too-long`.
+ * 2. Any breach → `rollback`: green's errors, genuine 500s, capture errors (rates, with a
+ *    minimum count), p99 (absolute, or relative to blue with a minimum delta), anomaly rate vs
+ *    blue (significant *and* beyond the ratio), KS of the score distributions (significant
+ *    *and* beyond `maxD`), and in the shadow phase disagreement, rank correlation, anomaly-rate
+ *    ratio and added p99.
+ * 3. Otherwise `promote` after the last step, else `continue`.
+ */
+export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
+  const j = settings.judgement;
+  const breaches: Breach[] = [];
+  const notJudged: string[] = [];
+  const { blue, green } = input;
+  let anomalyRate: Verdict['anomalyRate'];
+  let scoreKs: Verdict['scoreKs'];
+
+  const dependency = (blue?.dependencyErrors ?? 0) + (green?.dependencyErrors ?? 0);
+  if (dependency >= j.pauseOnDependencyErrors) {
+    if (input.pausesSoFar + 1 > j.maxPauses) {
+      return {
+        decision: 'rollback',
+        breaches: [
+          {
+            signal: 'paused-too-long',
+            value: input.pausesSoFar + 1,
+            limit: j.maxPauses,
+            detail: `${dependency} dependency errors; judged paused ${input.pausesSoFar} times in a row`,
+          },
+        ],
+        notJudged: ['all: dependency outage'],
+      };
+    }
+    return {
+      decision: 'pause',
+      breaches: [],
+      notJudged: [`all: ${dependency} dependency errors (outage), judgement paused`],
+    };
+  }
+
+  if (green) {
+    if (green.invocations >= j.minInvocations) {
+      const e = rateBreach('errors', green.errors, green.invocations, j.errors);
+      if (e) breaches.push(e);
+      const s = rateBreach('server-errors', green.serverErrors, green.invocations, j.serverErrors);
+      if (s) breaches.push(s);
+      const p = green.p99DurationMs;
+      if (p !== undefined) {
+        const bp = blue?.p99DurationMs;
+        if (p > j.p99.maxMs) {
+          breaches.push({ signal: 'p99', value: p, limit: j.p99.maxMs, detail: 'absolute limit (ms)' });
+        } else if (bp !== undefined && p > bp * j.p99.maxRatio && p - bp >= j.p99.minDeltaMs) {
+          breaches.push({
+            signal: 'p99',
+            value: p,
+            limit: bp * j.p99.maxRatio,
+            detail: `blue p99 ${bp} ms × ${j.p99.maxRatio}`,
+          });
+        }
+      }
+    } else {
+      // A handler that throws on every call may still be below minInvocations at 10 %: all
+      // failing is a breach at any count above the minimum.
+      const e = rateBreach('errors', green.errors, green.invocations, j.errors);
+      if (e && green.errors >= green.invocations) breaches.push(e);
+      else notJudged.push(`errors/p99: ${green.invocations} invocations < ${j.minInvocations}`);
+    }
+    const c = rateBreach('capture-errors', green.captureErrors, green.rowsScored, j.captureErrors);
+    if (c) breaches.push(c);
+
+    if (blue && blue.rowsScored > 0 && green.rowsScored >= j.anomalyRate.minRows) {
+      anomalyRate = twoProportionTest(blue.anomalies, blue.rowsScored, green.anomalies, green.rowsScored);
+      const { ratio, pValue } = anomalyRate;
+      const beyond = ratio > j.anomalyRate.maxRatio || ratio < 1 / j.anomalyRate.maxRatio;
+      if (pValue < j.anomalyRate.alpha && beyond) {
+        breaches.push({
+          signal: 'anomaly-rate',
+          value: ratio,
+          limit: j.anomalyRate.maxRatio,
+          detail: `green ${fmt(anomalyRate.green)} vs blue ${fmt(anomalyRate.blue)}, p=${pValue.toExponential(2)}`,
+        });
+      }
+    } else {
+      notJudged.push(`anomaly-rate: ${green.rowsScored} green rows < ${j.anomalyRate.minRows}`);
+    }
+  }
+
+  const sc = input.scores;
+  if (sc && sc.blue.length >= j.scoreKs.minSamples && sc.green.length >= j.scoreKs.minSamples) {
+    const r = ks2samp(Float64Array.from(sc.blue).sort(), Float64Array.from(sc.green).sort(), 'auto');
+    scoreKs = { d: r.statistic, pValue: r.pvalue, nBlue: sc.blue.length, nGreen: sc.green.length };
+    if (r.statistic > j.scoreKs.maxD && r.pvalue < j.scoreKs.alpha) {
+      breaches.push({
+        signal: 'score-ks',
+        value: r.statistic,
+        limit: j.scoreKs.maxD,
+        detail: `p=${r.pvalue.toExponential(2)}, n=${sc.blue.length}/${sc.green.length}`,
+      });
+    }
+  } else if (green) {
+    notJudged.push(
+      `score-ks: ${sc?.blue.length ?? 0}/${sc?.green.length ?? 0} captured scores < ${j.scoreKs.minSamples}`,
+    );
+  }
+
+  const sh = input.shadow;
+  if (sh) {
+    const s = settings.shadow;
+    if (sh.rows >= s.minRows) {
+      if (sh.disagreement > s.maxDisagreement) {
+        breaches.push({ signal: 'shadow-disagreement', value: sh.disagreement, limit: s.maxDisagreement });
+      }
+      if (!(sh.rankCorrelation >= s.minRankCorrelation)) {
+        breaches.push({
+          signal: 'shadow-rank-correlation',
+          value: sh.rankCorrelation,
+          limit: s.minRankCorrelation,
+        });
+      }
+      const max = j.anomalyRate.maxRatio;
+      if (sh.anomalyRateRatio > max || sh.anomalyRateRatio < 1 / max) {
+        breaches.push({ signal: 'shadow-anomaly-rate', value: sh.anomalyRateRatio, limit: max });
+      }
+    } else {
+      notJudged.push(`shadow: ${sh.rows} rows < ${s.minRows}`);
+    }
+    if (sh.addedP99Ms > s.maxAddedP99Ms) {
+      breaches.push({ signal: 'shadow-latency', value: sh.addedP99Ms, limit: s.maxAddedP99Ms });
+    }
+  }
+
+  const decision = breaches.length > 0 ? 'rollback' : input.lastStep ? 'promote' : 'continue';
+  return {
+    decision,
+    breaches,
+    notJudged,
+    ...(anomalyRate ? { anomalyRate } : {}),
+    ...(scoreKs ? { scoreKs } : {}),
+    ...(sh ? { shadow: sh } : {}),
+  };
+}
+
+const fmt = (x: number) => x.toFixed(4);
