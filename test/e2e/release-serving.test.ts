@@ -180,7 +180,15 @@ describe('the twin’s score function versions and live alias (model releases, s
 
     // Promotion as a release machine does it: the registry alias first, then the record; warm blue
     // re-resolves within the release cache's TTL (1 s here), not the alias cache's 60 s.
-    await vigil('promote', 'rel-model', '--version', '2');
+    // (A hand promotion is refused while a release holds the model, so move it as Promote does.)
+    const alias = await root.registry().getAlias('rel-model', 'production');
+    await root.registry().writeAlias('rel-model', 'production', {
+      type: 'promoted',
+      to: 2,
+      expectedRevision: alias?.revision ?? 0,
+      actor: 'release:shadow-1',
+      reason: 'test: the release machine promotes',
+    });
     expect((await score()).body.version).toBe(1); // alias still cached
     await root.releases().update('rel-model', 'shadow-1', release.revision, { phase: 'promoted' });
     await new Promise((resolve) => setTimeout(resolve, 1100));
