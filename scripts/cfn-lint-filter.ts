@@ -24,6 +24,15 @@ export const KNOWN_FALSE_POSITIVES: readonly KnownFalsePositive[] = [
       "cfn-lint's schema for AWS::CloudWatch::Dashboard lags CloudFormation, which accepts Tags (CDK tags every stack resource).",
   },
   {
+    rule: 'W3045',
+    matches: (f, type) =>
+      type === 'AWS::S3::Bucket' &&
+      String(f.Location.Path[1]).startsWith('ConsoleLogs') &&
+      f.Location.Path.at(-1) === 'AccessControl',
+    reason:
+      "The console's log bucket receives CloudFront standard logs, which are delivered with an ACL, so it keeps object-writer ownership; with ACLs enabled CDK grants S3 server-access logging through the LogDeliveryWrite canned ACL (lib/constructs/console-site.ts).",
+  },
+  {
     rule: 'W3005',
     matches: () => true,
     reason:
