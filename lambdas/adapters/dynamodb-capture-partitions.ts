@@ -1,37 +1,9 @@
-import { type DynamoDBDocumentClient, NumberValue, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CAPTURE_LAYOUT } from '#contracts';
 import { type CapturePartitionReader, windowHours } from '#core/drift/partitions.ts';
 import type { CapturedRow } from '#core/ports.ts';
+import { captureRowOf } from './dynamodb-captures.ts';
 import { TABLE_KEYS } from './tables.ts';
-
-const num = (v: unknown): number => (v instanceof NumberValue ? Number(v.value) : Number(v));
-
-/** A DynamoDB capture item as the score path writes it (dynamodb-captures.ts), back to a row. */
-function rowOf(item: Record<string, unknown>): CapturedRow {
-  const shadow = item.shadow as { version: unknown; score: unknown; anomaly: unknown } | undefined;
-  return {
-    model: String(item.model),
-    version: num(item.version),
-    at: String(item.at),
-    requestId: String(item.requestId),
-    index: num(item.index),
-    features: Object.fromEntries(
-      Object.entries((item.features ?? {}) as Record<string, unknown>).map(([k, v]) => [k, num(v)]),
-    ),
-    score: num(item.score),
-    anomaly: Boolean(item.anomaly),
-    sampleRate: item.sampleRate === undefined ? 1 : num(item.sampleRate),
-    ...(shadow
-      ? {
-          shadow: {
-            version: num(shadow.version),
-            score: num(shadow.score),
-            anomaly: Boolean(shadow.anomaly),
-          },
-        }
-      : {}),
-  };
-}
 
 /**
  * Partitions of the DynamoDB capture path: every model-hour-shard item collection of the window
@@ -83,7 +55,7 @@ export class DynamoCapturePartitions implements CapturePartitionReader {
       // SK starts with the ISO instant, so BETWEEN lets through a key at exactly `to`: dropped here.
       const rows = (res.Items ?? [])
         .filter((i) => typeof i.at === 'string' && i.at >= lo && i.at < hi)
-        .map(rowOf);
+        .map(captureRowOf);
       if (rows.length > 0) yield rows;
       key = res.LastEvaluatedKey;
     } while (key);

@@ -289,20 +289,7 @@ export class DynamoCaptureSink implements CaptureSink {
         );
         for (const item of res.Items ?? []) {
           if (typeof item.at !== 'string' || item.at >= hi) continue;
-          out.push({
-            model: String(item.model),
-            version: num(item.version),
-            at: item.at,
-            requestId: String(item.requestId),
-            index: num(item.index),
-            features: Object.fromEntries(
-              Object.entries((item.features ?? {}) as Record<string, unknown>).map(([k, v]) => [k, num(v)]),
-            ),
-            score: num(item.score),
-            anomaly: Boolean(item.anomaly),
-            sampleRate: item.sampleRate === undefined ? 1 : num(item.sampleRate),
-            ...(item.shadow ? { shadow: readShadow(item.shadow) } : {}),
-          });
+          out.push(captureRowOf(item));
         }
         key = res.LastEvaluatedKey;
       } while (key);
@@ -319,3 +306,21 @@ const readShadow = (s: unknown): CapturedRow['shadow'] => {
   const v = s as { version: unknown; score: unknown; anomaly: unknown };
   return { version: num(v.version), score: num(v.score), anomaly: Boolean(v.anomaly) };
 };
+
+/** A capture item as `DynamoCaptureSink` writes it, back to a row (numbers exact, see `num`). */
+export function captureRowOf(item: Record<string, unknown>): CapturedRow {
+  return {
+    model: String(item.model),
+    version: num(item.version),
+    at: String(item.at),
+    requestId: String(item.requestId),
+    index: num(item.index),
+    features: Object.fromEntries(
+      Object.entries((item.features ?? {}) as Record<string, unknown>).map(([k, v]) => [k, num(v)]),
+    ),
+    score: num(item.score),
+    anomaly: Boolean(item.anomaly),
+    sampleRate: item.sampleRate === undefined ? 1 : num(item.sampleRate),
+    ...(item.shadow ? { shadow: readShadow(item.shadow) } : {}),
+  };
+}
