@@ -1,6 +1,8 @@
 import { DRIFT_EVENT, METRICS, PRODUCTION_ALIAS } from '#contracts';
+import { thinToUniform } from '#core/capture/sampling.ts';
 import { driftConfigForModel } from '#core/drift/config.ts';
 import { buildDriftReport, type DriftReport } from '#core/drift/report.ts';
+import { Rng } from '#core/forest/rng.ts';
 import type {
   ArtifactStore,
   CaptureReader,
@@ -99,7 +101,10 @@ export function createDriftEvaluator(deps: DriftEvaluatorDeps) {
     const to = now();
     const from = new Date(to.getTime() - windowMs);
     // Every row in the window counts, whichever version scored it: drift is about the inputs.
-    const captured = await deps.captures.readWindow(model, from, to);
+    // Thinned back to the traffic's mix (anomalies are captured at rate 1, normal rows at the
+    // model's rate), seeded by the window's end so a re-run of one window gives one report.
+    const rng = new Rng(to.getTime() % 0x1_0000_0000);
+    const captured = thinToUniform(await deps.captures.readWindow(model, from, to), () => rng.next());
     const report = buildDriftReport({
       manifest: { ...manifest, name: model, version: resolved.version },
       rows: captured.map((r) => r.features),

@@ -1,3 +1,4 @@
+import { thinToUniform } from '#core/capture/sampling.ts';
 import { parseNumericCsv, toCsv } from '#core/csv.ts';
 
 /**
@@ -78,25 +79,16 @@ export interface CaptureLike {
 
 /**
  * Captured rows → a training dataset in `features` order (a feature the capture
- * lacks is missing, NaN).
- *
- * Captures are a biased sample: normal rows are kept with the model's sample
- * rate, anomalies always (`sampleRate` 1). Training on them as they are would
- * teach the forest that anomalies are common. So each row is kept with
- * probability minRate / sampleRate (minRate = the smallest rate in the window):
- * every row ends up kept with the same overall probability, which restores the
- * traffic's own mix. `random` is a seeded uniform [0, 1) source.
+ * lacks is missing, NaN), thinned by `thinToUniform` so the capture sampling
+ * (anomalies always kept) does not teach the forest that anomalies are common.
+ * `random` is a seeded uniform [0, 1) source.
  */
 export function datasetFromCaptures(
   rows: readonly CaptureLike[],
   features: readonly string[],
   random: () => number,
 ): { dataset: Dataset; thinnedOut: number } {
-  const rate = (r: CaptureLike) =>
-    r.sampleRate !== undefined && r.sampleRate > 0 ? Math.min(r.sampleRate, 1) : 1;
-  let minRate = 1;
-  for (const r of rows) minRate = Math.min(minRate, rate(r));
-  const kept = rows.filter((r) => random() < minRate / rate(r));
+  const kept = thinToUniform(rows, random);
   const columns = features.map((f) =>
     Float64Array.from(kept, (r) => {
       const v = r.features[f];

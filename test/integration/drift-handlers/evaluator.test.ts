@@ -35,7 +35,7 @@ describe('drift evaluator on dynalite with the real registry, artifact store and
     return new Date(hour);
   };
 
-  const capture = async (model: string, now: Date, rows: Record<string, number>[]) => {
+  const capture = async (model: string, now: Date, rows: Record<string, number>[], sampleRate?: number) => {
     const at = new Date(now.getTime() - 10 * 60_000).toISOString();
     const captured: CapturedRow[] = rows.map((features, index) => ({
       model,
@@ -46,6 +46,7 @@ describe('drift evaluator on dynalite with the real registry, artifact store and
       features,
       score: 0.4,
       anomaly: false,
+      ...(sampleRate !== undefined ? { sampleRate } : {}),
     }));
     expect(await captures.write(captured)).toEqual({ written: rows.length, parked: 0, lost: 0 });
   };
@@ -120,6 +121,45 @@ describe('drift evaluator on dynalite with the real registry, artifact store and
       driftedShare: 1,
     });
     expect(e.detail.driftedFeatures).toEqual(FEATURES);
+  });
+
+  it('weights captures by their sample rate: anomalies kept at rate 1 do not pass for drift', async () => {
+    // The traffic: 10,000 rows like the reference, captured at 10 %, and 120 rows 3 std away
+    // (1.2 % of the traffic), always captured. Read as they are, 120 of 1,120 rows (11 %) sit
+    // 3 std away, which every test flags; thinned to the traffic's mix, ~12 of ~1,012 do, which
+    // is below what a window of 1,000 can tell from noise.
+    const now = nextWindow();
+    const normal = referenceRows(1000, 7);
+    const far = referenceRows(120, 8, 3);
+    await capture('default', now, normal, 0.1);
+    const t = new Date(now.getTime() - 60_000);
+    await captures.write(
+      far.map((features, index) => ({
+        model: 'default',
+        version: 1,
+        at: t.toISOString(),
+        requestId: 'req-far',
+        index,
+        features,
+        score: 0.9,
+        anomaly: true,
+        sampleRate: 1,
+      })),
+    );
+    const { evaluate } = evaluator(now);
+    const [summary] = await evaluate({ model: 'default' });
+    expect(summary).toMatchObject({ status: 'ok', drift: false });
+    const [stored] = await reports.list('default', { limit: 1 });
+    // Every rate-0.1 row is kept; each rate-1 row with probability 0.1: Binomial(120, 0.1),
+    // mean 12, sd 3.3; 5 sd either side (floored at 0).
+    expect(stored.n).toBeGreaterThanOrEqual(1000);
+    expect(stored.n).toBeLessThanOrEqual(1000 + 12 + 17);
+
+    // The same rows with no rates (as before the field existed) are the 11 % the tests flag.
+    const later = nextWindow();
+    await capture('default', later, [...normal, ...far]);
+    const [unweighted] = await evaluator(later).evaluate({ model: 'default' });
+    expect(unweighted).toMatchObject({ status: 'ok', drift: true });
   });
 
   it('emits Drift, DriftedFeatureShare, CapturedRows per model and DriftScore per feature as EMF', async () => {
