@@ -150,7 +150,8 @@ const configSchema = z.strictObject({
      * Drift over big windows (issue 15): the drift-summary state machine (a Distributed Map over
      * the capture partitions, lib/constructs/drift-summary-machine.ts) is always deployed; the
      * schedules start it instead of invoking the in-memory evaluator when the window is expected to
-     * hold more than `maxInMemoryRows` captured rows (capture rate × rows/s × window).
+     * hold more than `maxInMemoryRows` captured rows (capture rate × rows/s × window). Where the
+     * partitions are (table hour shards or Parquet objects) is `capture`'s, not a setting here.
      */
     distributed: z
       .strictObject({
@@ -160,10 +161,6 @@ const configSchema = z.strictObject({
         maxInMemoryRows: positiveInt,
         /** Children (partitions) summarized at once. */
         maxConcurrency: z.number().int().min(1).max(10_000),
-        /** Where the partitions are: the captures table's hour shards, or Firehose's Parquet objects. */
-        source: z.enum(['dynamodb', 'firehose']),
-        /** Write shards per model-hour of the captures table, as the score path writes them. */
-        captureShards: z.number().int().min(1).max(1000),
         /** Memory of the Summarize children, MB. */
         summarizeMemoryMb: z.number().int().min(128).max(10_240),
       })
@@ -171,8 +168,6 @@ const configSchema = z.strictObject({
         expectedWindowRows: 100_000,
         maxInMemoryRows: 1_000_000,
         maxConcurrency: 40,
-        source: 'dynamodb',
-        captureShards: 1,
         summarizeMemoryMb: 1024,
       }),
     /** Drift thresholds `{ default, models }`, validated by the evaluator (lambdas/core/drift/config.ts). */

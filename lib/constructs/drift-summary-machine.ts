@@ -58,8 +58,9 @@ export class DriftSummaryMachine extends Construct {
     const env = {
       [ENV.DRIFT_WINDOW_MINUTES]: String(config.drift.windowMinutes),
       [ENV.DRIFT_CONFIG]: JSON.stringify(config.drift.settings),
-      [ENV.CAPTURE_PATH]: dc.source,
-      [ENV.CAPTURE_SHARDS]: String(dc.captureShards),
+      // The partitions are wherever the score path writes captures: one setting, `capture`.
+      [ENV.CAPTURE_PATH]: config.capture.path,
+      [ENV.CAPTURE_SHARDS]: String(config.capture.shards),
       [ENV.EVENT_BUS_NAME]: bus.eventBusName,
       [ENV.CAPTURES_TABLE]: data.capturesTable.tableName,
       [ENV.ARTIFACT_BUCKET]: data.artifacts.bucket.bucketName,

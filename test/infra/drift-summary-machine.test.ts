@@ -1,5 +1,6 @@
+import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { DRIFT_SUMMARY_TASKS, STATE_MACHINES } from '#contracts';
+import { DRIFT_SUMMARY_TASKS, ENV, STATE_MACHINES } from '#contracts';
 import { type CfnProps, joinedText, resourcesOf, synthEnv } from './harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL states are read field by field.
@@ -116,6 +117,28 @@ describe('DriftSummary state machine (Distributed Map over capture partitions)',
   it('keeps the schedules on the in-memory evaluator below the configured window size', () => {
     for (const [, s] of resourcesOf(t, 'AWS::Scheduler::Schedule')) {
       expect(joinedText(s.Target.Arn)).not.toContain('StateMachine');
+    }
+  });
+
+  it('reads the partitions where the score path writes captures: capture.path and capture.shards', () => {
+    const summaryEnv = (tpl: Template) =>
+      resourcesOf(tpl, 'AWS::Lambda::Function')
+        .map(([, p]) => p.Environment?.Variables ?? {})
+        .filter((v) =>
+          Object.values(DRIFT_SUMMARY_TASKS).some((x) => x.service === v.POWERTOOLS_SERVICE_NAME),
+        );
+    const onDynamo = summaryEnv(t);
+    expect(onDynamo).toHaveLength(3);
+    for (const v of onDynamo) {
+      expect(v[ENV.CAPTURE_PATH]).toBe(dev.config.capture.path);
+      expect(v[ENV.CAPTURE_SHARDS]).toBe(String(dev.config.capture.shards));
+    }
+    const firehose = synthEnv('dev', { capture: { ...dev.config.capture, path: 'firehose', shards: 3 } });
+    const onFirehose = summaryEnv(firehose.templates.drift);
+    expect(onFirehose).toHaveLength(3);
+    for (const v of onFirehose) {
+      expect(v[ENV.CAPTURE_PATH]).toBe('firehose');
+      expect(v[ENV.CAPTURE_SHARDS]).toBe('3');
     }
   });
 
