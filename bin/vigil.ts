@@ -24,6 +24,8 @@ Commands:
   keys      Issue an API key (stored hashed).
   retrain         Start a retraining execution (retrain <model> [--data uri] [--params json]);
                   retrain list <model> shows executions, status and step.
+  feedback        Label a prediction (feedback <requestId> --label anomaly|normal [--index n] [--model m]);
+                  'models quality <model>' reports labelled precision/recall/AUC per version.
   retrain-worker  The EKS training Job's entry: trains on VIGIL_STEP_EVENT, answers VIGIL_TASK_TOKEN.
 
 Every command takes --data-dir <dir> (default .vigil, or VIGIL_DATA_DIR) and --help.
@@ -146,6 +148,8 @@ async function main(argv: string[]): Promise<number> {
       const cli = (await import('./commands/models-cli.ts')).modelsCli;
       return rest[0] === 'list' ? cli(['retraining', ...rest.slice(1)]) : cli(['retrain', ...rest]);
     }
+    case 'feedback':
+      return (await import('./commands/models-cli.ts')).modelsCli(['feedback', ...rest]);
     case 'release':
       return (await import('./commands/release-cli.ts')).releaseCli(rest);
     case 'keys':

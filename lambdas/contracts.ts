@@ -13,6 +13,8 @@ export const ENV = {
   CAPTURES_TABLE: 'VIGIL_CAPTURES_TABLE',
   /** DynamoDB drift reports table. */
   DRIFT_TABLE: 'VIGIL_DRIFT_TABLE',
+  /** DynamoDB feedback table (labels of predictions, `POST /v1/feedback`). */
+  FEEDBACK_TABLE: 'VIGIL_FEEDBACK_TABLE',
   /** S3 bucket holding model packages (`s3://bucket/models/<name>/<version>/`). */
   ARTIFACT_BUCKET: 'VIGIL_ARTIFACT_BUCKET',
   /** Local twin only: directory of the filesystem artifact store. */
@@ -136,6 +138,8 @@ export const SERVICES = {
   /** The Data stack's custom resource registering the shipped default model on first deploy. */
   seedDefaultModel: 'vigil-seed-default-model',
   releases: 'vigil-releases',
+  /** Feedback labels and the labelled quality report. */
+  feedback: 'vigil-feedback',
   /** Every handler in one process on the local twin. */
   local: 'vigil-local',
   /** `vigil serve --aws` on EKS. */
@@ -151,8 +155,30 @@ export const SERVICES = {
  * - registry: `MODEL#<name>` / `META | VERSION#<000000n> | ALIAS#<name> | EVENT#<iso>#<id>`
  * - captures: `CAP#<model>#<yyyy-mm-ddThh>` / `<iso>#<requestId>#<index>`, TTL attribute `ttl`
  * - drift:    `MODEL#<name>` / `REPORT#<iso>#<id>`
+ * - feedback: `FEEDBACK#<model>` / `<requestId>#<index, 4 digits>` (`FEEDBACK_KEYS`)
  */
 export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK', ttlAttribute: 'ttl' } as const;
+
+/**
+ * The captures table's index by request (DynamoDB path): `POST /v1/feedback` finds the captured
+ * rows of a request id, and so the model and version that scored it, without being told. Keys
+ * only plus the fields a label needs; partition key is the capture's own `requestId` attribute.
+ */
+export const CAPTURE_REQUEST_INDEX = {
+  name: 'ByRequest',
+  partitionKey: 'requestId',
+  projected: ['model', 'version', 'index', 'at'],
+} as const;
+
+/**
+ * Key layout of a feedback label: one item per labelled prediction row, all labels of a model in
+ * one item collection (labels are written by people, so a model's collection stays small and one
+ * Query reads them for the quality report and for retraining).
+ */
+export const FEEDBACK_KEYS = {
+  partition: (model: string): string => `FEEDBACK#${model}`,
+  sort: (requestId: string, index: number): string => `${requestId}#${String(index).padStart(4, '0')}`,
+} as const;
 
 /**
  * A model name: lower-case letters, digits, `-` and `_`, starting with a letter or digit, at most
@@ -193,6 +219,7 @@ export const HANDLERS = {
   releasePromote: 'lambdas/handlers/release-promote.ts',
   releaseFinish: 'lambdas/handlers/release-finish.ts',
   releaseRollback: 'lambdas/handlers/release-rollback.ts',
+  feedback: 'lambdas/handlers/feedback.ts',
 } as const;
 
 /**
@@ -508,6 +535,9 @@ export const ROUTES: ReadonlyArray<{
   // Model releases (issue 11): start one, read them with every judgement.
   { method: 'POST', path: '/v1/models/{model}/releases', handler: 'releases', auth: 'admin' },
   { method: 'GET', path: '/v1/models/{model}/releases', handler: 'releases', auth: 'admin' },
+  // Feedback labels (DESIGN.md §8): any key may label a prediction it got; quality joins them with captures.
+  { method: 'POST', path: '/v1/feedback', handler: 'feedback', auth: 'key' },
+  { method: 'GET', path: '/v1/models/{model}/quality', handler: 'feedback', auth: 'key' },
 ];
 
 /** HTTP methods a route may use. */

@@ -333,6 +333,7 @@ const RAW: Record<EnvName, unknown> = {
     },
     canary: 'ALL_AT_ONCE',
     release: { ...sharedRelease, defaultPolicy: 'canary10-15m', shadow: { enabled: false } },
+    // Labelled AUC judges a candidate from 5 labels of each class on the holdout (the default).
     retraining: { ...sharedRetraining, approvalRequired: false },
     logRetentionDays: 7,
     removalPolicy: 'destroy',
@@ -384,7 +385,11 @@ const RAW: Record<EnvName, unknown> = {
     },
     canary: 'LINEAR_10PERCENT_EVERY_1MINUTE',
     release: { ...sharedRelease, defaultPolicy: 'canary10-15m', shadow: { enabled: true, minutes: 5 } },
-    retraining: { ...sharedRetraining, approvalRequired: false },
+    retraining: {
+      ...sharedRetraining,
+      approvalRequired: false,
+      settings: { gate: { minLabelsPerClass: 20 } },
+    },
     logRetentionDays: 30,
     removalPolicy: 'destroy',
     pointInTimeRecovery: true,
@@ -441,7 +446,13 @@ const RAW: Record<EnvName, unknown> = {
       shadow: { enabled: true, minutes: 10 },
       judgement: { p99: { maxMs: 250 } },
     },
-    retraining: { ...sharedRetraining, approvalRequired: true, schedules: { default: 'rate(7 days)' } },
+    retraining: {
+      ...sharedRetraining,
+      approvalRequired: true,
+      schedules: { default: 'rate(7 days)' },
+      // A production gate trusts labelled AUC only on enough labels of each class.
+      settings: { gate: { minLabelsPerClass: 50 } },
+    },
     logRetentionDays: 365,
     removalPolicy: 'retain',
     pointInTimeRecovery: true,

@@ -1,6 +1,15 @@
 import { createServer } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { tableDefinition } from '#adapters/tables.ts';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { capturesTableDefinition, tableDefinition } from '#adapters/tables.ts';
+import { CAPTURE_REQUEST_INDEX } from '#contracts';
 
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>` */
@@ -31,8 +40,17 @@ export async function startDynalite(opts: { path?: string; port?: number } = {})
   };
 }
 
-/** Creates the named tables if they do not exist yet (idempotent). */
-export async function ensureTables(endpoint: string, tableNames: readonly string[]): Promise<void> {
+/**
+ * Creates the named tables if they do not exist yet (idempotent). Tables named in
+ * `capturesTables` get the captures table's `ByRequest` index too, added to an existing table
+ * that lacks it (a state directory from before the index).
+ */
+export async function ensureTables(
+  endpoint: string,
+  tableNames: readonly string[],
+  opts: { readonly capturesTables?: readonly string[] } = {},
+): Promise<void> {
+  const captures = new Set(opts.capturesTables ?? []);
   const client = new DynamoDBClient({
     endpoint,
     region: 'local',
@@ -40,15 +58,50 @@ export async function ensureTables(endpoint: string, tableNames: readonly string
   });
   try {
     for (const name of tableNames) {
+      let existing: Awaited<ReturnType<typeof describe>> | undefined;
+      const describe = (n: string) => client.send(new DescribeTableCommand({ TableName: n }));
       try {
-        await client.send(new DescribeTableCommand({ TableName: name }));
+        existing = await describe(name);
       } catch (e) {
         if ((e as { name?: string }).name !== 'ResourceNotFoundException') throw e;
-        await client.send(new CreateTableCommand(tableDefinition(name)));
+        await client.send(
+          new CreateTableCommand(captures.has(name) ? capturesTableDefinition(name) : tableDefinition(name)),
+        );
+        continue;
       }
+      const indexed = existing.Table?.GlobalSecondaryIndexes?.some(
+        (i) => i.IndexName === CAPTURE_REQUEST_INDEX.name,
+      );
+      if (captures.has(name) && !indexed) await rebuildWithRequestIndex(client, name);
     }
   } finally {
     client.destroy();
+  }
+}
+
+/**
+ * A captures table from before the `ByRequest` index, rebuilt with it: dynalite cannot add an
+ * index to an existing table (DynamoDB can, and the Data stack simply declares it), so the twin
+ * reads the items, recreates the table and writes them back. Local state only.
+ */
+async function rebuildWithRequestIndex(client: DynamoDBClient, name: string): Promise<void> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: name, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  await client.send(new DeleteTableCommand({ TableName: name }));
+  await client.send(new CreateTableCommand(capturesTableDefinition(name)));
+  for (let i = 0; i < items.length; i += 25) {
+    let pending: { PutRequest: { Item: Record<string, AttributeValue> } }[] = items
+      .slice(i, i + 25)
+      .map((Item) => ({ PutRequest: { Item } }));
+    while (pending.length > 0) {
+      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [name]: pending } }));
+      pending = (out.UnprocessedItems?.[name] ?? []) as typeof pending;
+    }
   }
 }
 

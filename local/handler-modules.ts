@@ -6,6 +6,7 @@ import { handler as driftReduce } from '#handlers/drift-reduce.ts';
 import { handler as driftReports } from '#handlers/drift-reports.ts';
 import { handler as driftSummarize } from '#handlers/drift-summarize.ts';
 import { handler as explain } from '#handlers/explain.ts';
+import { handler as feedback } from '#handlers/feedback.ts';
 import { handler as health } from '#handlers/health.ts';
 import { handler as models } from '#handlers/models.ts';
 import { handler as releaseAdvance } from '#handlers/release-advance.ts';
@@ -62,4 +63,5 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   releasePromote,
   releaseFinish,
   releaseRollback,
+  feedback,
 };

@@ -25,6 +25,7 @@ export const LOCAL_TABLES = {
   registry: 'vigil-registry',
   captures: 'vigil-captures',
   drift: 'vigil-drift-reports',
+  feedback: 'vigil-feedback',
 } as const;
 
 export interface TwinOptions {
@@ -96,6 +97,7 @@ export function twinEnvironment(a: {
     [ENV.REGISTRY_TABLE]: LOCAL_TABLES.registry,
     [ENV.CAPTURES_TABLE]: LOCAL_TABLES.captures,
     [ENV.DRIFT_TABLE]: LOCAL_TABLES.drift,
+    [ENV.FEEDBACK_TABLE]: LOCAL_TABLES.feedback,
     [ENV.DYNAMODB_ENDPOINT]: a.endpoint,
     [ENV.ARTIFACT_DIR]: path.join(a.dataDir, 'artifacts'),
     [ENV.STAGING_DIR]: path.join(a.dataDir, 'staging'),
@@ -181,7 +183,9 @@ async function startOn(
   lock: TwinLock,
   opts: TwinOptions,
 ): Promise<Twin> {
-  await ensureTables(dynamo.endpoint, Object.values(LOCAL_TABLES));
+  await ensureTables(dynamo.endpoint, Object.values(LOCAL_TABLES), {
+    capturesTables: [LOCAL_TABLES.captures],
+  });
   // Lets `vigil models …` talk to this twin's DynamoDB while it runs.
   await writeFile(path.join(dataDir, 'dynamodb.endpoint'), `${dynamo.endpoint}\n`);
   const { admin: apiKey, score: scoreApiKey } = await ensureApiKeys(dataDir);

@@ -58,6 +58,13 @@ const HELP: Record<string, string> = {
   Prints the execution ARN; follow it with 'vigil models retraining <model>'.`,
   retraining: `vigil models retraining <model>   (also: vigil retrain list <model>)
   The model's recent retraining executions: status and the step each is in (or ended in).`,
+  feedback: `vigil models feedback <requestId> --label anomaly|normal [--index <n>] [--model <m>] [--version <N>]   (also: vigil feedback …)
+  Labels row <n> (default 0) of a scored request (any key). The model and version come from the
+  request's captures; a request sampling did not capture needs --model (and --version if known).
+  The same label again changes nothing; another label is recorded as a change, the old one kept.`,
+  quality: `vigil models quality <model> [--window 7d]
+  Labelled precision, recall, ROC AUC, average precision and label counts per version, over the
+  predictions of the window (30m, 24h, 7d … at most 90d).`,
   'delete-alias': `vigil models delete-alias <model> --alias <a> [--expected-revision <R>] [--reason <text>]
   Removes the alias (it stops serving); rollback restores it.`,
 };
@@ -76,6 +83,8 @@ export const MODELS_USAGE = `Usage: vigil models <command> [options]   (vigil mo
   delete-alias <model> --alias <a>
   retrain <model> [--data <uri>] [--params <json>] [--seed <n>]   start a retraining execution
   retraining <model>                            retraining executions, status and step
+  feedback <requestId> --label anomaly|normal [--index <n>] [--model <m>]   label a prediction
+  quality <model> [--window 7d]                 labelled precision/recall/AUC per version
 
 ${COMMON}`;
 
@@ -137,6 +146,10 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
         data: { type: 'string' },
         params: { type: 'string' },
         seed: { type: 'string' },
+        label: { type: 'string' },
+        index: { type: 'string' },
+        model: { type: 'string' },
+        window: { type: 'string' },
         ...IMPORT_OPTIONS,
       },
     });
@@ -305,6 +318,87 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
                   e.trigger ?? '',
                   e.startDate,
                   e.error ?? '',
+                ]),
+              ),
+        );
+        return 0;
+      }
+      case 'feedback': {
+        const requestId = positional(args, 0, '<requestId>');
+        noExtra(args, 1);
+        if (values.label !== 'anomaly' && values.label !== 'normal')
+          throw new UsageError(`feedback needs --label anomaly or --label normal`);
+        if (values.index !== undefined && !/^\d{1,5}$/.test(values.index))
+          throw new UsageError(`--index must be a row number from 0, got '${values.index}'`);
+        const r = (await api('POST', '/v1/feedback', {
+          requestId,
+          label: values.label,
+          ...(values.index !== undefined ? { index: Number(values.index) } : {}),
+          ...(values.model !== undefined ? { model: values.model } : {}),
+          ...(values.version !== undefined ? { version: versionFlag(values.version, '--version') } : {}),
+        })) as {
+          outcome: string;
+          model: string;
+          version?: number;
+          index: number;
+          label: string;
+          capture: string;
+          previous?: string;
+        };
+        const what = `${r.model}${r.version !== undefined ? ` v${r.version}` : ''} ${requestId}#${r.index}`;
+        print(r, () =>
+          r.outcome === 'created'
+            ? `Labelled ${what} ${r.label} (${r.capture})`
+            : r.outcome === 'changed'
+              ? `Changed the label of ${what}: ${r.previous} -> ${r.label} (${r.capture})`
+              : `Already labelled ${what} ${r.label}: nothing changed`,
+        );
+        return 0;
+      }
+      case 'quality': {
+        const m = model();
+        noExtra(args, 1);
+        const q = values.window !== undefined ? `?window=${encodeURIComponent(values.window)}` : '';
+        type Row = {
+          version: number | null;
+          labels: number;
+          anomalies: number;
+          captured: number;
+          precision: number | null;
+          recall: number | null;
+          rocAuc: number | null;
+          averagePrecision: number | null;
+        };
+        const r = (await api('GET', `/v1/models/${m}/quality${q}`)) as {
+          from: string;
+          to: string;
+          labels: number;
+          versions: Row[];
+        };
+        const f = (v: number | null) => (v === null ? '-' : v.toFixed(4));
+        print(r, () =>
+          r.versions.length === 0
+            ? `No labels for predictions from ${r.from} to ${r.to}.`
+            : table(
+                [
+                  'VERSION',
+                  'LABELS',
+                  'ANOMALIES',
+                  'CAPTURED',
+                  'PRECISION',
+                  'RECALL',
+                  'ROC_AUC',
+                  'AVG_PRECISION',
+                ],
+                r.versions.map((v) => [
+                  v.version === null ? '?' : String(v.version),
+                  String(v.labels),
+                  String(v.anomalies),
+                  String(v.captured),
+                  f(v.precision),
+                  f(v.recall),
+                  f(v.rocAuc),
+                  f(v.averagePrecision),
                 ]),
               ),
         );

@@ -5,7 +5,8 @@ import {
   NumberValue,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { CAPTURE_LAYOUT } from '#contracts';
+import { CAPTURE_LAYOUT, CAPTURE_REQUEST_INDEX } from '#contracts';
+import type { CapturedPrediction, CaptureLookup } from '#core/feedback/ports.ts';
 import type { CapturedRow, CaptureSink, CaptureWriteResult } from '#core/ports.ts';
 import { classifyError, describeError } from './dependency-errors.ts';
 import { TABLE_KEYS } from './tables.ts';
@@ -90,7 +91,7 @@ const num = (v: unknown): number => (v instanceof NumberValue ? Number(v.value) 
  * decimal of a double has at most 17), because the marshaller refuses plain numbers above
  * 2^53, and are read back the same way, so `1e16` or `3e38` survive the round trip exactly.
  */
-export class DynamoCaptureSink implements CaptureSink {
+export class DynamoCaptureSink implements CaptureSink, CaptureLookup {
   private readonly o: Required<Omit<DynamoCaptureSinkOptions, 'onFailure' | 'park'>> &
     Pick<DynamoCaptureSinkOptions, 'onFailure' | 'park'>;
 
@@ -296,6 +297,39 @@ export class DynamoCaptureSink implements CaptureSink {
     }
     // Each shard comes back in sort-key order; merged, the window is ordered the same way.
     if (this.o.shards > 1) out.sort((a, b) => compareKeys(captureSortKey(a), captureSortKey(b)));
+    return out;
+  }
+
+  /**
+   * The captured rows of one request, through the `ByRequest` index. The index is eventually
+   * consistent: a label sent within about a second of its score may not see the capture yet and
+   * is recorded as not captured (send it again later to record the capture: a changed capture
+   * status with the same label is still `unchanged`, so label first, or wait a second).
+   */
+  async findRequest(requestId: string): Promise<CapturedPrediction[]> {
+    const out: CapturedPrediction[] = [];
+    let key: Record<string, unknown> | undefined;
+    do {
+      const res = await this.o.client.send(
+        new QueryCommand({
+          TableName: this.o.tableName,
+          IndexName: CAPTURE_REQUEST_INDEX.name,
+          KeyConditionExpression: '#rid = :rid',
+          ExpressionAttributeNames: { '#rid': CAPTURE_REQUEST_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':rid': requestId },
+          ExclusiveStartKey: key,
+        }),
+      );
+      for (const item of res.Items ?? []) {
+        out.push({
+          model: String(item.model),
+          version: num(item.version),
+          index: num(item.index),
+          at: String(item.at),
+        });
+      }
+      key = res.LastEvaluatedKey;
+    } while (key);
     return out;
   }
 }

@@ -1,9 +1,9 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { TABLE_KEYS } from '#contracts';
+import { CAPTURE_REQUEST_INDEX, TABLE_KEYS } from '#contracts';
 
 export { TABLE_KEYS };
 
-export type TableRole = 'registry' | 'captures' | 'drift';
+export type TableRole = 'registry' | 'captures' | 'drift' | 'feedback';
 
 /** The table as the local twin creates it in dynalite; the CDK Data stack builds the same keys from `TABLE_KEYS`. */
 export const tableDefinition = (tableName: string): CreateTableCommandInput => ({
@@ -18,3 +18,23 @@ export const tableDefinition = (tableName: string): CreateTableCommandInput => (
   ],
   BillingMode: 'PAY_PER_REQUEST',
 });
+
+/** The captures table's `ByRequest` index as dynalite creates it (the Data stack builds the same). */
+export const captureRequestIndex = {
+  IndexName: CAPTURE_REQUEST_INDEX.name,
+  KeySchema: [{ AttributeName: CAPTURE_REQUEST_INDEX.partitionKey, KeyType: 'HASH' as const }],
+  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...CAPTURE_REQUEST_INDEX.projected] },
+};
+
+/** The captures table: keys of every table plus the `ByRequest` index. */
+export const capturesTableDefinition = (tableName: string): CreateTableCommandInput => {
+  const base = tableDefinition(tableName);
+  return {
+    ...base,
+    AttributeDefinitions: [
+      ...(base.AttributeDefinitions ?? []),
+      { AttributeName: CAPTURE_REQUEST_INDEX.partitionKey, AttributeType: 'S' },
+    ],
+    GlobalSecondaryIndexes: [captureRequestIndex],
+  };
+};

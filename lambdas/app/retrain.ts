@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PRODUCTION_ALIAS, RETRAINING_EVENT } from '#contracts';
 import { VigilError } from '#core/errors.ts';
+import { labelValue, predictionKey } from '#core/feedback/labels.ts';
+import type { FeedbackStore } from '#core/feedback/ports.ts';
 import { Rng } from '#core/forest/rng.ts';
 import { trainIsolationForest } from '#core/forest/train.ts';
 import { buildIsolationForestPackage, trainingScores } from '#core/model/build.ts';
@@ -43,6 +45,8 @@ export interface RetrainDeps {
   readonly store: ArtifactStore;
   readonly blobs: BlobStore;
   readonly captures: CaptureReader;
+  /** Feedback labels joined onto captured rows (the dataset's label column). Absent: no labels. */
+  readonly feedback?: Pick<FeedbackStore, 'list'>;
   readonly ledger: RetrainingLedger;
   readonly notifier: Notifier;
   readonly events: EventPublisher;
@@ -100,6 +104,8 @@ export interface PrepareResult {
   readonly window: { readonly from: string; readonly to: string } | null;
   /** Captured rows left out to undo the capture sampling bias (see `datasetFromCaptures`). */
   readonly thinnedOut: number;
+  /** Rows carrying a feedback label (0 for an uploaded dataset: its own `__label` column counts). */
+  readonly labelledRows: number;
   readonly features: readonly string[];
   readonly parentVersion: number;
   readonly parentUri: string;
@@ -308,6 +314,7 @@ export function createRetrainSteps(deps: RetrainDeps) {
       let dataset: Dataset;
       let dataWindow: PrepareResult['window'] = null;
       let thinnedOut = 0;
+      let labelled = 0;
       if (state.data) {
         const uploaded = await loadDataset(state.data);
         // Columns are matched by name; a CSV without every feature goes on as it is so
@@ -322,11 +329,20 @@ export function createRetrainSteps(deps: RetrainDeps) {
           (state.window ? new Date(state.window.from) : end).getTime() - settings.windowDays * 86_400_000,
         );
         dataWindow = { from: start.toISOString(), to: end.toISOString() };
-        const rows = await deps.captures.readWindow(state.model, start, end);
+        const [rows, labels] = await Promise.all([
+          deps.captures.readWindow(state.model, start, end),
+          deps.feedback ? deps.feedback.list(state.model) : Promise.resolve([]),
+        ]);
         const rng = new Rng(seed ^ 0x7a11);
-        const built = datasetFromCaptures(rows, features, () => rng.next());
+        const built = datasetFromCaptures(
+          rows,
+          features,
+          () => rng.next(),
+          new Map(labels.map((l) => [predictionKey(l.requestId, l.index), labelValue(l.label)])),
+        );
         dataset = built.dataset;
         thinnedOut = built.thinnedOut;
+        labelled = built.labelled;
       }
       const csv = datasetToCsv(dataset);
       const sha256 = createHash('sha256').update(csv).digest('hex');
@@ -338,6 +354,7 @@ export function createRetrainSteps(deps: RetrainDeps) {
         source: state.data ? 'upload' : 'captures',
         window: dataWindow,
         thinnedOut,
+        labelledRows: labelled,
         features: dataset.features,
         parentVersion: resolved.version,
         parentUri: resolved.artifactUri,
@@ -452,6 +469,7 @@ export function createRetrainSteps(deps: RetrainDeps) {
         candidate: await scoresOf(candidate),
         production: schemaKept ? await scoresOf(parent) : undefined,
         labels: holdout.labels,
+        minLabelsPerClass: settings.gate.minLabelsPerClass,
         anomalyRate: {
           target: contamination === 'auto' ? settings.anomalyRate.target : contamination,
           tolerance: settings.anomalyRate.tolerance,

@@ -11,7 +11,7 @@ import { ENV } from '#contracts';
 import { parseRetrainSettings } from '#core/retrain/config.ts';
 import type { Notifier } from '#core/retrain/ports.ts';
 import { executionIsRunning, hasStepFunctions } from './retrain-control.ts';
-import { captureReader, config, events, member, registry, store } from './root.ts';
+import { captureReader, config, events, feedbackLabels, member, registry, store } from './root.ts';
 
 /**
  * The retraining steps wired from the composition root (`root.ts`) plus the retraining-only
@@ -29,6 +29,7 @@ export const retrainSteps = /* @__PURE__ */ member((): RetrainSteps => {
     store: store(),
     blobs,
     captures: captureReader(),
+    ...(feedbackLabels() ? { feedback: feedbackLabels() } : {}),
     ledger: new DynamoRetrainingLedger({
       client: documentClient(c.dynamoEndpoint),
       tableName: c.registryTable,

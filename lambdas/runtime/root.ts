@@ -7,6 +7,7 @@ import { describeError } from '#adapters/dependency-errors.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
 import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
+import { DynamoFeedbackStore } from '#adapters/dynamodb-feedback.ts';
 import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
 import { DynamoReleaseStore } from '#adapters/dynamodb-releases.ts';
 import {
@@ -32,6 +33,7 @@ import { S3PackageStaging } from '#adapters/staging-s3.ts';
 import { ModelCache } from '#app/serve.ts';
 import { ENV } from '#contracts';
 import type { SecretSource } from '#core/auth.ts';
+import type { CaptureLookup, FeedbackStore } from '#core/feedback/ports.ts';
 import type {
   ArtifactStore,
   CapturedRow,
@@ -296,6 +298,21 @@ export const captureReader = /* @__PURE__ */ member((): CaptureReader => {
   if (!reader) throw new Error(`Environment variable ${ENV.CAPTURES_TABLE} is required`);
   return reader;
 });
+
+/**
+ * Feedback labels, or undefined without `VIGIL_FEEDBACK_TABLE` (retraining then trains and
+ * evaluates without labels). The feedback function is always given the table.
+ */
+export const feedbackLabels = /* @__PURE__ */ member((): FeedbackStore | undefined => {
+  const t = config().feedbackTable;
+  return t ? new DynamoFeedbackStore({ client: dynamo(), tableName: t }) : undefined;
+});
+
+/**
+ * Captures by request id (the captures table's `ByRequest` index): on the DynamoDB path only;
+ * the Firehose path has no such lookup (a label then names its model).
+ */
+export const captureLookup = (): CaptureLookup | undefined => captureTable();
 
 /** Drift reports. @throws Error when `VIGIL_DRIFT_TABLE` is unset */
 export const driftReports = /* @__PURE__ */ member(

@@ -52,7 +52,11 @@ export const tracerBuildCommand = (inputDir: string, outputDir: string): string 
     .join(' ');
 
 /** How much of a table a function may touch. */
-export type TableAccessMode = 'read' | 'write' | 'readWrite';
+/**
+ * `read`, `write`, `readWrite`; `record`: reads, single puts and queries, no updates or batches
+ * (the feedback labels: one conditional put per label).
+ */
+export type TableAccessMode = 'read' | 'write' | 'readWrite' | 'record';
 
 const TABLE_ACTIONS: Record<TableAccessMode, string[]> = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
@@ -66,6 +70,7 @@ const TABLE_ACTIONS: Record<TableAccessMode, string[]> = {
     'dynamodb:BatchWriteItem',
     'dynamodb:DescribeTable',
   ],
+  record: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
 };
 
 /** Properties of {@link ModelFunction}. */
@@ -281,6 +286,21 @@ export class ModelFunction extends Construct {
     );
     if (table.encryptionKey)
       this.allowKey(table.encryptionKey, accessMode === 'read' ? 'decrypt' : 'encryptDecrypt');
+    return this;
+  }
+
+  /**
+   * Lets the function query one global secondary index of a table (nothing else of the index,
+   * no other index), and decrypt what it reads. The table itself is bound with `bindTable`.
+   */
+  public bindIndexQuery({ table, indexName }: { readonly table: ITable; readonly indexName: string }): this {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${indexName}`],
+      }),
+    );
+    if (table.encryptionKey) this.allowKey(table.encryptionKey, 'decrypt');
     return this;
   }
 

@@ -10,6 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
+  CAPTURE_REQUEST_INDEX,
   DEFAULT_RELEASE_CACHE_SECONDS,
   ENV,
   METRICS,
@@ -77,6 +78,8 @@ export class ApiStack extends Stack {
   public readonly explain: ModelFunction;
   public readonly models: ModelFunction;
   public readonly driftReports: ModelFunction;
+  /** Feedback labels (`POST /v1/feedback`) and the labelled quality report (any key). */
+  public readonly feedback: ModelFunction;
   public readonly health: ModelFunction;
   /** The releases API: starts release executions, lists releases (admin). */
   public readonly releases: ModelFunction;
@@ -176,6 +179,31 @@ export class ApiStack extends Stack {
       .bindTable({ table: data.driftTable, envVar: ENV.DRIFT_TABLE, accessMode: 'read' })
       // Unknown models answer 404, which needs the registry.
       .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
+
+    this.feedback = new ModelFunction(this, 'Feedback', {
+      ...fnDefaults,
+      entry: entries.feedback,
+      serviceName: SERVICES.feedback,
+      description: 'Records feedback labels of predictions; reports labelled quality per version',
+      environment: {
+        [ENV.CAPTURE_PATH]: config.capture.path,
+        [ENV.CAPTURE_SHARDS]: String(config.capture.shards),
+      },
+    })
+      // One conditional put per label, reads and the model's labels by Query: no updates, no batches.
+      .bindTable({ table: data.feedbackTable, envVar: ENV.FEEDBACK_TABLE, accessMode: 'record' })
+      // Unknown models answer 404.
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
+    // Captures are read where the score function puts them: the table (and its request index, which
+    // tells a label its model), or the Parquet objects of the Firehose path.
+    if (data.captureStream) {
+      this.feedback.function.addEnvironment(ENV.ARTIFACT_BUCKET, data.artifacts.bucket.bucketName);
+      this.feedback.role.addManagedPolicy(data.captureStream.readPolicy);
+    } else {
+      this.feedback
+        .bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'read' })
+        .bindIndexQuery({ table: data.capturesTable, indexName: CAPTURE_REQUEST_INDEX.name });
+    }
 
     const releaseMachineArn = Stack.of(this).formatArn({
       service: 'states',
@@ -318,6 +346,7 @@ export class ApiStack extends Stack {
       models: this.models.function,
       releases: this.releases.function,
       driftReports: this.driftReports.function,
+      feedback: this.feedback.function,
       health: this.health.function,
     };
     const methods: Record<(typeof ROUTES)[number]['method'], apigw.HttpMethod> = {

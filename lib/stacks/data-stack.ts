@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { TABLE_KEYS } from '#contracts';
+import { CAPTURE_REQUEST_INDEX, TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
 import { CaptureStream } from '../constructs/capture-stream.ts';
@@ -29,7 +29,7 @@ export interface DataStackProps extends StackProps {
 }
 
 /**
- * Stateful resources (DESIGN.md §9 `Data`): the registry, captures and drift-report tables, the
+ * Stateful resources (DESIGN.md §9 `Data`): the registry, captures, drift-report and feedback tables, the
  * model artifact bucket, the API key secret, and the customer-managed KMS key encrypting them all;
  * and the seed that registers the shipped default model as `production` on the first deploy.
  */
@@ -38,6 +38,8 @@ export class DataStack extends Stack {
   public readonly registryTable: dynamodb.Table;
   public readonly capturesTable: dynamodb.Table;
   public readonly driftTable: dynamodb.Table;
+  /** Feedback labels of predictions (`FEEDBACK_KEYS`), read by the quality report and retraining. */
+  public readonly feedbackTable: dynamodb.Table;
   public readonly artifacts: ArtifactBucket;
   public readonly apiKeys: secretsmanager.Secret;
   public readonly defaultModelSeed: DefaultModelSeed;
@@ -80,6 +82,17 @@ export class DataStack extends Stack {
     this.registryTable = table('Registry', false);
     this.capturesTable = table('Captures', true);
     this.driftTable = table('DriftReports', false);
+    this.feedbackTable = table('Feedback', false);
+    // A label finds its prediction's captures by request id. Only on the DynamoDB capture path:
+    // on the Firehose path the table receives no captures, and a label names its model.
+    if (config.capture.path === 'dynamodb') {
+      this.capturesTable.addGlobalSecondaryIndex({
+        indexName: CAPTURE_REQUEST_INDEX.name,
+        partitionKey: { name: CAPTURE_REQUEST_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...CAPTURE_REQUEST_INDEX.projected],
+      });
+    }
 
     this.artifacts = new ArtifactBucket(this, 'Artifacts', { encryptionKey: this.key, removalPolicy });
     if (config.capture.path === 'firehose') {

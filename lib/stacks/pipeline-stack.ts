@@ -244,6 +244,8 @@ export class PipelineStack extends Stack {
       envVar: ENV.CAPTURES_TABLE,
       accessMode: 'read',
     });
+    // Feedback labels join the captured rows (the label column Evaluate and the Gate use).
+    fns.PrepareData.bindTable({ table: data.feedbackTable, envVar: ENV.FEEDBACK_TABLE, accessMode: 'read' });
     bucketEnv(fns.PrepareData);
     readS3(fns.PrepareData, ['datasets/']);
     writeS3(fns.PrepareData, ['retraining/']);

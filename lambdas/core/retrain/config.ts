@@ -40,8 +40,13 @@ export const RetrainSettingsSchema = z.object({
       aucTolerance: z.number().min(0).max(1).default(0.02),
       minAuc: z.number().min(0).max(1).default(0.7),
       requireAnomalyRateInBand: z.boolean().default(true),
+      /**
+       * Labelled holdout rows of each class (anomaly, normal) needed before the gate judges by
+       * labelled ROC AUC instead of the injected-anomaly AUC.
+       */
+      minLabelsPerClass: z.number().int().min(1).default(5),
     })
-    .default({ aucTolerance: 0.02, minAuc: 0.7, requireAnomalyRateInBand: true }),
+    .default({ aucTolerance: 0.02, minAuc: 0.7, requireAnomalyRateInBand: true, minLabelsPerClass: 5 }),
   /** Above this many training rows the EKS branch trains (see README "Retraining" for the measurement). */
   lambdaMaxRows: z.number().int().positive().default(1_000_000),
   /** Whether a registered candidate waits for a person (prod) or not (dev). */

@@ -1,5 +1,6 @@
 import { thinToUniform } from '#core/capture/sampling.ts';
 import { parseNumericCsv, toCsv } from '#core/csv.ts';
+import { predictionKey } from '#core/feedback/labels.ts';
 
 /**
  * A training dataset as retraining passes it between steps (through the artifact store,
@@ -75,6 +76,9 @@ export function completeRowIndices(ds: Dataset): Int32Array {
 export interface CaptureLike {
   readonly features: Readonly<Record<string, number>>;
   readonly sampleRate?: number;
+  /** With `index`, the key feedback labels join on. */
+  readonly requestId?: string;
+  readonly index?: number;
 }
 
 /**
@@ -82,18 +86,39 @@ export interface CaptureLike {
  * lacks is missing, NaN), thinned by `thinToUniform` so the capture sampling
  * (anomalies always kept) does not teach the forest that anomalies are common.
  * `random` is a seeded uniform [0, 1) source.
+ *
+ * `labels` (feedback, 1 = anomaly, 0 = normal, keyed by `predictionKey(requestId, index)`) become the
+ * dataset's label column. A labelled row is never thinned out: labels are scarce and given by
+ * people, and a handful of rows cannot bias the forest the way sampling every anomaly would.
  */
 export function datasetFromCaptures(
   rows: readonly CaptureLike[],
   features: readonly string[],
   random: () => number,
-): { dataset: Dataset; thinnedOut: number } {
-  const kept = thinToUniform(rows, random);
+  labels?: ReadonlyMap<string, number>,
+): { dataset: Dataset; thinnedOut: number; labelled: number } {
+  const labelOf = (r: CaptureLike): number | undefined =>
+    labels && r.requestId !== undefined && r.index !== undefined
+      ? labels.get(predictionKey(r.requestId, r.index))
+      : undefined;
+  const unlabelled = new Set(
+    thinToUniform(
+      rows.filter((r) => labelOf(r) === undefined),
+      random,
+    ),
+  );
+  const kept = rows.filter((r) => labelOf(r) !== undefined || unlabelled.has(r));
   const columns = features.map((f) =>
     Float64Array.from(kept, (r) => {
       const v = r.features[f];
       return typeof v === 'number' ? v : Number.NaN;
     }),
   );
-  return { dataset: { features, columns, rows: kept.length }, thinnedOut: rows.length - kept.length };
+  const y = Float64Array.from(kept, (r) => labelOf(r) ?? Number.NaN);
+  const labelled = y.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0);
+  return {
+    dataset: { features, columns, rows: kept.length, ...(labelled > 0 ? { labels: y } : {}) },
+    thinnedOut: rows.length - kept.length,
+    labelled,
+  };
 }
