@@ -27,7 +27,13 @@ function pairwiseAuc(scores: number[], y: number[]): number {
 function rows(): Record<string, number>[] {
   const out: Record<string, number>[] = [];
   for (let i = 0; i < 16; i++) {
-    out.push({ cpu: 30 + i, memory: 50 + (i % 5), network: 400 + 5 * i, disk_io: 90 + i, latency: 25 + (i % 4) });
+    out.push({
+      cpu: 30 + i,
+      memory: 50 + (i % 5),
+      network: 400 + 5 * i,
+      disk_io: 90 + i,
+      latency: 25 + (i % 4),
+    });
   }
   for (let i = 0; i < 4; i++) {
     out.push({ cpu: 95 + i, memory: 97, network: 30 + i, disk_io: 420 + 10 * i, latency: 150 + 5 * i });
@@ -67,7 +73,11 @@ describe('feedback labels and the quality report on the local twin over HTTP', (
     // ordinary-looking row) is also reported as a real incident — the model cannot be perfect here.
     const truth = results.map((_, i) => (i >= 16 || i === 3 ? 1 : 0));
     for (let i = 0; i < results.length; i++) {
-      const res = await label({ requestId: scored.requestId, index: i, label: truth[i] ? 'anomaly' : 'normal' });
+      const res = await label({
+        requestId: scored.requestId,
+        index: i,
+        label: truth[i] ? 'anomaly' : 'normal',
+      });
       expect(res.status).toBe(201);
       const body = (await res.json()) as Json;
       expect(body).toMatchObject({
@@ -103,7 +113,9 @@ describe('feedback labels and the quality report on the local twin over HTTP', (
       else if (r.anomaly) fp++;
       else if (truth[i]) fn++;
     });
-    const q = (await (await call('GET', '/v1/models/default/quality?window=1h', twin.scoreApiKey)).json()) as Json;
+    const q = (await (
+      await call('GET', '/v1/models/default/quality?window=1h', twin.scoreApiKey)
+    ).json()) as Json;
     expect(q).toMatchObject({ model: 'default', window: '1h', labels: 20, captured: 20 });
     expect(q.versions).toHaveLength(1);
     const v = q.versions[0];
@@ -126,14 +138,26 @@ describe('feedback labels and the quality report on the local twin over HTTP', (
     const unknownRequest = { requestId: 'not-a-captured-request-1', label: 'anomaly' };
     const refused = await label(unknownRequest);
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as Json).error).toMatchObject({ code: 'InvalidBody', details: { field: 'model' } });
+    expect(((await refused.json()) as Json).error).toMatchObject({
+      code: 'InvalidBody',
+      details: { field: 'model' },
+    });
 
     const ok = await label({ ...unknownRequest, model: 'default', version: 1 });
     expect(ok.status).toBe(201);
-    expect(await ok.json()).toMatchObject({ outcome: 'created', capture: 'not-captured', model: 'default', version: 1 });
+    expect(await ok.json()).toMatchObject({
+      outcome: 'created',
+      capture: 'not-captured',
+      model: 'default',
+      version: 1,
+    });
 
-    expect((await label({ ...unknownRequest, requestId: 'other-1', model: 'no-such-model' })).status).toBe(404);
-    expect((await label({ ...unknownRequest, requestId: 'other-2', model: 'default', version: 99 })).status).toBe(404);
+    expect((await label({ ...unknownRequest, requestId: 'other-1', model: 'no-such-model' })).status).toBe(
+      404,
+    );
+    expect(
+      (await label({ ...unknownRequest, requestId: 'other-2', model: 'default', version: 99 })).status,
+    ).toBe(404);
 
     // Counted, without a score to rank.
     const q = (await (await call('GET', '/v1/models/default/quality?window=1h', twin.apiKey)).json()) as Json;
@@ -205,7 +229,9 @@ describe('feedback labels and the quality report on the local twin over HTTP', (
     expect(r.code).toBe(2);
     r = await vigil('quality', 'default', '--window', '1h');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^VERSION\s+LABELS\s+ANOMALIES\s+CAPTURED\s+PRECISION\s+RECALL\s+ROC_AUC\s+AVG_PRECISION/);
+    expect(r.stdout).toMatch(
+      /^VERSION\s+LABELS\s+ANOMALIES\s+CAPTURED\s+PRECISION\s+RECALL\s+ROC_AUC\s+AVG_PRECISION/,
+    );
     r = await vigil('quality', 'default', '--window', 'forever');
     expect(r.code).toBe(1);
   });

@@ -24,6 +24,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
       'vigil-drift-reports',
       'vigil-drift-summarize',
       'vigil-explain',
+      'vigil-feedback',
       'vigil-health',
       'vigil-models',
       'vigil-releases',
@@ -44,6 +45,8 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
       expect(env(service).VIGIL_REGISTRY_TABLE, service).toBeDefined();
     }
     expect(env('vigil-drift-reports').VIGIL_DRIFT_TABLE).toBeDefined();
+    expect(env('vigil-feedback')[ENV.FEEDBACK_TABLE]).toBeDefined();
+    expect(env('vigil-feedback')[ENV.CAPTURE_PATH]).toBe(config.capture.path);
     expect(env('vigil-drift-evaluate').VIGIL_DRIFT_CONFIG).toBeDefined();
   });
 
@@ -225,6 +228,9 @@ describe('HTTP API routes and authorizer', () => {
         // Model releases (issue 11, admin scope).
         'GET /v1/models/{model}/releases',
         'POST /v1/models/{model}/releases',
+        // Feedback labels (any key) and the labelled quality report.
+        'POST /v1/feedback',
+        'GET /v1/models/{model}/quality',
       ].sort(),
     );
     expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());

@@ -7,9 +7,9 @@ const envs = { dev: synthEnv('dev'), prod: synthEnv('prod') };
 describe('Data stack', () => {
   const t = envs.prod.templates.data;
 
-  it('creates three tables keyed by string PK/SK, mirroring lambdas/adapters/tables.ts', () => {
+  it('creates four tables keyed by string PK/SK, mirroring lambdas/adapters/tables.ts', () => {
     const tables = resourcesOf(t, 'AWS::DynamoDB::Table');
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4);
     for (const [, p] of tables) {
       expect(p.KeySchema).toEqual([
         { AttributeName: 'PK', KeyType: 'HASH' },
@@ -32,7 +32,31 @@ describe('Data stack', () => {
       Registry: undefined,
       Captures: { AttributeName: 'ttl', Enabled: true },
       DriftReports: undefined,
+      Feedback: undefined,
     });
+    expect(ttl.map(([id]) => id).sort()).toEqual(['Captures', 'DriftReports', 'Feedback', 'Registry']);
+  });
+
+  it('indexes captures by request id on the DynamoDB capture path only, projecting just what a label needs', () => {
+    const captures = (env: 'dev' | 'prod') =>
+      resourcesOf(envs[env].templates.data, 'AWS::DynamoDB::Table').find(([id]) =>
+        id.startsWith('Captures'),
+      )?.[1];
+    expect(envs.dev.config.capture.path).toBe('dynamodb');
+    expect(captures('dev')?.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'ByRequest',
+        KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['model', 'version', 'index', 'at'] },
+      },
+    ]);
+    expect(captures('dev')?.AttributeDefinitions).toContainEqual({
+      AttributeName: 'requestId',
+      AttributeType: 'S',
+    });
+    // prod captures through Firehose: nothing writes the table, so no index to pay for.
+    expect(envs.prod.config.capture.path).toBe('firehose');
+    expect(captures('prod')?.GlobalSecondaryIndexes).toBeUndefined();
   });
 
   it('encrypts every table with the customer-managed key', () => {

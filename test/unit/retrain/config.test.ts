@@ -5,7 +5,12 @@ describe('parseRetrainSettings', () => {
   it('fills every default from an empty object', () => {
     const s = parseRetrainSettings({});
     expect(s.validation.minRows).toBe(500);
-    expect(s.gate).toEqual({ aucTolerance: 0.02, minAuc: 0.7, requireAnomalyRateInBand: true });
+    expect(s.gate).toEqual({
+      aucTolerance: 0.02,
+      minAuc: 0.7,
+      requireAnomalyRateInBand: true,
+      minLabelsPerClass: 5,
+    });
     expect(s.approvalRequired).toBe(false);
   });
 
