@@ -155,6 +155,29 @@ describe('feedback labels on dynalite', () => {
     expect(later).toMatchObject({ labels: 0, versions: [] });
   });
 
+  it('without a request lookup (the Firehose path) needs the model, stores the label unchecked, and still joins it with its capture', async () => {
+    const { sink, deps } = await world();
+    const { lookup: _none, ...noLookup } = deps;
+    await sink.write([
+      row({ requestId: 'f1', score: 0.8, anomaly: true }),
+      row({ requestId: 'f2', score: 0.3 }),
+    ]);
+    const now = () => new Date('2025-03-01T12:00:00.000Z');
+    const record = recordFeedback({ ...noLookup, now });
+    await expect(record({ requestId: 'f1', label: 'anomaly' })).rejects.toThrow(
+      /cannot be looked up by request: send 'model'/,
+    );
+    expect((await record({ requestId: 'f1', label: 'anomaly', model: 'web' })).label).toMatchObject({
+      capture: 'unchecked',
+      model: 'web',
+    });
+    await record({ requestId: 'f2', label: 'normal', model: 'web' });
+    const q = await modelQuality({ ...noLookup, now })('web', 86_400_000);
+    expect(q.versions).toEqual([
+      expect.objectContaining({ version: 2, labels: 2, captured: 2, precision: 1, recall: 1, rocAuc: 1 }),
+    ]);
+  });
+
   it('rebuilds a captures table from before the request index with the index, keeping its items', async () => {
     const raw = new DynamoDBClient({
       endpoint: db.endpoint,
