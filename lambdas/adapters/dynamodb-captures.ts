@@ -302,9 +302,8 @@ export class DynamoCaptureSink implements CaptureSink, CaptureLookup {
 
   /**
    * The captured rows of one request, through the `ByRequest` index. The index is eventually
-   * consistent: a label sent within about a second of its score may not see the capture yet and
-   * is recorded as not captured (send it again later to record the capture: a changed capture
-   * status with the same label is still `unchanged`, so label first, or wait a second).
+   * consistent (typically well under a second): a label sent in that moment after its score is
+   * recorded as `not-captured`, and the quality report then counts it without a score.
    */
   async findRequest(requestId: string): Promise<CapturedPrediction[]> {
     const out: CapturedPrediction[] = [];
