@@ -1,5 +1,5 @@
 import { type RawScorer, TreeScorer } from '#core/forest/fast-path.ts';
-import { WasmTreeScorer } from '#core/forest/wasm-kernel.ts';
+import { servedScorer } from '#core/forest/wasm-kernel.ts';
 import type { Manifest, ModelPackage } from '#core/model/manifest.ts';
 import type { OrtModel } from '#core/onnx/ort.ts';
 import { decodeModel, type ParsedModel, parseOnnx, refusal, type ServedOutput } from '#core/onnx/parse.ts';
@@ -225,7 +225,7 @@ export async function loadModel(
   const m = pkg.manifest;
   const fast = (opts.engine ?? 'fast') === 'fast' && parsed && fastPathSupports(m, parsed);
   const engine = fast
-    ? fastEngine(parsed, m, serverKernel(parsed))
+    ? fastEngine(parsed, m, servedScorer(parsed.ensemble))
     : await onnxEngine(pkg.onnx, m, parsed, opts.wasmDir);
   return {
     manifest: m,
@@ -246,18 +246,10 @@ async function loadOrt(bytes: Uint8Array, wasmDir?: string, expose?: readonly st
 const signOf = (m: Manifest): number => (m.output.negate ? -1 : 1);
 
 /**
- * The server's kernel for the fast path: the WebAssembly walk where it covers the trees
- * (bit-for-bit equal to the plain one), else the plain TypeScript walk.
- */
-const serverKernel = (parsed: ParsedModel): RawScorer => {
-  const reference = new TreeScorer(parsed.ensemble);
-  return WasmTreeScorer.for(parsed.ensemble, reference) ?? reference;
-};
-
-/**
  * The tree fast path over parsed trees, computing the manifest's score output. The edge
  * entry uses it with the default, plain TypeScript kernel (no wasm); `loadModel` passes
- * the server's.
+ * the server's (`servedScorer`: the WebAssembly walk once a model has scored 1,000 rows,
+ * bit-for-bit equal to the plain one).
  */
 export function fastEngine(
   parsed: ParsedModel,

@@ -40,8 +40,8 @@ export class TreeScorer implements RawScorer {
   private readonly nodeI: Int32Array;
   private readonly leaf: Float64Array;
   private readonly aggregate: number;
-  /** Depth (edges on the longest root-leaf path) per tree. */
-  private readonly depth: Int32Array;
+  /** Depth (edges on the longest root-leaf path) per tree: the steps every row takes in it. */
+  readonly depth: Int32Array;
 
   constructor(t: TreeEnsemble) {
     this.t = t;

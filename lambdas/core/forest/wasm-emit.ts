@@ -89,7 +89,7 @@ const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((
 export class Code {
   readonly bytes: number[] = [];
   op(...ops: number[]): this {
-    this.bytes.push(...ops);
+    for (const b of ops) this.bytes.push(b);
     return this;
   }
   get(local: number): this {

@@ -67,7 +67,7 @@ export class WasmTreeScorer implements RawScorer {
     const i32 = new Int32Array(buf);
     const f32 = new Float32Array(buf);
     const f64 = new Float64Array(buf);
-    const depth = Int32Array.from(t.roots, (root) => treeDepth(t, root));
+    const depth = reference.depth;
     for (let k = 0; k < this.nTrees; k++) {
       const e = 4 * k;
       i32[e] = this.nodeBase + rec * t.roots[k];
@@ -156,15 +156,49 @@ export class WasmTreeScorer implements RawScorer {
   }
 }
 
-function treeDepth(t: TreeEnsemble, root: number): number {
-  let max = 0;
-  const stack: Array<[number, number]> = [[root, 0]];
-  while (stack.length > 0) {
-    const [n, d] = stack.pop() as [number, number];
-    if (t.feature[n] < 0) max = Math.max(max, d);
-    else stack.push([t.trueChild[n], d + 1], [t.falseChild[n], d + 1]);
-  }
-  return max;
+/**
+ * Rows the plain kernel scores before the served scorer builds the wasm one. Building it
+ * is a one-off pass of cold JavaScript over every node (~2–10 ms of CPU for 100 trees), which
+ * a cold start's first request should not pay; ~1,000 rows of the plain walk cost as much.
+ */
+export const WASM_AFTER_ROWS = 1000;
+
+/** The server's scorer: the plain walk first, the wasm kernel once it pays (`WASM_AFTER_ROWS`). */
+export interface ServedScorer extends RawScorer {
+  /** Which kernel the latest call ran. */
+  readonly kernel: 'plain' | 'wasm';
+}
+
+/**
+ * The server's scorer for `t`: `reference` for the first `WASM_AFTER_ROWS` rows, then the
+ * wasm kernel when it covers the trees (bit-for-bit the same results, so the switch is
+ * invisible to callers). Where it cannot be built the reference keeps scoring.
+ */
+export function servedScorer(t: TreeEnsemble, reference = new TreeScorer(t)): ServedScorer {
+  let scored = 0;
+  let fast: RawScorer | undefined;
+  let tried = false;
+  return {
+    get nFeatures() {
+      return reference.nFeatures;
+    },
+    get kernel() {
+      return fast ? 'wasm' : 'plain';
+    },
+    predictRaw(input, rows, out) {
+      if (!tried && scored >= WASM_AFTER_ROWS) {
+        tried = true;
+        try {
+          fast = WasmTreeScorer.for(t, reference);
+        } catch {
+          // e.g. no memory for the wasm heap: the reference computes the same values.
+          fast = undefined;
+        }
+      }
+      scored += rows;
+      return (fast ?? reference).predictRaw(input, rows, out);
+    },
+  };
 }
 
 const modules = new Map<string, object>();

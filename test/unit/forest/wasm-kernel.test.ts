@@ -4,10 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseNumericCsv } from '#core/csv.ts';
 import { TreeScorer } from '#core/forest/fast-path.ts';
-import { WasmTreeScorer } from '#core/forest/wasm-kernel.ts';
+import { servedScorer, WASM_AFTER_ROWS, WasmTreeScorer } from '#core/forest/wasm-kernel.ts';
 import { decodePackage } from '#core/model/package-io.ts';
 import { parseOnnx } from '#core/onnx/parse.ts';
-import { fastEngine, loadModel } from '#core/scoring.ts';
+import { fastEngine } from '#core/scoring.ts';
 import { NodeMode, type TreeEnsemble } from '#core/trees.ts';
 import { ALL_BRANCH_MODES, gridRows, randomEnsemble, referencePredict } from '../../helpers/random-trees.ts';
 
@@ -116,6 +116,34 @@ describe('WasmTreeScorer (wasm kernel) against the plain fast path', () => {
   });
 });
 
+describe('servedScorer', () => {
+  it(`scores the first ${WASM_AFTER_ROWS} rows on the plain walk, then on the wasm kernel, with the same bits`, () => {
+    const t = randomEnsemble({ seed: 21, nFeatures: 4, nTrees: 40, maxDepth: 8, aggregate: 'AVERAGE' });
+    const reference = new TreeScorer(t);
+    const scorer = servedScorer(t, reference);
+    const x = gridRows(4, 600, 4, 0.01);
+    const want = reference.predictRaw(x, 600);
+    const kernels: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      kernels.push(scorer.kernel);
+      expectSameBits(scorer.predictRaw(x, 600), want);
+    }
+    // 0, 600, then 1,200 rows scored before each call: the third runs on the wasm kernel.
+    expect(kernels).toEqual(['plain', 'plain', 'plain']);
+    expect(scorer.kernel).toBe('wasm');
+    expectSameBits(scorer.predictRaw(x, 600), want);
+  });
+
+  it('stays on the plain walk for trees the wasm kernel does not cover', () => {
+    const t = randomEnsemble({ seed: 22, nFeatures: 3, nTrees: 10, maxDepth: 6, aggregate: 'MAX' });
+    const scorer = servedScorer(t);
+    const x = gridRows(5, 800, 3);
+    for (let i = 0; i < 3; i++)
+      expectSameBits(scorer.predictRaw(x, 800), new TreeScorer(t).predictRaw(x, 800));
+    expect(scorer.kernel).toBe('plain');
+  });
+});
+
 describe('WasmTreeScorer on every fixture model', () => {
   const data = parseNumericCsv(readFileSync(path.join(BYO, 'data.csv'), 'utf8'));
   const FEATURES = ['cpu', 'memory', 'network', 'disk_io', 'connections', 'error_rate'];
@@ -134,7 +162,7 @@ describe('WasmTreeScorer on every fixture model', () => {
     });
   }
 
-  it('models/default: the served engine (wasm kernel) scores as the edge entry’s plain engine does', async () => {
+  it('models/default: the served engine, once on the wasm kernel, scores as the edge entry’s plain engine does', async () => {
     const pkg = decodePackage({
       manifest: readFileSync(path.join(ROOT, 'models/default/manifest.json')),
       onnx: new Uint8Array(readFileSync(path.join(ROOT, 'models/default/model.onnx'))),
@@ -148,7 +176,10 @@ describe('WasmTreeScorer on every fixture model', () => {
       { length: rows * f.length },
       (_, i) => ref[f[i % f.length]].sample[Math.floor(i / f.length)],
     );
-    const served = await (await loadModel(pkg)).engine.score(m, rows);
+    const scorer = servedScorer(parsed.ensemble);
+    const engine = fastEngine(parsed, pkg.manifest, scorer);
+    while (scorer.kernel === 'plain') await engine.score(m, rows);
+    const served = await engine.score(m, rows);
     const plain = await fastEngine(parsed, pkg.manifest).score(m, rows);
     expectSameBits(served.raw, plain.raw);
     expectSameBits(served.score, plain.score);
