@@ -117,6 +117,9 @@ export class WasmTreeScorer implements RawScorer {
   /** Same contract and same bits as `TreeScorer.predictRaw`. */
   predictRaw(input: ArrayLike<number>, rows: number, out = new Float64Array(rows)): Float64Array {
     const nf = this.t.nFeatures;
+    if (input.length < rows * nf) {
+      throw new RangeError(`${rows} rows of ${nf} features need ${rows * nf} values; got ${input.length}`);
+    }
     const buf = this.memory.buffer;
     const xs = this.t.doubleInput ? new Float64Array(buf, this.xBase) : new Float32Array(buf, this.xBase);
     const outs = new Float64Array(buf, this.outBase, this.chunk);

@@ -102,6 +102,11 @@ describe('WasmTreeScorer (wasm kernel) against the plain fast path', () => {
     expectSameBits(out, new TreeScorer(t).predictRaw(x, 9));
   });
 
+  it('refuses a matrix shorter than rows × features instead of scoring stale memory', () => {
+    const t = randomEnsemble({ seed: 8, nFeatures: 3, nTrees: 4, maxDepth: 3 });
+    expect(() => kernel(t).predictRaw(new Float32Array(8), 3)).toThrow(/need 9 values; got 8/);
+  });
+
   it('leaves ensembles it does not cover to the reference (other split modes, MIN/MAX)', () => {
     const modes = randomEnsemble({ seed: 3, nFeatures: 4, nTrees: 6, maxDepth: 5, modes: ALL_BRANCH_MODES });
     expect(modes.mode.some((m) => m !== NodeMode.LEAF && m !== NodeMode.BRANCH_LEQ)).toBe(true);
