@@ -40,7 +40,7 @@ export class WasmTreeScorer implements RawScorer {
   private readonly stride: number;
   /** Rows that fit the input area; longer batches go through in chunks. */
   private readonly chunk: number;
-  /** Rows per L1 block (a multiple of 4). */
+  /** Rows per L1 block (a multiple of the row lanes). */
   private readonly block: number;
 
   private constructor(t: TreeEnsemble, reference: TreeScorer, lanes: number) {
