@@ -1,4 +1,5 @@
-import { TreeScorer } from '#core/forest/fast-path.ts';
+import { type RawScorer, TreeScorer } from '#core/forest/fast-path.ts';
+import { servedScorer } from '#core/forest/wasm-kernel.ts';
 import type { Manifest, ModelPackage } from '#core/model/manifest.ts';
 import type { OrtModel } from '#core/onnx/ort.ts';
 import { decodeModel, type ParsedModel, parseOnnx, refusal, type ServedOutput } from '#core/onnx/parse.ts';
@@ -223,7 +224,9 @@ export async function loadModel(
   const { parsed, unexplainable, inputType } = checkServable(pkg);
   const m = pkg.manifest;
   const fast = (opts.engine ?? 'fast') === 'fast' && parsed && fastPathSupports(m, parsed);
-  const engine = fast ? fastEngine(parsed, m) : await onnxEngine(pkg.onnx, m, parsed, opts.wasmDir);
+  const engine = fast
+    ? fastEngine(parsed, m, servedScorer(parsed.ensemble))
+    : await onnxEngine(pkg.onnx, m, parsed, opts.wasmDir);
   return {
     manifest: m,
     ...(parsed ? { parsed } : {}),
@@ -242,9 +245,17 @@ async function loadOrt(bytes: Uint8Array, wasmDir?: string, expose?: readonly st
 /** −1 when the manifest serves the negated output (scikit-learn's score_samples on Vigil's scale). */
 const signOf = (m: Manifest): number => (m.output.negate ? -1 : 1);
 
-/** The tree fast path over parsed trees, computing the manifest's score output (the edge entry uses it too). */
-export function fastEngine(parsed: ParsedModel, m: Manifest): Engine {
-  const scorer = new TreeScorer(parsed.ensemble);
+/**
+ * The tree fast path over parsed trees, computing the manifest's score output. The edge
+ * entry uses it with the default, plain TypeScript kernel (no wasm); `loadModel` passes
+ * the server's (`servedScorer`: the WebAssembly walk once a model has scored 1,000 rows,
+ * bit-for-bit equal to the plain one).
+ */
+export function fastEngine(
+  parsed: ParsedModel,
+  m: Manifest,
+  scorer: RawScorer = new TreeScorer(parsed.ensemble),
+): Engine {
   // The tail comes from the graph (e.g. 2^(−raw/c(ψ))), so the fast path computes
   // exactly what the graph does, whatever the manifest's params say.
   const { tail } = servedScore(m, parsed) as ServedOutput;

@@ -1,7 +1,16 @@
 import { goesTrue, NodeMode, type TreeEnsemble } from '#core/trees.ts';
 
+/** Raw ensemble output for row-major rows: what the fast path's kernels have in common. */
+export interface RawScorer {
+  readonly nFeatures: number;
+  /** Raw output per row of a row-major matrix (`rows × nFeatures`); see `TreeScorer.predictRaw`. */
+  predictRaw(input: ArrayLike<number>, rows: number, out?: Float64Array): Float64Array;
+}
+
 /**
- * The tree fast path: walks the parsed ONNX trees directly over flat typed
+ * The tree fast path in plain TypeScript — the reference every faster kernel is tested
+ * against (`wasm-kernel.ts` must equal it bit for bit) and the kernel of the `vigil/edge`
+ * entry. It walks the parsed ONNX trees directly over flat typed
  * arrays. It takes the same branch as onnxruntime-web on every row because both
  * compare inputs of the graph's type (float32, or float64 for a tensor(double)
  * graph) against the same stored thresholds; outputs differ only by summation
@@ -17,7 +26,7 @@ import { goesTrue, NodeMode, type TreeEnsemble } from '#core/trees.ts';
  * bound at ~8 ns per node). Rows with NaN take the general walk, which
  * honours `missingTracksTrue`.
  */
-export class TreeScorer {
+export class TreeScorer implements RawScorer {
   private readonly t: TreeEnsemble;
   private readonly nTrees: number;
   private readonly allLeq: boolean;
@@ -31,8 +40,8 @@ export class TreeScorer {
   private readonly nodeI: Int32Array;
   private readonly leaf: Float64Array;
   private readonly aggregate: number;
-  /** Depth (edges on the longest root-leaf path) per tree. */
-  private readonly depth: Int32Array;
+  /** Depth (edges on the longest root-leaf path) per tree: the steps every row takes in it. */
+  readonly depth: Int32Array;
 
   constructor(t: TreeEnsemble) {
     this.t = t;
