@@ -10,6 +10,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const MODULES: Record<string, () => Promise<{ run: BenchModule }>> = {
   scoring: () => import('./scoring.ts'),
+  'cold-start': () => import('./cold-start.ts'),
   shap: () => import('./shap.ts'),
   drift: () => import('./drift.ts'),
   'drift-calibration': () => import('./drift-calibration.ts'),

@@ -1,15 +1,6 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
-import { documentClient } from '#adapters/dynamodb-client.ts';
-import { DynamoRegistry } from '#adapters/dynamodb-registry.ts';
-import { registerPackage, setAlias } from '#app/models.ts';
 import { readPackageDir } from '#app/package-dir.ts';
-import { ENV } from '#contracts';
 import { Rng } from '#core/forest/rng.ts';
 import { trainIsolationForest } from '#core/forest/train.ts';
 import { servedScorer } from '#core/forest/wasm-kernel.ts';
@@ -18,10 +9,9 @@ import type { ModelPackage } from '#core/model/manifest.ts';
 import { parseOnnx } from '#core/onnx/parse.ts';
 import { type Engine, fastEngine, loadModel } from '#core/scoring.ts';
 import type { TreeEnsemble } from '#core/trees.ts';
-import { ensureTables, startDynalite } from '../local/dynalite.ts';
 import { GOAL_COLUMNS, type Goal, goalRow, type Rounds, summarize, underLoad, withSpread } from './judge.ts';
 import type { BenchModule, BenchTable } from './types.ts';
-import { fmt, median, percentile, timeCalls } from './util.ts';
+import { median, percentile, timeCalls } from './util.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -213,126 +203,11 @@ function scoringTables(models: ModelFigures[]): BenchTable[] {
   ];
 }
 
-/**
- * Cold start as Lambda pays it: a fresh `node` process loads the esbuild ESM
- * bundle of the score handler and answers one request (registry lookup in
- * DynamoDB, package read, model load, score). Wall time from spawn to the
- * first result, median of 5, plus the child's RSS after the request.
- */
-async function coldStarts(): Promise<Array<Array<string | number>>> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-cold-'));
-  const db = await startDynalite();
-  try {
-    await build({
-      entryPoints: [path.join(ROOT, 'lambdas/handlers/score.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: path.join(dir, 'score.mjs'),
-      minify: true,
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-      logLevel: 'error',
-    });
-    const event = {
-      version: '2.0',
-      routeKey: 'POST /v1/models/{model}/score',
-      rawPath: '/v1/models/default/score',
-      headers: { 'content-type': 'application/json' },
-      pathParameters: { model: 'default' },
-      body: JSON.stringify({ rows: [{ cpu: 97, memory: 98, network: 40, disk_io: 400, latency: 150 }] }),
-      isBase64Encoded: false,
-      requestContext: { requestId: 'cold', http: { method: 'POST', path: '/v1/models/default/score' } },
-    };
-    await writeFile(
-      path.join(dir, 'invoke.mjs'),
-      `const { handler } = await import('./score.mjs');
-const res = await handler(${JSON.stringify(event)}, { awsRequestId: 'cold', getRemainingTimeInMillis: () => 30000 });
-// performance.now() counts from the process's time origin (its start), so this is start → result.
-const at = performance.now();
-process.stdout.write(JSON.stringify({ status: res.statusCode, at, rss: process.memoryUsage().rss }) + '\\n');`,
-    );
-    await ensureTables(db.endpoint, ['bench-registry']);
-    const registry = new DynamoRegistry({ client: documentClient(db.endpoint), tableName: 'bench-registry' });
-    const store = new FsArtifactStore({ root: path.join(dir, 'artifacts') });
-    const pkg = await readPackageDir(path.join(ROOT, 'models/default'));
-    const v = await registerPackage({ registry, store }, pkg, { actor: 'bench' });
-    await registry.approve('default', v.version, { actor: 'bench' });
-    await setAlias({ registry }, 'default', 'production', v.version, { actor: 'bench' });
-    const rows: Array<Array<string | number>> = [];
-    for (const engine of ['onnx', 'fast']) {
-      const times: number[] = [];
-      const inProcess: number[] = [];
-      const rss: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t0 = performance.now();
-        const out = await runChild(path.join(dir, 'invoke.mjs'), {
-          [ENV.REGISTRY_TABLE]: 'bench-registry',
-          [ENV.DYNAMODB_ENDPOINT]: db.endpoint,
-          [ENV.ARTIFACT_DIR]: path.join(dir, 'artifacts'),
-          [ENV.ENGINE]: engine,
-          // In Lambda the wasm files come from the layer; here from node_modules.
-          [ENV.ORT_WASM_DIR]: path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
-          [ENV.CAPTURE_SAMPLE_RATE]: '0',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-          POWERTOOLS_LOG_LEVEL: 'ERROR',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        });
-        times.push(performance.now() - t0);
-        const parsed = JSON.parse(out) as { status: number; at: number; rss: number };
-        inProcess.push(parsed.at);
-        rss.push(parsed.rss / 2 ** 20);
-      }
-      rows.push([
-        engine === 'fast' ? 'tree fast path' : 'onnxruntime-web (baseline)',
-        fmt(median(inProcess)),
-        fmt(median(times)),
-        fmt(median(rss)),
-      ]);
-    }
-    return rows;
-  } finally {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function runChild(file: string, env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && last.includes('"status":200')) resolve(last);
-      else reject(new Error(`cold start child failed (exit ${code}):\n${out}\n${err}`));
-    });
-  });
-}
-
 export const run: BenchModule = async () => {
   const defaultPkg = await readPackageDir(path.join(ROOT, 'models/default'));
   const speed = scoringTables([
     await measureModel('default (5 feat)', defaultPkg),
     await measureModel('10 feat × 100 trees', tenFeatureModel()),
   ]);
-  const cold: BenchTable = {
-    title: 'Cold start: fresh node process → first score through the bundled handler (median of 5)',
-    columns: ['engine', 'process start → first result ms', 'spawn → exit (parent wall) ms', 'RSS MiB'],
-    rows: await coldStarts(),
-    notes: ['target: ≤ 250 ms (fast path); includes DynamoDB registry lookup on loopback dynalite'],
-  };
-  return [...speed, cold];
+  return speed;
 };

@@ -161,10 +161,55 @@ function foldConstantAdd(graph: GraphProto, treeOut: string): { value: number; o
 
 const ELEM_DOUBLE = DataType.DOUBLE;
 
-const ints = (a: AttributeProto | undefined): number[] => (a?.ints ?? []).map(toNum);
-const floats = (a: AttributeProto | undefined): number[] => (a?.floats ?? []).map(Number);
-const str = (a: AttributeProto | undefined): string | undefined =>
-  a?.s ? new TextDecoder().decode(a.s) : undefined;
+/**
+ * The values as numbers: the wire reader's arrays already are (returned as they are: callers only
+ * read them), protobufjs' int64s may be Longs. A call per element is most of a cold parse.
+ */
+const asNumbers = (values: readonly unknown[], convert: (v: unknown) => number): number[] => {
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'number') return values.map(convert);
+  return values as number[];
+};
+const ints = (a: AttributeProto | undefined): number[] => asNumbers(a?.ints ?? [], toNum);
+const floats = (a: AttributeProto | undefined): number[] => asNumbers(a?.floats ?? [], Number);
+const TEXT = new TextDecoder();
+const str = (a: AttributeProto | undefined): string | undefined => (a?.s ? TEXT.decode(a.s) : undefined);
+
+/** Node-mode names by their bytes: a forest repeats a handful of names thousands of times. */
+const MODE_NAMES = Object.keys(MODE_BY_NAME);
+function modeName(bytes: Uint8Array): string {
+  for (const name of MODE_NAMES) {
+    if (name.length !== bytes.length) continue;
+    let same = true;
+    for (let i = 0; i < bytes.length && same; i++) same = bytes[i] === name.charCodeAt(i);
+    if (same) return name;
+  }
+  return TEXT.decode(bytes);
+}
+
+/**
+ * One number per (tree id, node id) pair, for the node index: exact for the ids a servable
+ * model has (0 ≤ id < 2^32, 0 ≤ tree id < 2^20); anything else is refused rather than risk two
+ * nodes sharing a key. String keys (`${tree}:${id}`) cost most of a cold parse.
+ * @throws VigilError InvalidModel for an id outside that range
+ */
+function key(tree: number, id: number): number {
+  if (
+    !(
+      Number.isInteger(tree) &&
+      Number.isInteger(id) &&
+      tree >= 0 &&
+      id >= 0 &&
+      tree < 2 ** 20 &&
+      id < 2 ** 32
+    )
+  ) {
+    throw new VigilError(
+      'InvalidModel',
+      `tree ${tree} node ${id}: ids must be integers in [0, 2^32) (tree ids [0, 2^20))`,
+    );
+  }
+  return tree * 2 ** 32 + id;
+}
 
 function tensorValues(a: AttributeProto | undefined): number[] {
   if (!a?.t) return [];
@@ -240,7 +285,7 @@ function parseNodes(
   const treeIds = ints(attrs.get('nodes_treeids'));
   const nodeIds = ints(attrs.get('nodes_nodeids'));
   const featureIds = ints(attrs.get('nodes_featureids'));
-  const modes = (attrs.get('nodes_modes')?.strings ?? []).map((s) => new TextDecoder().decode(s));
+  const modes = (attrs.get('nodes_modes')?.strings ?? []).map(modeName);
   const thresholds = numbersAttr(attrs, 'nodes_values');
   const values = thresholds.values;
   const trueIds = ints(attrs.get('nodes_truenodeids'));
@@ -255,8 +300,7 @@ function parseNodes(
     throw new VigilError('InvalidModel', 'tree-ensemble leaf-weight attributes have different lengths');
   }
   const b = new EnsembleBuilder();
-  const key = (tree: number, id: number) => `${tree}:${id}`;
-  const index = new Map<string, number>();
+  const index = new Map<number, number>();
   const trees = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const g = b.add();

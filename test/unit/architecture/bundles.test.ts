@@ -7,7 +7,9 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 /**
  * What each function's bundle imports from the AWS SDK at init (static imports) and later
- * (dynamic imports), built as the CDK construct builds it: ESM, minified, the SDK external.
+ * (dynamic imports), built as the CDK construct builds it (ESM, minified), except that the SDK is
+ * left external here so that its imports can be classified; the deployed bundles carry it
+ * (`BUNDLE` in lib/constructs/model-function.ts, checked in test/infra/function-bundle.test.ts).
  */
 async function sdkImports(handler: keyof typeof HANDLERS) {
   const r = await build({

@@ -83,6 +83,55 @@ describe('decodeOnnx (the edge reader)', () => {
     },
   );
 
+  it('reads packed ints and floats of every varint length as protobufjs does', () => {
+    // Each length class of the packed fast path: 1 byte, 2–7 bytes (< 2^49), and the long
+    // ones it hands to the general reader (≥ 2^49, negative int64s as 10 bytes).
+    const ints = [
+      0,
+      1,
+      127,
+      128,
+      300,
+      16_383,
+      16_384,
+      2 ** 35,
+      2 ** 49 - 1,
+      2 ** 49,
+      2 ** 53 - 1,
+      -1,
+      -(2 ** 40),
+    ];
+    const floats = [0, -0, 1.5, -3.25e-8, 3.4e38, Number.NaN, Number.POSITIVE_INFINITY];
+    const raw = onnx.ModelProto.encode({
+      graph: {
+        node: [
+          {
+            opType: 'X',
+            attribute: [
+              { name: 'a', ints, floats },
+              { name: 'b', ints: [5] },
+            ],
+          },
+        ],
+      },
+    }).finish();
+    const ours = project(decodeOnnx(raw));
+    expect(ours).toEqual(project(onnx.ModelProto.decode(raw)));
+    expect(ours.nodes[0].attributes[0].ints).toEqual(ints);
+    expect(ours.nodes[0].attributes[0].floats.map((f: number) => (Object.is(f, -0) ? 'neg0' : f))).toEqual(
+      floats.map((f) => (Object.is(f, -0) ? 'neg0' : Math.fround(f))),
+    );
+  });
+
+  it('refuses a packed int whose last varint is cut off', () => {
+    // model.graph(7) → node(1) → attribute(5) → ints(8), packed: 2 bytes, the second a continuation.
+    const attribute = Uint8Array.of(0x42, 0x02, 0x05, 0x80);
+    const node = Uint8Array.of(0x2a, attribute.length, ...attribute);
+    const graph = Uint8Array.of(0x0a, node.length, ...node);
+    const model = Uint8Array.of(0x3a, graph.length, ...graph);
+    expect(() => decodeOnnx(model)).toThrow(/truncated varint/);
+  });
+
   it('refuses truncated bytes with InvalidModel, not a crash', () => {
     const raw = new Uint8Array(readFileSync(GRAPHS[0]));
     const cut = raw.subarray(0, Math.floor(raw.length / 2));
