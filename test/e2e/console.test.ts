@@ -365,8 +365,12 @@ describe('the console, in Chromium, against the twin', () => {
     const [j] = release.judgements;
     expect(cells[0]?.[0]).toBe(j.at);
     expect(cells[0]?.[3]).toBe('10%');
-    expect(cells[0]?.[4]).toContain(`${j.blue.invocations} invocations`);
-    expect(cells[0]?.[5]).toContain(`${j.green.invocations} invocations`);
+    expect(cells[0]?.[4]).toContain(
+      `model v1 (function version ${j.blue.functionVersion}): ${j.blue.invocations} invocations`,
+    );
+    expect(cells[0]?.[5]).toContain(
+      `model v3 (function version ${j.green.functionVersion}): ${j.green.invocations} invocations`,
+    );
     expect(cells[0]?.[8]).toEqual(
       j.breaches.length === 0 ? 'none' : expect.stringContaining(j.breaches[0].signal),
     );

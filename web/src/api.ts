@@ -97,7 +97,8 @@ export interface CapturedRow {
 }
 
 export interface ReleaseReadings {
-  version: number;
+  modelVersion: number;
+  functionVersion: string;
   invocations: number;
   errors: number;
   serverErrors: number;

@@ -970,7 +970,7 @@ function listPage<T>(
 const pct = (v: number | undefined) => (v === undefined ? '—' : `${fmt(v * 100, 3)}%`);
 const readings = (r?: Release['judgements'][number]['blue']) =>
   r
-    ? `v${r.version}: ${r.invocations} invocations, ${r.rowsScored} rows, ${r.anomalies} anomalies, ${r.errors + r.serverErrors} errors, p99 ${r.p99DurationMs === undefined ? '—' : `${fmt(r.p99DurationMs, 3)} ms`}`
+    ? `model v${r.modelVersion} (function version ${r.functionVersion}): ${r.invocations} invocations, ${r.rowsScored} rows, ${r.anomalies} anomalies, ${r.errors + r.serverErrors} errors, p99 ${r.p99DurationMs === undefined ? '—' : `${fmt(r.p99DurationMs, 3)} ms`}`
     : '—';
 const phaseClass = (phase: string) =>
   phase === 'promoted' ? 'ok' : phase === 'rolled-back' || phase === 'failed' ? 'drift' : 'running';
