@@ -5,7 +5,10 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '#adapters/dynamodb-client.ts';
+import { DynamoDriftReportStore } from '#adapters/dynamodb-drift-reports.ts';
 import { readPackageDir } from '#app/package-dir.ts';
+import { ENV } from '#contracts';
 import { toCsv } from '#core/csv.ts';
 import { zipPackage } from '#core/model/package-zip.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
@@ -450,6 +453,29 @@ describe('the console, in Chromium, against the twin', () => {
     }
     expect(found).toEqual([]);
   }, 180_000);
+
+  it('still opens a report stored before reports kept the window’s distribution, and says what it lacks', async () => {
+    // As an older evaluator stored it: the latest report without `distribution`, written newer.
+    const { reports } = await api('/v1/models/default/drift?limit=1');
+    const old = structuredClone(reports[0]);
+    for (const f of Object.values(old.features) as Json[]) delete f.distribution;
+    const store = new DynamoDriftReportStore({
+      client: documentClient(process.env[ENV.DYNAMODB_ENDPOINT]),
+      tableName: String(process.env[ENV.DRIFT_TABLE]),
+    });
+    await store.put(old, { createdAt: new Date(Date.now() + 60_000).toISOString() });
+    const [latest] = (await api('/v1/models/default/drift?limit=1')).reports;
+    expect(latest.features.cpu.distribution).toBeUndefined();
+    await open('drift');
+    const features = Object.keys(old.features);
+    expect(await page.locator('section[aria-label^="feature "] .uplot').count()).toBe(features.length);
+    expect(await page.getByText('This report predates stored window distributions').count()).toBe(
+      features.length,
+    );
+    expect(await page.locator('section[aria-label="feature cpu"] .u-legend').innerText()).toContain(
+      'current (at the KS gap)',
+    );
+  }, 60_000);
 
   it('saw no console error, page error, failed request or third-party request', () => {
     expect(problems).toEqual([]);
