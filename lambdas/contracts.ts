@@ -132,6 +132,7 @@ export const SERVICES = {
   explain: 'vigil-explain',
   models: 'vigil-models',
   driftReports: 'vigil-drift-reports',
+  captures: 'vigil-captures',
   driftEvaluate: 'vigil-drift-evaluate',
   authorizer: 'vigil-authorizer',
   health: 'vigil-health',
@@ -195,6 +196,7 @@ export const HANDLERS = {
   explain: 'lambdas/handlers/explain.ts',
   models: 'lambdas/handlers/models.ts',
   driftReports: 'lambdas/handlers/drift-reports.ts',
+  captures: 'lambdas/handlers/captures.ts',
   driftEvaluate: 'lambdas/handlers/drift-evaluate.ts',
   authorizer: 'lambdas/handlers/authorizer.ts',
   health: 'lambdas/handlers/health.ts',
@@ -519,6 +521,9 @@ export const ROUTES: ReadonlyArray<{
   { method: 'GET', path: '/v1/models/{model}/versions', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/history', handler: 'models', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/drift', handler: 'driftReports', auth: 'key' },
+  // Recent captured rows (users' metric values, not model metadata): admin keys only, because a
+  // score key is what clients hold, and one client must not read back every other client's rows.
+  { method: 'GET', path: '/v1/models/{model}/captures', handler: 'captures', auth: 'admin' },
   // A version's package (manifest + base64 model.onnx): what `vigil/edge` scores in a browser.
   { method: 'GET', path: '/v1/models/{model}/versions/{version}/package', handler: 'models', auth: 'key' },
   // Control plane (DESIGN.md §5): registry writes, admin-scoped keys only.

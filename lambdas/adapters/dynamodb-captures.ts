@@ -6,8 +6,9 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { CAPTURE_LAYOUT, CAPTURE_REQUEST_INDEX } from '#contracts';
+import { windowHours } from '#core/drift/partitions.ts';
 import type { CapturedPrediction, CaptureLookup } from '#core/feedback/ports.ts';
-import type { CapturedRow, CaptureSink, CaptureWriteResult } from '#core/ports.ts';
+import type { CapturedRow, CaptureSink, CaptureWriteResult, RecentCaptureReader } from '#core/ports.ts';
 import { classifyError, describeError } from './dependency-errors.ts';
 import { TABLE_KEYS } from './tables.ts';
 
@@ -91,7 +92,7 @@ const num = (v: unknown): number => (v instanceof NumberValue ? Number(v.value) 
  * decimal of a double has at most 17), because the marshaller refuses plain numbers above
  * 2^53, and are read back the same way, so `1e16` or `3e38` survive the round trip exactly.
  */
-export class DynamoCaptureSink implements CaptureSink, CaptureLookup {
+export class DynamoCaptureSink implements CaptureSink, CaptureLookup, RecentCaptureReader {
   private readonly o: Required<Omit<DynamoCaptureSinkOptions, 'onFailure' | 'park'>> &
     Pick<DynamoCaptureSinkOptions, 'onFailure' | 'park'>;
 
@@ -329,6 +330,54 @@ export class DynamoCaptureSink implements CaptureSink, CaptureLookup {
       }
       key = res.LastEvaluatedKey;
     } while (key);
+    return out;
+  }
+
+  /**
+   * The newest `limit` rows with from ≤ at < to, newest first: each hour partition (every shard)
+   * is queried backwards (`ScanIndexForward: false`, `Limit`) from `to`, and older hours are
+   * read only while fewer than `limit` rows were found.
+   */
+  async readRecent(
+    model: string,
+    opts: { readonly from: string | Date; readonly to: string | Date; readonly limit: number },
+  ): Promise<CapturedRow[]> {
+    const lo = new Date(opts.from).toISOString();
+    const hi = new Date(opts.to).toISOString();
+    const out: CapturedRow[] = [];
+    for (const hour of windowHours(new Date(opts.from), new Date(opts.to)).reverse()) {
+      const found: CapturedRow[] = [];
+      for (let shard = 0; shard < this.o.shards; shard++) {
+        let key: Record<string, unknown> | undefined;
+        let kept = 0;
+        do {
+          const res = await this.o.client.send(
+            new QueryCommand({
+              TableName: this.o.tableName,
+              KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+              ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+              ExpressionAttributeValues: {
+                ':pk': CAPTURE_LAYOUT.dynamoPartition(model, hour, shard, this.o.shards),
+                ':lo': lo,
+                ':hi': hi,
+              },
+              ScanIndexForward: false,
+              Limit: opts.limit + 1,
+              ExclusiveStartKey: key,
+            }),
+          );
+          for (const item of res.Items ?? []) {
+            if (typeof item.at !== 'string' || item.at >= hi) continue;
+            found.push(captureRowOf(item));
+            kept++;
+          }
+          key = res.LastEvaluatedKey;
+        } while (key && kept < opts.limit);
+      }
+      found.sort((a, b) => compareKeys(captureSortKey(b), captureSortKey(a)));
+      out.push(...found.slice(0, opts.limit - out.length));
+      if (out.length >= opts.limit) break;
+    }
     return out;
   }
 }

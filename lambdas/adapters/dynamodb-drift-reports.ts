@@ -63,7 +63,8 @@ function summarizeTests(features: DriftReport['features']): StoredFeatures {
 function verdicts(features: DriftReport['features']): StoredFeatures {
   const out: StoredFeatures = {};
   for (const [name, f] of Object.entries(features)) {
-    const { tests: _tests, voters: _voters, ...rest } = f;
+    // Verdicts are the fallback for very wide reports: the distributions go with the tests.
+    const { tests: _tests, voters: _voters, distribution: _distribution, ...rest } = f;
     out[name] = round4(rest);
   }
   return out;

@@ -2,8 +2,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { CAPTURE_LAYOUT } from '#contracts';
-import type { CapturedRow, CaptureReader } from '#core/ports.ts';
+import { windowHours } from '#core/drift/partitions.ts';
+import type { CapturedRow, CaptureReader, RecentCaptureReader } from '#core/ports.ts';
 import { decodeCaptureParquet } from './capture-parquet.ts';
+
+/** Time order of captured rows (the DynamoDB sort key's order). */
+const rowKey = (r: CapturedRow): string => `${r.at}#${r.requestId}#${String(r.index).padStart(4, '0')}`;
 
 /** Objects under a prefix of the capture bucket (S3) or directory (the twin). */
 export interface CaptureObjects {
@@ -64,7 +68,7 @@ export class S3CaptureObjects implements CaptureObjects {
  * first. This holds the window in memory, as the DynamoDB reader does; windows too large for
  * that are issue 15's Distributed Map over the same partitions.
  */
-export class ParquetCaptureReader implements CaptureReader {
+export class ParquetCaptureReader implements CaptureReader, RecentCaptureReader {
   constructor(private readonly objects: CaptureObjects) {}
 
   async readWindow(model: string, from: string | Date, to: string | Date): Promise<CapturedRow[]> {
@@ -83,7 +87,31 @@ export class ParquetCaptureReader implements CaptureReader {
           if (row.at >= lo && row.at < hi) out.push(row);
       }
     }
-    const k = (r: CapturedRow) => `${r.at}#${r.requestId}#${String(r.index).padStart(4, '0')}`;
-    return out.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+    return out.sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0));
+  }
+
+  /**
+   * The newest `limit` rows with from ≤ at < to, newest first. Objects are whole files, so each
+   * hour partition is read in full, newest hour first, until `limit` rows are found.
+   */
+  async readRecent(
+    model: string,
+    opts: { readonly from: string | Date; readonly to: string | Date; readonly limit: number },
+  ): Promise<CapturedRow[]> {
+    const lo = new Date(opts.from).toISOString();
+    const hi = new Date(opts.to).toISOString();
+    const out: CapturedRow[] = [];
+    for (const hour of windowHours(new Date(opts.from), new Date(opts.to)).reverse()) {
+      const found: CapturedRow[] = [];
+      const prefix = CAPTURE_LAYOUT.s3Partition(model, hour);
+      for (const key of await this.objects.list(prefix)) {
+        for (const row of await decodeCaptureParquet(await this.objects.get(key), model))
+          if (row.at >= lo && row.at < hi) found.push(row);
+      }
+      found.sort((a, b) => (rowKey(a) < rowKey(b) ? 1 : rowKey(a) > rowKey(b) ? -1 : 0));
+      out.push(...found.slice(0, opts.limit - out.length));
+      if (out.length >= opts.limit) break;
+    }
+    return out;
   }
 }

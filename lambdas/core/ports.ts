@@ -105,6 +105,19 @@ export interface CaptureReader {
   readWindow(model: string, from: string | Date, to: string | Date): Promise<CapturedRow[]>;
 }
 
+/** Reads the newest captured rows back (the captures API: the console's Explain page). */
+export interface RecentCaptureReader {
+  /**
+   * At most `limit` rows of `model` captured at from ≤ at < to, **newest first**. Reads hour
+   * partitions backwards from `to` and stops at the first hour that completes `limit`, so a
+   * busy window costs an hour's partitions, not the whole window.
+   */
+  readRecent(
+    model: string,
+    opts: { readonly from: string | Date; readonly to: string | Date; readonly limit: number },
+  ): Promise<CapturedRow[]>;
+}
+
 export type { Manifest, ModelPackage };
 
 /** A domain event for the bus (EventBridge in AWS, a JSON-lines file on the local twin). */

@@ -44,6 +44,7 @@ import type {
   Logger,
   MetricsSink,
   PackageStaging,
+  RecentCaptureReader,
 } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
 import type { ReleaseMetricsReader, ReleaseStore, ScoreFunctionVersions } from '#core/release/ports.ts';
@@ -284,10 +285,10 @@ const captureStream = /* @__PURE__ */ member((): FirehoseCaptureSink | undefined
 export const captures = (): CaptureSink | undefined => captureTable() ?? captureStream();
 
 /**
- * Reads captures back (drift evaluator): the table, or the Parquet partitions in the artifact
+ * Reads captures back (drift evaluator, captures API): the table, or the Parquet partitions in the artifact
  * bucket (directory on the twin). @throws Error when the chosen path is not configured
  */
-export const captureReader = /* @__PURE__ */ member((): CaptureReader => {
+export const captureReader = /* @__PURE__ */ member((): CaptureReader & RecentCaptureReader => {
   const c = config();
   if (c.capturePath === 'firehose') {
     if (c.artifactBucket) return new ParquetCaptureReader(new S3CaptureObjects(s3(), c.artifactBucket));

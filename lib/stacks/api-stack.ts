@@ -80,6 +80,8 @@ export class ApiStack extends Stack {
   public readonly driftReports: ModelFunction;
   /** Feedback labels (`POST /v1/feedback`) and the labelled quality report (any key). */
   public readonly feedback: ModelFunction;
+  /** The captures API: recent captured rows (admin), read from whichever capture path is on. */
+  public readonly captures: ModelFunction;
   public readonly health: ModelFunction;
   /** The releases API: starts release executions, lists releases (admin). */
   public readonly releases: ModelFunction;
@@ -205,6 +207,27 @@ export class ApiStack extends Stack {
       this.feedback
         .bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'read' })
         .bindIndexQuery({ table: data.capturesTable, indexName: CAPTURE_REQUEST_INDEX.name });
+    }
+
+    this.captures = new ModelFunction(this, 'Captures', {
+      ...fnDefaults,
+      entry: entries.captures,
+      serviceName: SERVICES.captures,
+      description: 'Returns the newest captured rows of a model (admin)',
+      environment: {
+        [ENV.CAPTURE_PATH]: config.capture.path,
+        [ENV.CAPTURE_SHARDS]: String(config.capture.shards),
+      },
+    })
+      // Unknown models answer 404, which needs the registry.
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
+    // Read access to exactly the capture path in use (as the drift evaluator has it): the capture
+    // prefix of the bucket (no model packages), or the captures table (Query only, no Scan).
+    if (data.captureStream) {
+      this.captures.function.addEnvironment(ENV.ARTIFACT_BUCKET, data.artifacts.bucket.bucketName);
+      this.captures.role.addManagedPolicy(data.captureStream.readPolicy);
+    } else {
+      this.captures.bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'read' });
     }
 
     const releaseMachineArn = Stack.of(this).formatArn({
@@ -351,6 +374,7 @@ export class ApiStack extends Stack {
       releases: this.releases.function,
       driftReports: this.driftReports.function,
       feedback: this.feedback.function,
+      captures: this.captures.function,
       health: this.health.function,
     };
     const methods: Record<(typeof ROUTES)[number]['method'], apigw.HttpMethod> = {

@@ -18,6 +18,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
   it('builds the API, drift, release and drift-summary handlers', () => {
     expect(functions.map(([, p]) => serviceOf(p)).sort()).toEqual([
       'vigil-authorizer',
+      'vigil-captures',
       'vigil-drift-evaluate',
       'vigil-drift-plan',
       'vigil-drift-reduce',
@@ -209,6 +210,8 @@ describe('HTTP API routes and authorizer', () => {
         'GET /health',
         'GET /v1/models',
         'GET /v1/models/{model}/drift',
+        // Captured rows (admin scope: users' metric values).
+        'GET /v1/models/{model}/captures',
         'GET /v1/models/{model}/versions/{version}/package',
         'GET /v1/models/{model}/history',
         'GET /v1/models/{model}/versions',

@@ -21,6 +21,21 @@ const grants = (env: SynthesizedEnv, stack: 'api' | 'drift'): { actions: string[
     })),
   );
 
+/** The captures API function's own grants: inline statements and managed policy ids of its role. */
+const capturesRole = (env: SynthesizedEnv) => {
+  const t = env.templates.api;
+  const [, fn] = vigilFunctions(t).find(
+    ([, p]) => p.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'vigil-captures',
+  ) as [string, CfnProps];
+  const roleId = fn.Role['Fn::GetAtt'][0] as string;
+  const statements = resourcesOf(t, 'AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Roles).includes(`"${roleId}"`))
+    .flatMap(([, p]) => p.PolicyDocument.Statement as CfnProps[])
+    .map((st) => ({ actions: [st.Action].flat() as string[], resources: JSON.stringify(st.Resource) }));
+  const [, role] = resourcesOf(t, 'AWS::IAM::Role').find(([id]) => id === roleId) as [string, CfnProps];
+  return { statements, managed: JSON.stringify(role.ManagedPolicyArns ?? []) };
+};
+
 describe('capture paths in CDK', () => {
   let prod: SynthesizedEnv;
   let dev: SynthesizedEnv;
@@ -158,6 +173,29 @@ describe('capture paths in CDK', () => {
       expect(vars[ENV.CAPTURES_TABLE]).toBeUndefined();
     });
 
+    it('lets the captures API read the Parquet prefix only: no captures table, no model packages', () => {
+      const vars = envOf(prod, 'vigil-captures');
+      expect(vars[ENV.CAPTURE_PATH]).toBe('firehose');
+      expect(vars[ENV.ARTIFACT_BUCKET]).toBeDefined();
+      expect(vars[ENV.CAPTURES_TABLE]).toBeUndefined();
+      const { statements, managed } = capturesRole(prod);
+      expect(managed).toMatch(/CaptureStreamReadPolicy/);
+      expect(managed).not.toMatch(/ArtifactsReadPolicy|RegisterPolicy/);
+      // The table's ARN comes from the Data stack's outputs (`…FnGetAttCaptures…Arn…`).
+      expect(statements.some((st) => /GetAttCaptures/.test(st.resources))).toBe(false);
+      expect(
+        statements
+          .flatMap((st) => st.actions)
+          .filter(
+            (a) =>
+              !a.startsWith('dynamodb:') &&
+              !a.startsWith('kms:') &&
+              !a.startsWith('logs:') &&
+              !a.startsWith('xray:'),
+          ),
+      ).toEqual([]);
+    });
+
     it('is cdk-nag clean', () => {
       expect(prod.nagFindings).toEqual([]);
     });
@@ -171,6 +209,23 @@ describe('capture paths in CDK', () => {
       dev.templates.data.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
       dev.templates.data.resourceCountIs('AWS::Glue::Table', 0);
       expect(grants(dev, 'api').some((s) => s.actions.some((a) => a.startsWith('firehose:')))).toBe(false);
+    });
+
+    it('lets the captures API query the captures table (no Scan, no writes) with the writer’s shard count', () => {
+      expect(envOf(dev, 'vigil-captures')[ENV.CAPTURE_SHARDS]).toBe('8');
+      expect(envOf(dev, 'vigil-captures')[ENV.CAPTURES_TABLE]).toBeDefined();
+      const { statements, managed } = capturesRole(dev);
+      const onCaptures = statements.filter(
+        (st) => /GetAttCaptures/.test(st.resources) && st.actions.some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(onCaptures.flatMap((st) => st.actions).sort()).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+      ]);
+      expect(statements.flatMap((st) => st.actions)).not.toContain('dynamodb:Scan');
+      expect(managed).not.toMatch(/ReadPolicy|RegisterPolicy/);
     });
 
     it('is cdk-nag clean', () => {

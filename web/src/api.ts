@@ -12,8 +12,13 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
+  }
+  /** The route needs an admin-scoped key and this one is not (the API's own refusal). */
+  get needsAdmin(): boolean {
+    return this.status === 403 && this.details?.requiredScope === 'admin';
   }
   /** API Gateway's (and the twin's) answer for a route this deployment does not have. */
   get noRoute(): boolean {
@@ -48,10 +53,98 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     );
   }
   if (!res.ok) {
-    const err = (body as { error?: { code?: string; message?: string } }).error;
-    throw new ApiError(res.status, err?.code ?? `HTTP${res.status}`, err?.message ?? res.statusText);
+    const err = (body as { error?: { code?: string; message?: string; details?: Record<string, unknown> } })
+      .error;
+    throw new ApiError(
+      res.status,
+      err?.code ?? `HTTP${res.status}`,
+      err?.message ?? res.statusText,
+      err?.details,
+    );
   }
   return body as T;
+}
+
+/** What the key in use may do: `admin`, `score`, or `unknown` (the probe could not tell). */
+export type KeyScope = 'admin' | 'score' | 'unknown';
+
+let probed: { key: string; scope: Promise<KeyScope> } | undefined;
+/**
+ * The scope of the key in use, asked of the API once per key: an admin-only read (the model's
+ * newest capture) answers 200 to an admin key and 403 naming `requiredScope: admin` to any
+ * other. The console hides admin actions from a score key; the API refuses them either way.
+ */
+export function keyScope(model: string): Promise<KeyScope> {
+  const key = getKey();
+  if (probed?.key !== key) {
+    const scope = api(`/v1/models/${encodeURIComponent(model)}/captures?limit=1`).then(
+      (): KeyScope => 'admin',
+      (e): KeyScope => (e instanceof ApiError && e.needsAdmin ? 'score' : 'unknown'),
+    );
+    probed = { key, scope };
+  }
+  return probed.scope;
+}
+
+export interface CapturedRow {
+  at: string;
+  version: number;
+  requestId: string;
+  index: number;
+  features: Record<string, number>;
+  score: number;
+  anomaly: boolean;
+}
+
+export interface ReleaseReadings {
+  modelVersion: number;
+  functionVersion: string;
+  invocations: number;
+  errors: number;
+  serverErrors: number;
+  dependencyErrors: number;
+  p99DurationMs?: number;
+  rowsScored: number;
+  anomalies: number;
+}
+export interface Release {
+  model: string;
+  releaseId: string;
+  candidateVersion: number;
+  baselineVersion: number;
+  policy: string;
+  phase: string;
+  weight: number;
+  step: number;
+  startedAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  startedBy: string;
+  outcome?: { reason: string; breaches?: Array<{ signal: string; [k: string]: unknown }> };
+  judgements: Array<{
+    at: string;
+    step: number;
+    phase: string;
+    weight: number;
+    window: { from: string; to: string };
+    blue?: ReleaseReadings;
+    green?: ReleaseReadings;
+    anomalyRate?: { blue: number; green: number; ratio: number; z: number; pValue: number };
+    scoreKs?: { d: number; pValue: number; nBlue: number; nGreen: number };
+    decision: string;
+    breaches: Array<{ signal: string; value: number; limit: number; detail?: string }>;
+  }>;
+}
+export interface RetrainingRun {
+  executionArn: string;
+  name: string;
+  status: string;
+  step?: string;
+  trigger?: string;
+  startDate: string;
+  stopDate?: string;
+  error?: string;
+  cause?: string;
 }
 
 export interface ModelSummary {
@@ -107,6 +200,15 @@ export interface FeatureReport {
   minVotes: number;
   effect: { wassersteinNormalized: number; ksStatistic: number; floorMet: boolean };
   drifted: boolean;
+  /** Both distributions, compact (reports stored before it existed have none). */
+  distribution?: {
+    probabilities: number[];
+    reference: number[];
+    current: number[];
+    edges: number[];
+    countsReference: number[];
+    countsCurrent: number[];
+  };
 }
 export interface DriftReport {
   model: string;

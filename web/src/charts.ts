@@ -16,6 +16,8 @@ export function lineChart(
       stroke: string;
       stepped?: boolean;
       points?: boolean;
+      /** Join the points across x values where this series has none (two samples on one x axis). */
+      spanGaps?: boolean;
     }>;
     time?: boolean;
     yLabel?: string;
@@ -35,7 +37,9 @@ export function lineChart(
           time: opts.time ?? false,
           // One point (a first report) would otherwise get an axis spanning years.
           ...(single
-            ? { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [lo - 3600, hi + 3600] }
+            ? {
+                range: (): uPlot.Range.MinMax => [(opts.x[0] as number) - 3600, (opts.x[0] as number) + 3600],
+              }
             : {}),
         },
       },
@@ -48,6 +52,7 @@ export function lineChart(
           width: 2,
           ...(s.stepped ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : {}),
           ...(s.points ? { points: { show: true, size: 9, fill: s.stroke } } : {}),
+          ...(s.spanGaps ? { spanGaps: true } : {}),
         })),
       ],
     },

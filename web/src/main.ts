@@ -2,12 +2,16 @@ import { type EdgeModel, loadPackage } from '../../lambdas/core/edge.ts';
 import {
   ApiError,
   api,
+  type CapturedRow,
   type Describe,
   type DriftReport,
   getKey,
   type HistoryEvent,
+  keyScope,
   type ModelSummary,
   type PackageDocument,
+  type Release,
+  type RetrainingRun,
   setKey,
 } from './api.ts';
 import { ecdf, lineChart } from './charts.ts';
@@ -127,10 +131,13 @@ async function modelsPage(): Promise<void> {
 
 async function modelDetail(el: HTMLElement, model: string): Promise<void> {
   el.replaceChildren(h('p', {}, 'Loading…'));
-  const [d, hist] = await Promise.all([
+  const [d, hist, scope] = await Promise.all([
     api<Describe>(`/v1/models/${model}/versions`),
     api<{ events: HistoryEvent[] }>(`/v1/models/${model}/history`),
+    keyScope(model),
   ]);
+  // A score key is not offered what the API would refuse it (403); an unknown scope is.
+  const admin = scope !== 'score';
   const aliasOf = (v: number) =>
     Object.entries(d.aliases)
       .filter(([, x]) => x === v)
@@ -169,7 +176,7 @@ async function modelDetail(el: HTMLElement, model: string): Promise<void> {
       h(
         'div',
         { class: 'row' },
-        v.approval === 'PendingManualApproval'
+        admin && v.approval === 'PendingManualApproval'
           ? h(
               'button',
               {
@@ -186,7 +193,7 @@ async function modelDetail(el: HTMLElement, model: string): Promise<void> {
               'Approve',
             )
           : null,
-        v.approval === 'Approved' && d.aliases.production !== v.version
+        admin && v.approval === 'Approved' && d.aliases.production !== v.version
           ? h(
               'button',
               {
@@ -214,7 +221,14 @@ async function modelDetail(el: HTMLElement, model: string): Promise<void> {
   el.replaceChildren(
     h('h3', {}, `${model}: versions`),
     table(['version', 'approval', 'aliases', 'metrics', 'lineage', 'registered', 'actions'], rows),
-    d.aliases.production
+    admin
+      ? ''
+      : h(
+          'p',
+          { class: 'empty', id: 'admin-note' },
+          'Approve, promote and roll back need an admin-scoped key. This key is score-scoped, so they are not offered here (the API refuses them with 403 Forbidden).',
+        ),
+    admin && d.aliases.production
       ? h(
           'div',
           { class: 'row' },
@@ -387,35 +401,105 @@ async function driftDetail(el: HTMLElement, model: string): Promise<void> {
       ),
     );
     const sample = pkg?.manifest.reference.features[name]?.sample;
-    if (sample) {
-      const ref = ecdf(sample);
-      // The report keeps statistics, not the window's values: the current ECDF is drawn where
-      // KS pins it, at the location of the largest gap (F_cur = F_ref − sign·D there).
-      const ks = f.tests.ks as { location?: number; sign?: number; statistic?: number } | undefined;
-      const x = ref.x.slice();
-      const yRef: Array<number | null> = ref.y.slice();
-      const yCur: Array<number | null> = ref.y.map(() => null);
-      if (ks?.location !== undefined && ks.statistic !== undefined) {
-        let i = x.findIndex((v) => v > (ks.location as number));
-        if (i < 0) i = x.length;
-        const fRef = i === 0 ? 0 : (ref.y[i - 1] ?? 0);
-        x.splice(i, 0, ks.location);
-        yRef.splice(i, 0, fRef);
-        yCur.splice(i, 0, fRef - (ks.sign ?? 1) * ks.statistic);
-      }
-      lineChart(chart, {
-        title: `${name}: reference ECDF and the current ECDF at the KS gap (D = ${fmt(f.effect.ksStatistic, 3)})`,
-        x,
-        xLabel: name,
-        yLabel: 'F(x)',
-        height: 180,
-        series: [
-          { label: 'reference', y: yRef, stroke: '#0b5cad' },
-          { label: 'current (at the KS gap)', y: yCur, stroke: '#a4161a', points: true },
-        ],
-      });
-    }
+    if (f.distribution) distributionChart(chart, name, f, sample);
+    else if (sample) ksGapChart(chart, name, f, sample);
+    else chart.append(empty('The reference sample of this version could not be read.'));
   }
+}
+
+/**
+ * Reference and current ECDFs overlaid (what KS measures): the reference from the package's
+ * whole sample when it could be read, else from the report's quantiles; the current window from
+ * the report's 21 quantiles (each a point (x_p, p) of its ECDF). Below it, the share of each side
+ * in the reference-decile bins the JS and PSI tests count.
+ */
+function distributionChart(
+  el: HTMLElement,
+  name: string,
+  f: DriftReport['features'][string],
+  sample: number[] | undefined,
+): void {
+  const d = f.distribution as NonNullable<DriftReport['features'][string]['distribution']>;
+  const ref = sample ? ecdf(sample) : { x: d.reference, y: d.probabilities };
+  // One x axis for both: the union of the points, each series null where it has no point.
+  const points = [
+    ...ref.x.map((x, i) => ({ x, ref: ref.y[i] as number | null, cur: null as number | null })),
+    ...d.current.map((x, i) => ({ x, ref: null as number | null, cur: d.probabilities[i] as number | null })),
+  ].sort((a, b) => a.x - b.x);
+  lineChart(el, {
+    title: `${name}: reference and current ECDF (KS D = ${fmt(f.effect.ksStatistic, 3)})`,
+    x: points.map((p) => p.x),
+    xLabel: name,
+    yLabel: 'F(x)',
+    height: 180,
+    series: [
+      { label: 'reference', y: points.map((p) => p.ref), stroke: '#0b5cad', spanGaps: true },
+      {
+        label: 'current window',
+        y: points.map((p) => p.cur),
+        stroke: '#a4161a',
+        spanGaps: true,
+      },
+    ],
+  });
+  const share = (counts: number[]) => {
+    const n = counts.reduce((a, b) => a + b, 0) || 1;
+    return counts.map((c) => `${((100 * c) / n).toFixed(1)}%`);
+  };
+  const refShare = share(d.countsReference);
+  const curShare = share(d.countsCurrent);
+  const bounds = (i: number) =>
+    i === 0
+      ? `< ${fmt(d.edges[0], 4)}`
+      : i === d.edges.length
+        ? `≥ ${fmt(d.edges[i - 1], 4)}`
+        : `${fmt(d.edges[i - 1], 4)} – ${fmt(d.edges[i], 4)}`;
+  el.append(
+    table(
+      ['reference decile bin', 'reference', 'current'],
+      d.countsCurrent.map((_, i) => [bounds(i), refShare[i], curShare[i]]),
+      `${name}: share of rows per reference-decile bin`,
+    ),
+  );
+}
+
+/** Reports stored before they kept the window's distribution: the current ECDF at the KS gap only. */
+function ksGapChart(
+  el: HTMLElement,
+  name: string,
+  f: DriftReport['features'][string],
+  sample: number[],
+): void {
+  const ref = ecdf(sample);
+  // F_cur = F_ref − sign·D at the location of the largest gap; nothing else of the window is known.
+  const ks = f.tests.ks as { location?: number; sign?: number; statistic?: number } | undefined;
+  const x = ref.x.slice();
+  const yRef: Array<number | null> = ref.y.slice();
+  const yCur: Array<number | null> = ref.y.map(() => null);
+  if (ks?.location !== undefined && ks.statistic !== undefined) {
+    let i = x.findIndex((v) => v > (ks.location as number));
+    if (i < 0) i = x.length;
+    const fRef = i === 0 ? 0 : (ref.y[i - 1] ?? 0);
+    x.splice(i, 0, ks.location);
+    yRef.splice(i, 0, fRef);
+    yCur.splice(i, 0, fRef - (ks.sign ?? 1) * ks.statistic);
+  }
+  lineChart(el, {
+    title: `${name}: reference ECDF and the current ECDF at the KS gap (D = ${fmt(f.effect.ksStatistic, 3)})`,
+    x,
+    xLabel: name,
+    yLabel: 'F(x)',
+    height: 180,
+    series: [
+      { label: 'reference', y: yRef, stroke: '#0b5cad' },
+      { label: 'current (at the KS gap)', y: yCur, stroke: '#a4161a', points: true },
+    ],
+  });
+  el.append(
+    empty(
+      'This report predates stored window distributions: only the KS gap of the current window is known.',
+    ),
+  );
 }
 
 /* ---------- packages (for the playground and the drift reference) ---------- */
@@ -474,6 +558,8 @@ async function explainForm(el: HTMLElement, model: string): Promise<void> {
     });
   fill(sample(0));
   const out = h('div', { id: 'waterfall', 'aria-live': 'polite' });
+  const picked = h('div', { id: 'captured-rows' });
+  const scope = await keyScope(model);
   el.replaceChildren(
     h(
       'p',
@@ -532,10 +618,68 @@ async function explainForm(el: HTMLElement, model: string): Promise<void> {
           },
           'An outlying row',
         ),
+        h(
+          'button',
+          {
+            type: 'button',
+            id: 'captured-button',
+            disabled: scope === 'score',
+            onclick: () =>
+              void capturedRows(picked, model, features, fill).catch((e) => showError(picked, e)),
+          },
+          'Recent captured rows',
+        ),
       ),
     ),
+    scope === 'score'
+      ? h(
+          'p',
+          { class: 'empty' },
+          'Captured rows are what clients sent: reading them needs an admin-scoped key. Type values, or take a reference row.',
+        )
+      : picked,
     out,
   );
+}
+
+/** The newest captured rows (`GET …/captures`, admin) as a list to pick one from; picking fills the form. */
+async function capturedRows(
+  el: HTMLElement,
+  model: string,
+  features: string[],
+  fill: (row: Record<string, number>) => void,
+): Promise<void> {
+  el.replaceChildren(h('p', {}, 'Reading captures…'));
+  const { captures } = await api<{ captures: CapturedRow[] }>(`/v1/models/${model}/captures?limit=20`);
+  if (captures.length === 0) {
+    el.replaceChildren(empty('No row was captured in the last hour.'));
+    return;
+  }
+  const select = h(
+    'select',
+    {
+      id: 'captured-select',
+      onchange: () => {
+        const row = captures[Number(select.value)];
+        if (row) fill(Object.fromEntries(features.map((f) => [f, row.features[f] ?? Number.NaN])));
+      },
+    },
+    ...captures.map((c, i) =>
+      h(
+        'option',
+        { value: i },
+        `${c.at} · v${c.version} · score ${fmt(c.score, 4)}${c.anomaly ? ' · anomaly' : ''}`,
+      ),
+    ),
+  );
+  el.replaceChildren(
+    h(
+      'div',
+      { class: 'row' },
+      h('div', {}, h('label', { for: 'captured-select' }, 'Captured row (newest first)'), select),
+    ),
+  );
+  select.dispatchEvent(new Event('change'));
 }
 
 interface ExplainBody {
@@ -778,9 +922,15 @@ async function scoreBoth(el: HTMLElement, model: string, version: number, json: 
   (window as unknown as { vigilComparison?: unknown }).vigilComparison = { server, browser: local };
 }
 
-/* ---------- Releases and retraining (routes other issues add) ---------- */
+/* ---------- Releases and retraining ---------- */
 
-function optionalPage(title: string, suffix: string, describe: string) {
+/** A page over one model's list route; a deployment without the route gets an empty state. */
+function listPage<T>(
+  title: string,
+  suffix: 'releases' | 'retraining',
+  describe: string,
+  render: (el: HTMLElement, model: string, items: T[]) => void,
+) {
   return async (): Promise<void> => {
     const body = h('div', { id: `${suffix}-detail` });
     main.replaceChildren(
@@ -789,18 +939,24 @@ function optionalPage(title: string, suffix: string, describe: string) {
       await modelPicker(async (m) => {
         body.replaceChildren(h('p', {}, 'Loading…'));
         try {
-          const r = await api<Record<string, unknown>>(`/v1/models/${m}/${suffix}`);
-          const items = (Object.values(r).find(Array.isArray) as unknown[] | undefined) ?? [r];
-          body.replaceChildren(
-            items.length === 0
-              ? empty(`No ${suffix} for ${m} yet.`)
-              : h('div', {}, ...items.map((it) => tree(it))),
-          );
+          const r = await api<Record<string, unknown>>(`/v1/models/${m}/${suffix}?limit=20`);
+          const items = (r[suffix === 'releases' ? 'releases' : 'executions'] as T[] | undefined) ?? [];
+          if (items.length === 0) body.replaceChildren(empty(`No ${suffix} for ${m} yet.`));
+          else render(body, m, items);
         } catch (e) {
           if (e instanceof ApiError && e.noRoute) {
             body.replaceChildren(
               empty(
                 `${title} are not available on this deployment (GET /v1/models/{model}/${suffix} answers 404).`,
+              ),
+            );
+          } else if (e instanceof ApiError && e.needsAdmin) {
+            body.replaceChildren(
+              h(
+                'p',
+                { class: 'error', role: 'alert', id: `${suffix}-forbidden` },
+                h('strong', {}, e.code),
+                ` (${e.status}): ${title} need an admin-scoped key; this key is not one. ${e.message}`,
               ),
             );
           } else showError(body, e);
@@ -811,14 +967,95 @@ function optionalPage(title: string, suffix: string, describe: string) {
   };
 }
 
-/** Any JSON as nested definition lists: phases, weights, judgements and steps, whatever their shape. */
-function tree(v: unknown): HTMLElement {
-  if (v === null || typeof v !== 'object') return h('span', {}, fmt(v, 6));
-  if (Array.isArray(v)) return h('ol', {}, ...v.map((x) => h('li', {}, tree(x))));
-  return h(
-    'dl',
-    { class: 'panel' },
-    ...Object.entries(v).flatMap(([k, x]) => [h('dt', {}, h('strong', {}, k)), h('dd', {}, tree(x))]),
+const pct = (v: number | undefined) => (v === undefined ? '—' : `${fmt(v * 100, 3)}%`);
+const readings = (r?: Release['judgements'][number]['blue']) =>
+  r
+    ? `model v${r.modelVersion} (function version ${r.functionVersion}): ${r.invocations} invocations, ${r.rowsScored} rows, ${r.anomalies} anomalies, ${r.errors + r.serverErrors} errors, p99 ${r.p99DurationMs === undefined ? '—' : `${fmt(r.p99DurationMs, 3)} ms`}`
+    : '—';
+const phaseClass = (phase: string) =>
+  phase === 'promoted' ? 'ok' : phase === 'rolled-back' || phase === 'failed' ? 'drift' : 'running';
+
+function renderReleases(el: HTMLElement, _model: string, releases: Release[]): void {
+  el.replaceChildren(
+    ...releases.map((r) =>
+      h(
+        'section',
+        { class: 'panel', 'aria-label': `release ${r.releaseId}`, 'data-phase': r.phase },
+        h(
+          'h3',
+          {},
+          `v${r.candidateVersion} over v${r.baselineVersion} (${r.policy}): `,
+          h('span', { class: phaseClass(r.phase) }, r.phase),
+        ),
+        h(
+          'p',
+          {},
+          `green weight ${pct(r.weight)} at step ${r.step}; started ${r.startedAt} by ${r.startedBy}`,
+          r.endedAt ? `; ended ${r.endedAt}` : '; running',
+          r.outcome ? `; outcome: ${r.outcome.reason}` : '',
+        ),
+        r.judgements.length === 0
+          ? empty('No judgement yet (or none: this policy promotes without a traffic step).')
+          : table(
+              [
+                'at',
+                'phase',
+                'step',
+                'green weight',
+                'blue',
+                'green',
+                'anomaly rate (green / blue)',
+                'score KS',
+                'breaches',
+                'decision',
+              ],
+              r.judgements.map((j) => [
+                j.at,
+                j.phase,
+                j.step,
+                pct(j.weight),
+                readings(j.blue),
+                readings(j.green),
+                j.anomalyRate
+                  ? `${pct(j.anomalyRate.green)} / ${pct(j.anomalyRate.blue)}, p=${fmt(j.anomalyRate.pValue, 3)}`
+                  : '—',
+                j.scoreKs ? `D=${fmt(j.scoreKs.d, 3)}, p=${fmt(j.scoreKs.pValue, 3)}` : '—',
+                j.breaches.length
+                  ? j.breaches.map((b) => `${b.signal} ${fmt(b.value, 3)} > ${fmt(b.limit, 3)}`).join('; ')
+                  : 'none',
+                j.decision,
+              ]),
+              `judgements of release ${r.releaseId}`,
+            ),
+      ),
+    ),
+  );
+}
+
+function renderRetraining(el: HTMLElement, model: string, runs: RetrainingRun[]): void {
+  el.replaceChildren(
+    table(
+      ['execution', 'trigger', 'status', 'step (current or last)', 'started', 'stopped', 'error'],
+      runs.map((r) => [
+        r.name,
+        r.trigger ?? '—',
+        h(
+          'span',
+          { class: r.status === 'SUCCEEDED' ? 'ok' : r.status === 'RUNNING' ? 'running' : 'drift' },
+          r.status,
+        ),
+        r.step ?? '—',
+        r.startDate,
+        r.stopDate ?? '—',
+        r.error ? `${r.error}${r.cause ? `: ${r.cause}` : ''}` : '—',
+      ]),
+      `retraining executions of ${model}, newest first`,
+    ),
+    h(
+      'p',
+      { class: 'empty' },
+      'A run waiting in WaitForApproval is answered by approving or rejecting its version on the Models page.',
+    ),
   );
 }
 
@@ -829,15 +1066,17 @@ const PAGES: Record<string, () => Promise<void>> = {
   drift: driftPage,
   explain: explainPage,
   playground: playgroundPage,
-  releases: optionalPage(
+  releases: listPage<Release>(
     'Releases',
     'releases',
     'Each release: its phase, traffic weights and every judgement with its readings.',
+    renderReleases,
   ),
-  retraining: optionalPage(
+  retraining: listPage<RetrainingRun>(
     'Retraining',
     'retraining',
-    'Each retraining execution: its steps and their outcome.',
+    'Each retraining execution: its status, the step it is in or ended in, and why it failed.',
+    renderRetraining,
   ),
 };
 

@@ -6,6 +6,7 @@ import {
   type NullCalibrator,
 } from './calibration.ts';
 import { type DriftConfig, type FeatureConfig, featureConfig, type TestName } from './config.ts';
+import { quantileSorted } from './numeric.ts';
 import { prepareSample, type Sample } from './sample.ts';
 import { type FeatureStats, featureStats, isSkipped, type Skipped } from './stats.ts';
 
@@ -37,6 +38,51 @@ export interface FeatureReport {
   readonly score: number;
   /** Share of voters agreeing with this feature's verdict. */
   readonly confidence: number;
+  /**
+   * The two distributions KS compares, compact enough to keep in every report (absent when a
+   * side is empty, and in reports stored before it existed).
+   */
+  readonly distribution?: FeatureDistribution;
+}
+
+/** Probabilities at which a report keeps both samples' quantiles: 0, 0.05, …, 1. */
+export const DISTRIBUTION_PROBABILITIES: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 20);
+
+/**
+ * A feature's reference and current distributions in a bounded size (≈ 70 numbers whatever
+ * the window's size): both samples' quantiles at `DISTRIBUTION_PROBABILITIES` (NumPy 'linear';
+ * points of each ECDF, so a reader draws them overlaid), and the counts of both in the bins the
+ * JS and PSI tests use (inner edges at the reference's quantiles i/bins).
+ */
+export interface FeatureDistribution {
+  readonly probabilities: readonly number[];
+  readonly reference: readonly number[];
+  readonly current: readonly number[];
+  readonly edges: readonly number[];
+  readonly countsReference: readonly number[];
+  readonly countsCurrent: readonly number[];
+}
+
+/** The compact distributions of one feature; undefined when either sample is empty. */
+export function featureDistribution(
+  ref: Sample,
+  cur: Sample,
+  binned: object | Skipped,
+): FeatureDistribution | undefined {
+  if (ref.n === 0 || cur.n === 0 || isSkipped(binned)) return undefined;
+  const b = binned as {
+    edges: readonly number[];
+    countsReference: readonly number[];
+    countsCurrent: readonly number[];
+  };
+  return {
+    probabilities: DISTRIBUTION_PROBABILITIES,
+    reference: DISTRIBUTION_PROBABILITIES.map((q) => quantileSorted(ref.sorted, q)),
+    current: DISTRIBUTION_PROBABILITIES.map((q) => quantileSorted(cur.sorted, q)),
+    edges: b.edges.slice(),
+    countsReference: b.countsReference.slice(),
+    countsCurrent: b.countsCurrent.slice(),
+  };
 }
 
 /** The drift report of one model over one window (DESIGN.md §7). */
@@ -119,6 +165,7 @@ export function evaluateDrift(input: {
   const stats: FeatureStats[] = [];
   const cfgs: FeatureConfig[] = [];
   const refs: Sample[] = [];
+  const curs: Sample[] = [];
   const nonFinite: number[] = [];
   for (const name of features) {
     const cfg = featureConfig(config, name);
@@ -127,6 +174,7 @@ export function evaluateDrift(input: {
     const cur = prepareSample(input.current[name] ?? []);
     cfgs.push(cfg);
     refs.push(ref);
+    curs.push(cur);
     nonFinite.push(cur.nonFinite);
     stats.push(featureStats(ref, cur, { bins: cfg.bins }));
   }
@@ -194,6 +242,7 @@ export function evaluateDrift(input: {
     const ksD = isSkipped(s.ks) ? 0 : s.ks.statistic;
     const floorMet = wn >= cfg.effectFloor.wassersteinNormalized || ksD >= cfg.effectFloor.ksStatistic;
     const ok = sufficient[i];
+    const distribution = featureDistribution(refs[i], curs[i], s.jensenShannon);
     const isDrifted = ok && votes >= cfg.minVotes && floorMet;
     const score = votes / cfg.voters.length;
     if (ok) {
@@ -213,6 +262,7 @@ export function evaluateDrift(input: {
       drifted: isDrifted,
       score,
       confidence: ok ? (isDrifted ? score : 1 - score) : 0,
+      ...(distribution ? { distribution } : {}),
     };
   });
   const rows = input.rows ?? Math.max(0, ...features.map((f) => input.current[f]?.length ?? 0));

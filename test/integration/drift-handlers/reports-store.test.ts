@@ -47,6 +47,8 @@ describe('DynamoDriftReportStore on dynalite', () => {
     expect(back.driftedShare).toBe(report.driftedShare);
     const f = report.features.feature_0000;
     expect(back.features.feature_0000.tests).toEqual(JSON.parse(JSON.stringify(f.tests)));
+    expect(back.features.feature_0000.distribution).toEqual(f.distribution);
+    expect(back.features.feature_0000.distribution?.current).toHaveLength(21);
     expect(back.features.feature_0000.drifted).toBe(true);
     expect(back.features.feature_0049.drifted).toBe(false);
   });
@@ -60,6 +62,9 @@ describe('DynamoDriftReportStore on dynalite', () => {
     for (const [name, f] of Object.entries(report.features)) {
       expect(back.features[name].drifted).toBe(f.drifted);
       expect(back.features[name].votes).toBe(f.votes);
+      // Distributions go with the tests: kept (to 4 digits) in a summary, dropped from verdicts.
+      if (back.detail === 'verdicts') expect(back.features[name].distribution).toBeUndefined();
+      else expect(back.features[name].distribution?.current).toHaveLength(21);
     }
   });
 

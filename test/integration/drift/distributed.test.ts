@@ -118,7 +118,8 @@ describe('distributed drift (plan → summarize per partition → reduce) on dyn
 
   it('lists every model-hour-shard of the window and reproduces the in-memory report (unshifted)', async () => {
     const now = nextNow();
-    await sink.write(captured(now, referenceRows(400, 3)));
+    const rows = referenceRows(400, 3);
+    await sink.write(captured(now, rows));
     const { plan, refs, summary, stored } = await run(now);
     // A 120-minute window ending at :30 touches three hours, each with every shard.
     expect(plan.partitions).toHaveLength(3 * SHARDS);
@@ -136,6 +137,19 @@ describe('distributed drift (plan → summarize per partition → reduce) on dyn
       const b = exact.features[f].tests?.ks as { statistic: number } | undefined;
       expect(a?.statistic).toBe(b?.statistic);
       expect(stored.features[f].drifted).toBe(exact.features[f].drifted);
+      // The reduce step keeps the window's distribution too: here, the rows' own quantiles.
+      const sorted = rows.map((r) => r[f] as number).sort((a, b) => a - b);
+      const q = (p: number) => {
+        const h = (sorted.length - 1) * p;
+        const lo = Math.floor(h);
+        return sorted[lo] + (h - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] as number) - sorted[lo]);
+      };
+      const d = stored.features[f].distribution;
+      expect(d?.current).toHaveLength(21);
+      d?.probabilities.forEach((p, i) => {
+        expect(d.current[i]).toBeCloseTo(q(p), 9);
+      });
+      expect(d).toEqual(exact.features[f].distribution);
     }
     const approx = (stored as unknown as { approximation: { ksErrorBound: number; rows: number } })
       .approximation;

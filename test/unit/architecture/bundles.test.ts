@@ -63,6 +63,12 @@ describe('function bundles', () => {
     expect(b.inputs.some((i) => /node_modules\/zod\/v4\/classic\//.test(i))).toBe(false);
   }, 60_000);
 
+  it('captures carries no scoring code and no classic zod', async () => {
+    const b = await sdkImports('captures');
+    expect(b.inputs.some((i) => /core\/scoring\.ts|onnx/.test(i))).toBe(false);
+    expect(b.inputs.some((i) => /node_modules\/zod\/v4\/classic\//.test(i))).toBe(false);
+  }, 60_000);
+
   it('models carries what registration needs (S3, the presigner, the servability check) and no classic zod', async () => {
     // Registering verifies the package is servable (core/scoring.ts) and writes it to S3; an
     // upload is a presigned S3 PUT. No Secrets Manager, no EventBridge.

@@ -270,3 +270,39 @@ describe('multiple-testing correction', () => {
     }
   });
 });
+
+describe('the current window’s distribution in a report', () => {
+  // Reference 0, 2, …, 200 (101 values) and current 1, 2, …, 101: NumPy's linear quantile of an
+  // evenly spaced sample is its linear interpolation, so q(p) = 200p and 1 + 100p exactly.
+  const ref = Array.from({ length: 101 }, (_, i) => 2 * i);
+  const cur = Array.from({ length: 101 }, (_, i) => i + 1);
+
+  it('keeps both samples’ quantiles at 0, 0.05, …, 1', () => {
+    const d = verdict(ref, cur).feature.distribution;
+    expect(d?.probabilities).toHaveLength(21);
+    d?.probabilities.forEach((p, i) => {
+      expect(p).toBeCloseTo(i / 20, 15);
+      expect(d.reference[i]).toBeCloseTo(200 * p, 9);
+      expect(d.current[i]).toBeCloseTo(1 + 100 * p, 9);
+    });
+  });
+
+  it('counts both samples in the reference-decile bins the JS and PSI tests use', () => {
+    const d = verdict(ref, cur).feature.distribution;
+    expect(d?.edges).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180]);
+    // Bins (−∞,20), [20,40), …: the current 1…101 fills the lower half only.
+    expect(d?.countsCurrent).toEqual([19, 20, 20, 20, 20, 2, 0, 0, 0, 0]);
+    expect(d?.countsReference).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 10, 11]);
+  });
+
+  it('stays the same size whatever the window’s size', () => {
+    const big = verdict(refFor(10_000), normal(200_000, 9)).feature.distribution;
+    expect(big?.current).toHaveLength(21);
+    expect(big?.countsCurrent.reduce((a, b) => a + b, 0)).toBe(200_000);
+    expect(JSON.stringify(big).length).toBeLessThan(2_500);
+  });
+
+  it('has none when the window is empty', () => {
+    expect(verdict(ref, []).feature.distribution).toBeUndefined();
+  });
+});
