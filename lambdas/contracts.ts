@@ -135,6 +135,8 @@ export const SERVICES = {
   health: 'vigil-health',
   /** The Data stack's custom resource registering the shipped default model on first deploy. */
   seedDefaultModel: 'vigil-seed-default-model',
+  /** The consumer of the capture parking queue (Firehose path): parked rows back into the stream. */
+  captureDrain: 'vigil-capture-drain',
   releases: 'vigil-releases',
   /** Every handler in one process on the local twin. */
   local: 'vigil-local',
@@ -173,6 +175,7 @@ export const HANDLERS = {
   authorizer: 'lambdas/handlers/authorizer.ts',
   health: 'lambdas/handlers/health.ts',
   seedDefaultModel: 'lambdas/handlers/seed-default-model.ts',
+  captureDrain: 'lambdas/handlers/capture-drain.ts',
   retrainAcquireLock: 'lambdas/handlers/retrain-acquire-lock.ts',
   retrainPrepareData: 'lambdas/handlers/retrain-prepare-data.ts',
   retrainValidateData: 'lambdas/handlers/retrain-validate-data.ts',
@@ -381,6 +384,10 @@ export const METRICS = {
   capturesParked: 'CapturesParked',
   capturesSampledOut: 'CapturesSampledOut',
   capturesLost: 'CapturesLost',
+  /** Parked capture rows the drain wrote to the capture path (SQS parking queue consumer, twin spool replay). */
+  capturesDrained: 'CapturesDrained',
+  /** Rows of a partly written parked batch that the drain parked again as a new batch. */
+  capturesReparked: 'CapturesReparked',
   drift: 'Drift',
   driftedFeatureShare: 'DriftedFeatureShare',
   driftScore: 'DriftScore',

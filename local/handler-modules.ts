@@ -1,5 +1,6 @@
 import type { HANDLERS } from '#contracts';
 import { handler as authorizer } from '#handlers/authorizer.ts';
+import { handler as captureDrain } from '#handlers/capture-drain.ts';
 import { handler as driftEvaluate } from '#handlers/drift-evaluate.ts';
 import { handler as driftPlan } from '#handlers/drift-plan.ts';
 import { handler as driftReduce } from '#handlers/drift-reduce.ts';
@@ -42,6 +43,7 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   authorizer,
   health,
   seedDefaultModel,
+  captureDrain,
   retrainAcquireLock,
   retrainPrepareData,
   retrainValidateData,
