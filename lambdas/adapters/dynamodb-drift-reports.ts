@@ -63,7 +63,8 @@ function summarizeTests(features: DriftReport['features']): StoredFeatures {
 function verdicts(features: DriftReport['features']): StoredFeatures {
   const out: StoredFeatures = {};
   for (const [name, f] of Object.entries(features)) {
-    const { tests: _tests, voters: _voters, ...rest } = f;
+    // The rule's detail (levels, consensus count) stays in the fuller levels: drifted and votes are the verdict.
+    const { tests: _tests, voters: _voters, rule: _rule, ...rest } = f;
     out[name] = round4(rest);
   }
   return out;
