@@ -303,8 +303,14 @@ export type StateMachineKey = keyof typeof STATE_MACHINES;
  *   go under `captures-errors/`.
  */
 export const CAPTURE_LAYOUT = {
-  /** UTC hour of a timestamp: `yyyy-mm-ddThh`. */
-  hour: (at: string | Date): string => new Date(at).toISOString().slice(0, 13),
+  /**
+   * UTC hour of a timestamp: `yyyy-mm-ddThh`. A string already in `toISOString()` form (what the
+   * score path writes) is sliced as is: this runs once per captured row on the capture paths.
+   */
+  hour: (at: string | Date): string =>
+    typeof at === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at)
+      ? at.slice(0, 13)
+      : new Date(at).toISOString().slice(0, 13),
   dynamoPartition: (model: string, hour: string, shard = 0, shards = 1): string =>
     shards <= 1 ? `CAP#${model}#${hour}` : `CAP#${model}#${hour}#${shard}`,
   s3Prefix: 'captures/',

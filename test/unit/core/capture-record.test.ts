@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CAPTURE_LAYOUT } from '#contracts';
 import { captureRecordJson, normalizedAt, toCaptureRecord } from '#core/capture/record.ts';
 import type { CapturedRow } from '#core/ports.ts';
 
@@ -39,7 +40,7 @@ describe('capture record JSON (the Firehose producer’s line)', () => {
     );
   });
 
-  it('normalises a timestamp exactly as Date#toISOString does, whatever its form', () => {
+  it('normalises a timestamp (and its partition hour) exactly as Date#toISOString does, whatever its form', () => {
     fc.assert(
       fc.property(timestamp, fc.constantFrom('iso', 'no-ms', 'offset', 'epoch-string'), (d, form) => {
         const iso = d.toISOString();
@@ -52,6 +53,7 @@ describe('capture record JSON (the Firehose producer’s line)', () => {
                 ? iso.replace('Z', '+00:00')
                 : new Date(d).toUTCString();
         expect(normalizedAt(text)).toBe(new Date(text).toISOString());
+        expect(CAPTURE_LAYOUT.hour(text)).toBe(new Date(text).toISOString().slice(0, 13));
       }),
       { numRuns: 1000, seed: 15 },
     );
