@@ -138,6 +138,8 @@ export const SERVICES = {
   health: 'vigil-health',
   /** The Data stack's custom resource registering the shipped default model on first deploy. */
   seedDefaultModel: 'vigil-seed-default-model',
+  /** The consumer of the capture parking queue (Firehose path): parked rows back into the stream. */
+  captureDrain: 'vigil-capture-drain',
   releases: 'vigil-releases',
   /** Feedback labels and the labelled quality report. */
   feedback: 'vigil-feedback',
@@ -201,6 +203,7 @@ export const HANDLERS = {
   authorizer: 'lambdas/handlers/authorizer.ts',
   health: 'lambdas/handlers/health.ts',
   seedDefaultModel: 'lambdas/handlers/seed-default-model.ts',
+  captureDrain: 'lambdas/handlers/capture-drain.ts',
   retrainAcquireLock: 'lambdas/handlers/retrain-acquire-lock.ts',
   retrainPrepareData: 'lambdas/handlers/retrain-prepare-data.ts',
   retrainValidateData: 'lambdas/handlers/retrain-validate-data.ts',
@@ -329,8 +332,14 @@ export type StateMachineKey = keyof typeof STATE_MACHINES;
  *   go under `captures-errors/`.
  */
 export const CAPTURE_LAYOUT = {
-  /** UTC hour of a timestamp: `yyyy-mm-ddThh`. */
-  hour: (at: string | Date): string => new Date(at).toISOString().slice(0, 13),
+  /**
+   * UTC hour of a timestamp: `yyyy-mm-ddThh`. A string already in `toISOString()` form (what the
+   * score path writes) is sliced as is: this runs once per captured row on the capture paths.
+   */
+  hour: (at: string | Date): string =>
+    typeof at === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at)
+      ? at.slice(0, 13)
+      : new Date(at).toISOString().slice(0, 13),
   dynamoPartition: (model: string, hour: string, shard = 0, shards = 1): string =>
     shards <= 1 ? `CAP#${model}#${hour}` : `CAP#${model}#${hour}#${shard}`,
   s3Prefix: 'captures/',
@@ -410,6 +419,10 @@ export const METRICS = {
   capturesParked: 'CapturesParked',
   capturesSampledOut: 'CapturesSampledOut',
   capturesLost: 'CapturesLost',
+  /** Parked capture rows the drain wrote to the capture path (SQS parking queue consumer, twin spool replay). */
+  capturesDrained: 'CapturesDrained',
+  /** Rows of a partly written parked batch that the drain parked again as a new batch. */
+  capturesReparked: 'CapturesReparked',
   drift: 'Drift',
   driftedFeatureShare: 'DriftedFeatureShare',
   driftScore: 'DriftScore',

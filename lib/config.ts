@@ -118,6 +118,18 @@ const configSchema = z.strictObject({
       bufferMb: z.number().int().min(64).max(128),
       /** `CapturesParked` (sum per alarm period) at or above which the parked-rows alarm fires. */
       parkedAlarm: positiveInt,
+      /**
+       * The drain of the Firehose path's parking queue (`CaptureDrainer`): a message that cannot be
+       * drained yet (stream down) is retried every `visibilitySeconds`, and after `maxReceiveCount`
+       * receives moves to the parking queue's dead-letter queue (alarmed, 14 days from parking).
+       * The visibility is at least 6 × the drain function's 60 s timeout (Lambda's advice for SQS sources).
+       */
+      drain: z
+        .strictObject({
+          visibilitySeconds: z.number().int().min(360).max(43_200),
+          maxReceiveCount: z.number().int().min(1).max(1000),
+        })
+        .default({ visibilitySeconds: 360, maxReceiveCount: 100 }),
     })
     .default({
       path: 'dynamodb',
@@ -127,6 +139,7 @@ const configSchema = z.strictObject({
       bufferSeconds: 300,
       bufferMb: 128,
       parkedAlarm: 1,
+      drain: { visibilitySeconds: 360, maxReceiveCount: 100 },
     }),
   maxScoreRows: z.number().int().min(1).max(1000),
   maxExplainRows: z.number().int().min(1).max(100),

@@ -1,5 +1,6 @@
 import type { HANDLERS } from '#contracts';
 import { handler as authorizer } from '#handlers/authorizer.ts';
+import { handler as captureDrain } from '#handlers/capture-drain.ts';
 import { handler as captures } from '#handlers/captures.ts';
 import { handler as driftEvaluate } from '#handlers/drift-evaluate.ts';
 import { handler as driftPlan } from '#handlers/drift-plan.ts';
@@ -45,6 +46,7 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   authorizer,
   health,
   seedDefaultModel,
+  captureDrain,
   retrainAcquireLock,
   retrainPrepareData,
   retrainValidateData,

@@ -297,13 +297,10 @@ async function startOn(
   // Capture rows parked while the table was unavailable go back in, every half minute.
   const replayTimer = root.captureSpool()
     ? setInterval(() => {
-        const spool = root.captureSpool();
-        const sink = root.captures();
-        if (!spool || !sink) return;
-        spool
-          .replay(sink)
+        root
+          .replayCaptureSpool()
           .then((r) => {
-            if (r.read > 0) process.stderr.write(`capture spool replay: ${JSON.stringify(r)}\n`);
+            if (r && r.read > 0) process.stderr.write(`capture spool replay: ${JSON.stringify(r)}\n`);
           })
           .catch((e) => process.stderr.write(`CAPTURE SPOOL REPLAY FAILED: ${(e as Error).message}\n`));
       }, opts.spoolReplayEveryMs ?? 30_000)

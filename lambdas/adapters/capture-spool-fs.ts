@@ -1,31 +1,39 @@
-import { appendFile, readFile, rename, rm } from 'node:fs/promises';
-import type { CapturedRow, CaptureSink } from '#core/ports.ts';
-import { describeError } from './dependency-errors.ts';
+import { appendFile, readdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { CapturedRow } from '#core/ports.ts';
 
-/** What one replay of the spool achieved. */
+/** What one replay of the spool achieved (the drain's result over the spool's batches). */
 export interface SpoolReplay {
   /** Rows read from the spool. */
   readonly read: number;
-  readonly written: number;
-  /** Parked again (the table is still unavailable): back in the spool. */
-  readonly parked: number;
-  /** Refused for good on replay; counted, not retried again. */
-  readonly lost: number;
+  /** Written to the capture path. */
+  readonly drained: number;
+  /** Rows of a partly written batch parked again (back in the spool as a new batch). */
+  readonly reparked: number;
+  /** Rows of batches kept for the next replay (the path still down, or refused). */
+  readonly kept: number;
   readonly reason?: string;
 }
 
+/** The drain the spool hands its batches to (`drainParkedCaptures` over the root's `captureDrain`). */
+export type SpoolDrain = (
+  batches: readonly { readonly id: string; readonly rows: readonly CapturedRow[] }[],
+) => Promise<Omit<SpoolReplay, 'read'> & { readonly keep: readonly string[] }>;
+
 /**
- * The local twin's durable parking place for capture rows that could not be written (DynamoDB
- * down or throttled past the retries): one JSON line per row, appended with `O_APPEND` so
- * concurrent requests never interleave a line. `replay` moves the file aside atomically
- * (rename) before reading it, so rows parked during a replay land in a fresh file and no row is
- * read twice. JSON keeps every double exactly (shortest round-trip form).
+ * The local twin's durable parking place for capture rows that could not be written (the table or
+ * stream down or throttled past the retries): one JSON line per row, appended with `O_APPEND` so
+ * concurrent requests never interleave a line. JSON keeps every double exactly (shortest
+ * round-trip form).
  *
- * In AWS the same role belongs to a dead-letter queue behind the `CaptureSink` (not built yet:
- * there, rows still failing after the retries are counted as `CapturesLost`).
+ * A replay behaves as the SQS parking queue's consumer does, through the same drain: it moves the
+ * spool aside atomically (rename to `<file>.batch.<n>`, so rows parked meanwhile land in a fresh
+ * file and no row is read twice); each such file is one batch, deleted once the drain
+ * acknowledges it and left in place (for the next replay) when the drain keeps it.
  */
 export class FileCaptureSpool {
   #replaying?: Promise<SpoolReplay>;
+  #seq = 0;
 
   constructor(private readonly file: string) {}
 
@@ -36,57 +44,66 @@ export class FileCaptureSpool {
     await appendFile(this.file, lines, { mode: 0o600 });
   }
 
-  /** Rows waiting in the spool (reads the file). */
+  /** Rows waiting in the spool, batches taken aside included (reads the files). */
   async pending(): Promise<CapturedRow[]> {
-    return parse(await readOrEmpty(this.file));
+    const out = parse(await readOrEmpty(this.file));
+    for (const f of await this.#batchFiles()) out.push(...parse(await readOrEmpty(f)));
+    return out;
   }
 
   /**
-   * Writes the spooled rows through `sink` (whose own `park` puts still-failing rows back).
-   * One replay at a time; a second call joins the running one.
+   * Hands the spooled rows to `drain`, one batch per file taken aside; one replay at a time
+   * (a second call joins the running one).
    */
-  replay(sink: CaptureSink): Promise<SpoolReplay> {
-    this.#replaying ??= this.#replay(sink).finally(() => {
+  replay(drain: SpoolDrain): Promise<SpoolReplay> {
+    this.#replaying ??= this.#replay(drain).finally(() => {
       this.#replaying = undefined;
     });
     return this.#replaying;
   }
 
-  async #replay(sink: CaptureSink): Promise<SpoolReplay> {
-    const taken = `${this.file}.replaying`;
-    // A replay that crashed half way left its file behind: finish that one first.
-    let text = await readOrEmpty(taken);
-    if (text === '') {
-      try {
-        await rename(this.file, taken);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-          return { read: 0, written: 0, parked: 0, lost: 0 };
-        throw e;
-      }
-      text = await readOrEmpty(taken);
-    }
-    const rows = parse(text);
-    if (rows.length === 0) {
-      await rm(taken, { force: true });
-      return { read: 0, written: 0, parked: 0, lost: 0 };
-    }
-    let r: Awaited<ReturnType<CaptureSink['write']>>;
+  async #replay(drain: SpoolDrain): Promise<SpoolReplay> {
+    const next = `${this.file}.batch.${Date.now()}-${process.pid}-${this.#seq++}`;
     try {
-      r = await sink.write(rows);
+      await rename(this.file, next);
     } catch (e) {
-      // Nothing was accounted for: leave the file for the next replay.
-      return { read: rows.length, written: 0, parked: rows.length, lost: 0, reason: describeError(e) };
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    await rm(taken, { force: true });
-    const lost = Math.max(0, rows.length - r.written - r.parked);
+    const batches: { id: string; rows: CapturedRow[] }[] = [];
+    for (const f of await this.#batchFiles()) {
+      const rows = parse(await readOrEmpty(f));
+      if (rows.length === 0) await rm(f, { force: true });
+      else batches.push({ id: f, rows });
+    }
+    const read = batches.reduce((a, b) => a + b.rows.length, 0);
+    if (read === 0) return { read: 0, drained: 0, reparked: 0, kept: 0 };
+    const r = await drain(batches);
+    const keep = new Set(r.keep);
+    for (const b of batches) if (!keep.has(b.id)) await rm(b.id, { force: true });
     return {
-      read: rows.length,
-      written: r.written,
-      parked: r.parked,
-      lost,
+      read,
+      drained: r.drained,
+      reparked: r.reparked,
+      kept: r.kept,
       ...(r.reason ? { reason: r.reason } : {}),
     };
+  }
+
+  /** Batch files taken aside by earlier replays, oldest first. */
+  async #batchFiles(): Promise<string[]> {
+    const dir = path.dirname(this.file);
+    const prefix = `${path.basename(this.file)}.batch.`;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return names
+      .filter((n) => n.startsWith(prefix))
+      .sort()
+      .map((n) => path.join(dir, n));
   }
 }
 

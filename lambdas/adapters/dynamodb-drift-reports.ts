@@ -63,8 +63,9 @@ function summarizeTests(features: DriftReport['features']): StoredFeatures {
 function verdicts(features: DriftReport['features']): StoredFeatures {
   const out: StoredFeatures = {};
   for (const [name, f] of Object.entries(features)) {
-    // Verdicts are the fallback for very wide reports: the distributions go with the tests.
-    const { tests: _tests, voters: _voters, distribution: _distribution, ...rest } = f;
+    // Verdicts are the fallback for very wide reports: the distributions go with the tests, and the
+    // rule's detail (levels, consensus count) stays in the fuller levels (drifted and votes are the verdict).
+    const { tests: _tests, voters: _voters, distribution: _distribution, rule: _rule, ...rest } = f;
     out[name] = round4(rest);
   }
   return out;

@@ -1,5 +1,5 @@
 import type { PutRecordBatchCommandInput, PutRecordBatchCommandOutput } from '@aws-sdk/client-firehose';
-import { toCaptureRecord } from '#core/capture/record.ts';
+import { captureRecordJson } from '#core/capture/record.ts';
 import type { CapturedRow, CaptureSink, CaptureWriteResult } from '#core/ports.ts';
 import { classifyError, describeError } from './dependency-errors.ts';
 
@@ -87,7 +87,7 @@ export class FirehoseCaptureSink implements CaptureSink {
       bytes = 0;
     };
     for (const row of rows) {
-      const line = `${JSON.stringify(toCaptureRecord(row))}\n`;
+      const line = `${captureRecordJson(row)}\n`;
       const size = Buffer.byteLength(line);
       if (bytes + size > this.o.recordBytes) close();
       lines.push(line);

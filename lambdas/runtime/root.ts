@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
-import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
+import { FileCaptureSpool, type SpoolReplay } from '#adapters/capture-spool-fs.ts';
 import { CloudWatchReleaseMetrics } from '#adapters/cloudwatch-release-metrics.ts';
 import { describeError } from '#adapters/dependency-errors.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
@@ -30,6 +30,7 @@ import { FileKeys, SecretsManagerKeys } from '#adapters/secrets.ts';
 import { type SendMessageBatchClient, SqsCaptureParking } from '#adapters/sqs-capture-parking.ts';
 import { FsPackageStaging } from '#adapters/staging-fs.ts';
 import { S3PackageStaging } from '#adapters/staging-s3.ts';
+import { type DrainDeps, drainParkedCaptures } from '#app/drain-captures.ts';
 import { ModelCache } from '#app/serve.ts';
 import { ENV } from '#contracts';
 import type { SecretSource } from '#core/auth.ts';
@@ -238,18 +239,10 @@ export const captureSpool = /* @__PURE__ */ member((): FileCaptureSpool | undefi
   return file ? new FileCaptureSpool(file) : undefined;
 });
 
+// The DynamoDB path parks only on the twin (its spool): in AWS it has no parking queue.
 const captureTable = /* @__PURE__ */ member(() => {
-  const c = config();
-  if (c.capturePath !== 'dynamodb' || !c.capturesTable) return undefined;
   const spool = captureSpool();
-  return new DynamoCaptureSink({
-    client: dynamo(),
-    tableName: c.capturesTable,
-    ttlDays: c.captureTtlDays,
-    shards: c.captureShards,
-    onFailure: (failed, reason) => logger.error('CAPTURE WRITE GAVE UP', { failed, reason }),
-    ...(spool ? { park: (rows, reason) => spool.park(rows, reason) } : {}),
-  });
+  return dynamoSink(spool ? (rows, reason) => spool.park(rows, reason) : undefined);
 });
 
 /**
@@ -262,19 +255,77 @@ export const localCaptureStream = /* @__PURE__ */ member((): LocalFirehose | und
   return new LocalFirehose({ root: c.artifactDir });
 });
 
-const captureStream = /* @__PURE__ */ member((): FirehoseCaptureSink | undefined => {
+type Park = (rows: readonly CapturedRow[], reason: string) => Promise<void>;
+
+/**
+ * Replays the twin's spool through the drain the parking queue's consumer runs in AWS
+ * (`drainParkedCaptures`); undefined when this process has no spool.
+ */
+export async function replayCaptureSpool(): Promise<SpoolReplay | undefined> {
+  const spool = captureSpool();
+  if (!spool) return undefined;
+  return spool.replay((batches) => drainParkedCaptures(batches, captureDrain()));
+}
+
+/** The SQS parking queue of the Firehose path (`VIGIL_CAPTURE_PARKING_QUEUE`); undefined elsewhere. */
+const captureParkingQueue = /* @__PURE__ */ member((): SqsCaptureParking | undefined => {
+  const url = config().captureParkingQueue;
+  return url ? new SqsCaptureParking(lazySqs(), url) : undefined;
+});
+
+/** Where this process parks capture rows: the twin's spool, else the SQS parking queue. */
+const captureParking = (): Park | undefined => {
+  const park = captureSpool() ?? captureParkingQueue();
+  return park ? (rows, reason) => park.park(rows, reason) : undefined;
+};
+
+/** The Firehose capture sink over `park` (the stream, or the twin's Parquet stand-in without a stream name). */
+function firehoseSink(park: Park | undefined): FirehoseCaptureSink | undefined {
   const c = config();
   if (c.capturePath !== 'firehose') return undefined;
-  const client = c.captureStream ? lazyFirehose() : localCaptureStream();
+  const client = c.captureStream ? firehoseClient() : localCaptureStream();
   if (!client) return undefined;
-  const spool = captureSpool();
-  const parking = c.captureParkingQueue ? new SqsCaptureParking(lazySqs(), c.captureParkingQueue) : undefined;
-  const park = spool ?? parking;
   return new FirehoseCaptureSink({
     client,
     streamName: c.captureStream ?? 'local-captures',
-    ...(park ? { park: (rows: readonly CapturedRow[], reason: string) => park.park(rows, reason) } : {}),
+    ...(park ? { park } : {}),
   });
+}
+
+const firehoseClient = /* @__PURE__ */ member(() => lazyFirehose());
+
+const captureStream = /* @__PURE__ */ member(() => firehoseSink(captureParking()));
+
+/** The DynamoDB capture sink over `park`. */
+function dynamoSink(park: Park | undefined): DynamoCaptureSink | undefined {
+  const c = config();
+  if (c.capturePath !== 'dynamodb' || !c.capturesTable) return undefined;
+  return new DynamoCaptureSink({
+    client: dynamo(),
+    tableName: c.capturesTable,
+    ttlDays: c.captureTtlDays,
+    shards: c.captureShards,
+    onFailure: (failed, reason) => logger.error('CAPTURE WRITE GAVE UP', { failed, reason }),
+    ...(park ? { park } : {}),
+  });
+}
+
+/**
+ * What the drain of parked captures needs (`drainParkedCaptures`): the configured capture path
+ * opened over the drain's own `park`, and the parking place for a partly written batch's rest.
+ * @throws Error when no capture path or no parking place is configured
+ */
+export const captureDrain = /* @__PURE__ */ member((): DrainDeps => {
+  const repark = captureParking();
+  if (!repark) {
+    throw new Error(`Either ${ENV.CAPTURE_PARKING_QUEUE} or ${ENV.CAPTURE_SPOOL_FILE} is required`);
+  }
+  const openSink = (park: Park) => {
+    const sink = dynamoSink(park) ?? firehoseSink(park);
+    if (!sink) throw new Error('No capture path is configured to drain parked captures into');
+    return sink;
+  };
+  return { openSink, repark, metrics, logger };
 });
 
 /**

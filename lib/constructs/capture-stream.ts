@@ -26,6 +26,14 @@ export interface CaptureStreamProps {
   readonly bufferSeconds?: number;
   /** Firehose buffer size, MiB (Parquet conversion needs at least 64). @default 128 */
   readonly bufferMb?: number;
+  /**
+   * Visibility timeout of the parking queue: how long a message its drain could not write stays
+   * hidden before the next attempt (at least 6 × the drain function's timeout, as Lambda advises).
+   * @default Duration.seconds(360)
+   */
+  readonly parkingVisibility?: Duration;
+  /** Receives of a parked message before it moves to the dead-letter queue. @default 100 */
+  readonly maxReceiveCount?: number;
   readonly removalPolicy: RemovalPolicy;
 }
 
@@ -50,6 +58,8 @@ export class CaptureStream extends Construct {
   public readonly database: glue.CfnDatabase;
   public readonly table: glue.CfnTable;
   public readonly parkingQueue: sqs.Queue;
+  /** Parked messages the drain could not write after `maxReceiveCount` receives (alarmed). */
+  public readonly parkingDeadLetters: sqs.Queue;
   /** Name of the delivery stream (`VIGIL_CAPTURE_STREAM`). */
   public readonly streamName: string;
   public readonly streamArn: string;
@@ -107,7 +117,8 @@ export class CaptureStream extends Construct {
     this.table.addDependency(this.database);
     this.table.applyRemovalPolicy(props.removalPolicy);
 
-    this.parkingQueue = new sqs.Queue(this, 'ParkingQueue', {
+    // Expiry counts from the original enqueue time in a dead-letter queue too: 14 days from parking.
+    this.parkingDeadLetters = new sqs.Queue(this, 'ParkingDeadLetters', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.key,
       dataKeyReuse: Duration.hours(1),
@@ -115,10 +126,20 @@ export class CaptureStream extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy,
     });
-    Validations.of(this.parkingQueue).acknowledge({
+    Validations.of(this.parkingDeadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself the last durable place of capture rows the stream rejected; a dead-letter queue behind it would only move them away from the replay that drains it.',
+        "This queue is itself the parking queue's dead-letter queue: messages its drain could not write (redrive them to the parking queue once the cause is fixed).",
+    });
+    this.parkingQueue = new sqs.Queue(this, 'ParkingQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: props.parkingVisibility ?? Duration.seconds(360),
+      deadLetterQueue: { queue: this.parkingDeadLetters, maxReceiveCount: props.maxReceiveCount ?? 100 },
+      removalPolicy: props.removalPolicy,
     });
 
     const logGroup = new logs.LogGroup(this, 'DeliveryLogs', {

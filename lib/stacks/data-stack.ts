@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { CAPTURE_REQUEST_INDEX, TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
+import { CaptureDrainer } from '../constructs/capture-drainer.ts';
 import { CaptureStream } from '../constructs/capture-stream.ts';
 import { DefaultModelSeed } from '../constructs/default-model-seed.ts';
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
@@ -45,6 +46,8 @@ export class DataStack extends Stack {
   public readonly defaultModelSeed: DefaultModelSeed;
   /** The Firehose capture path (`config.capture.path` 'firehose'); undefined on the DynamoDB path. */
   public readonly captureStream?: CaptureStream;
+  /** The consumer of the stream's parking queue (Firehose path only). */
+  public readonly captureDrainer?: CaptureDrainer;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -103,7 +106,17 @@ export class DataStack extends Stack {
         ttlDays: config.captureTtlDays,
         bufferSeconds: config.capture.bufferSeconds,
         bufferMb: config.capture.bufferMb,
+        parkingVisibility: Duration.seconds(config.capture.drain.visibilitySeconds),
+        maxReceiveCount: config.capture.drain.maxReceiveCount,
         removalPolicy,
+      });
+      this.captureDrainer = new CaptureDrainer(this, 'CaptureDrainer', {
+        stream: this.captureStream,
+        key: this.key,
+        entry: handlerEntries(props.entries).captureDrain,
+        environmentName: config.envName,
+        logRetention: config.logRetentionDays,
+        logRemovalPolicy: removalPolicy,
       });
     }
 

@@ -224,10 +224,19 @@ export class ObservabilityStack extends Stack {
     }
     const stream = data?.captureStream;
     if (stream) {
+      // The drain empties the queue on its own; a message still there after three of its retry
+      // intervals means the stream is still refusing (or the drain is failing).
+      const stuck = 3 * config.capture.drain.visibilitySeconds;
       alarm('CaptureParkingBacklog', {
-        alarmDescription:
-          'Capture rows waiting in the parking queue (replay them once the stream is healthy)',
-        metric: stream.parkingQueue.metricApproximateNumberOfMessagesVisible({
+        alarmDescription: `Parked capture rows not drained for ${stuck} s: the stream still refuses them or the drain fails (see the vigil-capture-drain logs)`,
+        metric: stream.parkingQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+        threshold: stuck,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+      });
+      alarm('CaptureParkingDeadLetters', {
+        alarmDescription: `Parked capture messages the drain gave up on after ${config.capture.drain.maxReceiveCount} receives: redrive the dead-letter queue to the parking queue once the cause is fixed`,
+        metric: stream.parkingDeadLetters.metricApproximateNumberOfMessagesVisible({
           period,
           statistic: 'Maximum',
         }),

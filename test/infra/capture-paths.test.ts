@@ -162,9 +162,60 @@ describe('capture paths in CDK', () => {
         MetricName: 'DeliveryToS3.DataFreshness',
       });
       prod.templates.observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        AlarmDescription: Match.stringLikeRegexp('parking queue'),
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Threshold: 3 * prod.config.capture.drain.visibilitySeconds,
+        AlarmDescription: Match.stringLikeRegexp('not drained'),
       });
+      prod.templates.observability.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 1,
+        AlarmDescription: Match.stringLikeRegexp('redrive the dead-letter queue'),
+      });
+    });
+
+    it('drains the parking queue with a Lambda reporting batch item failures, behind a dead-letter queue', () => {
+      const t = prod.templates.data;
+      const [[drainId, drain]] = resourcesOf(t, 'AWS::Lambda::Function').filter(
+        ([, p]) => p.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'vigil-capture-drain',
+      );
+      expect(drain.Environment.Variables[ENV.CAPTURE_PATH]).toBe('firehose');
+      expect(drain.Environment.Variables[ENV.CAPTURE_STREAM]).toBeDefined();
+      expect(drain.Environment.Variables[ENV.CAPTURE_PARKING_QUEUE]).toBeDefined();
+      const [[queueId, queue]] = resourcesOf(t, 'AWS::SQS::Queue').filter(([id]) =>
+        id.startsWith('CaptureStreamParkingQueue'),
+      );
+      t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: drainId },
+        EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 10,
+        ScalingConfig: { MaximumConcurrency: 2 },
+      });
+      // Visibility ≥ 6 × the drain's timeout; after maxReceiveCount receives, the dead-letter queue.
+      expect(queue.VisibilityTimeout).toBe(prod.config.capture.drain.visibilitySeconds);
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * drain.Timeout);
+      expect(queue.RedrivePolicy.maxReceiveCount).toBe(prod.config.capture.drain.maxReceiveCount);
+      expect(queue.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0]).toMatch(
+        /^CaptureStreamParkingDeadLetters/,
+      );
+    });
+
+    it("grants the drain only the stream's PutRecordBatch and the parking queue", () => {
+      const t = prod.templates.data;
+      const drainRole = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) =>
+        id.startsWith('CaptureDrainerDrain'),
+      );
+      const statements = drainRole.flatMap(([, p]) => p.PolicyDocument.Statement as CfnProps[]);
+      const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
+      expect(actions).toContain('firehose:PutRecordBatch');
+      expect(actions).toContain('sqs:SendMessage');
+      expect(actions).toContain('sqs:DeleteMessage');
+      expect(actions.some((a) => a.startsWith('dynamodb:') || a.startsWith('s3:'))).toBe(false);
+      for (const st of statements.filter((x) =>
+        [x.Action].flat().some((a: string) => a.startsWith('sqs:')),
+      )) {
+        expect(JSON.stringify(st.Resource)).toMatch(/CaptureStreamParkingQueue/);
+      }
     });
 
     it('reads captures back from the Parquet prefix in the drift evaluator', () => {
@@ -208,6 +259,7 @@ describe('capture paths in CDK', () => {
       expect(envOf(dev, 'vigil-score')[ENV.CAPTURE_PATH]).toBe('dynamodb');
       dev.templates.data.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
       dev.templates.data.resourceCountIs('AWS::Glue::Table', 0);
+      dev.templates.data.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
       expect(grants(dev, 'api').some((s) => s.actions.some((a) => a.startsWith('firehose:')))).toBe(false);
     });
 

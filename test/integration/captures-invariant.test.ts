@@ -12,11 +12,13 @@ import { FirehoseCaptureSink } from '#adapters/firehose-captures.ts';
 import { LocalFirehose } from '#adapters/firehose-local.ts';
 import { logger, PowertoolsMetricsSink } from '#adapters/observability.ts';
 import { FsCaptureObjects, ParquetCaptureReader } from '#adapters/parquet-captures-reader.ts';
+import { drainParkedCaptures } from '#app/drain-captures.ts';
 import { readPackageDir } from '#app/package-dir.ts';
 import { scoreRows } from '#app/score.ts';
 import { singlePackageCache } from '#app/serve.ts';
 import { METRICS } from '#contracts';
 import { Rng } from '#core/forest/rng.ts';
+import type { CapturedRow } from '#core/ports.ts';
 import { scoreHttp } from '#handlers/score.ts';
 import { ensureTables, type LocalDynamo, startDynalite } from '../../local/dynalite.ts';
 import { runOnBody } from '../../local/run-on-body.ts';
@@ -171,16 +173,32 @@ describe('capture no-loss invariant under injected faults', () => {
     expect(await sink.readWindow('default', ...window)).toHaveLength(written);
     expect(await spool.pending()).toHaveLength(parked);
 
-    // A replay during the outage keeps the rows parked (moved to a fresh spool, none lost).
+    // The replay is the parking queue consumer's drain over the same sink (its own park hook).
+    const drainDeps = {
+      openSink: (park: (rows: readonly CapturedRow[], reason: string) => Promise<void>) =>
+        new DynamoCaptureSink({ client, tableName: TABLE, maxAttempts: 3, sleep: async () => {}, park }),
+      repark: (rows: readonly CapturedRow[], reason: string) => spool.park(rows, reason),
+      metrics: new PowertoolsMetricsSink(metrics),
+      logger,
+    };
+    const drain = (batches: Parameters<typeof drainParkedCaptures>[0]) =>
+      drainParkedCaptures(batches, drainDeps);
+
+    // A replay during the outage keeps every batch where it is (none lost, none written twice).
     state.fault = 'outage';
-    const during = await spool.replay(sink);
-    expect(during).toMatchObject({ read: parked, written: 0, parked, lost: 0 });
+    const during = await spool.replay(drain);
+    expect(during).toMatchObject({ read: parked, drained: 0, reparked: 0, kept: parked });
     expect(await spool.pending()).toHaveLength(parked);
 
     // Once the table is back, the replay stores every parked row, with its values exact.
     state.fault = 'none';
-    const after = await spool.replay(sink);
-    expect(after).toMatchObject({ read: parked, written: parked, parked: 0, lost: 0 });
+    let drainedMetric = 0;
+    const drainSums = await metricSums(async () => {
+      const after = await spool.replay(drain);
+      expect(after).toMatchObject({ read: parked, drained: parked, reparked: 0, kept: 0 });
+    });
+    drainedMetric = drainSums[METRICS.capturesDrained];
+    expect(drainedMetric).toBe(parked);
     expect(await spool.pending()).toHaveLength(0);
     const stored = await sink.readWindow('default', ...window);
     expect(stored).toHaveLength(written + parked);
@@ -318,10 +336,45 @@ describe('capture no-loss invariant under injected faults', () => {
     const window = ['2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'] as const;
     expect(await reader.readWindow('default', ...window)).toHaveLength(written);
     expect(await spool.pending()).toHaveLength(parked);
+    // The drain (the parking queue consumer's use case) over the same stream.
+    const drainDeps = {
+      openSink: (park: (rows: readonly CapturedRow[], reason: string) => Promise<void>) =>
+        new FirehoseCaptureSink({
+          client,
+          streamName: 'captures',
+          maxAttempts: 2,
+          sleep: async () => {},
+          recordBytes: 600,
+          park,
+        }),
+      repark: (rows: readonly CapturedRow[], reason: string) => spool.park(rows, reason),
+      metrics: new PowertoolsMetricsSink(new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' })),
+      logger,
+    };
+    const drain = (batches: Parameters<typeof drainParkedCaptures>[0]) =>
+      drainParkedCaptures(batches, drainDeps);
+    // While the stream still rejects every other record, a replay writes what it takes and parks
+    // the rest again as a new batch: nothing written twice, nothing lost.
+    state.fault = 'reject';
+    const partial = await spool.replay(drain);
+    expect(partial.read).toBe(parked);
+    expect(partial.drained).toBeGreaterThan(0);
+    expect(partial.reparked).toBeGreaterThan(0);
+    expect(partial.drained + partial.reparked).toBe(parked);
+    expect(await spool.pending()).toHaveLength(partial.reparked);
     // Once the stream is healthy, a replay lands every parked row in Parquet.
     state.fault = 'none';
-    expect(await spool.replay(sink)).toMatchObject({ read: parked, written: parked, parked: 0, lost: 0 });
+    expect(await spool.replay(drain)).toMatchObject({
+      read: partial.reparked,
+      drained: partial.reparked,
+      reparked: 0,
+      kept: 0,
+    });
+    expect(await spool.pending()).toHaveLength(0);
     await stream.close();
-    expect(await reader.readWindow('default', ...window)).toHaveLength(written + parked);
+    const all = await reader.readWindow('default', ...window);
+    expect(all).toHaveLength(written + parked);
+    // Every scored-and-sampled row is there exactly once.
+    expect(new Set(all.map((r) => `${r.requestId}#${r.index}`)).size).toBe(written + parked);
   });
 });

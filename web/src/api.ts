@@ -198,6 +198,13 @@ export interface FeatureReport {
   votes: number;
   voters: string[];
   minVotes: number;
+  /** Absent on reports written before the KS-or-consensus rule. */
+  rule?: {
+    kind: 'ks-or-consensus' | 'consensus';
+    alpha: number;
+    consensusAlpha: number;
+    consensusVotes: number;
+  };
   effect: { wassersteinNormalized: number; ksStatistic: number; floorMet: boolean };
   drifted: boolean;
   /** Both distributions, compact (reports stored before it existed have none). */

@@ -5,6 +5,7 @@ import {
   type CapturedRow,
   type Describe,
   type DriftReport,
+  type FeatureReport,
   getKey,
   type HistoryEvent,
   keyScope,
@@ -26,6 +27,16 @@ import './styles.css';
 
 const main = document.getElementById('main') as HTMLElement;
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** How a feature's verdict was reached: KS alone can decide; otherwise the consensus at its own level. */
+function ruleText(f: FeatureReport): string {
+  const r = f.rule;
+  if (!r) return `votes ${f.votes}/${f.voters.length} (needs ${f.minVotes})`;
+  const consensus = `consensus ${r.consensusVotes} at α ${fmt(r.consensusAlpha, 4)} (needs ${f.minVotes})`;
+  return r.kind === 'ks-or-consensus'
+    ? `KS at α ${fmt(r.alpha, 3)} decides alone, else ${consensus}; votes at α ${f.votes}/${f.voters.length}`
+    : consensus;
+}
 
 function showError(where: HTMLElement, e: unknown): void {
   const err =
@@ -394,7 +405,7 @@ async function driftDetail(el: HTMLElement, model: string): Promise<void> {
         h(
           'p',
           {},
-          `votes ${f.votes}/${f.voters.length} (needs ${f.minVotes}); effect: Wasserstein/σ ${fmt(f.effect.wassersteinNormalized, 3)}, KS D ${fmt(f.effect.ksStatistic, 3)}, floor ${f.effect.floorMet ? 'met' : 'not met'}; n=${f.n}, reference n=${f.nReference}`,
+          `${ruleText(f)}; effect: Wasserstein/σ ${fmt(f.effect.wassersteinNormalized, 3)}, KS D ${fmt(f.effect.ksStatistic, 3)}, floor ${f.effect.floorMet ? 'met' : 'not met'}; n=${f.n}, reference n=${f.nReference}`,
         ),
         table(['test', 'statistic', 'p-value', 'vote'], tests),
         chart,

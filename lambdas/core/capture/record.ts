@@ -19,12 +19,41 @@ export type CaptureRecord = {
   readonly shadow: CapturedRow['shadow'] | null;
 };
 
+/** `toISOString()`'s own shape: such a timestamp is already normalised. */
+const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * `at` as `toISOString()` writes it. Parsing and formatting a Date was a quarter of the Firehose
+ * producer's per-row cost, and the score path's timestamps already have that shape.
+ */
+export function normalizedAt(at: string): string {
+  return ISO_UTC_MS.test(at) ? at : new Date(at).toISOString();
+}
+
+/** A number as `JSON.stringify` writes it (non-finite → `null`). */
+const num = (v: number): string => (Number.isFinite(v) ? String(v) : 'null');
+
+/**
+ * `JSON.stringify(toCaptureRecord(row))`, written directly: the Firehose producer serialises every
+ * captured row, and building the intermediate record cost about as much as the JSON itself.
+ * Same keys, same order, same text (checked against `JSON.stringify` in the tests).
+ */
+export function captureRecordJson(row: CapturedRow): string {
+  const at = normalizedAt(row.at);
+  return (
+    `{"model":${JSON.stringify(row.model)},"version":${num(row.version)},"at":${JSON.stringify(at)},` +
+    `"request_id":${JSON.stringify(row.requestId)},"row_index":${num(row.index)},` +
+    `"features":${JSON.stringify(row.features)},"score":${num(row.score)},"anomaly":${row.anomaly},` +
+    `"sample_rate":${num(row.sampleRate ?? 1)},"shadow":${JSON.stringify(row.shadow ?? null)}}`
+  );
+}
+
 /** The record of a row; `at` normalised to `toISOString()` so `date`/`hour` slice out of it. */
 export function toCaptureRecord(row: CapturedRow): CaptureRecord {
   return {
     model: row.model,
     version: row.version,
-    at: new Date(row.at).toISOString(),
+    at: normalizedAt(row.at),
     request_id: row.requestId,
     row_index: row.index,
     features: row.features,

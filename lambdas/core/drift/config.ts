@@ -41,7 +41,10 @@ const featureShape = {
   }),
   /** Tests whose votes count. */
   voters: z.array(z.enum(TEST_NAMES)).min(1),
-  /** Votes needed to call a feature drifted (k of `voters.length`). */
+  /**
+   * Votes needed to call a feature drifted: k of `voters`, or, when KS votes, k of the others at the
+   * consensus level (a KS rejection alone also drifts it; see `consensusLevel`).
+   */
   minVotes: z.number().int().min(1),
   /**
    * Effect-size floor: besides the votes, at least one of these effects must

@@ -146,15 +146,69 @@ export function ks2samp(
     const lcm = (n1 / g) * n2;
     const h = Math.round(d * lcm);
     const dExact = h / lcm;
-    if (h === 0) return { statistic: dExact, pvalue: 1, method: 'exact', location, sign };
-    const prob = n1 === n2 ? probOutsideSquare(n1, h) : outerProbInside(n1, n2, g, h);
-    if (prob >= 0 && prob <= 1) return { statistic: dExact, pvalue: prob, method: 'exact', location, sign };
+    const prob = exactPAt(n1, n2, h);
+    if (prob !== undefined) return { statistic: dExact, pvalue: prob, method: 'exact', location, sign };
     // SciPy falls back to the asymptotic p when the exact computation is not a probability.
     d = dExact;
   }
+  return { statistic: d, pvalue: asympP(n1, n2, d), method: 'asymp', location, sign };
+}
+
+/** Exact Pr(D ≥ h/lcm(n1, n2)) under the continuous null; `undefined` where SciPy falls back to the asymptotic p. */
+function exactPAt(n1: number, n2: number, h: number): number | undefined {
+  if (h === 0) return 1;
+  const prob = n1 === n2 ? probOutsideSquare(n1, h) : outerProbInside(n1, n2, gcd(n1, n2), h);
+  return prob >= 0 && prob <= 1 ? prob : undefined;
+}
+
+/** SciPy's asymptotic p: `kstwo.sf(D, round(n_eff))`. */
+function asympP(n1: number, n2: number, d: number): number {
   const m = Math.max(n1, n2);
   const n = Math.min(n1, n2);
-  const en = (m * n) / (m + n);
-  const p = kolmogorovSf(roundHalfEven(en), d);
-  return { statistic: d, pvalue: Math.min(Math.max(p, 0), 1), method: 'asymp', location, sign };
+  const p = kolmogorovSf(roundHalfEven((m * n) / (m + n)), d);
+  return Math.min(Math.max(p, 0), 1);
+}
+
+/**
+ * For unequal sizes the lattice search of {@link ksSize} runs only while m·n is at most this: it
+ * evaluates ~log₂(lcm) exact p-values, each O(D·m·n) (10,000 vs 2,000 took seconds), and the
+ * slack it finds shrinks with the lattice step (0.0006 at 3,000 vs 2,000): not worth it beyond.
+ */
+const KS_SIZE_MAX_PRODUCT = 1_000_000;
+const sizeCache = new Map<string, number>();
+
+/**
+ * The actual size of "KS p < α" (`ks2samp` with `auto`) for samples of sizes m and n: an upper bound
+ * of its false-alarm rate on any data with a continuous or discrete distribution.
+ *
+ * D only takes the values h/lcm(m, n), so the exact test rejects with probability
+ * Pr(D ≥ h₀/lcm) for the smallest h₀ whose p is below α, which can be well under α at small sizes
+ * (0.039 at 50 vs 50, 0.036 at 100 vs 100, for α = 0.05). Ties only lower D (it is then a maximum over
+ * fewer points), so on discrete data the rate is lower still. Where that lattice search would be
+ * costly (unequal sizes with m·n above 10⁶; equal sizes are O(n) per p) or the p-value is
+ * asymptotic, the answer is α itself (no slack claimed). Depends on (m, n, α) only; cached.
+ * @example ksSize(100, 100, 0.05) // 0.0364
+ */
+export function ksSize(m: number, n: number, alpha: number): number {
+  if (m < 1 || n < 1 || Math.max(m, n) > KS_MAX_AUTO_N) return alpha;
+  if (m !== n && m * n > KS_SIZE_MAX_PRODUCT) return alpha;
+  const key = `${m}|${n}|${alpha}`;
+  const hit = sizeCache.get(key);
+  if (hit !== undefined) return hit;
+  const lcm = (m / gcd(m, n)) * n;
+  const pAt = (h: number) => exactPAt(m, n, h) ?? asympP(m, n, h / lcm);
+  // p is non-increasing in h: find the smallest h with p(h) < α.
+  let lo = 1;
+  let hi = lcm;
+  // Not even D = 1 reaches α (tiny samples): KS never rejects.
+  if (!(pAt(hi) < alpha)) return 0;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (pAt(mid) < alpha) hi = mid;
+    else lo = mid + 1;
+  }
+  const size = Math.min(alpha, pAt(lo));
+  if (sizeCache.size > 4096) sizeCache.clear();
+  sizeCache.set(key, size);
+  return size;
 }

@@ -6,6 +6,7 @@ import {
   type NullCalibrator,
 } from './calibration.ts';
 import { type DriftConfig, type FeatureConfig, featureConfig, type TestName } from './config.ts';
+import { consensusLevel } from './consensus.ts';
 import { quantileSorted } from './numeric.ts';
 import { prepareSample, type Sample } from './sample.ts';
 import { type FeatureStats, featureStats, isSkipped, type Skipped } from './stats.ts';
@@ -24,10 +25,23 @@ export interface FeatureReport {
   /** NaN / infinite / missing current values, counted and excluded. */
   readonly nonFinite: number;
   readonly tests: Record<TestName, TestOutcome>;
-  /** Voting tests that say drift. */
+  /** Voting tests that say drift at α (the verdict's own count is `rule.consensusVotes`). */
   readonly votes: number;
   readonly voters: readonly TestName[];
   readonly minVotes: number;
+  /**
+   * The verdict's rule: `ks-or-consensus` when KS is a voter (a KS rejection at `alpha` drifts the
+   * feature by itself; otherwise `minVotes` of the other voters must vote at `consensusAlpha`, the
+   * level KS's lattice leaves spare, see `consensusLevel`), else `consensus` (`minVotes` of `voters`
+   * at `alpha`). `votes` and each test's `drift` are at `alpha`; `consensusVotes` at `consensusAlpha`
+   * (on the adjusted scale under a correction).
+   */
+  readonly rule: {
+    readonly kind: 'ks-or-consensus' | 'consensus';
+    readonly alpha: number;
+    readonly consensusAlpha: number;
+    readonly consensusVotes: number;
+  };
   readonly effect: {
     readonly wassersteinNormalized: number;
     readonly ksStatistic: number;
@@ -200,8 +214,24 @@ export function evaluateDrift(input: {
       drift: boolean,
       extra: Record<string, unknown> = {},
     ) => (isSkipped(r) ? r : { ...r, ...extra, drift, voting: voting.has(t) });
+    // The feature's level on the raw scale (a correction divides it by the features with a verdict).
+    const level = config.correction === 'none' ? cfg.alpha : cfg.alpha / Math.max(1, withVerdict);
+    const ksRules = voting.has('ks');
+    const consensusAlpha = ksRules
+      ? consensusLevel({
+          m: s.nReference,
+          n: s.nCurrent,
+          alpha: level,
+          voters: cfg.voters.length,
+          minVotes: cfg.minVotes,
+        })
+      : level;
+    // The consensus counts every voter but KS at the consensus level: the same fraction of α on the
+    // adjusted scale. Each test's own `drift` flag stays at α (what "p < α" means to a reader).
+    const share = consensusAlpha / level;
+    const pOfUsed = (t: (typeof P_TESTS)[number]) => (config.correction === 'none' ? pOf(s, t) : pAdj(t));
     const pVote = (t: (typeof P_TESTS)[number]) => {
-      const p = config.correction === 'none' ? pOf(s, t) : pAdj(t);
+      const p = pOfUsed(t);
       return { drift: p < cfg.alpha, extra: config.correction === 'none' ? {} : { pvalueAdjusted: p } };
     };
     const ks = pVote('ks');
@@ -211,10 +241,14 @@ export function evaluateDrift(input: {
     const w = s.wasserstein;
     const js = s.jensenShannon;
     const ps = s.psi;
-    const limits = distanceLimits(calibrator, refs[i], s.nCurrent, cfg, {
-      ok: sufficient[i],
-      alpha: config.correction === 'none' ? cfg.alpha : cfg.alpha / Math.max(1, withVerdict),
-    });
+    const limits = distanceLimits(calibrator, refs[i], s.nCurrent, cfg, { ok: sufficient[i], alpha: level });
+    const consensusLimits =
+      share === 1
+        ? limits
+        : distanceLimits(calibrator, refs[i], s.nCurrent, cfg, {
+            ok: sufficient[i] && consensusAlpha > 0,
+            alpha: consensusAlpha,
+          });
     const compact = (r: object | Skipped) => {
       if (isSkipped(r)) return r;
       const { edges: _e, countsReference: _r, countsCurrent: _c, ...rest } = r as Record<string, unknown>;
@@ -238,12 +272,25 @@ export function evaluateDrift(input: {
       const r = tests[t];
       return !isSkipped(r) && r.drift;
     }).length;
+    const distanceValue: Record<DistanceTest, number> = {
+      wasserstein: isSkipped(w) ? Number.NaN : w.normalized,
+      jensenShannon: isSkipped(js) ? Number.NaN : js.value,
+      psi: isSkipped(ps) ? Number.NaN : ps.value,
+    };
+    const consensusVotes = cfg.voters.filter((t) => {
+      if (ksRules && t === 'ks') return false;
+      if (t === 'wasserstein' || t === 'jensenShannon' || t === 'psi') {
+        return distanceValue[t] > consensusLimits.thresholds[t];
+      }
+      return pOfUsed(t) < share * cfg.alpha;
+    }).length;
     const wn = isSkipped(w) ? 0 : w.normalized;
     const ksD = isSkipped(s.ks) ? 0 : s.ks.statistic;
     const floorMet = wn >= cfg.effectFloor.wassersteinNormalized || ksD >= cfg.effectFloor.ksStatistic;
     const ok = sufficient[i];
     const distribution = featureDistribution(refs[i], curs[i], s.jensenShannon);
-    const isDrifted = ok && votes >= cfg.minVotes && floorMet;
+    const ksRejects = ksRules && ks.drift && !isSkipped(s.ks);
+    const isDrifted = ok && floorMet && (ksRejects || consensusVotes >= cfg.minVotes);
     const score = votes / cfg.voters.length;
     if (ok) {
       evaluated++;
@@ -258,6 +305,12 @@ export function evaluateDrift(input: {
       votes,
       voters: cfg.voters,
       minVotes: cfg.minVotes,
+      rule: {
+        kind: ksRules ? 'ks-or-consensus' : 'consensus',
+        alpha: cfg.alpha,
+        consensusAlpha: share * cfg.alpha,
+        consensusVotes,
+      },
       effect: { wassersteinNormalized: wn, ksStatistic: ksD, floorMet },
       drifted: isDrifted,
       score,
