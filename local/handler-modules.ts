@@ -26,6 +26,7 @@ import { handler as retrainSubmitJob } from '#handlers/retrain-submit-job.ts';
 import { handler as retrainTrain } from '#handlers/retrain-train.ts';
 import { handler as retrainValidateData } from '#handlers/retrain-validate-data.ts';
 import { handler as score } from '#handlers/score.ts';
+import { handler as scoreDeployHook } from '#handlers/score-deploy-hook.ts';
 import { handler as seedDefaultModel } from '#handlers/seed-default-model.ts';
 
 /**
@@ -62,4 +63,5 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   releasePromote,
   releaseFinish,
   releaseRollback,
+  scoreDeployHook,
 };
