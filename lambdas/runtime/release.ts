@@ -33,7 +33,8 @@ export const releaseSteps = /* @__PURE__ */ member(
       notifier: notifierFrom(process.env),
       versions: scoreFunctionVersions(),
       metrics: releaseMetrics(),
-      codeDeployments: codeDeployments(),
+      // Asked only by Begin (the one task with the deployment group's names and IAM): built then.
+      codeDeployments: { running: () => codeDeployments().running() },
       // An abort's Rollback stops the release's execution: the twin's runner, or Step Functions.
       stopExecutions:
         localReleaseExecutions() ?? new SfnReleaseExecutions({ client: new SFNClient({ maxAttempts: 5 }) }),
