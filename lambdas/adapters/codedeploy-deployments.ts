@@ -27,9 +27,9 @@ export const UNFINISHED_DEPLOYMENT_STATUSES = ['Created', 'Queued', 'InProgress'
 
 /**
  * The score function's code deployments on CodeDeploy: the deployment group that shifts `live`
- * (`scoreDeploymentNames` in the contracts), and the answers to its lifecycle hooks.
+ * (`scoreDeploymentNames` in the contracts).
  */
-export class CodeDeployScoreDeployments implements CodeDeployments, LifecycleHookReporter {
+export class CodeDeployScoreDeployments implements CodeDeployments {
   readonly #api: CodeDeployApi;
   readonly #application: string;
   readonly #group: string;
@@ -57,6 +57,15 @@ export class CodeDeployScoreDeployments implements CodeDeployments, LifecycleHoo
       nextToken = out.nextToken;
     } while (nextToken);
     return ids;
+  }
+}
+
+/** Answers CodeDeploy lifecycle hooks (the deployment's ids come in the hook's event: no names needed). */
+export class CodeDeployLifecycleHooks implements LifecycleHookReporter {
+  readonly #api: Pick<CodeDeployApi, 'putLifecycleEventHookExecutionStatus'>;
+
+  constructor(api: Pick<CodeDeployApi, 'putLifecycleEventHookExecutionStatus'>) {
+    this.#api = api;
   }
 
   async report(hook: LifecycleHook, status: 'Succeeded' | 'Failed'): Promise<void> {

@@ -3,7 +3,11 @@ import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
 import { FileCaptureSpool } from '#adapters/capture-spool-fs.ts';
 import { CloudWatchReleaseMetrics } from '#adapters/cloudwatch-release-metrics.ts';
-import { type CodeDeployApi, CodeDeployScoreDeployments } from '#adapters/codedeploy-deployments.ts';
+import {
+  type CodeDeployApi,
+  CodeDeployLifecycleHooks,
+  CodeDeployScoreDeployments,
+} from '#adapters/codedeploy-deployments.ts';
 import { describeError } from '#adapters/dependency-errors.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
@@ -47,6 +51,7 @@ import type {
 import type { ModelRegistry } from '#core/registry/index.ts';
 import type {
   CodeDeployments,
+  LifecycleHookReporter,
   ReleaseMetricsReader,
   ReleaseStore,
   ScoreFunctionVersions,
@@ -235,7 +240,9 @@ const codeDeploy = /* @__PURE__ */ member((): CodeDeployScoreDeployments => {
 export const codeDeployments = (): CodeDeployments => localPlatform?.codeDeployments ?? codeDeploy();
 
 /** Answers CodeDeploy's lifecycle hooks of the score deployment group (the pre-traffic hook). */
-export const lifecycleHooks = (): CodeDeployScoreDeployments => codeDeploy();
+export const lifecycleHooks = /* @__PURE__ */ member(
+  (): LifecycleHookReporter => new CodeDeployLifecycleHooks(lazyCodeDeploy()),
+);
 
 /** Model packages: S3 in AWS, a directory on the twin. @throws Error when neither is configured */
 export const store = /* @__PURE__ */ member((): ArtifactStore => {

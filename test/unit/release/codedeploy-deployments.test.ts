@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type CodeDeployApi,
+  CodeDeployLifecycleHooks,
   CodeDeployScoreDeployments,
   UNFINISHED_DEPLOYMENT_STATUSES,
 } from '#adapters/codedeploy-deployments.ts';
@@ -68,7 +69,7 @@ describe('CodeDeployScoreDeployments', () => {
 
   it('answers a lifecycle hook with its ids and status', async () => {
     const api = new FakeCodeDeploy();
-    await new CodeDeployScoreDeployments({ api, ...names }).report(
+    await new CodeDeployLifecycleHooks(api).report(
       { deploymentId: 'd-9', lifecycleEventHookExecutionId: 'e-9' },
       'Failed',
     );

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENV } from '#contracts';
 import { releaseSteps } from '#runtime/release.ts';
-import { codeDeployments, resetRoot } from '#runtime/root.ts';
+import { codeDeployments, lifecycleHooks, resetRoot } from '#runtime/root.ts';
 
 /**
  * The release tasks' wiring with the environment CDK gives them (lib/constructs/release-state-machine.ts):
@@ -29,6 +29,10 @@ describe('release task wiring', () => {
   it('builds the tasks without the deployment group names (Judge, Advance … never ask CodeDeploy)', () => {
     expect(() => releaseSteps()).not.toThrow();
     expect(() => codeDeployments()).toThrow(/VIGIL_SCORE_DEPLOYMENT_APPLICATION is required/);
+  });
+
+  it('answers lifecycle hooks without the names (the hook function has none: the event carries the ids)', () => {
+    expect(() => lifecycleHooks()).not.toThrow();
   });
 
   it('asks the deployment group CDK named once both names are set (Begin)', () => {
