@@ -101,6 +101,12 @@ export const ENV = {
   /** Release machine tasks: the score function whose versions and `live` alias a release moves. */
   SCORE_FUNCTION_NAME: 'VIGIL_SCORE_FUNCTION_NAME',
   /**
+   * CodeDeploy application and deployment group of the score function's `live` alias
+   * (`scoreDeploymentNames`): a model release refuses to start while a deployment of it runs.
+   */
+  SCORE_DEPLOYMENT_APPLICATION: 'VIGIL_SCORE_DEPLOYMENT_APPLICATION',
+  SCORE_DEPLOYMENT_GROUP: 'VIGIL_SCORE_DEPLOYMENT_GROUP',
+  /**
    * Seconds the score path caches the model's active release record (shadow phase on/off); like
    * the alias cache, a warm instance sees a change within this time.
    */
@@ -143,6 +149,8 @@ export const SERVICES = {
   releases: 'vigil-releases',
   /** Feedback labels and the labelled quality report. */
   feedback: 'vigil-feedback',
+  /** CodeDeploy's BeforeAllowTraffic hook of the score deployment: refuses while a model release holds `live`. */
+  scoreDeployHook: 'vigil-score-deploy-hook',
   /** Every handler in one process on the local twin. */
   local: 'vigil-local',
   /** `vigil serve --aws` on EKS. */
@@ -189,6 +197,12 @@ export const FEEDBACK_KEYS = {
  */
 export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/**
+ * A release id (`<compact ISO instant>-<8 hex>`, as `startRelease` makes them): it becomes a sort key
+ * (`RELEASE#<id>`) and a path parameter, so it keeps to a safe alphabet.
+ */
+export const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
 /** An alias name (`production`, `staging`, …): a lower-case letter first, at most 32 characters. */
 export const ALIAS_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -225,6 +239,7 @@ export const HANDLERS = {
   releaseFinish: 'lambdas/handlers/release-finish.ts',
   releaseRollback: 'lambdas/handlers/release-rollback.ts',
   feedback: 'lambdas/handlers/feedback.ts',
+  scoreDeployHook: 'lambdas/handlers/score-deploy-hook.ts',
 } as const;
 
 /**
@@ -511,6 +526,18 @@ export const DEFAULT_RELEASE_CACHE_SECONDS = 10;
  */
 export const SCORE_LIVE_ALIAS = 'live';
 
+/**
+ * The CodeDeploy application and deployment group that shift the score function's `live` alias on a
+ * code deploy, by environment: CDK names them so, and the release machine and the releases API ask
+ * CodeDeploy for running deployments of exactly this group (a model release must not start during
+ * one; the group's BeforeAllowTraffic hook refuses while a model release holds `live`).
+ */
+export const scoreDeploymentNames = (environment: string) =>
+  ({
+    application: `vigil-${environment}-score`,
+    deploymentGroup: `vigil-${environment}-score-live`,
+  }) as const;
+
 /** Default alias that serves traffic. */
 export const PRODUCTION_ALIAS = 'production';
 
@@ -556,6 +583,13 @@ export const ROUTES: ReadonlyArray<{
   // Feedback labels (DESIGN.md §8): any key may label a prediction it got; quality joins them with captures.
   { method: 'POST', path: '/v1/feedback', handler: 'feedback', auth: 'key' },
   { method: 'GET', path: '/v1/models/{model}/quality', handler: 'feedback', auth: 'key' },
+  // Stops a running release and rolls it back (also frees a record whose execution died).
+  {
+    method: 'POST',
+    path: '/v1/models/{model}/releases/{releaseId}/abort',
+    handler: 'releases',
+    auth: 'admin',
+  },
 ];
 
 /** HTTP methods a route may use. */

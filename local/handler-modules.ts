@@ -29,6 +29,7 @@ import { handler as retrainSubmitJob } from '#handlers/retrain-submit-job.ts';
 import { handler as retrainTrain } from '#handlers/retrain-train.ts';
 import { handler as retrainValidateData } from '#handlers/retrain-validate-data.ts';
 import { handler as score } from '#handlers/score.ts';
+import { handler as scoreDeployHook } from '#handlers/score-deploy-hook.ts';
 import { handler as seedDefaultModel } from '#handlers/seed-default-model.ts';
 
 /**
@@ -68,4 +69,5 @@ export const HANDLER_MODULES: Record<keyof typeof HANDLERS, unknown> = {
   releaseFinish,
   releaseRollback,
   feedback,
+  scoreDeployHook,
 };

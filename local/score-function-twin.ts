@@ -2,7 +2,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { EmfMetricsStore } from '#adapters/emf-metrics-store.ts';
 import { ENV, LAMBDA_METRICS, SCORE_LIVE_ALIAS } from '#contracts';
 import { ConflictError, VigilError } from '#core/errors.ts';
-import type { AliasRouting, ScoreFunctionVersions } from '#core/release/ports.ts';
+import type { AliasRouting, CodeDeployments, ScoreFunctionVersions } from '#core/release/ports.ts';
 import type { VersionRef } from '#core/release/types.ts';
 import type { RootScope } from '#runtime/root.ts';
 import type { ApiHandler } from './http-adapter.ts';
@@ -220,6 +220,29 @@ export class LocalScoreFunction implements ScoreFunctionVersions {
       codeSha256: primary.codeSha256,
       weights: { ...this.#alias.weights },
       revisionId: String(this.#alias.revision),
+    };
+  }
+}
+
+/**
+ * CodeDeploy as the twin has it: **there is none**. A code change on the twin is a restart of the
+ * process (or `LocalScoreFunction.deployCode`, which swaps `$LATEST` at once and never shifts
+ * `live`), so no code deployment can run beside a model release and `running()` is empty — because
+ * that is the twin's reality, not because nobody asked. `simulate` stands in for one (tests, the
+ * README's demo of the 409): while it is open, `running()` lists it.
+ */
+export class TwinCodeDeployments implements CodeDeployments {
+  readonly #open = new Set<string>();
+
+  async running(): Promise<readonly string[]> {
+    return [...this.#open];
+  }
+
+  /** Opens a simulated code deployment `id`; the returned function ends it. */
+  simulate(id: string): () => void {
+    this.#open.add(id);
+    return () => {
+      this.#open.delete(id);
     };
   }
 }

@@ -15,7 +15,7 @@ import { ensureTables, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { writeFileAtomic } from './files.ts';
 import { type ApiHandler, apiGatewayListener, type Route } from './http-adapter.ts';
 import { LocalRetraining } from './retraining-twin.ts';
-import { LocalScoreFunction } from './score-function-twin.ts';
+import { LocalScoreFunction, TwinCodeDeployments } from './score-function-twin.ts';
 import { withStaticFiles } from './static-files.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,6 +53,11 @@ export interface TwinOptions {
    * start, or a promotion). @default VIGIL_RELEASE_CACHE_SECONDS, else 2 (short: local releases bake in seconds)
    */
   readonly releaseCacheSeconds?: number;
+  /**
+   * Release settings (`ReleaseSettingsSchema`) instead of the twin's (timeScale 0.02, shadow off):
+   * e.g. the shadow phase on, or shorter bakes. @default VIGIL_RELEASE_CONFIG, else the twin's
+   */
+  readonly releaseConfig?: Readonly<Record<string, unknown>>;
   /** How often parked capture rows are replayed, ms. @default 30000 */
   readonly spoolReplayEveryMs?: number;
   /** Listener limits (timeouts, connection cap). @default DEFAULT_LISTENER_LIMITS */
@@ -89,7 +94,7 @@ export const TWIN_RELEASE_TIME_SCALE = 0.02;
 export function twinEnvironment(a: {
   dataDir: string;
   endpoint: string;
-  opts: Pick<TwinOptions, 'captureSampleRate' | 'capturePath' | 'releaseCacheSeconds'>;
+  opts: Pick<TwinOptions, 'captureSampleRate' | 'capturePath' | 'releaseCacheSeconds' | 'releaseConfig'>;
   env?: NodeJS.ProcessEnv;
 }): Record<string, string> {
   const env = a.env ?? process.env;
@@ -118,14 +123,16 @@ export function twinEnvironment(a: {
     // Model releases bake for seconds here (a full canary in under a minute), and promotion's
     // wait for the alias cache matches the twin's shorter cache. An operator's own values win.
     [ENV.ALIAS_CACHE_SECONDS]: env[ENV.ALIAS_CACHE_SECONDS] ?? String(TWIN_ALIAS_CACHE_SECONDS),
-    [ENV.RELEASE_CONFIG]:
-      env[ENV.RELEASE_CONFIG] ??
-      JSON.stringify({
-        timeScale: TWIN_RELEASE_TIME_SCALE,
-        aliasCacheSeconds: Number(env[ENV.ALIAS_CACHE_SECONDS] ?? TWIN_ALIAS_CACHE_SECONDS),
-        // Off: the score path has no shadow phase yet, so a shadow window would judge nothing.
-        shadow: { enabled: false },
-      }),
+    [ENV.RELEASE_CONFIG]: a.opts.releaseConfig
+      ? JSON.stringify(a.opts.releaseConfig)
+      : (env[ENV.RELEASE_CONFIG] ??
+        JSON.stringify({
+          timeScale: TWIN_RELEASE_TIME_SCALE,
+          aliasCacheSeconds: Number(env[ENV.ALIAS_CACHE_SECONDS] ?? TWIN_ALIAS_CACHE_SECONDS),
+          // Off as in dev (prod's default is on): a canary on `npm start` shows its traffic step at
+          // once. `releaseConfig` / VIGIL_RELEASE_CONFIG with `shadow.enabled` turns it on.
+          shadow: { enabled: false },
+        })),
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_METRICS_DISABLED: 'false',
     AWS_REGION: env.AWS_REGION ?? 'local',
@@ -151,6 +158,8 @@ export interface Twin {
   readonly scoreFunction: LocalScoreFunction;
   /** CloudWatch's stand-in for releases: per-version EMF and Lambda metrics. */
   readonly releaseMetrics: EmfMetricsStore;
+  /** CodeDeploy's: the twin runs none (a simulated one makes a release start answer 409). */
+  readonly codeDeployments: TwinCodeDeployments;
   close(): Promise<void>;
 }
 
@@ -263,13 +272,19 @@ async function startOn(
   useLocalStepFunctions(retraining.stepFunctions());
   root.resetRoot();
   // Step Functions for the releases API: the synthesized release machine on the same runner.
+  const codeDeployments = new TwinCodeDeployments();
   root.useLocalPlatform({
     scoreFunctionVersions: scoreFunction,
     releaseMetrics,
+    codeDeployments,
     releaseExecutions: {
       async start(input) {
         const { executionArn } = (await retraining.runner()).start('release', input);
         return { executionArn };
+      },
+      async stop(executionArn) {
+        // False when it already ended: nothing left to stop, as StopExecution then.
+        (await retraining.runner()).stop(executionArn);
       },
     },
   });
@@ -329,6 +344,7 @@ async function startOn(
     summarizeDrift,
     scoreFunction,
     releaseMetrics,
+    codeDeployments,
     async close() {
       root.useLocalPlatform(undefined);
       stopEmf();

@@ -16,6 +16,10 @@ export const RELEASE_USAGE = `Usage:
       until it ends (exit 0 promoted, 1 rolled back or failed).
   vigil release list <model>
       Every release of the model, newest first.
+  vigil release abort <model> [--reason <text>] [--release <id>] [--once]
+      Rolls the model's running release back by hand (or --release <id>): its execution stopped,
+      green out of live and retired, production untouched, recorded rolled-back with the reason.
+      Also frees a release whose execution died. Waits until it is recorded (exit 0), unless --once.
 Connection: --url <url> (env VIGIL_URL), --api-key <key> (env VIGIL_API_KEY), --data-dir <dir>, --json.`;
 
 export interface ReleaseCliDeps {
@@ -47,6 +51,8 @@ export async function releaseCli(argv: string[], deps: ReleaseCliDeps = {}): Pro
         policy: { type: 'string' },
         interval: { type: 'string' },
         once: { type: 'boolean', default: false },
+        reason: { type: 'string' },
+        release: { type: 'string' },
       },
     });
     const [cmd, model, version, ...extra] = positionals;
@@ -114,6 +120,40 @@ export async function releaseCli(argv: string[], deps: ReleaseCliDeps = {}): Pro
           if (values.once) return 0;
           await sleep(interval * 1000);
         }
+      }
+      case 'abort': {
+        if (version) throw new UsageError(`unexpected argument '${version}'`);
+        let id = values.release;
+        if (!id) {
+          const r = ((await api('GET', `${path}?limit=1`)) as { releases: ReleaseRecord[] }).releases[0];
+          if (!r || TERMINAL_RELEASE_PHASES.includes(r.phase)) {
+            err(
+              `No release of ${model} is running${r ? ` (the newest, ${r.releaseId}, ended ${r.phase})` : ''}.\n`,
+            );
+            return 1;
+          }
+          id = r.releaseId;
+        }
+        const started = (await api('POST', `${path}/${encodeURIComponent(id)}/abort`, {
+          ...(values.reason ? { reason: values.reason } : {}),
+        })) as { release: ReleaseRecord; abortExecutionArn: string };
+        out(
+          values.json
+            ? `${JSON.stringify(started, null, 2)}\n`
+            : `Aborting release ${id} of ${model} (${started.abortExecutionArn}).\n`,
+        );
+        if (values.once) return 0;
+        for (let i = 0; i < 300; i++) {
+          const list = ((await api('GET', path)) as { releases: ReleaseRecord[] }).releases;
+          const r = list.find((x) => x.releaseId === id);
+          if (r && TERMINAL_RELEASE_PHASES.includes(r.phase)) {
+            out(`${r.phase}: ${r.outcome?.reason ?? ''}\n`);
+            return r.phase === 'rolled-back' ? 0 : 1;
+          }
+          await sleep(1000);
+        }
+        err(`Release ${id} is not recorded as ended yet; check it with: vigil release watch ${model}\n`);
+        return 1;
       }
       default:
         throw new UsageError(`unknown command '${cmd}'`);

@@ -5,6 +5,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { RELEASE_ID_PATTERN } from '#contracts';
 import { ConflictError, VigilError } from '#core/errors.ts';
 import { assertModelName } from '#core/registry/rules.ts';
 import { type Clock, systemClock } from '#core/registry/types.ts';
@@ -237,8 +238,6 @@ export interface DynamoReleaseStoreOptions {
 }
 
 const ACTIVE_SK = 'RELEASE_ACTIVE';
-/** Release ids become sort keys: keep them to a safe alphabet so `RELEASE#<id>` stays unambiguous. */
-const RELEASE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 function assertReleaseId(id: string): void {
   if (!RELEASE_ID_PATTERN.test(id)) {

@@ -20,7 +20,7 @@ import type {
   ReleaseStore,
   ScoreFunctionVersions,
 } from '#core/release/ports.ts';
-import type { ReleaseExecutions } from '#core/release/starter.ts';
+import type { ReleaseExecutionStopper, ReleaseExecutions } from '#core/release/starter.ts';
 
 export { assertNoRelease } from './release-guard.ts';
 
@@ -54,8 +54,10 @@ export interface ReleaseDeps {
   readonly notifier: Notifier;
   readonly events: EventPublisher;
   readonly settings: ReleaseSettings;
-  /** Only the API's start needs it. */
+  /** Only the API's start (and abort) needs it. */
   readonly executions?: ReleaseExecutions;
+  /** Only Rollback needs it: an abort stops the release's own execution first. */
+  readonly stopExecutions?: ReleaseExecutionStopper;
   /** @default DEFAULT_POLICY */
   readonly policy?: RegistryPolicy;
   /** @default () => new Date() */
@@ -102,14 +104,7 @@ async function beginRecord(
       version: input.version,
     });
   }
-  if (await deps.codeDeployments.inProgress()) {
-    throw new ConflictError(
-      'A code deployment of the score function is in progress; start the release after it',
-      {
-        model: input.model,
-      },
-    );
-  }
+  await assertNoCodeDeployment(deps, input.model);
   const policy = input.policy ?? deps.settings.defaultPolicy;
   const plan = planRelease(policy, deps.settings);
   const at = now(deps).toISOString();
@@ -130,6 +125,21 @@ async function beginRecord(
     judgements: [],
   });
   return { record, plan };
+}
+
+/**
+ * Refuses while CodeDeploy shifts the score function's `live` alias: a model release moving the
+ * same alias's weights would fight it (and be judged against code that is half rolled out).
+ * @throws ConflictError (409) naming the deployments
+ */
+async function assertNoCodeDeployment(deps: Pick<ReleaseDeps, 'codeDeployments'>, model: string) {
+  const running = await deps.codeDeployments.running();
+  if (running.length > 0) {
+    throw new ConflictError(
+      `A code deployment of the score function is in progress (${running.join(', ')}); start the release after it ends`,
+      { model, deployments: [...running] },
+    );
+  }
 }
 
 /**
@@ -177,6 +187,55 @@ export async function listReleases(
   return deps.releases.list(model, opts);
 }
 
+/**
+ * Aborts a release by hand (`POST /v1/models/{model}/releases/{id}/abort`, `vigil release abort`):
+ * starts an execution of the release machine that only rolls back (its `Abort` state runs the
+ * Rollback task): it stops the release's own execution if that still runs, takes green out of
+ * `live` and retires it, records the release `rolled-back` with who aborted it and why, and
+ * publishes the event and the SNS message, as a breach would. The registry is never touched. It also
+ * frees a record whose execution died (stopped by hand, timed out): nothing is left to stop then.
+ * Repeating it is safe (the second finds the release ended, or rolls back what is left).
+ * @throws VigilError NotFound for an unknown release | ConflictError (409) when it already ended
+ */
+export async function abortRelease(
+  deps: Pick<StartDeps, 'releases' | 'executions'>,
+  input: { model: string; releaseId: string; reason?: string; actor: string },
+): Promise<{ release: ReleaseRecord; abortExecutionArn: string }> {
+  assertModelName(input.model);
+  if (!deps.executions) {
+    throw new VigilError(
+      'ServiceUnavailable',
+      'The release state machine is not configured here (no executions port)',
+    );
+  }
+  const release = await deps.releases.get(input.model, input.releaseId);
+  if (!release) {
+    throw new VigilError('NotFound', `Model '${input.model}' has no release '${input.releaseId}'`, {
+      model: input.model,
+      releaseId: input.releaseId,
+    });
+  }
+  if (TERMINAL_RELEASE_PHASES.includes(release.phase)) {
+    throw new ConflictError(
+      `Release ${release.releaseId} of '${input.model}' already ended (${release.phase})`,
+      {
+        model: input.model,
+        releaseId: release.releaseId,
+        phase: release.phase,
+      },
+    );
+  }
+  const { executionArn } = await deps.executions.start({
+    model: release.model,
+    version: release.candidateVersion,
+    policy: release.policy,
+    releaseId: release.releaseId,
+    startedBy: `api:${input.actor}`,
+    abort: { by: `api:${input.actor}`, reason: input.reason?.trim() || 'aborted by hand' },
+  });
+  return { release, abortExecutionArn: executionArn };
+}
+
 // ---- the state machine's tasks ----
 
 const ExecutionSchema = z.object({ id: z.string().min(1), name: z.string().min(1) });
@@ -188,6 +247,7 @@ const StateSchema = z.object({
   policy: z.enum(RELEASE_POLICIES).optional(),
   releaseId: z.string().min(1).optional(),
   startedBy: z.string().min(1).optional(),
+  abort: z.object({ by: z.string().min(1).max(200), reason: z.string().max(1000) }).optional(),
   begin: z.custom<BeginResult>().optional(),
   judge: z.custom<JudgeResult>().optional(),
   advance: z.custom<AdvanceResult>().optional(),
@@ -330,6 +390,8 @@ export function createReleaseSteps(deps: ReleaseDeps) {
         }));
       }
       if (!record.green) {
+        // The API checked at start; a code deployment may have begun since.
+        await assertNoCodeDeployment(deps, record.model);
         const live = await deps.versions.live();
         const held = Object.entries(live.weights).filter(([, w]) => w > 0);
         if (held.length > 0) {
@@ -464,6 +526,12 @@ export function createReleaseSteps(deps: ReleaseDeps) {
       const { state } = parseReleaseEvent(event);
       const begin = need(state.begin, 'begin');
       const record = await get(state.model, begin.releaseId);
+      if (TERMINAL_RELEASE_PHASES.includes(record.phase)) {
+        // Aborted (or otherwise ended) while this execution baked: route nothing more to green.
+        throw new ConflictError(
+          `Release ${record.releaseId} of '${record.model}' already ended (${record.phase})`,
+        );
+      }
       const step = (state.advance?.step ?? -1) + 1;
       const next = begin.plan.steps[step];
       if (!next) throw new VigilError('BadRequest', `Release plan has no step ${step}`);
@@ -530,7 +598,7 @@ export function createReleaseSteps(deps: ReleaseDeps) {
      * Promote had already moved `production`, the release is recorded as promoted (it is).
      */
     async rollback(event: unknown): Promise<{ outcome: 'rolled-back' | 'failed' | 'promoted' }> {
-      const { state } = parseReleaseEvent(event);
+      const { state, execution } = parseReleaseEvent(event);
       const id = idOf(state);
       const record = id
         ? await deps.releases.get(state.model, id)
@@ -539,18 +607,32 @@ export function createReleaseSteps(deps: ReleaseDeps) {
             .then((r) => (r && r.candidateVersion === state.version ? r : undefined));
       // Begin failed before recording anything (e.g. the 409 of a second release): nothing to undo.
       if (!record) return { outcome: 'failed' };
+      const aborted = state.abort;
+      if (
+        aborted &&
+        record.executionArn &&
+        record.executionArn !== execution.id &&
+        !TERMINAL_RELEASE_PHASES.includes(record.phase)
+      ) {
+        // First, so the release's own execution moves no weight after green is out.
+        if (!deps.stopExecutions)
+          throw new VigilError('ServiceUnavailable', 'No way to stop executions here');
+        await deps.stopExecutions.stop(record.executionArn, `aborted by ${aborted.by}: ${aborted.reason}`);
+      }
       await retireGreen(record);
       if (TERMINAL_RELEASE_PHASES.includes(record.phase)) return { outcome: record.phase as 'failed' };
       const breaches =
         state.judge?.decision === 'rollback' && !state.error ? state.judge.breaches : undefined;
       const alias = await deps.registry.getAlias(record.model, PRODUCTION_ALIAS);
       const promoted = alias && !alias.deleted && alias.version === record.candidateVersion;
-      const outcome = promoted ? 'promoted' : breaches ? 'rolled-back' : 'failed';
+      const outcome = promoted ? 'promoted' : breaches || aborted ? 'rolled-back' : 'failed';
       const reason = promoted
         ? `promoted; finishing failed: ${state.error?.Error ?? 'unknown error'}`
-        : breaches
-          ? breaches.map((b) => `${b.signal} ${fmt(b.value)} (limit ${fmt(b.limit)})`).join('; ')
-          : `${state.error?.Error ?? 'error'}: ${String(state.error?.Cause ?? '').slice(0, 500)}`;
+        : aborted
+          ? `aborted by ${aborted.by}: ${aborted.reason}`
+          : breaches
+            ? breaches.map((b) => `${b.signal} ${fmt(b.value)} (limit ${fmt(b.limit)})`).join('; ')
+            : `${state.error?.Error ?? 'error'}: ${String(state.error?.Cause ?? '').slice(0, 500)}`;
       const at = now(deps).toISOString();
       const done = await update(record, () => ({
         phase: outcome,

@@ -1,8 +1,8 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { SfnReleaseExecutions } from '#adapters/sfn-release-executions.ts';
-import { listReleases, type StartDeps, startRelease } from '#app/release.ts';
-import { ENV, MODEL_NAME_PATTERN, ROUTES, routeKey } from '#contracts';
+import { abortRelease, listReleases, type StartDeps, startRelease } from '#app/release.ts';
+import { ENV, MODEL_NAME_PATTERN, RELEASE_ID_PATTERN, ROUTES, routeKey } from '#contracts';
 import { VigilError } from '#core/errors.ts';
 import { parseReleaseSettings } from '#core/release/policy.ts';
 import { RELEASE_POLICIES } from '#core/release/types.ts';
@@ -17,18 +17,22 @@ import {
   pathParam,
   validate,
 } from '#runtime/http.ts';
-import { localReleaseExecutions, member, registry, releases } from '#runtime/root.ts';
+import { codeDeployments, localReleaseExecutions, member, registry, releases } from '#runtime/root.ts';
 
 /**
  * The releases API (issue 11, DESIGN.md §5 control plane, admin scope):
  * `POST /v1/models/{model}/releases` `{ version, policy? }` starts one (202, 409 while one runs
- * or during a code deployment); `GET` lists them with phase, weights and every judgement.
+ * or during a code deployment); `GET` lists them with phase, weights and every judgement;
+ * `POST …/releases/{releaseId}/abort` `{ reason? }` rolls one back by hand (202; 409 when it ended).
  */
 const RELEASE_ROUTES = ROUTES.filter((r) => r.handler === 'releases');
 
 const StartBody = z.strictObject({
   version: z.number().check(z.int(), z.positive()),
   policy: z.optional(z.enum(RELEASE_POLICIES)),
+});
+const AbortBody = z.strictObject({
+  reason: z.optional(z.string().check(z.maxLength(1000))),
 });
 const ListQuery = z.strictObject({
   limit: z.optional(
@@ -59,6 +63,18 @@ async function answer(deps: StartDeps, raw: HttpEvent): Promise<HttpResult> {
       const q = validate(ListQuery, event.queryStringParameters ?? {}, 'BadRequest');
       return json(200, { model, releases: await listReleases(deps, model, { limit: q.limit ?? 20 }) });
     }
+    case 'POST /v1/models/{model}/releases/{releaseId}/abort': {
+      const releaseId = pathParam(event, 'releaseId', RELEASE_ID_PATTERN);
+      // The body is optional (`{}` or none): the reason defaults to "aborted by hand".
+      const b = validate(AbortBody, event.body ? parseJsonBody(event) : {});
+      const out = await abortRelease(deps, {
+        model,
+        releaseId,
+        ...(b.reason !== undefined ? { reason: b.reason } : {}),
+        actor: caller(event)?.keyId ?? 'unknown',
+      });
+      return json(202, out);
+    }
     default:
       throw new Error(`releases handler: route ${routeKey(found.route)} is in ROUTES but not implemented`);
   }
@@ -75,8 +91,7 @@ const deps = /* @__PURE__ */ member((): StartDeps => {
   return {
     releases: releases(),
     registry: registry(),
-    // A code deployment shifting `live` shows as weights on it, which the machine's Begin refuses.
-    codeDeployments: { inProgress: async () => false },
+    codeDeployments: codeDeployments(),
     settings: parseReleaseSettings(process.env[ENV.RELEASE_CONFIG] ?? '{}'),
     ...(executions ? { executions } : {}),
   };

@@ -79,6 +79,9 @@ export const RuntimeConfigSchema = z.object({
   releaseCacheSeconds: int(DEFAULT_RELEASE_CACHE_SECONDS, 0, 3600),
   /** Release machine: the score function whose versions and `live` alias a release moves. */
   scoreFunctionName: optional,
+  /** The CodeDeploy application and deployment group of the score function's `live` alias. */
+  scoreDeploymentApplication: optional,
+  scoreDeploymentGroup: optional,
   /** Deployment environment (the `environment` metric dimension). */
   environment: optional,
   /** Drift evaluator: window of captures compared with the reference, minutes. */
@@ -149,6 +152,8 @@ export function parseRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtim
     aliasCacheSeconds: env[ENV.ALIAS_CACHE_SECONDS] || undefined,
     releaseCacheSeconds: env[ENV.RELEASE_CACHE_SECONDS] || undefined,
     scoreFunctionName: env[ENV.SCORE_FUNCTION_NAME],
+    scoreDeploymentApplication: env[ENV.SCORE_DEPLOYMENT_APPLICATION],
+    scoreDeploymentGroup: env[ENV.SCORE_DEPLOYMENT_GROUP],
     environment: env[ENV.ENVIRONMENT],
     driftWindowMinutes: env[ENV.DRIFT_WINDOW_MINUTES] || undefined,
     driftModels: env[ENV.DRIFT_MODELS],

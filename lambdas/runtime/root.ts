@@ -3,6 +3,11 @@ import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
 import { FileCaptureSpool, type SpoolReplay } from '#adapters/capture-spool-fs.ts';
 import { CloudWatchReleaseMetrics } from '#adapters/cloudwatch-release-metrics.ts';
+import {
+  type CodeDeployApi,
+  CodeDeployLifecycleHooks,
+  CodeDeployScoreDeployments,
+} from '#adapters/codedeploy-deployments.ts';
 import { describeError } from '#adapters/dependency-errors.ts';
 import { DynamoCaptureSink } from '#adapters/dynamodb-captures.ts';
 import { documentClient } from '#adapters/dynamodb-client.ts';
@@ -48,8 +53,14 @@ import type {
   RecentCaptureReader,
 } from '#core/ports.ts';
 import type { ModelRegistry } from '#core/registry/index.ts';
-import type { ReleaseMetricsReader, ReleaseStore, ScoreFunctionVersions } from '#core/release/ports.ts';
-import type { ReleaseExecutions } from '#core/release/starter.ts';
+import type {
+  CodeDeployments,
+  LifecycleHookReporter,
+  ReleaseMetricsReader,
+  ReleaseStore,
+  ScoreFunctionVersions,
+} from '#core/release/ports.ts';
+import type { ReleaseExecutionStopper, ReleaseExecutions } from '#core/release/starter.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
 
 /**
@@ -165,8 +176,10 @@ export const releases = /* @__PURE__ */ member(
 export interface LocalPlatform {
   readonly scoreFunctionVersions: ScoreFunctionVersions;
   readonly releaseMetrics: ReleaseMetricsReader;
-  /** Starts the release machine (the twin's runner); absent until the twin has one. */
-  readonly releaseExecutions?: ReleaseExecutions;
+  /** What the twin knows of code deployments of its score function (it runs no CodeDeploy). */
+  readonly codeDeployments: CodeDeployments;
+  /** Starts and stops release executions (the twin's runner); absent until the twin has one. */
+  readonly releaseExecutions?: ReleaseExecutions & ReleaseExecutionStopper;
 }
 let localPlatform: LocalPlatform | undefined;
 
@@ -208,10 +221,32 @@ const cloudWatchReleaseMetrics = /* @__PURE__ */ member((): ReleaseMetricsReader
  * @throws Error when `VIGIL_SCORE_FUNCTION_NAME` is unset outside the twin
  */
 /** The twin's release executions, when it installed them (AWS: the handler's Step Functions client). */
-export const localReleaseExecutions = (): ReleaseExecutions | undefined => localPlatform?.releaseExecutions;
+export const localReleaseExecutions = (): (ReleaseExecutions & ReleaseExecutionStopper) | undefined =>
+  localPlatform?.releaseExecutions;
 
 export const releaseMetrics = (): ReleaseMetricsReader =>
   localPlatform?.releaseMetrics ?? cloudWatchReleaseMetrics();
+
+const codeDeploy = /* @__PURE__ */ member((): CodeDeployScoreDeployments => {
+  const c = config();
+  return new CodeDeployScoreDeployments({
+    api: lazyCodeDeploy(),
+    applicationName: required(c.scoreDeploymentApplication, ENV.SCORE_DEPLOYMENT_APPLICATION),
+    deploymentGroupName: required(c.scoreDeploymentGroup, ENV.SCORE_DEPLOYMENT_GROUP),
+  });
+});
+
+/**
+ * Code deployments of the score function's `live` alias: CodeDeploy's deployment group, or what
+ * the twin says of its own (it has none).
+ * @throws Error when `VIGIL_SCORE_DEPLOYMENT_APPLICATION`/`_GROUP` are unset outside the twin
+ */
+export const codeDeployments = (): CodeDeployments => localPlatform?.codeDeployments ?? codeDeploy();
+
+/** Answers CodeDeploy's lifecycle hooks of the score deployment group (the pre-traffic hook). */
+export const lifecycleHooks = /* @__PURE__ */ member(
+  (): LifecycleHookReporter => new CodeDeployLifecycleHooks(lazyCodeDeploy()),
+);
 
 /** Model packages: S3 in AWS, a directory on the twin. @throws Error when neither is configured */
 export const store = /* @__PURE__ */ member((): ArtifactStore => {
@@ -463,6 +498,31 @@ function lazySqs(): SendMessageBatchClient {
         return { sendMessageBatch: (i) => c.send(new SendMessageBatchCommand(i)) };
       });
       return (await client).sendMessageBatch(input);
+    },
+  };
+}
+
+/** A CodeDeploy client created, and its SDK module (shipped by the Lambda runtime) imported, on first use. */
+function lazyCodeDeploy(): CodeDeployApi {
+  let sdk: Promise<typeof import('@aws-sdk/client-codedeploy')> | undefined;
+  let client: InstanceType<typeof import('@aws-sdk/client-codedeploy').CodeDeployClient> | undefined;
+  const load = async () => {
+    sdk ??= import('@aws-sdk/client-codedeploy');
+    const m = await sdk;
+    client ??= new m.CodeDeployClient({ maxAttempts: 5 });
+    return { m, client };
+  };
+  return {
+    async listDeployments(input) {
+      const { m, client: c } = await load();
+      const out = await c.send(
+        new m.ListDeploymentsCommand({ ...input, includeOnlyStatuses: [...input.includeOnlyStatuses] }),
+      );
+      return out as { deployments?: string[]; nextToken?: string };
+    },
+    async putLifecycleEventHookExecutionStatus(input) {
+      const { m, client: c } = await load();
+      return c.send(new m.PutLifecycleEventHookExecutionStatusCommand(input));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -44,6 +44,11 @@ export interface ReleaseStateMachineProps {
   /** The score function whose versions and `live` alias a release moves. */
   readonly scoreFunction: lambda.IFunction;
   /**
+   * Lets a task list the score function's CodeDeploy deployments (Begin refuses during one):
+   * `grantListScoreDeployments` of the Api stack.
+   */
+  readonly grantListScoreDeployments: (f: ModelFunction) => void;
+  /**
    * Deleting the score function's versions (`<arn>:*`), kept beside the function (its stack
    * acknowledges the wildcard there); attached to Finish and Rollback.
    */
@@ -68,6 +73,8 @@ export interface ReleaseStateMachineProps {
  * `STATE_MACHINES.release.id`. It is Standard, JSONPath, one Lambda per
  * task (`RELEASE_TASKS`), every task retried on transient errors and caught into Rollback:
  *
+ *   Abort? → abort: Abort (the Rollback function: stop the release's execution, roll back) → Aborted
+ *          → else:  Begin
  *   Begin → [shadow? Wait(plan.shadowSeconds)] → Judge
  *   Judge → continue: Advance → Wait(advance.bakeSeconds) → Judge
  *         → pause: Wait(plan.pauseSeconds) → Judge
@@ -169,6 +176,20 @@ export class ReleaseStateMachine extends Construct {
     };
 
     const begin = caught(invoke('Begin', 'Begin', '$.begin'));
+    // `POST …/releases/{id}/abort` starts an execution of its own that only rolls back: Rollback
+    // stops the release's execution, takes green out and records the release rolled back.
+    const abort = invoke('Rollback', 'Abort', '$.rollback');
+    abort.addCatch(
+      new sfn.Fail(this, 'AbortFailed', {
+        error: 'ReleaseAbortFailed',
+        cause: 'See the Rollback logs; aborting again is safe',
+      }),
+      { resultPath: '$.error' },
+    );
+    abort.next(new sfn.Succeed(this, 'Aborted'));
+    const start = new sfn.Choice(this, 'Abort?')
+      .when(sfn.Condition.isPresent('$.abort'), abort)
+      .otherwise(begin);
     const judge = caught(invoke('Judge', 'Judge', '$.judge'));
     const advance = caught(invoke('Advance', 'Advance', '$.advance'));
     const promote = caught(invoke('Promote', 'Promote', '$.promote'));
@@ -214,7 +235,7 @@ export class ReleaseStateMachine extends Construct {
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      definitionBody: sfn.DefinitionBody.fromChainable(begin),
+      definitionBody: sfn.DefinitionBody.fromChainable(start),
       timeout: props.timeout ?? Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -231,6 +252,7 @@ export class ReleaseStateMachine extends Construct {
     // Begin publishes green: reads blue's routing and code, pins $LATEST's environment for the
     // publish under its revision id, and restores it.
     allow(fns.Begin, ['lambda:GetAlias'], [aliasArn]);
+    props.grantListScoreDeployments(fns.Begin);
     allow(
       fns.Begin,
       ['lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration', 'lambda:PublishVersion'],
@@ -242,6 +264,22 @@ export class ReleaseStateMachine extends Construct {
     for (const f of [fns.Finish, fns.Rollback]) f.role.addManagedPolicy(props.scoreVersionsPolicy);
     // GetMetricData has no resource-level permissions.
     allow(fns.Judge, ['cloudwatch:GetMetricData'], ['*']);
+    // An abort stops the release's own execution first (an execution of this machine only).
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${props.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    allow(fns.Rollback, ['states:StopExecution'], [executions]);
+    const rollbackPolicy = fns.Rollback.role.node.tryFindChild('DefaultPolicy');
+    if (rollbackPolicy) {
+      Validations.of(rollbackPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.stateMachineName}:*]`,
+        reason:
+          'An abort stops the release execution it rolls back: executions of this machine only; their names are generated.',
+      });
+    }
     for (const f of [fns.Finish, fns.Rollback]) {
       props.bus.grantPutEventsTo(f.role);
       allow(f, ['sns:Publish'], [props.notifications.topic.topicArn]);

@@ -18,11 +18,13 @@ import {
   ROUTES,
   SCORE_LIVE_ALIAS,
   SERVICES,
+  scoreDeploymentNames,
 } from '#contracts';
 import { releaseStateMachineName, type VigilConfig } from '../config.ts';
 import { ConsoleSite } from '../constructs/console-site.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { ORT_WASM_MOUNT, OrtWasmLayer } from '../constructs/ort-wasm-layer.ts';
+import { grantListScoreDeployments } from '../constructs/score-deployment-group.ts';
 import { vigilMetric } from '../constructs/vigil-metric.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
@@ -94,6 +96,11 @@ export class ApiStack extends Stack {
   public readonly authorizerFn: ModelFunction;
   public readonly liveAlias: lambda.Alias;
   public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
+  /**
+   * The deployment group's `BeforeAllowTraffic` hook: fails a code deployment while a model release
+   * holds `live` (it reads every model's release record).
+   */
+  public readonly scoreDeployHook: ModelFunction;
   /** Alarms that roll a score deployment back. */
   public readonly rollbackAlarms: cloudwatch.Alarm[];
   /** The console on CloudFront, with the API under `/v1/*` (absent when `console.enabled` is false). */
@@ -252,6 +259,7 @@ export class ApiStack extends Stack {
     this.releases.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [releaseMachineArn] }),
     );
+    grantListScoreDeployments(this.releases, config.envName);
 
     this.health = new ModelFunction(this, 'Health', {
       ...fnDefaults,
@@ -328,12 +336,39 @@ export class ApiStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       }),
     ];
+    this.scoreDeployHook = new ModelFunction(this, 'ScoreDeployHook', {
+      ...fnDefaults,
+      entry: entries.scoreDeployHook,
+      serviceName: SERVICES.scoreDeployHook,
+      description:
+        "CodeDeploy BeforeAllowTraffic hook of the score function: fails while a model release holds 'live'",
+      // Reads the model index and each model's release record: a handful of items.
+      timeout: Duration.seconds(30),
+    })
+      // The model index (Query) and each model's RELEASE_ACTIVE item (GetItem); never a write.
+      .bindTable({ table: data.registryTable, envVar: ENV.REGISTRY_TABLE, accessMode: 'read' });
+    const deployNames = scoreDeploymentNames(config.envName);
     this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'ScoreDeployment', {
+      application: new codedeploy.LambdaApplication(this, 'ScoreDeploymentApplication', {
+        applicationName: deployNames.application,
+      }),
+      deploymentGroupName: deployNames.deploymentGroup,
+      // CDK grants the group's role InvokeFunction on this function only, and the hook
+      // PutLifecycleEventHookExecutionStatus on this deployment group only.
+      preHook: this.scoreDeployHook.function,
       alias: this.liveAlias,
       deploymentConfig: codedeploy.LambdaDeploymentConfig[config.canary],
       alarms: this.rollbackAlarms,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
+    const groupPolicy = this.deploymentGroup.role.node.tryFindChild('DefaultPolicy');
+    if (groupPolicy) {
+      Validations.of(groupPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.scoreDeployHook.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason:
+          "CDK's grantInvoke for the pre-traffic hook: the hook function and its versions (ARN:*), nothing else.",
+      });
+    }
     Validations.of(this.deploymentGroup.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
       reason:

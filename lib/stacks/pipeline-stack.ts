@@ -14,6 +14,7 @@ import { releaseStateMachineName, type VigilConfig } from '../config.ts';
 import { ModelFunction } from '../constructs/model-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { ReleaseStateMachine } from '../constructs/release-state-machine.ts';
+import { grantListScoreDeployments } from '../constructs/score-deployment-group.ts';
 import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 import type { ApiStack } from './api-stack.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
@@ -276,6 +277,7 @@ export class PipelineStack extends Stack {
       settings: config.release,
       entries,
       scoreFunction: props.api.score.function,
+      grantListScoreDeployments: (f) => grantListScoreDeployments(f, config.envName),
       scoreVersionsPolicy: props.api.scoreVersionsPolicy,
       registryTable: data.registryTable,
       capturesTable: data.capturesTable,

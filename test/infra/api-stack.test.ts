@@ -1,8 +1,21 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ENV, ROUTES } from '#contracts';
+import { ENV, ROUTES, scoreDeploymentNames } from '#contracts';
 import { ENV_NAMES } from '../../lib/config.ts';
-import { type CfnProps, resourcesOf, type SynthesizedEnv, synthEnv, vigilFunctions } from './harness.ts';
+import {
+  type CfnProps,
+  joinedText,
+  resourcesOf,
+  type SynthesizedEnv,
+  synthEnv,
+  vigilFunctions,
+} from './harness.ts';
+
+/** Statements of every inline policy attached to the role `roleId`. */
+const policyStatementsOf = (template: SynthesizedEnv['templates']['api'], roleId: string): CfnProps[] =>
+  resourcesOf(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => (p.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => p.PolicyDocument.Statement as CfnProps[]);
 
 const envs = Object.fromEntries(ENV_NAMES.map((name) => [name, synthEnv(name)])) as Record<
   (typeof ENV_NAMES)[number],
@@ -30,6 +43,7 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
       'vigil-models',
       'vigil-releases',
       'vigil-score',
+      'vigil-score-deploy-hook',
     ]);
   });
 
@@ -129,6 +143,74 @@ describe.each(ENV_NAMES)('Vigil functions in %s', (name) => {
       { Name: 'environment', Value: config.envName },
       { Name: 'service', Value: 'vigil-score' },
     ]);
+  });
+
+  it('names the score deployment group as the contracts do, so releases can ask CodeDeploy about it', () => {
+    const names = scoreDeploymentNames(config.envName);
+    templates.api.hasResourceProperties('AWS::CodeDeploy::Application', {
+      ApplicationName: names.application,
+      ComputePlatform: 'Lambda',
+    });
+    const [[, group]] = resourcesOf(templates.api, 'AWS::CodeDeploy::DeploymentGroup');
+    expect(group.DeploymentGroupName).toBe(names.deploymentGroup);
+  });
+
+  it('runs the pre-traffic hook before a code deployment moves live', () => {
+    const [[hookId]] = vigilFunctions(templates.api).filter(
+      ([, p]) => serviceOf(p) === 'vigil-score-deploy-hook',
+    );
+    const [[aliasId]] = resourcesOf(templates.api, 'AWS::Lambda::Alias').filter(([, p]) => p.Name === 'live');
+    const update = templates.api.toJSON().Resources[aliasId].UpdatePolicy.CodeDeployLambdaAliasUpdate;
+    expect(update.BeforeAllowTrafficHook).toEqual({ Ref: hookId });
+    expect(update.AfterAllowTrafficHook).toBeUndefined();
+  });
+
+  it('gives the hook read-only registry access and the status call on this deployment group only', () => {
+    const [[hookId, hook]] = vigilFunctions(templates.api).filter(
+      ([, p]) => serviceOf(p) === 'vigil-score-deploy-hook',
+    );
+    expect(hook.Environment.Variables[ENV.REGISTRY_TABLE]).toBeDefined();
+    const statements = policyStatementsOf(templates.api, hook.Role['Fn::GetAtt'][0]);
+    const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+    expect(actions.filter((a) => a.startsWith('codedeploy:'))).toEqual([
+      'codedeploy:PutLifecycleEventHookExecutionStatus',
+    ]);
+    const status = statements.find((st) => st.Action === 'codedeploy:PutLifecycleEventHookExecutionStatus');
+    expect(JSON.stringify(status?.Resource)).toMatch(
+      /:deploymentgroup:",\{"Ref":"ScoreDeploymentApplication[A-F0-9]{8}"\},"\/",\{"Ref":"ScoreDeployment[A-F0-9]{8}"\}/,
+    );
+    // The deployment group's role may invoke the hook and nothing else of ours.
+    const [[groupRoleId]] = resourcesOf(templates.api, 'AWS::IAM::Role').filter(([id]) =>
+      id.startsWith('ScoreDeploymentServiceRole'),
+    );
+    const invoke = policyStatementsOf(templates.api, groupRoleId).filter(
+      (st) => st.Action === 'lambda:InvokeFunction',
+    );
+    expect(invoke).toHaveLength(1);
+    expect(JSON.stringify(invoke[0]?.Resource)).toContain(`"${hookId}"`);
+    expect(JSON.stringify(invoke[0]?.Resource)).not.toMatch(/"Resource":"\*"/);
+  });
+
+  it('lets the releases API list only the score deployment group’s deployments', () => {
+    const [[, releases]] = vigilFunctions(templates.api).filter(([, p]) => serviceOf(p) === 'vigil-releases');
+    const names = scoreDeploymentNames(config.envName);
+    expect(releases.Environment.Variables).toMatchObject({
+      [ENV.SCORE_DEPLOYMENT_APPLICATION]: names.application,
+      [ENV.SCORE_DEPLOYMENT_GROUP]: names.deploymentGroup,
+    });
+    const list = policyStatementsOf(templates.api, releases.Role['Fn::GetAtt'][0]).filter(
+      (st) => st.Action === 'codedeploy:ListDeployments',
+    );
+    expect(list).toHaveLength(1);
+    expect(joinedText(list[0]?.Resource)).toMatch(
+      new RegExp(`:deploymentgroup:${names.application}/${names.deploymentGroup}$`),
+    );
   });
 
   it('rolls back only on M of N breaching minutes, so one cold-start minute cannot roll a canary back', () => {
@@ -234,6 +316,7 @@ describe('HTTP API routes and authorizer', () => {
         // Feedback labels (any key) and the labelled quality report.
         'POST /v1/feedback',
         'GET /v1/models/{model}/quality',
+        'POST /v1/models/{model}/releases/{releaseId}/abort',
       ].sort(),
     );
     expect(keys).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());

@@ -56,14 +56,57 @@ describe('release state machine', () => {
   it('has one task per RELEASE_TASKS entry, each retried on transient errors and caught into Rollback', () => {
     const asl = definitionOf(dev, STATE_MACHINES.release.id);
     const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.map(([n]) => n).sort()).toEqual(Object.keys(RELEASE_TASKS).sort());
+    // `Abort` is a second state of the Rollback function (an abort's own execution).
+    expect(tasks.map(([n]) => n).sort()).toEqual([...Object.keys(RELEASE_TASKS), 'Abort'].sort());
     for (const [name, s] of tasks) {
       expect(s.Retry?.[0]?.ErrorEquals, name).toEqual([...RELEASE_RETRY_ERRORS]);
       expect(s.Catch?.at(-1)?.ErrorEquals, name).toEqual(['States.ALL']);
       expect(s.Catch?.at(-1)?.ResultPath, name).toBe('$.error');
-      expect(s.Catch?.at(-1)?.Next, name).toBe(name === 'Rollback' ? 'RollbackFailed' : 'Rollback');
+      expect(s.Catch?.at(-1)?.Next, name).toBe(
+        name === 'Rollback' ? 'RollbackFailed' : name === 'Abort' ? 'AbortFailed' : 'Rollback',
+      );
     }
-    expect(asl.StartAt).toBe('Begin');
+    expect(asl.StartAt).toBe('Abort?');
+  });
+
+  it('runs an abort execution straight to the Rollback function, and every other to Begin', () => {
+    const asl = definitionOf(dev, STATE_MACHINES.release.id);
+    expect(asl.States['Abort?']).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.abort', IsPresent: true, Next: 'Abort' }],
+      Default: 'Begin',
+    });
+    expect(asl.States.Abort?.Next).toBe('Aborted');
+    expect(asl.States.Abort?.ResultPath).toBe('$.rollback');
+    expect(JSON.stringify(asl.States.Abort?.Parameters ?? asl.States.Abort?.Resource)).toEqual(
+      JSON.stringify(asl.States.Rollback?.Parameters ?? asl.States.Rollback?.Resource),
+    );
+  });
+
+  it('lets Rollback stop executions of this machine only (an abort), and no other task', () => {
+    const stops = statementsOf(dev, 'Rollback').filter((st) =>
+      [st.Action].flat().includes('states:StopExecution'),
+    );
+    expect(stops).toHaveLength(1);
+    expect(joinedText(stops[0]?.Resource)).toMatch(/:states:TOKEN:TOKEN:execution:vigil-dev-release:\*$/);
+    for (const task of Object.keys(RELEASE_TASKS) as (keyof typeof RELEASE_TASKS)[]) {
+      if (task === 'Rollback') continue;
+      const actions = statementsOf(dev, task).flatMap((st) => [st.Action].flat());
+      expect(actions, task).not.toContain('states:StopExecution');
+    }
+  });
+
+  it('lets Begin list the score deployment group’s deployments (no release during a code deployment)', () => {
+    const [, begin] = taskFunction(prod, 'Begin');
+    expect(begin.Environment.Variables).toMatchObject({
+      [ENV.SCORE_DEPLOYMENT_APPLICATION]: 'vigil-prod-score',
+      [ENV.SCORE_DEPLOYMENT_GROUP]: 'vigil-prod-score-live',
+    });
+    const list = statementsOf(prod, 'Begin').filter((st) => st.Action === 'codedeploy:ListDeployments');
+    expect(list).toHaveLength(1);
+    expect(joinedText(list[0]?.Resource)).toMatch(
+      /:deploymentgroup:vigil-prod-score\/vigil-prod-score-live$/,
+    );
   });
 
   it('bakes in Wait states whose seconds come from the tasks (policy × timeScale), not the definition', () => {

@@ -64,7 +64,22 @@ export interface ReleaseStore {
   ): Promise<ReleaseRecord>;
 }
 
-/** Code deployments of the score function (CodeDeploy in AWS): a model release must not start during one. */
+/**
+ * Code deployments of the score function (CodeDeploy's deployment group of `live` in AWS): a
+ * model release must not start during one.
+ */
 export interface CodeDeployments {
-  inProgress(): Promise<boolean>;
+  /** Ids of the group's deployments that have not ended; empty when none runs. */
+  running(): Promise<readonly string[]>;
+}
+
+/** CodeDeploy's lifecycle hook of one deployment (`BeforeAllowTraffic`), as its event names it. */
+export interface LifecycleHook {
+  readonly deploymentId: string;
+  readonly lifecycleEventHookExecutionId: string;
+}
+
+/** Answers a deployment's lifecycle hook (`PutLifecycleEventHookExecutionStatus`). */
+export interface LifecycleHookReporter {
+  report(hook: LifecycleHook, status: 'Succeeded' | 'Failed'): Promise<void>;
 }

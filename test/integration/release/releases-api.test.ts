@@ -36,6 +36,7 @@ function event(method: string, rawPath: string, body?: unknown): APIGatewayProxy
 describe('releases API on dynalite', () => {
   let db: LocalDynamo;
   let releasesCall: ReturnType<typeof createReleasesHandler>;
+  let duringCodeDeploy: ReturnType<typeof createReleasesHandler>;
   let modelsCall: ReturnType<typeof createModelsHandler>;
   const started: ReleaseExecutionInput[] = [];
   beforeAll(async () => {
@@ -61,12 +62,23 @@ describe('releases API on dynalite', () => {
     releasesCall = createReleasesHandler({
       releases,
       registry,
-      codeDeployments: { inProgress: async () => false },
+      codeDeployments: { running: async () => [] },
       settings: parseReleaseSettings({}),
       executions: {
         async start(input) {
           started.push(input);
           return { executionArn: `arn:aws:states:local:0:execution:release:${started.length}` };
+        },
+      },
+    });
+    duringCodeDeploy = createReleasesHandler({
+      releases,
+      registry,
+      codeDeployments: { running: async () => ['d-7XKQ2ZBDE'] },
+      settings: parseReleaseSettings({}),
+      executions: {
+        async start() {
+          throw new Error('must not start during a code deployment');
         },
       },
     });
@@ -79,6 +91,17 @@ describe('releases API on dynalite', () => {
   afterAll(async () => db.close());
 
   const body = (r: { body?: string }) => JSON.parse(r.body ?? 'null');
+
+  it('refuses to start a release during a code deployment of the score function (409), recording nothing', async () => {
+    const r = await duringCodeDeploy(event('POST', '/v1/models/cpu-model/releases', { version: 2 }), context);
+    expect(r.statusCode).toBe(409);
+    expect(body(r).error).toMatchObject({
+      code: 'Conflict',
+      message: expect.stringContaining('d-7XKQ2ZBDE'),
+    });
+    const list = await releasesCall(event('GET', '/v1/models/cpu-model/releases'), context);
+    expect(body(list).releases).toEqual([]);
+  });
 
   it('starts a release (202), refuses a second with 409, and lists it', async () => {
     const r = await releasesCall(event('POST', '/v1/models/cpu-model/releases', { version: 2 }), context);
@@ -112,6 +135,43 @@ describe('releases API on dynalite', () => {
     );
     expect(r.statusCode).toBe(409);
     expect(body(r).error.message).toMatch(/holds production/);
+  });
+
+  it('aborts the running release (202, an execution that only rolls back); 404 unknown, 400 bad input', async () => {
+    const [held] = body(await releasesCall(event('GET', '/v1/models/cpu-model/releases'), context)).releases;
+    const path = `/v1/models/cpu-model/releases/${held.releaseId}/abort`;
+    const r = await releasesCall(event('POST', path, { reason: 'bad labels' }), context);
+    expect(r.statusCode).toBe(202);
+    expect(body(r)).toMatchObject({
+      release: { releaseId: held.releaseId },
+      abortExecutionArn: expect.any(String),
+    });
+    expect(started.at(-1)).toEqual({
+      model: 'cpu-model',
+      version: 2,
+      policy: 'canary10-15m',
+      releaseId: held.releaseId,
+      startedBy: 'api:k-admin',
+      abort: { by: 'api:k-admin', reason: 'bad labels' },
+    });
+    // No body: the reason defaults.
+    const bare = await releasesCall(event('POST', path), context);
+    expect(bare.statusCode).toBe(202);
+    expect(started.at(-1)?.abort).toEqual({ by: 'api:k-admin', reason: 'aborted by hand' });
+
+    const unknown = await releasesCall(
+      event('POST', '/v1/models/cpu-model/releases/nope-1/abort', {}),
+      context,
+    );
+    expect(unknown.statusCode).toBe(404);
+    for (const [p, b] of [
+      ['/v1/models/cpu-model/releases/%20bad/abort', {}],
+      [path, { reason: 1 }],
+      [path, { reason: 'x', extra: true }],
+    ] as const) {
+      const bad = await releasesCall(event('POST', p, b), context);
+      expect(bad.statusCode, `${p} ${JSON.stringify(b)}`).toBe(400);
+    }
   });
 
   it('answers bad input with 400, never a 500', async () => {

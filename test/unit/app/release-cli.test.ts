@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { parseReleaseSettings } from '#core/release/policy.ts';
+import type { ReleaseExecutionInput } from '#core/release/starter.ts';
 import { createReleasesHandler } from '#handlers/releases.ts';
 import { releaseCli } from '../../../bin/commands/release-cli.ts';
 import { FakeRegistry, MemoryReleaseStore } from '../../helpers/release-fakes.ts';
@@ -9,6 +10,7 @@ const context = { awsRequestId: 'req-1' } as Context;
 
 /** `fetch` answered by the releases handler itself, as API Gateway would pass the request on (admin caller). */
 function apiFetch() {
+  const started: ReleaseExecutionInput[] = [];
   const releases = new MemoryReleaseStore();
   const registry = new FakeRegistry({ 1: 'Approved', 2: 'Approved' });
   registry.aliases.set('cpu/production', {
@@ -21,9 +23,14 @@ function apiFetch() {
   const call = createReleasesHandler({
     releases,
     registry,
-    codeDeployments: { inProgress: async () => false },
+    codeDeployments: { running: async () => [] },
     settings: parseReleaseSettings({}),
-    executions: { start: async () => ({ executionArn: 'arn:exec:1' }) },
+    executions: {
+      start: async (input) => {
+        started.push(input);
+        return { executionArn: `arn:exec:${started.length}` };
+      },
+    },
   });
   const doFetch: typeof fetch = async (url, init) => {
     const u = new URL(String(url));
@@ -45,7 +52,7 @@ function apiFetch() {
     const res = await call(event, context);
     return new Response(res.body ?? '', { status: res.statusCode ?? 200 });
   };
-  return { doFetch, releases };
+  return { doFetch, releases, started };
 }
 
 describe('vigil release', () => {
@@ -99,5 +106,37 @@ describe('vigil release', () => {
     expect(await releaseCli(['start', 'cpu', '2', '--policy', 'yolo', '--api-key', 'k'], io)).toBe(2);
     expect(await releaseCli(['frobnicate', 'cpu', '--api-key', 'k'], io)).toBe(2);
     expect(await releaseCli([], io)).toBe(2);
+  });
+
+  it('aborts the running release with a reason and waits until it is recorded rolled back', async () => {
+    const { doFetch, releases, started } = apiFetch();
+    const out: string[] = [];
+    const io = { fetch: doFetch, out: (t: string) => void out.push(t), err: (t: string) => void out.push(t) };
+    expect(await releaseCli(['start', 'cpu', '2', '--api-key', 'k'], io)).toBe(0);
+    const [r] = await releases.list('cpu');
+    // The abort's execution (the machine's Rollback) records the outcome while the CLI waits.
+    const sleep = async () => {
+      const cur = (await releases.get('cpu', r?.releaseId as string)) as NonNullable<typeof r>;
+      if (cur.phase !== 'rolled-back') {
+        await releases.update('cpu', cur.releaseId, cur.revision, {
+          phase: 'rolled-back',
+          outcome: { reason: `aborted by ${started.at(-1)?.abort?.by}: ${started.at(-1)?.abort?.reason}` },
+        });
+      }
+    };
+    out.length = 0;
+    expect(
+      await releaseCli(['abort', 'cpu', '--reason', 'wrong data', '--api-key', 'k'], { ...io, sleep }),
+    ).toBe(0);
+    expect(started.at(-1)).toMatchObject({
+      model: 'cpu',
+      releaseId: r?.releaseId,
+      abort: { by: 'api:k-admin', reason: 'wrong data' },
+    });
+    expect(out.join('')).toMatch(/rolled-back: aborted by api:k-admin: wrong data/);
+    // Nothing left to abort.
+    out.length = 0;
+    expect(await releaseCli(['abort', 'cpu', '--api-key', 'k'], { ...io, sleep })).toBe(1);
+    expect(out.join('')).toMatch(/No release of cpu is running/);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { assertNoRelease, createReleaseSteps, type ReleaseDeps, startRelease } from '#app/release.ts';
+import {
+  abortRelease,
+  assertNoRelease,
+  createReleaseSteps,
+  type ReleaseDeps,
+  startRelease,
+} from '#app/release.ts';
 import { ConflictError } from '#core/errors.ts';
 import type { CapturedRow, DomainEvent } from '#core/ports.ts';
 import { parseReleaseSettings } from '#core/release/policy.ts';
@@ -20,7 +26,7 @@ function world(
     green?: Partial<VersionReadings>;
     rows?: CapturedRow[];
     shadow?: boolean;
-    codeDeploy?: boolean;
+    codeDeploy?: readonly string[];
   } = {},
 ) {
   const releases = new MemoryReleaseStore();
@@ -47,11 +53,12 @@ function world(
   const notes: Array<{ subject: string }> = [];
   let clock = Date.parse('2026-03-01T10:00:00Z');
   const started: unknown[] = [];
+  const stopped: Array<{ executionArn: string; cause: string }> = [];
   const deps: ReleaseDeps = {
     releases,
     versions,
     metrics,
-    codeDeployments: { inProgress: async () => opts.codeDeploy ?? false },
+    codeDeployments: { running: async () => opts.codeDeploy ?? [] },
     registry,
     captures: { readWindow: async () => opts.rows ?? [] },
     notifier: { notify: async (m) => void notes.push(m) },
@@ -66,6 +73,7 @@ function world(
         return { executionArn: 'arn:exec:api' };
       },
     },
+    stopExecutions: { stop: async (executionArn, cause) => void stopped.push({ executionArn, cause }) },
     now: () => {
       clock += 60_000;
       return new Date(clock);
@@ -80,6 +88,7 @@ function world(
     events,
     notes,
     started,
+    stopped,
     steps: createReleaseSteps(deps),
   };
 }
@@ -213,8 +222,11 @@ describe('release use cases', () => {
 
   it('refuses to start during a code deployment, for an unapproved or the production version', async () => {
     await expect(
-      startRelease(world({ codeDeploy: true }).deps, { model: MODEL, version: 2, actor: 'a' }),
-    ).rejects.toThrow(/code deployment/);
+      startRelease(world({ codeDeploy: ['d-ABC123'] }).deps, { model: MODEL, version: 2, actor: 'a' }),
+    ).rejects.toMatchObject({
+      code: 'Conflict',
+      message: expect.stringMatching(/code deployment.*d-ABC123/),
+    });
     await expect(startRelease(world().deps, { model: MODEL, version: 3, actor: 'a' })).rejects.toMatchObject({
       code: 'NotApproved',
     });
@@ -270,5 +282,90 @@ describe('release use cases', () => {
     expect(trail).toEqual(['error:ConflictError']);
     expect(w.versions.pinned.size).toBe(0);
     expect(await w.releases.active(MODEL)).toBeUndefined();
+  });
+
+  it('an abort stops the release execution, takes green out, records it rolled back and announces it', async () => {
+    const w = world();
+    const execution = { id: 'arn:exec:1', name: '1' };
+    const state: Record<string, unknown> = { model: MODEL, version: 2, policy: 'canary10-15m' };
+    state.begin = await w.steps.begin({ state, execution });
+    state.advance = await w.steps.advance({ state, execution });
+    expect(w.versions.weights).toEqual({ '8': 0.1 });
+    const held = await w.releases.active(MODEL);
+    if (!held) throw new Error('no active release');
+
+    const { release, abortExecutionArn } = await abortRelease(w.deps, {
+      model: MODEL,
+      releaseId: held.releaseId,
+      reason: 'customer escalation',
+      actor: 'k-admin',
+    });
+    expect(release.releaseId).toBe(held.releaseId);
+    expect(w.started.at(-1)).toEqual({
+      model: MODEL,
+      version: 2,
+      policy: 'canary10-15m',
+      releaseId: held.releaseId,
+      startedBy: 'api:k-admin',
+      abort: { by: 'api:k-admin', reason: 'customer escalation' },
+    });
+    // The abort's own execution runs the Rollback task with that input.
+    const out = await w.steps.rollback({
+      state: w.started.at(-1),
+      execution: { id: abortExecutionArn, name: 'abort' },
+    });
+    expect(out).toEqual({ outcome: 'rolled-back' });
+    expect(w.stopped).toEqual([
+      { executionArn: 'arn:exec:1', cause: 'aborted by api:k-admin: customer escalation' },
+    ]);
+    expect(w.versions.weights).toEqual({});
+    expect(w.versions.retired).toEqual(['8']);
+    expect(await w.releases.active(MODEL)).toBeUndefined();
+    const [record] = await w.releases.list(MODEL);
+    expect(record).toMatchObject({
+      phase: 'rolled-back',
+      weight: 0,
+      outcome: { reason: 'aborted by api:k-admin: customer escalation' },
+    });
+    expect(w.registry.aliases.get(`${MODEL}/production`)?.version).toBe(1);
+    expect(w.events.map((e) => e.detailType)).toEqual(['vigil.release.rolled-back']);
+    expect(w.notes.at(-1)?.subject).toMatch(/rolled-back/);
+    // The stopped execution's next Advance, had it run, routes nothing more to green.
+    await expect(w.steps.advance({ state, execution })).rejects.toThrow(/already ended/);
+    expect(w.versions.weights).toEqual({});
+  });
+
+  it('an abort frees a record whose execution died, with nothing to stop or retire', async () => {
+    const w = world();
+    const r = await startRelease(w.deps, { model: MODEL, version: 2, actor: 'a' });
+    // The execution never ran Begin (stopped by hand, say): the record holds the model without green.
+    expect(await w.releases.active(MODEL)).toBeDefined();
+    const { abortExecutionArn } = await abortRelease(w.deps, {
+      model: MODEL,
+      releaseId: r.releaseId,
+      actor: 'ops',
+    });
+    await w.steps.rollback({ state: w.started.at(-1), execution: { id: abortExecutionArn, name: 'abort' } });
+    expect(await w.releases.active(MODEL)).toBeUndefined();
+    expect((await w.releases.get(MODEL, r.releaseId))?.outcome?.reason).toBe(
+      'aborted by api:ops: aborted by hand',
+    );
+    expect(w.versions.retired).toEqual([]);
+  });
+
+  it('refuses to abort an unknown release (404) or one that ended (409)', async () => {
+    const w = world();
+    await expect(
+      abortRelease(w.deps, { model: MODEL, releaseId: 'nope-1', actor: 'a' }),
+    ).rejects.toMatchObject({
+      code: 'NotFound',
+    });
+    const r = await startRelease(w.deps, { model: MODEL, version: 2, actor: 'a' });
+    await w.releases.update(MODEL, r.releaseId, 2, { phase: 'failed' });
+    await expect(
+      abortRelease(w.deps, { model: MODEL, releaseId: r.releaseId, actor: 'a' }),
+    ).rejects.toMatchObject({
+      code: 'Conflict',
+    });
   });
 });
