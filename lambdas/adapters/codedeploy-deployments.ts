@@ -2,8 +2,7 @@ import type { CodeDeployments, LifecycleHook, LifecycleHookReporter } from '#cor
 
 /**
  * The two CodeDeploy calls Vigil makes, in the SDK's own shapes. The runtime root builds it from
- * `@aws-sdk/client-codedeploy`, which the Lambda Node.js runtime ships (bundles keep `@aws-sdk/*`
- * external); tests pass a simulated CodeDeploy.
+ * `@aws-sdk/client-codedeploy` (bundled like every SDK client); tests pass a simulated CodeDeploy.
  */
 export interface CodeDeployApi {
   listDeployments(input: {

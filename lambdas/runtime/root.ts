@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DeploymentStatus } from '@aws-sdk/client-codedeploy';
 import { FsArtifactStore } from '#adapters/artifact-store-fs.ts';
 import { S3ArtifactStore } from '#adapters/artifact-store-s3.ts';
 import { FileCaptureSpool, type SpoolReplay } from '#adapters/capture-spool-fs.ts';
@@ -502,7 +503,7 @@ function lazySqs(): SendMessageBatchClient {
   };
 }
 
-/** A CodeDeploy client created, and its SDK module (shipped by the Lambda runtime) imported, on first use. */
+/** A CodeDeploy client created, and its SDK module imported, on first use. */
 function lazyCodeDeploy(): CodeDeployApi {
   let sdk: Promise<typeof import('@aws-sdk/client-codedeploy')> | undefined;
   let client: InstanceType<typeof import('@aws-sdk/client-codedeploy').CodeDeployClient> | undefined;
@@ -516,7 +517,10 @@ function lazyCodeDeploy(): CodeDeployApi {
     async listDeployments(input) {
       const { m, client: c } = await load();
       const out = await c.send(
-        new m.ListDeploymentsCommand({ ...input, includeOnlyStatuses: [...input.includeOnlyStatuses] }),
+        new m.ListDeploymentsCommand({
+          ...input,
+          includeOnlyStatuses: [...input.includeOnlyStatuses] as DeploymentStatus[],
+        }),
       );
       return out as { deployments?: string[]; nextToken?: string };
     },
