@@ -152,6 +152,8 @@ export const RetrainStateSchema = RetrainInputSchema.extend({
   evaluate: z.custom<EvaluateResult>().optional(),
   gate: z.custom<GateResult>().optional(),
   register: z.custom<RegisterResult>().optional(),
+  /** The Release step's child execution (its Status and ARN), once it ended well. */
+  release: z.object({ status: z.string(), executionArn: z.string().optional() }).optional(),
   outcome: z.string().optional(),
   /** What a Catch put there: `{ Error, Cause }`. */
   error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
@@ -625,7 +627,7 @@ export function notificationBody(
 ): Record<string, unknown> {
   const summary =
     outcome === 'succeeded'
-      ? `version ${state.register?.version} registered (${state.register?.approval})`
+      ? `version ${state.register?.version} registered (${state.register?.approval})${state.release ? ' and released' : ''}`
       : outcome === 'validation-failed'
         ? `data failed validation: ${state.validation?.messages.join('; ')}`
         : outcome === 'gate-failed'
@@ -647,6 +649,7 @@ export function notificationBody(
     ...(state.gate ? { gate: { passed: state.gate.passed, checks: state.gate.checks } } : {}),
     ...(state.evaluate ? { metrics: state.evaluate.metrics } : {}),
     ...(state.register ? { version: state.register.version, approval: state.register.approval } : {}),
+    ...(state.release ? { release: state.release } : {}),
     ...(state.error
       ? { error: { name: state.error.Error, cause: truncate(state.error.Cause ?? '', 2000) } }
       : {}),

@@ -347,6 +347,14 @@ export class PipelineStack extends Stack {
     const releaseStep = (): sfn.IChainable => {
       const markReleaseRolledBack = mark('release-rolled-back');
       markReleaseRolledBack.next(notify);
+      // A failed `.sync` child fails the task with States.TaskFailed, never with the child's own
+      // error: that is inside the Cause (DescribeExecution's JSON, `"Error":"ReleaseRolledBack"`).
+      const howReleaseFailed = new sfn.Choice(this, 'ReleaseRolledBack?')
+        .when(
+          sfn.Condition.stringMatches('$.error.Cause', '*"Error":"ReleaseRolledBack"*'),
+          markReleaseRolledBack,
+        )
+        .otherwise(markErrored);
       const release = withRetry(
         new tasks.StepFunctionsStartExecution(this, 'ReleaseStep', {
           stateName: 'Release',
@@ -358,11 +366,14 @@ export class PipelineStack extends Stack {
             version: sfn.JsonPath.numberAt('$.register.version'),
             startedBy: sfn.JsonPath.format('retraining:{}', sfn.JsonPath.executionId),
           }),
-          resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
+          resultSelector: {
+            status: sfn.JsonPath.stringAt('$.Status'),
+            executionArn: sfn.JsonPath.stringAt('$.ExecutionArn'),
+          },
           resultPath: '$.release',
         }),
       )
-        .addCatch(markReleaseRolledBack, { errors: ['ReleaseRolledBack'], resultPath: '$.error' })
+        .addCatch(howReleaseFailed, { errors: ['States.TaskFailed'], resultPath: '$.error' })
         .addCatch(markErrored, { resultPath: '$.error' });
       release.next(markSucceeded);
       return release;
