@@ -19,6 +19,7 @@ import {
   datasetToCsv,
   selectRows,
 } from '#core/retrain/dataset.ts';
+import { datasetFromParquet, isParquet } from '#core/retrain/dataset-parquet.ts';
 import { type Evaluation, evaluateCandidate, evaluationMetrics } from '#core/retrain/evaluate.ts';
 import { describeGateFailures, type GateVerdict, gate } from '#core/retrain/gate.ts';
 import { injectAnomalies, splitHoldout } from '#core/retrain/inject.ts';
@@ -66,7 +67,10 @@ export const RetrainInputSchema = z.object({
   driftReportId: z.string().max(200).optional(),
   /** The drift report's window; the training window ends at its end. */
   window: window.optional(),
-  /** A user-supplied dataset CSV (`s3://…` in AWS, a path on the twin) instead of captures. */
+  /**
+   * A user-supplied dataset (`s3://…` in AWS, a path on the twin) instead of captures: CSV, or
+   * Parquet (recognised by its magic bytes, whatever the name).
+   */
   data: z.string().min(1).max(2048).optional(),
   /** Overrides of the production version's training params. */
   params: z
@@ -218,14 +222,31 @@ export function createRetrainSteps(deps: RetrainDeps) {
     return { resolved, pkg };
   };
 
-  const loadDataset = async (uri: string): Promise<Dataset> => {
-    const bytes = await deps.blobs.get(uri);
+  const loadDataset = async (uri: string, read?: Uint8Array): Promise<Dataset> => {
+    const bytes = read ?? (await deps.blobs.get(uri));
     try {
       return datasetFromCsv(Buffer.from(bytes).toString('utf8'));
     } catch (e) {
       throw new VigilError('BadRequest', `Dataset ${uri} is not a valid CSV: ${(e as Error).message}`, {
         uri,
       });
+    }
+  };
+
+  /** The user's dataset (PrepareData's `data`): Parquet when the bytes say so, else CSV. */
+  const loadUserDataset = async (uri: string): Promise<Dataset> => {
+    const bytes = await deps.blobs.get(uri);
+    if (!isParquet(bytes)) return loadDataset(uri, bytes);
+    try {
+      return await datasetFromParquet(bytes);
+    } catch (e) {
+      throw new VigilError(
+        'BadRequest',
+        `Dataset ${uri} is not a valid dataset Parquet file: ${(e as Error).message}`,
+        {
+          uri,
+        },
+      );
     }
   };
 
@@ -301,7 +322,7 @@ export function createRetrainSteps(deps: RetrainDeps) {
       return { acquired: false, holder: r.holder.executionArn };
     },
 
-    /** PrepareData: captures of the window (or the user's CSV) → a dataset in the blob store. */
+    /** PrepareData: captures of the window (or the user's CSV / Parquet) → a dataset in the blob store. */
     async prepareData(event: unknown): Promise<PrepareResult> {
       const { state, execution } = parseStepEvent(event);
       const { resolved, pkg } = await productionPackage(state.model);
@@ -311,7 +332,7 @@ export function createRetrainSteps(deps: RetrainDeps) {
       let dataWindow: PrepareResult['window'] = null;
       let thinnedOut = 0;
       if (state.data) {
-        const uploaded = await loadDataset(state.data);
+        const uploaded = await loadUserDataset(state.data);
         // Columns are matched by name; a CSV without every feature goes on as it is so
         // ValidateData names the schema difference.
         const index = features.map((f) => uploaded.features.indexOf(f));
