@@ -18,7 +18,7 @@ import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 import type { ApiStack } from './api-stack.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
 import type { DriftStack } from './drift-stack.ts';
-import type { EksStack } from './eks-stack.ts';
+import { type EksStack, TRAINING } from './eks-stack.ts';
 
 /** Properties of {@link PipelineStack}. */
 export interface PipelineStackProps extends StackProps {
@@ -54,9 +54,6 @@ export const retrainingMachineArns = (stack: Stack, config: VigilConfig) => {
     stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   return { machine: arn('stateMachine', name), executions: arn('execution', `${name}:*`) };
 };
-
-/** Namespace and service account of the training Jobs on the cluster. */
-export const TRAINING = { namespace: 'vigil-training', serviceAccount: 'vigil-trainer' } as const;
 
 /**
  * Errors worth retrying: Lambda's own transient failures and throttles, and the AWS SDK's
