@@ -596,16 +596,19 @@ export function createRetrainSteps(deps: RetrainDeps) {
         : 'errored';
       // A rejection or an approval timeout leaves the candidate Rejected (a person's rejection
       // has already recorded it; a timeout has not).
-      if (outcome === 'rejected' && state.register) {
-        const v = await deps.registry.getVersion(state.model, state.register.version);
-        if (v.approval === 'PendingManualApproval') {
-          await deps.registry.reject(state.model, v.version, {
+      let registered = state.register;
+      if (registered) {
+        // The approval as it stands now: Register saw it pending where a person decided later.
+        let v = await deps.registry.getVersion(state.model, registered.version);
+        if (outcome === 'rejected' && v.approval === 'PendingManualApproval') {
+          v = await deps.registry.reject(state.model, v.version, {
             actor: 'retraining',
             reason: `no approval before the timeout (${state.error?.Error ?? 'rejected'})`,
           });
         }
+        registered = { ...registered, approval: v.approval };
       }
-      const body = notificationBody(state, execution, outcome);
+      const body = notificationBody({ ...state, register: registered }, execution, outcome);
       await history(state.model, execution, 'retraining-finished', {
         outcome,
         version: state.register?.version,
