@@ -16,10 +16,9 @@ import {
   type Dataset,
   datasetFromCaptures,
   datasetFromCsv,
-  datasetToCsv,
   selectRows,
 } from '#core/retrain/dataset.ts';
-import { datasetFromParquet, isParquet } from '#core/retrain/dataset-parquet.ts';
+import { datasetFromParquet, datasetToParquet, isParquet } from '#core/retrain/dataset-parquet.ts';
 import { type Evaluation, evaluateCandidate, evaluationMetrics } from '#core/retrain/evaluate.ts';
 import { describeGateFailures, type GateVerdict, gate } from '#core/retrain/gate.ts';
 import { injectAnomalies, splitHoldout } from '#core/retrain/inject.ts';
@@ -222,31 +221,18 @@ export function createRetrainSteps(deps: RetrainDeps) {
     return { resolved, pkg };
   };
 
-  const loadDataset = async (uri: string, read?: Uint8Array): Promise<Dataset> => {
-    const bytes = read ?? (await deps.blobs.get(uri));
-    try {
-      return datasetFromCsv(Buffer.from(bytes).toString('utf8'));
-    } catch (e) {
-      throw new VigilError('BadRequest', `Dataset ${uri} is not a valid CSV: ${(e as Error).message}`, {
-        uri,
-      });
-    }
-  };
-
-  /** The user's dataset (PrepareData's `data`): Parquet when the bytes say so, else CSV. */
-  const loadUserDataset = async (uri: string): Promise<Dataset> => {
+  /**
+   * A dataset by URI, Parquet when the bytes say so (what PrepareData writes, or a user's file),
+   * else CSV (a user's file, or a run prepared before datasets were Parquet).
+   */
+  const loadDataset = async (uri: string): Promise<Dataset> => {
     const bytes = await deps.blobs.get(uri);
-    if (!isParquet(bytes)) return loadDataset(uri, bytes);
+    const parquet = isParquet(bytes);
     try {
-      return await datasetFromParquet(bytes);
+      return parquet ? await datasetFromParquet(bytes) : datasetFromCsv(Buffer.from(bytes).toString('utf8'));
     } catch (e) {
-      throw new VigilError(
-        'BadRequest',
-        `Dataset ${uri} is not a valid dataset Parquet file: ${(e as Error).message}`,
-        {
-          uri,
-        },
-      );
+      const what = parquet ? 'a valid dataset Parquet file' : 'a valid CSV';
+      throw new VigilError('BadRequest', `Dataset ${uri} is not ${what}: ${(e as Error).message}`, { uri });
     }
   };
 
@@ -332,7 +318,7 @@ export function createRetrainSteps(deps: RetrainDeps) {
       let dataWindow: PrepareResult['window'] = null;
       let thinnedOut = 0;
       if (state.data) {
-        const uploaded = await loadUserDataset(state.data);
+        const uploaded = await loadDataset(state.data);
         // Columns are matched by name; a CSV without every feature goes on as it is so
         // ValidateData names the schema difference.
         const index = features.map((f) => uploaded.features.indexOf(f));
@@ -351,9 +337,10 @@ export function createRetrainSteps(deps: RetrainDeps) {
         dataset = built.dataset;
         thinnedOut = built.thinnedOut;
       }
-      const csv = datasetToCsv(dataset);
-      const sha256 = createHash('sha256').update(csv).digest('hex');
-      const datasetUri = await deps.blobs.put(`${runPrefix(state.model, execution)}/dataset.csv`, csv);
+      // Parquet between the steps: column-wise, so no single string bounds the dataset's size.
+      const bytes = datasetToParquet(dataset);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const datasetUri = await deps.blobs.put(`${runPrefix(state.model, execution)}/dataset.parquet`, bytes);
       return {
         datasetUri,
         sha256,

@@ -295,7 +295,7 @@ export class EksStack extends Stack {
       data.artifacts.prefixPolicy(
         'TrainerRead',
         ['s3:GetObject'],
-        // `retraining/<model>/<execution>/dataset.csv`, and the production package (its params).
+        // `retraining/<model>/<execution>/dataset.parquet`, and the production package (its params).
         ['retraining/*/dataset.', data.artifacts.modelPrefix],
         'The EKS trainer reads the run dataset and the production package',
       ),

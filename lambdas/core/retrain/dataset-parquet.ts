@@ -1,4 +1,5 @@
 import { parquetMetadata, parquetRead, parquetSchema } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { type Dataset, LABEL_COLUMN } from './dataset.ts';
 
 /** Physical types a feature may have (BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY and INT96 hold no plain number). */
@@ -73,4 +74,21 @@ export async function datasetFromParquet(bytes: Uint8Array): Promise<Dataset> {
     labels,
     rows,
   };
+}
+
+/**
+ * Serialises a dataset as Parquet (Snappy, one DOUBLE column per feature, labels in `__label`),
+ * the format PrepareData writes for the later steps: written from the typed arrays as they are,
+ * so neither size nor memory is bound by one JS string (a CSV of 10M × 10 is larger than V8's
+ * longest string). A missing value stays NaN (an IEEE value, not a null): the steps read NaN
+ * as missing either way, and the columns need no boxing on the way out.
+ */
+export function datasetToParquet(ds: Dataset): Uint8Array {
+  const columnData = ds.features.map((name, i) => ({
+    name,
+    data: ds.columns[i] as Float64Array,
+    type: 'DOUBLE' as const,
+  }));
+  if (ds.labels) columnData.push({ name: LABEL_COLUMN, data: ds.labels, type: 'DOUBLE' });
+  return new Uint8Array(parquetWriteBuffer({ columnData }));
 }
