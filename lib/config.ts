@@ -282,7 +282,7 @@ const shared = {
   },
 };
 
-/** Retraining defaults; `lambdaMaxRows` from the training bench (README "Retraining"). */
+/** Retraining defaults; `lambdaMaxRows` from the training bench (README "Benchmarks" (EKS threshold)). */
 const sharedRetraining = {
   approvalTimeoutHours: 72,
   lambdaMaxRows: 1_000_000,
