@@ -228,7 +228,8 @@ const configSchema = z.strictObject({
       .max(24 * 7),
     /**
      * Whether a registered (and approved) candidate is released by the release machine (the
-     * `Release` step). The local twin turns it off until its runner runs `.sync` child machines.
+     * `Release` step, `startExecution.sync:2`); on everywhere, the twin included (its runner runs
+     * the child machine). Off ends a run at Register/approval.
      */
     releaseAfterRegister: z.boolean().default(true),
     /** Optional scheduled retraining per model: `{ model: 'rate(7 days)' }`. */
@@ -294,7 +295,7 @@ const shared = {
   },
 };
 
-/** Retraining defaults; `lambdaMaxRows` from the training bench (README "Retraining"). */
+/** Retraining defaults; `lambdaMaxRows` from the training bench (README "Benchmarks" (EKS threshold)). */
 const sharedRetraining = {
   approvalTimeoutHours: 72,
   lambdaMaxRows: 1_000_000,

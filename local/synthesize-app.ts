@@ -18,13 +18,9 @@ export function synthesizeStateMachines(
   envName = 'dev',
 ): Partial<Record<StateMachineKey, SynthesizedMachine>> {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const base = loadConfig(envName);
-  // The twin's retraining ends at Register (the release machine runs when started through the
-  // API): a release bakes for real seconds, which a retraining run on the twin should not wait for.
-  const stacks = addVigilStacks(
-    app,
-    loadConfig(envName, { retraining: { ...base.retraining, releaseAfterRegister: false } }),
-  );
+  // The environment's own settings, Release step included: the runner runs the release machine
+  // as the retraining machine's `.sync` child, so the twin's loop ends where AWS's does.
+  const stacks = addVigilStacks(app, loadConfig(envName));
   const templates = Object.fromEntries(
     Object.values(stacks).map((s) => [s.stackName, Template.fromStack(s).toJSON()]),
   );

@@ -53,7 +53,7 @@ const HELP: Record<string, string> = {
   history: `vigil models history <model> [--alias <a>] [--at <ISO time>]
   The append-only history; with --at, also which version the alias (default production) served then.`,
   retrain: `vigil models retrain <model> [--data <uri>] [--params <json>] [--seed <n>]   (also: vigil retrain <model>)
-  Starts a retraining execution (admin): on the captured window, or on --data (s3://… CSV; a path on
+  Starts a retraining execution (admin): on the captured window, or on --data (s3://… CSV or Parquet; a path on
   the twin). --params overrides production's training params, e.g. '{"nEstimators":200}'.
   Prints the execution ARN; follow it with 'vigil models retraining <model>'.`,
   retraining: `vigil models retraining <model>   (also: vigil retrain list <model>)

@@ -18,9 +18,9 @@ import {
   type Dataset,
   datasetFromCaptures,
   datasetFromCsv,
-  datasetToCsv,
   selectRows,
 } from '#core/retrain/dataset.ts';
+import { datasetFromParquet, datasetToParquet, isParquet } from '#core/retrain/dataset-parquet.ts';
 import { type Evaluation, evaluateCandidate, evaluationMetrics } from '#core/retrain/evaluate.ts';
 import { describeGateFailures, type GateVerdict, gate } from '#core/retrain/gate.ts';
 import { injectAnomalies, splitHoldout } from '#core/retrain/inject.ts';
@@ -70,7 +70,10 @@ export const RetrainInputSchema = z.object({
   driftReportId: z.string().max(200).optional(),
   /** The drift report's window; the training window ends at its end. */
   window: window.optional(),
-  /** A user-supplied dataset CSV (`s3://…` in AWS, a path on the twin) instead of captures. */
+  /**
+   * A user-supplied dataset (`s3://…` in AWS, a path on the twin) instead of captures: CSV, or
+   * Parquet (recognised by its magic bytes, whatever the name).
+   */
   data: z.string().min(1).max(2048).optional(),
   /** Overrides of the production version's training params. */
   params: z
@@ -158,6 +161,8 @@ export const RetrainStateSchema = RetrainInputSchema.extend({
   evaluate: z.custom<EvaluateResult>().optional(),
   gate: z.custom<GateResult>().optional(),
   register: z.custom<RegisterResult>().optional(),
+  /** The Release step's child execution (its Status and ARN), once it ended well. */
+  release: z.object({ status: z.string(), executionArn: z.string().optional() }).optional(),
   outcome: z.string().optional(),
   /** What a Catch put there: `{ Error, Cause }`. */
   error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough().optional(),
@@ -222,14 +227,18 @@ export function createRetrainSteps(deps: RetrainDeps) {
     return { resolved, pkg };
   };
 
+  /**
+   * A dataset by URI, Parquet when the bytes say so (what PrepareData writes, or a user's file),
+   * else CSV (a user's file, or a run prepared before datasets were Parquet).
+   */
   const loadDataset = async (uri: string): Promise<Dataset> => {
     const bytes = await deps.blobs.get(uri);
+    const parquet = isParquet(bytes);
     try {
-      return datasetFromCsv(Buffer.from(bytes).toString('utf8'));
+      return parquet ? await datasetFromParquet(bytes) : datasetFromCsv(Buffer.from(bytes).toString('utf8'));
     } catch (e) {
-      throw new VigilError('BadRequest', `Dataset ${uri} is not a valid CSV: ${(e as Error).message}`, {
-        uri,
-      });
+      const what = parquet ? 'a valid dataset Parquet file' : 'a valid CSV';
+      throw new VigilError('BadRequest', `Dataset ${uri} is not ${what}: ${(e as Error).message}`, { uri });
     }
   };
 
@@ -305,7 +314,7 @@ export function createRetrainSteps(deps: RetrainDeps) {
       return { acquired: false, holder: r.holder.executionArn };
     },
 
-    /** PrepareData: captures of the window (or the user's CSV) → a dataset in the blob store. */
+    /** PrepareData: captures of the window (or the user's CSV / Parquet) → a dataset in the blob store. */
     async prepareData(event: unknown): Promise<PrepareResult> {
       const { state, execution } = parseStepEvent(event);
       const { resolved, pkg } = await productionPackage(state.model);
@@ -344,9 +353,10 @@ export function createRetrainSteps(deps: RetrainDeps) {
         thinnedOut = built.thinnedOut;
         labelled = built.labelled;
       }
-      const csv = datasetToCsv(dataset);
-      const sha256 = createHash('sha256').update(csv).digest('hex');
-      const datasetUri = await deps.blobs.put(`${runPrefix(state.model, execution)}/dataset.csv`, csv);
+      // Parquet between the steps: column-wise, so no single string bounds the dataset's size.
+      const bytes = datasetToParquet(dataset);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const datasetUri = await deps.blobs.put(`${runPrefix(state.model, execution)}/dataset.parquet`, bytes);
       return {
         datasetUri,
         sha256,
@@ -591,16 +601,19 @@ export function createRetrainSteps(deps: RetrainDeps) {
         : 'errored';
       // A rejection or an approval timeout leaves the candidate Rejected (a person's rejection
       // has already recorded it; a timeout has not).
-      if (outcome === 'rejected' && state.register) {
-        const v = await deps.registry.getVersion(state.model, state.register.version);
-        if (v.approval === 'PendingManualApproval') {
-          await deps.registry.reject(state.model, v.version, {
+      let registered = state.register;
+      if (registered) {
+        // The approval as it stands now: Register saw it pending where a person decided later.
+        let v = await deps.registry.getVersion(state.model, registered.version);
+        if (outcome === 'rejected' && v.approval === 'PendingManualApproval') {
+          v = await deps.registry.reject(state.model, v.version, {
             actor: 'retraining',
             reason: `no approval before the timeout (${state.error?.Error ?? 'rejected'})`,
           });
         }
+        registered = { ...registered, approval: v.approval };
       }
-      const body = notificationBody(state, execution, outcome);
+      const body = notificationBody({ ...state, register: registered }, execution, outcome);
       await history(state.model, execution, 'retraining-finished', {
         outcome,
         version: state.register?.version,
@@ -643,7 +656,7 @@ export function notificationBody(
 ): Record<string, unknown> {
   const summary =
     outcome === 'succeeded'
-      ? `version ${state.register?.version} registered (${state.register?.approval})`
+      ? `version ${state.register?.version} registered (${state.register?.approval})${state.release ? ' and released' : ''}`
       : outcome === 'validation-failed'
         ? `data failed validation: ${state.validation?.messages.join('; ')}`
         : outcome === 'gate-failed'
@@ -665,6 +678,7 @@ export function notificationBody(
     ...(state.gate ? { gate: { passed: state.gate.passed, checks: state.gate.checks } } : {}),
     ...(state.evaluate ? { metrics: state.evaluate.metrics } : {}),
     ...(state.register ? { version: state.register.version, approval: state.register.approval } : {}),
+    ...(state.release ? { release: state.release } : {}),
     ...(state.error
       ? { error: { name: state.error.Error, cause: truncate(state.error.Cause ?? '', 2000) } }
       : {}),

@@ -15,6 +15,7 @@ import { autoModeNodePoolManifests } from '../constructs/auto-mode-node-pool.ts'
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
 import { REPO_ROOT } from '../constructs/model-function.ts';
 import { type K8sObject, streamingScorerManifests } from '../constructs/streaming-scorer-manifests.ts';
+import { trainingManifests } from '../constructs/training-manifests.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
 
 /** Namespace and names of the streaming scorer's Kubernetes objects. */
@@ -25,6 +26,13 @@ export const SCORER = {
   /** NodeClass and NodePool whose nodes enforce NetworkPolicy. */
   nodePool: 'vigil-scorer',
 } as const;
+
+/**
+ * Namespace and service account of the training Jobs (retraining's TrainOnEks branch): created
+ * here with the trainer's pod-identity role; the Pipeline stack's Job submitter may edit this
+ * namespace only, and its Jobs run as this service account.
+ */
+export const TRAINING = { namespace: 'vigil-training', serviceAccount: 'vigil-trainer' } as const;
 
 /** Service CIDR of the cluster, fixed so the DNS egress rule can name the kube-dns ClusterIP range. */
 export const SERVICE_CIDR = '172.20.0.0/16';
@@ -68,6 +76,10 @@ export class EksStack extends Stack {
   public readonly metricsServer: eks.Addon;
   /** The validated objects applied to the cluster, in order. */
   public readonly manifests: K8sObject[];
+  /** The training branch's namespace and service account (validated), applied before any Job. */
+  public readonly trainingManifests: K8sObject[];
+  /** What a training Job's pods may do in AWS (EKS Pod Identity, {@link TRAINING} service account). */
+  public readonly trainerRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: EksStackProps) {
     super(scope, id, props);
@@ -248,11 +260,85 @@ export class EksStack extends Stack {
     );
     this.serviceAccount.role.addManagedPolicy(data.artifacts.readPolicy);
 
+    const trainer = this.addTrainingBranch(data);
+    this.trainingManifests = trainer.manifests;
+    this.trainerRole = trainer.role;
+
     const workload = this.cluster.addManifest('StreamingScorer', ...rest);
     workload.node.addDependency(this.serviceAccount);
     // Pods must find their enforcing node pool, and the HPA its metrics, when they arrive.
     workload.node.addDependency(nodePool);
     workload.node.addDependency(this.metricsServer);
+  }
+
+  /**
+   * The training Jobs' place on the cluster: the namespace (Pod Security `restricted`), the
+   * trainer's service account, and its pod-identity role, which may do what the Train step does
+   * and nothing else: read the run's dataset and the production package it takes its params
+   * from, write the candidate package of the run, and answer the waiting task (SendTaskSuccess /
+   * SendTaskFailure). No table, no other prefix, no other key use than S3's.
+   */
+  private addTrainingBranch(data: DataStack): { manifests: K8sObject[]; role: iam.Role } {
+    const manifests = trainingManifests({
+      namespace: TRAINING.namespace,
+      serviceAccountName: TRAINING.serviceAccount,
+    });
+    const [namespace, serviceAccount] = manifests.map((m) => m.toJSON());
+    const ns = this.cluster.addManifest('TrainingNamespace', namespace);
+    this.cluster.addManifest('TrainerServiceAccount', serviceAccount).node.addDependency(ns);
+
+    const role = new iam.Role(this, 'TrainerRole', {
+      assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
+      description: `Vigil ${this.stackName}: retraining Jobs in ${TRAINING.namespace} (EKS Pod Identity)`,
+    });
+    role.addManagedPolicy(
+      data.artifacts.prefixPolicy(
+        'TrainerRead',
+        ['s3:GetObject'],
+        // `retraining/<model>/<execution>/dataset.parquet`, and the production package (its params).
+        ['retraining/*/dataset.', data.artifacts.modelPrefix],
+        'The EKS trainer reads the run dataset and the production package',
+      ),
+    );
+    role.addManagedPolicy(
+      data.artifacts.prefixPolicy(
+        'TrainerWrite',
+        ['s3:PutObject'],
+        ['retraining/*/candidate/'],
+        'The EKS trainer writes the candidate package of its run',
+      ),
+    );
+    // The bucket is SSE-KMS with the data key: decrypt what it reads, a data key for what it writes,
+    // through S3 only.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [data.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: ['*'],
+      }),
+    );
+    const policy = role.node.tryFindChild('DefaultPolicy');
+    if (!policy) throw new Error('EksStack: expected the trainer role’s DefaultPolicy');
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'states:SendTaskSuccess/SendTaskFailure (the trainer answering its own task token) support no resource-level permissions.',
+    });
+    // The Pod Identity agent (an addon, or built into Auto Mode nodes) hands the pods these credentials.
+    void this.cluster.eksPodIdentityAgent;
+    new eks.CfnPodIdentityAssociation(this, 'TrainerPodIdentity', {
+      clusterName: this.cluster.clusterName,
+      namespace: TRAINING.namespace,
+      serviceAccount: TRAINING.serviceAccount,
+      roleArn: role.roleArn,
+    });
+    return { manifests, role };
   }
 
   /**

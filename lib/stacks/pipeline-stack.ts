@@ -19,7 +19,7 @@ import { type HandlerEntries, handlerEntries } from '../handler-entries.ts';
 import type { ApiStack } from './api-stack.ts';
 import { type DataStack, removalPolicyOf } from './data-stack.ts';
 import type { DriftStack } from './drift-stack.ts';
-import type { EksStack } from './eks-stack.ts';
+import { type EksStack, TRAINING } from './eks-stack.ts';
 
 /** Properties of {@link PipelineStack}. */
 export interface PipelineStackProps extends StackProps {
@@ -55,9 +55,6 @@ export const retrainingMachineArns = (stack: Stack, config: VigilConfig) => {
     stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   return { machine: arn('stateMachine', name), executions: arn('execution', `${name}:*`) };
 };
-
-/** Namespace and service account of the training Jobs on the cluster. */
-export const TRAINING = { namespace: 'vigil-training', serviceAccount: 'vigil-trainer' } as const;
 
 /**
  * Errors worth retrying: Lambda's own transient failures and throttles, and the AWS SDK's
@@ -351,6 +348,14 @@ export class PipelineStack extends Stack {
     const releaseStep = (): sfn.IChainable => {
       const markReleaseRolledBack = mark('release-rolled-back');
       markReleaseRolledBack.next(notify);
+      // A failed `.sync` child fails the task with States.TaskFailed, never with the child's own
+      // error: that is inside the Cause (DescribeExecution's JSON, `"Error":"ReleaseRolledBack"`).
+      const howReleaseFailed = new sfn.Choice(this, 'ReleaseRolledBack?')
+        .when(
+          sfn.Condition.stringMatches('$.error.Cause', '*"Error":"ReleaseRolledBack"*'),
+          markReleaseRolledBack,
+        )
+        .otherwise(markErrored);
       const release = withRetry(
         new tasks.StepFunctionsStartExecution(this, 'ReleaseStep', {
           stateName: 'Release',
@@ -362,11 +367,14 @@ export class PipelineStack extends Stack {
             version: sfn.JsonPath.numberAt('$.register.version'),
             startedBy: sfn.JsonPath.format('retraining:{}', sfn.JsonPath.executionId),
           }),
-          resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
+          resultSelector: {
+            status: sfn.JsonPath.stringAt('$.Status'),
+            executionArn: sfn.JsonPath.stringAt('$.ExecutionArn'),
+          },
           resultPath: '$.release',
         }),
       )
-        .addCatch(markReleaseRolledBack, { errors: ['ReleaseRolledBack'], resultPath: '$.error' })
+        .addCatch(howReleaseFailed, { errors: ['States.TaskFailed'], resultPath: '$.error' })
         .addCatch(markErrored, { resultPath: '$.error' });
       release.next(markSucceeded);
       return release;

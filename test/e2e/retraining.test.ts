@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '#contracts';
 import { toCsv } from '#core/csv.ts';
 import { modelsCli } from '../../bin/commands/models-cli.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
@@ -11,16 +12,35 @@ import { defaultManifest, referenceRows } from '../integration/drift-handlers/he
 type Json = any;
 
 /**
+ * A fast release for the twin's Release step: the 15-minute canary bakes 5 s (timeScale 0.005)
+ * and promotion waits 1 s for alias caches (the score path's cache is 1 s too).
+ */
+const FAST_RELEASE = {
+  [ENV.RELEASE_CONFIG]: JSON.stringify({
+    timeScale: 0.005,
+    aliasCacheSeconds: 1,
+    shadow: { enabled: false },
+  }),
+  [ENV.ALIAS_CACHE_SECONDS]: '1',
+};
+const setEnv = (vars: Record<string, string>) => {
+  for (const [k, v] of Object.entries(vars)) process.env[k] = v;
+};
+const unsetEnv = (vars: Record<string, string>) => {
+  for (const k of Object.keys(vars)) delete process.env[k];
+};
+
+/**
  * The closed loop on the twin, over HTTP where the API has a route: shifted traffic is scored
  * and captured → the drift evaluator reports drift and publishes `vigil.drift.detected` → the
  * synthesized rule starts the synthesized retraining machine → the candidate is validated,
- * trained, evaluated against production, gated and registered. (No release: that machine is
- * not built yet, so production keeps serving version 1.)
+ * trained, evaluated against production, gated and registered → the Release step runs the
+ * synthesized release machine as its `.sync` child → production serves the new version.
  */
 describe('retraining on the local twin', () => {
   let twin: Twin;
   let dir: string;
-  const headers = () => ({ 'content-type': 'application/json', 'x-api-key': twin.apiKey });
+  const headers = (key = twin.apiKey) => ({ 'content-type': 'application/json', 'x-api-key': key });
   const lines = async (file: string): Promise<Json[]> =>
     (await readFile(path.join(dir, file), 'utf8').catch(() => ''))
       .split('\n')
@@ -35,20 +55,24 @@ describe('retraining on the local twin', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-retrain-'));
     process.env.VIGIL_EVENTS_FILE = path.join(dir, 'events.jsonl');
+    setEnv(FAST_RELEASE);
     twin = await startTwin({ port: 0, dataDir: dir, inMemory: true, driftEveryMs: 0, retrainOnDrift: true });
   });
   afterAll(async () => {
     await twin?.close();
+    unsetEnv(FAST_RELEASE);
     delete process.env.VIGIL_EVENTS_FILE;
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('drift starts a retraining execution that registers an evaluated candidate with lineage', async () => {
-    const rows = referenceRows(900, 21, 1.5);
+  it('drift starts a retraining whose Release step promotes the candidate: production serves it', async () => {
+    // 1,500 rows: a holdout of 300 keeps the candidate's anomaly rate (target 5 %) well inside
+    // the gate's ±4 % band whatever seed the execution name gives.
+    const rows = referenceRows(1500, 21, 1.5);
     for (let i = 0; i < rows.length; i += 300) {
       const res = await fetch(`${twin.url}/v1/models/default/score`, {
         method: 'POST',
-        headers: headers(),
+        headers: headers(twin.scoreApiKey),
         body: JSON.stringify({ rows: rows.slice(i, i + 300) }),
       });
       expect(res.status).toBe(200);
@@ -57,7 +81,7 @@ describe('retraining on the local twin', () => {
     expect(summary).toMatchObject({ model: 'default', drift: true, published: true });
     const runner = await twin.retraining.runner();
     await runner.whenIdle();
-    const [execution] = runner.list();
+    const [execution] = runner.list('retraining');
     expect(execution.input).toMatchObject({
       model: 'default',
       trigger: 'drift',
@@ -67,8 +91,26 @@ describe('retraining on the local twin', () => {
     expect(execution.status).toBe('SUCCEEDED');
     expect(execution.state).toBe('Succeeded');
     const entered = execution.history.filter((h) => h.type === 'StateEntered').map((h) => h.state);
-    expect(entered).toEqual(expect.arrayContaining(['AcquireLock', 'TrainInLambda', 'Register', 'Notify']));
+    expect(entered).toEqual(
+      expect.arrayContaining([
+        'AcquireLock',
+        'TrainInLambda',
+        'Evaluate',
+        'Gate',
+        'Register',
+        'Release',
+        'Notify',
+      ]),
+    );
     expect(entered).not.toContain('TrainOnEks');
+    // The Release step ran the release machine as its child, to the end.
+    const [release] = runner.list('release');
+    expect(release).toMatchObject({
+      parentArn: execution.executionArn,
+      status: 'SUCCEEDED',
+      state: 'Promoted',
+    });
+    expect(release.input).toMatchObject({ model: 'default', version: 2 });
 
     const versions = (await get('/v1/models/default/versions')).versions as Json[];
     const v2 = versions.find((v) => v.version === 2);
@@ -78,23 +120,85 @@ describe('retraining on the local twin', () => {
     });
     expect(v2.lineage.executionArn).toBe(execution.executionArn);
     expect(v2.metrics['eval.injectedRocAuc']).toBeGreaterThan(0.5);
-    expect(v2.summary.trainingRows).toBeGreaterThan(600);
-    // Production is untouched until a release moves it.
-    expect((await get('/v1/models')).models[0].aliases.production).toBe(1);
+    expect(v2.summary.trainingRows).toBeGreaterThan(1000);
+    // Production moved, and the score route serves the retrained version.
+    expect((await get('/v1/models')).models[0].aliases.production).toBe(2);
+    const scored = await fetch(`${twin.url}/v1/models/default/score`, {
+      method: 'POST',
+      headers: headers(twin.scoreApiKey),
+      body: JSON.stringify({ rows: rows.slice(0, 1) }),
+    });
+    expect(((await scored.json()) as Json).version).toBe(2);
 
     const notes = await lines('notifications.jsonl');
-    expect(notes.map((n) => n.subject)).toEqual(['Vigil retraining of default: succeeded']);
-    expect(notes[0].body).toMatchObject({
+    expect(notes.map((n) => n.subject)).toEqual([
+      'Vigil release of default v2: promoted',
+      'Vigil retraining of default: succeeded',
+    ]);
+    expect(notes[1].body).toMatchObject({
       outcome: 'succeeded',
       version: 2,
       executionArn: execution.executionArn,
+      release: { status: 'SUCCEEDED', executionArn: release.executionArn },
     });
+    expect(notes[1].body.summary).toBe('version 2 registered (Approved) and released');
     const types = (await lines('events.jsonl')).map((e) => e['detail-type']);
-    expect(types).toEqual(['vigil.drift.detected', 'vigil.retraining.succeeded']);
+    expect(types).toEqual(['vigil.drift.detected', 'vigil.release.promoted', 'vigil.retraining.succeeded']);
     const history = (await get('/v1/models/default/history')).events as Json[];
-    const retraining = history.filter((e) => String(e.type).startsWith('retraining-')).map((e) => e.type);
-    expect(retraining).toEqual(['retraining-started', 'retraining-finished']);
+    const kinds = history.map((e) => e.type as string);
+    // From the run's start on (version 1's own registration came before, at bootstrap).
+    const loop = kinds
+      .slice(kinds.indexOf('retraining-started'))
+      .filter((t) => t.startsWith('retraining-') || ['registered', 'approved', 'promoted'].includes(t));
+    expect(loop).toEqual(['retraining-started', 'registered', 'approved', 'promoted', 'retraining-finished']);
   }, 600_000);
+
+  it('a deliberately weak candidate fails the Gate with the numbers; production is unchanged', async () => {
+    const cols = defaultManifest.features.map((f) =>
+      Float64Array.from(referenceRows(1500, 31).map((r) => r[f])),
+    );
+    const file = path.join(dir, 'fresh.csv');
+    await writeFile(file, toCsv(defaultManifest.features, cols));
+    const before = (await get('/v1/models')).models[0].aliases.production;
+    const started = await fetch(`${twin.url}/v1/models/default/retrain`, {
+      method: 'POST',
+      headers: headers(),
+      // One tree grown on 4 rows: a model that barely separates anything.
+      body: JSON.stringify({ data: file, seed: 5, params: { nEstimators: 1, maxSamples: 4 } }),
+    });
+    expect(started.status).toBe(202);
+    const arn = ((await started.json()) as Json).executionArn as string;
+    const runner = await twin.retraining.runner();
+    await runner.whenIdle();
+    const execution = runner.describe(arn);
+    expect(execution).toMatchObject({
+      status: 'FAILED',
+      state: 'GateFailed',
+      error: { error: 'GateFailed' },
+    });
+    const entered = execution?.history.filter((h) => h.type === 'StateEntered').map((h) => h.state);
+    expect(entered).not.toContain('Register');
+    expect(entered).not.toContain('Release');
+
+    const note = (await lines('notifications.jsonl')).at(-1);
+    expect(note.subject).toBe('Vigil retraining of default: gate-failed');
+    const quality = (note.body.gate.checks as Json[]).find((c) => c.check === 'quality');
+    expect(quality.passed).toBe(false);
+    expect(quality.candidate).toBeLessThan(quality.required);
+    expect(quality.required).toBeCloseTo(quality.production - 0.02, 10);
+    expect(note.body.summary).toContain(
+      `quality (injected ROC AUC): candidate ${quality.candidate.toFixed(4)} < required ${quality.required.toFixed(4)}`,
+    );
+    expect((await lines('events.jsonl')).at(-1)['detail-type']).toBe('vigil.retraining.gate-failed');
+    const history = (await get('/v1/models/default/history')).events as Json[];
+    expect(history.at(-1)).toMatchObject({ type: 'retraining-finished', outcome: 'gate-failed' });
+    // Nothing registered, nothing released.
+    expect(((await get('/v1/models/default/versions')).versions as Json[]).map((v) => v.version)).toEqual([
+      1, 2,
+    ]);
+    expect((await get('/v1/models')).models[0].aliases.production).toBe(before);
+    expect(runner.list('release')).toHaveLength(1);
+  }, 300_000);
 
   it('ends a run on bad data at ValidateData, naming the check and the numbers', async () => {
     const cols = defaultManifest.features.map((f) =>
@@ -120,7 +224,7 @@ describe('retraining on the local twin', () => {
  * The manual trigger and the approval over HTTP, on a twin running the **prod** machine (which
  * waits for a person): `POST /v1/models/{model}/retrain` → `GET …/retraining` shows the execution
  * in WaitForApproval → reject leaves production unchanged; a second run approved registers an
- * Approved version. Each path asserts the notification, the event and the history.
+ * Approved version, which the Release step then promotes. Each path asserts the notification, the event and the history.
  */
 describe('manual retraining and approval on the twin (prod machine)', () => {
   let twin: Twin;
@@ -158,6 +262,7 @@ describe('manual retraining and approval on the twin (prod machine)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-approve-'));
     process.env.VIGIL_EVENTS_FILE = path.join(dir, 'events.jsonl');
+    setEnv(FAST_RELEASE);
     twin = await startTwin({ port: 0, dataDir: dir, inMemory: true, driftEveryMs: 0, environment: 'prod' });
     const cols = defaultManifest.features.map((f) =>
       Float64Array.from(referenceRows(800, 9).map((r) => r[f])),
@@ -167,6 +272,7 @@ describe('manual retraining and approval on the twin (prod machine)', () => {
   });
   afterAll(async () => {
     await twin?.close();
+    unsetEnv(FAST_RELEASE);
     delete process.env.VIGIL_EVENTS_FILE;
     await rm(dir, { recursive: true, force: true });
   });
@@ -228,7 +334,10 @@ describe('manual retraining and approval on the twin (prod machine)', () => {
     expect((await lines('notifications.jsonl')).at(-1).body).toMatchObject({
       outcome: 'succeeded',
       version: 3,
+      summary: 'version 3 registered (Approved) and released',
     });
+    // Approved, then released by the Release step: production serves it.
+    expect((await call('GET', '/v1/models')).body.models[0].aliases.production).toBe(3);
     expect((await lines('events.jsonl')).at(-1)['detail-type']).toBe('vigil.retraining.succeeded');
   }, 600_000);
 

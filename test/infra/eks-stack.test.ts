@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TrainingJobConfigSchema, trainingJob } from '#app/retrain-job.ts';
+import { ENV, RETRAINING_TASKS } from '#contracts';
 import { autoModeNodePoolManifests } from '../../lib/constructs/auto-mode-node-pool.ts';
 import { streamingScorerManifests } from '../../lib/constructs/streaming-scorer-manifests.ts';
-import { SCORER, SERVICE_CIDR } from '../../lib/stacks/eks-stack.ts';
+import { trainingManifests } from '../../lib/constructs/training-manifests.ts';
+import { SCORER, SERVICE_CIDR, TRAINING } from '../../lib/stacks/eks-stack.ts';
 import { type CfnProps, joinedText, resourcesOf, synthEnv } from './harness.ts';
 
 const { templates, config, stacks, app } = synthEnv('prod');
@@ -53,12 +56,14 @@ describe('EKS stack', () => {
       'Deployment',
       'HorizontalPodAutoscaler',
       'Namespace',
+      'Namespace',
       'NetworkPolicy',
       'NetworkPolicy',
       'NodeClass',
       'NodePool',
       'PodDisruptionBudget',
       'Service',
+      'ServiceAccount',
       'ServiceAccount',
     ]);
   });
@@ -244,6 +249,124 @@ describe('EKS stack: a scorer that can run', () => {
 
   it('leaves the replica count to the HPA', () => {
     expect(one('Deployment').spec.replicas).toBeUndefined();
+  });
+});
+
+/** Every statement of the trainer role: inline, and the artifact-bucket prefix policies it attaches (Data stack). */
+const trainerStatements = (): CfnProps[] => {
+  const eks = t.toJSON();
+  const [[roleId, role]] = resourcesOf(t, 'AWS::IAM::Role').filter(([id]) => id.startsWith('TrainerRole'));
+  const inline = resourcesOf(t, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Roles.some((r: CfnProps) => r.Ref === roleId))
+    .flatMap(([, p]) => p.PolicyDocument.Statement as CfnProps[]);
+  const data = templates.data.toJSON();
+  const attached = ((role.ManagedPolicyArns ?? []) as CfnProps[]).map(
+    (a) => a['Fn::GetStackOutput']?.OutputName as string,
+  );
+  expect(attached.every((o) => typeof o === 'string')).toBe(true);
+  expect(eks.Resources[roleId]).toBeDefined();
+  return [
+    ...inline,
+    ...attached.flatMap(
+      (o) => data.Resources[data.Outputs[o].Value.Ref].Properties.PolicyDocument.Statement as CfnProps[],
+    ),
+  ];
+};
+
+describe('EKS training branch', () => {
+  it('creates the training namespace under Pod Security “restricted”, and the trainer service account in it', () => {
+    const ns = one('Namespace', TRAINING.namespace) as unknown as {
+      metadata: { labels: Record<string, string> };
+    };
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    const sa = one('ServiceAccount', TRAINING.serviceAccount) as unknown as {
+      metadata: { namespace: string };
+    };
+    expect(sa.metadata.namespace).toBe(TRAINING.namespace);
+  });
+
+  it('binds the trainer service account to its own role by EKS Pod Identity', () => {
+    const [[, assoc]] = resourcesOf(t, 'AWS::EKS::PodIdentityAssociation').filter(
+      ([, p]) => p.Namespace === TRAINING.namespace,
+    );
+    expect(assoc.ServiceAccount).toBe(TRAINING.serviceAccount);
+    const roleId = assoc.RoleArn['Fn::GetAtt'][0] as string;
+    expect(roleId).toMatch(/^TrainerRole/);
+    const trust = t.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument.Statement as CfnProps[];
+    expect(trust).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'pods.eks.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+      },
+    ]);
+  });
+
+  it('lets the trainer read the run’s dataset and the production package, write the candidate, answer its task: nothing else', () => {
+    const statements = trainerStatements();
+    const actions = statements.flatMap((s) => [s.Action].flat() as string[]).sort();
+    expect(actions).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      's3:GetObject',
+      's3:PutObject',
+      'states:SendTaskFailure',
+      'states:SendTaskSuccess',
+    ]);
+    const objects = (action: string) =>
+      statements
+        .filter((s) => [s.Action].flat().includes(action))
+        .flatMap((s) => [s.Resource].flat())
+        .map((r) => joinedText(r).replace(/^.*?(?=\/)/, ''))
+        .sort();
+    expect(objects('s3:GetObject')).toEqual(['/models/*', '/retraining/*/dataset.*']);
+    expect(objects('s3:PutObject')).toEqual(['/retraining/*/candidate/*']);
+    const kms = statements.find((s) => [s.Action].flat().includes('kms:Decrypt'));
+    expect(JSON.stringify(kms?.Condition)).toContain('kms:ViaService');
+  });
+
+  it('runs the Job the Pipeline stack submits in that namespace, as that service account, within “restricted”', () => {
+    const [[, submitter]] = resourcesOf(templates.pipeline, 'AWS::Lambda::Function').filter(
+      ([, p]) => p.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === RETRAINING_TASKS.TrainOnEks.service,
+    );
+    // The image and table names are tokens here; the rest is the config the function parses.
+    const raw = JSON.parse(
+      joinedText(submitter.Environment.Variables[ENV.TRAINING_JOB]).replace(/\$\{Token\[[^\]]+\]\}/g, 'x'),
+    );
+    const job = trainingJob(
+      TrainingJobConfigSchema.parse(raw),
+      { state: { model: 'default' }, execution: { id: 'arn:x', name: 'run-1' } },
+      'token',
+    ).toJSON() as CfnProps;
+    expect(job.metadata.namespace).toBe(TRAINING.namespace);
+    const pod = job.spec.template.spec;
+    expect(pod.serviceAccountName).toBe(TRAINING.serviceAccount);
+    // What Pod Security “restricted” demands of every pod in the namespace.
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    for (const c of pod.containers) {
+      expect(c.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
+    }
+    expect(pod.volumes ?? []).toEqual([]);
+  });
+});
+
+describe('trainingManifests', () => {
+  it('returns a namespace and a service account that pass the Kubernetes schema', () => {
+    const objects = trainingManifests({ namespace: 'train', serviceAccountName: 'trainer' });
+    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount']);
+    for (const o of objects) expect(() => o.validate()).not.toThrow();
+  });
+
+  it('fails schema validation for a malformed field instead of deferring to kubectl', () => {
+    expect(() =>
+      trainingManifests({ namespace: 'train', serviceAccountName: 42 as unknown as string }),
+    ).toThrow();
   });
 });
 

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DRIFT_EVENT, ENV, RETRAINING_TASKS } from '#contracts';
 import { parseRetrainSettings } from '#core/retrain/config.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { TRAINING, TRANSIENT_ERRORS } from '../../lib/stacks/pipeline-stack.ts';
+import { TRAINING } from '../../lib/stacks/eks-stack.ts';
+import { TRANSIENT_ERRORS } from '../../lib/stacks/pipeline-stack.ts';
 import { type AslDefinition, machineFromTemplate } from '../../local/state-machines.ts';
 import { type CfnProps, resourcesOf, type SynthesizedEnv, synthEnv } from './harness.ts';
 

@@ -179,10 +179,22 @@ describe('release state machine', () => {
       const release = asl.States.Release;
       expect(release?.Resource).toMatch(/states:startExecution\.sync:2$/);
       expect(release?.Next).toBe('Mark-succeeded');
+      // A failed child fails the task with States.TaskFailed; its own error is read from the Cause.
       expect(release?.Catch?.map((c: CfnProps) => [c.ErrorEquals, c.Next])).toEqual([
-        [['ReleaseRolledBack'], 'Mark-release-rolled-back'],
+        [['States.TaskFailed'], 'ReleaseRolledBack?'],
         [['States.ALL'], 'Mark-errored'],
       ]);
+      expect(asl.States['ReleaseRolledBack?']).toMatchObject({
+        Type: 'Choice',
+        Choices: [
+          {
+            Variable: '$.error.Cause',
+            StringMatches: '*"Error":"ReleaseRolledBack"*',
+            Next: 'Mark-release-rolled-back',
+          },
+        ],
+        Default: 'Mark-errored',
+      });
       const before = env.config.retraining.approvalRequired ? 'WaitForApproval' : 'Register';
       expect(asl.States[before]?.Next).toBe('Release');
     }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalDecision, type RetrainState } from '#app/retrain.ts';
 import { RETRAINING_EVENT } from '#contracts';
@@ -209,6 +210,75 @@ describe('retraining steps', () => {
       expect(w.notifier.messages[0].body.summary).toContain('candidate failed the gate: quality');
       expect(w.events.events.map((e) => e['detail-type'])).toEqual(['vigil.retraining.gate-failed']);
       expect((await w.registry.listVersions('web')).length).toBe(1);
+    } finally {
+      await w.cleanup();
+    }
+  });
+});
+
+describe('PrepareData from a Parquet dataset', () => {
+  it('reads the Parquet file as the same rows its CSV holds: same dataset, same sha256, then trains', async () => {
+    const w = await retrainWorld(db);
+    try {
+      await productionModel(w, 'web', correlatedRows(1000, 1));
+      const cols = columnsOf(correlatedRows(900, 12));
+      cols[4][3] = Number.NaN; // one missing latency: null in Parquet, empty in CSV
+      const csv = path.join(w.dir, 'upload.csv');
+      await writeFile(csv, toCsv(FEATURES, cols));
+      const pq = path.join(w.dir, 'upload.parquet');
+      await writeFile(
+        pq,
+        new Uint8Array(
+          parquetWriteBuffer({
+            // Columns in another order than production's: matched by name, as in a CSV.
+            columnData: [...FEATURES.keys()].reverse().map((i) => ({
+              name: FEATURES[i],
+              data: Array.from(cols[i], (v) => (Number.isNaN(v) ? null : v)),
+              type: 'DOUBLE' as const,
+              nullable: true,
+            })),
+            rowGroupSize: 250,
+          }),
+        ),
+      );
+      const fromCsv: RetrainState = { model: 'web', trigger: 'manual', data: csv, seed: 4 };
+      const fromParquet: RetrainState = { model: 'web', trigger: 'manual', data: pq, seed: 4 };
+      const a = await w.steps.prepareData({ state: fromCsv, execution: exec('csv-1') });
+      const b = await w.steps.prepareData({ state: fromParquet, execution: exec('pq-1') });
+      expect(b).toMatchObject({ rows: 900, source: 'upload', features: FEATURES });
+      expect(b.sha256).toBe(a.sha256);
+      fromParquet.prepare = b;
+      const v = await w.steps.validateData({ state: fromParquet, execution: exec('pq-1') });
+      expect(v.ok).toBe(true);
+      const trained = await w.steps.train({ state: fromParquet, execution: exec('pq-1') });
+      expect(trained.droppedRows).toBe(1);
+      expect(trained.trainRows + trained.holdoutRows).toBe(899);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it('refuses a Parquet dataset with a text column: BadRequest naming the file and the column', async () => {
+    const w = await retrainWorld(db);
+    try {
+      await productionModel(w, 'web', correlatedRows(1000, 1));
+      const pq = path.join(w.dir, 'hosts.parquet');
+      await writeFile(
+        pq,
+        new Uint8Array(
+          parquetWriteBuffer({
+            columnData: [
+              ...FEATURES.map((name) => ({ name, data: [1, 2], type: 'DOUBLE' as const })),
+              { name: 'host', data: ['a', 'b'], type: 'STRING' as const },
+            ],
+          }),
+        ),
+      );
+      const state: RetrainState = { model: 'web', trigger: 'manual', data: pq };
+      await expect(w.steps.prepareData({ state, execution: exec('pq-bad') })).rejects.toMatchObject({
+        code: 'BadRequest',
+        message: `Dataset ${pq} is not a valid dataset Parquet file: Parquet column 'host' is BYTE_ARRAY; a dataset value is a number`,
+      });
     } finally {
       await w.cleanup();
     }
