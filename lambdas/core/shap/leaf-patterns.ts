@@ -216,8 +216,11 @@ export class LeafPatternShap {
     this.pZ = new Float64Array(pathLen);
     this.pFac = new Float64Array(pathLen);
     this.gamma = gammaTable(maxD);
-    this.q = new Float64Array((maxD + 2) * (maxD + 2));
+    this.q = new Float64Array(maxD + 2);
     this.table = new Float64Array(entries);
+    const maxTableD = withTable.length === 0 ? 0 : withTable[withTable.length - 1].features.length;
+    const scratchA = new Float64Array((maxTableD + 1) << maxTableD);
+    const scratchB = new Float64Array((maxTableD + 1) << maxTableD);
     let po = 0;
     let off = 0;
     leaves.forEach((l, i) => {
@@ -237,7 +240,7 @@ export class LeafPatternShap {
       this.zAll[i] = zAll === 0 ? Number.NaN : zAll;
       this.cEmpty[i] = d === 0 ? 0 : (-v * zAll) / d;
       if (i < this.nTable) {
-        this.fillTable(off, d, po, v);
+        this.fillTable(off, d, po, v, scratchA, scratchB);
         off += 2 ** d;
       }
       po += d;
@@ -374,38 +377,47 @@ export class LeafPatternShap {
     }
   }
 
-  /** Writes C(P) for every pattern P of a leaf with `d` path features at path offset `po`. */
-  private fillTable(off: number, d: number, po: number, v: number): void {
-    const table = this.table;
+  /**
+   * Writes C(P) for every pattern P of a leaf with `d` path features at path
+   * offset `po`, level by level over path positions: after position p, entry u of
+   * the level (bit k of u = position k hot) holds the coefficients (y^0 first) of
+   * Π_{k<p} (z_k + y if hot, z_k if cold); C(P) = −v·Σ_{s<d} coef_s·w(s).
+   */
+  private fillTable(off: number, d: number, po: number, v: number, a: Float64Array, b: Float64Array): void {
     const z = this.pZ;
+    const w = d + 1;
+    let cur = a;
+    let nxt = b;
+    cur[0] = 1;
+    for (let p = 0; p < d; p++) {
+      const zp = z[po + p];
+      const n = 1 << p;
+      for (let u = 0; u < n; u++) {
+        const src = u * w;
+        const cold = u * w;
+        const hot = (u | n) * w;
+        nxt[hot] = zp * cur[src];
+        for (let k = 1; k <= p; k++) {
+          nxt[cold + k - 1] = zp * cur[src + k - 1];
+          nxt[hot + k] = zp * cur[src + k] + cur[src + k - 1];
+        }
+        nxt[cold + p] = zp * cur[src + p];
+        nxt[cold + p + 1] = 0;
+        nxt[hot + p + 1] = cur[src + p];
+      }
+      const t = cur;
+      cur = nxt;
+      nxt = t;
+    }
     const gamma = this.gamma;
     const g = (d * (d - 1)) / 2;
-    const full = 2 ** d - 1;
-    // Depth-first over positions: row p of `poly` holds Π over positions < p of
-    // (z_k + y) for hot k and z_k for cold k (degree ≤ p).
-    const poly = this.q;
-    const w = d + 2;
-    poly[0] = 1;
-    const walk = (p: number, mask: number): void => {
-      const src = p * w;
-      if (p === d) {
-        // The all-hot pattern is never read: no feature is cold to take C.
-        let s = 0;
-        if (mask !== full) for (let k = 0; k < d; k++) s += poly[src + k] * gamma[g + k];
-        table[off + mask] = -v * s;
-        return;
-      }
-      const dst = src + w;
-      const zp = z[po + p];
-      for (let k = 0; k <= p; k++) poly[dst + k] = zp * poly[src + k];
-      poly[dst + p + 1] = 0;
-      walk(p + 1, mask);
-      poly[dst] = zp * poly[src];
-      for (let k = 1; k <= p; k++) poly[dst + k] = zp * poly[src + k] + poly[src + k - 1];
-      poly[dst + p + 1] = poly[src + p];
-      walk(p + 1, mask | (1 << p));
-    };
-    walk(0, 0);
+    const full = (1 << d) - 1;
+    for (let u = 0; u <= full; u++) {
+      // The all-hot pattern is never read: no feature is cold to take C.
+      let sum = 0;
+      if (u !== full) for (let k = 0; k < d; k++) sum += cur[u * w + k] * gamma[g + k];
+      this.table[off + u] = -v * sum;
+    }
   }
 
   /** A leaf on a non-empty pattern `h`: adds its hot terms to `phi` and returns C. */
