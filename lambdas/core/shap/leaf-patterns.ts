@@ -76,15 +76,13 @@ const POSITION = 31;
  * are shared across calls), which is fine in single-threaded JavaScript.
  */
 export class LeafPatternShap {
-  // Nodes have positions in preorder over all trees (the true child right after
-  // its parent); `mask` and `sum` are indexed by position. Internal nodes, in
-  // that order:
-  private readonly iPos: Int32Array;
+  // Slots: internal nodes 0 … nInner−1 in preorder over all trees (parents before
+  // children), then the leaves in table order. `mask` and `sum` are indexed by slot.
   private readonly iCode: Int32Array;
   private readonly iThr: Float64Array;
-  /** Position of the false child. */
+  private readonly iTrue: Int32Array;
   private readonly iFalse: Int32Array;
-  private readonly leafPos: Int32Array;
+  private readonly nInner: number;
 
   private readonly pathOff: Int32Array; // into pFeat / pZ
   private readonly depth: Int32Array; // distinct path features d
@@ -188,17 +186,22 @@ export class LeafPatternShap {
     this.nTable = withTable.length;
     const nLeaves = leaves.length;
     const nInner = next - nLeaves;
-    this.iPos = new Int32Array(nInner);
+    this.nInner = nInner;
+    const slot = new Int32Array(next);
+    leaves.forEach((l, i) => {
+      slot[l.pos] = nInner + i;
+    });
+    for (let pos = 0, i = 0; pos < next; pos++) if (code[pos] >= 0) slot[pos] = i++;
     this.iCode = new Int32Array(nInner);
     this.iThr = new Float64Array(nInner);
+    this.iTrue = new Int32Array(nInner);
     this.iFalse = new Int32Array(nInner);
-    this.leafPos = new Int32Array(nLeaves);
     for (let pos = 0, i = 0; pos < next; pos++) {
       if (code[pos] < 0) continue;
-      this.iPos[i] = pos;
       this.iCode[i] = code[pos];
       this.iThr[i] = thr[pos];
-      this.iFalse[i] = fPos[pos];
+      this.iTrue[i] = slot[pos + 1];
+      this.iFalse[i] = slot[fPos[pos]];
       i++;
     }
     this.pathOff = new Int32Array(nLeaves);
@@ -224,7 +227,6 @@ export class LeafPatternShap {
     let po = 0;
     let off = 0;
     leaves.forEach((l, i) => {
-      this.leafPos[i] = l.pos;
       const d = l.features.length;
       const v = l.value * scale;
       let zAll = 1;
@@ -252,11 +254,10 @@ export class LeafPatternShap {
     const arrays = [
       this.pFac,
       this.table,
-      this.iPos,
       this.iCode,
       this.iThr,
+      this.iTrue,
       this.iFalse,
-      this.leafPos,
       this.pathOff,
       this.depth,
       this.leafValue,
@@ -293,8 +294,8 @@ export class LeafPatternShap {
     const xv = this.xv;
     const code = this.iCode;
     const thr = this.iThr;
-    const at = this.iPos;
-    const fPos = this.iFalse;
+    const tSlot = this.iTrue;
+    const fSlot = this.iFalse;
     const mask = this.mask;
     for (let i = 0; i < code.length; i++) {
       const c = code[i];
@@ -310,15 +311,14 @@ export class LeafPatternShap {
       else goTrue = v !== th;
       // NaN compares false (true for NEQ) unless the node sends missing values to its true child.
       if ((c & MISSING_TRUE) !== 0 && Number.isNaN(v)) goTrue = true;
-      const pos = at[i];
-      const m = mask[pos];
+      const m = mask[i];
       const b = 1 << (c & POSITION);
       const hot = m | (c & NEW ? b : 0);
       const cold = m & ~b;
       // Branch-free: the row's direction is as good as random to the branch predictor.
       const flip = (hot ^ cold) & -goTrue;
-      mask[pos + 1] = cold ^ flip;
-      mask[fPos[i]] = hot ^ flip;
+      mask[tSlot[i]] = cold ^ flip;
+      mask[fSlot[i]] = hot ^ flip;
     }
   }
 
@@ -326,7 +326,8 @@ export class LeafPatternShap {
   private upLeaves(phi: Float64Array): void {
     const mask = this.mask;
     const sum = this.sum;
-    const leafPos = this.leafPos;
+    const base = this.nInner;
+    const nLeaves = this.depth.length;
     const depth = this.depth;
     const table = this.table;
     const pFeat = this.pFeat;
@@ -335,7 +336,7 @@ export class LeafPatternShap {
     let po = 0;
     let off = 0;
     for (let leaf = 0; leaf < nTable; leaf++) {
-      const pos = leafPos[leaf];
+      const pos = base + leaf;
       const h = mask[pos];
       const d = depth[leaf];
       sum[pos] = table[off + h];
@@ -348,8 +349,8 @@ export class LeafPatternShap {
       off += 1 << d;
     }
     const cEmpty = this.cEmpty;
-    for (let leaf = nTable; leaf < leafPos.length; leaf++) {
-      const pos = leafPos[leaf];
+    for (let leaf = nTable; leaf < nLeaves; leaf++) {
+      const pos = base + leaf;
       const h = mask[pos];
       sum[pos] = h === 0 ? cEmpty[leaf] : this.leaf(leaf, h, phi);
     }
@@ -360,18 +361,17 @@ export class LeafPatternShap {
     const mask = this.mask;
     const sum = this.sum;
     const code = this.iCode;
-    const at = this.iPos;
-    const fPos = this.iFalse;
+    const tSlot = this.iTrue;
+    const fSlot = this.iFalse;
     for (let i = code.length - 1; i >= 0; i--) {
       const c = code[i];
-      const pos = at[i];
-      const t = pos + 1;
-      const f = fPos[i];
-      sum[pos] = sum[t] + sum[f];
+      const t = tSlot[i];
+      const f = fSlot[i];
+      sum[i] = sum[t] + sum[f];
       const p = c & POSITION;
       // Still hot here (or new here): the child whose mask lost the bit is where the
       // feature went cold. Branch-free, as the direction is random: a 0/1 factor.
-      const live = ((mask[pos] >>> p) | (c >>> 5)) & 1;
+      const live = ((mask[i] >>> p) | (c >>> 5)) & 1;
       const cold = (mask[t] >>> p) & 1 ? f : t;
       phi[c >>> 10] += live * sum[cold];
     }
