@@ -20,8 +20,8 @@
  *   −(1 − z_i)/z_i · C(H ∖ {i})                added to φ_i for each i ∈ H.
  *
  * A leaf's table holds C for its 2^d patterns (index = bit mask over path
- * positions; one float64 each: ~3,400 per ψ = 256 isolation tree, 2.7 MB for
- * 100 trees, built in a few tens of ms). What a row then does:
+ * positions; one float64 each: ~3,400 per ψ = 256 isolation tree, 2.6 MB for
+ * 100 trees, 3.8 MB with the node layout). What a row then does:
  *  - Down: a child's mask is its parent's with the split feature's bit set (a
  *    new feature, the child on the row's side), kept (a repeated feature, row's
  *    side) or cleared (the other side). Branch-free, over internal nodes only.

@@ -184,10 +184,11 @@ function checkRow(t: TreeEnsemble, x: ArrayLike<number>, out: Float64Array): voi
  * each node's `missingTracksTrue`, as in scoring.
  *
  * The first call on an ensemble builds its leaf-pattern tables (one float64 per
- * leaf and pattern of the leaf's path features: ~2.7 MB and a few tens of ms for
- * 100 isolation trees at ψ = 256; see `treeShapStats`), cached by object
- * identity with the fractions and buffers, so mutating its arrays after the
- * first call is not supported.
+ * leaf and pattern of the leaf's path features; for 100 isolation trees at
+ * ψ = 256, 3.8 MB with the node layout, 50–270 ms on a busy 2-core machine, the
+ * upper end with a cold JIT; see `treeShapStats`), cached by object identity
+ * with the fractions and buffers, so mutating its arrays after the first call is
+ * not supported.
  *
  * @param x one row in column order (at least `t.nFeatures` values)
  * @param out optional output buffer, overwritten
