@@ -44,6 +44,8 @@ import { NodeMode, type TreeEnsemble } from '#core/trees.ts';
 
 /** Distinct features a root path may hold for its pattern to fit an int32 mask. */
 export const MAX_PATH_FEATURES = 30;
+/** Input width whose feature ids still fit the int32 node code. */
+export const MAX_FEATURES = 2 ** 21;
 
 /** Limits on the per-leaf tables. */
 export interface LeafPatternOptions {
@@ -109,7 +111,8 @@ export class LeafPatternShap {
   readonly stats: LeafPatternStats;
 
   /**
-   * @param t a validated ensemble (links in range, acyclic, features in range) whose root paths hold ≤ MAX_PATH_FEATURES distinct features
+   * @param t a validated ensemble (links in range, acyclic, features in range) of at most MAX_FEATURES
+   *   features whose root paths hold ≤ MAX_PATH_FEATURES distinct features
    * @param frac each node's cover fraction relative to its sibling pair
    * @param scale multiplier of every tree's output (1/T for AVERAGE)
    */

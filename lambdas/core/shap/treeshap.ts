@@ -29,6 +29,7 @@ import {
   type LeafPatternOptions,
   LeafPatternShap,
   type LeafPatternStats,
+  MAX_FEATURES,
   MAX_PATH_FEATURES,
 } from './leaf-patterns.ts';
 import { Algorithm2 } from './treeshap-algorithm2.ts';
@@ -154,12 +155,13 @@ export function expectedValue(t: TreeEnsemble): number {
   return prepare(t).expected;
 }
 
+/** Whether `t` fits pattern masks and node codes (else Algorithm 2 explains it). */
+const patternsFit = (t: TreeEnsemble, p: Prepared): boolean =>
+  Math.min(p.maxDepth, t.nFeatures) <= MAX_PATH_FEATURES && t.nFeatures <= MAX_FEATURES;
+
 /** The pattern-table explainer of `t`, or null when its paths are too long for one (Algorithm 2 then). */
 function fastOf(t: TreeEnsemble, p: Prepared): LeafPatternShap | null {
-  if (p.fast === undefined) {
-    p.fast =
-      Math.min(p.maxDepth, t.nFeatures) <= MAX_PATH_FEATURES ? new LeafPatternShap(t, p.frac, p.scale) : null;
-  }
+  if (p.fast === undefined) p.fast = patternsFit(t, p) ? new LeafPatternShap(t, p.frac, p.scale) : null;
   return p.fast;
 }
 
@@ -246,8 +248,11 @@ export function createTreeShap(
   options: LeafPatternOptions,
 ): { readonly stats: LeafPatternStats; explain(x: ArrayLike<number>, out?: Float64Array): Float64Array } {
   const p = prepare(t);
-  if (Math.min(p.maxDepth, t.nFeatures) > MAX_PATH_FEATURES) {
-    throw new VigilError('InvalidModel', `paths may hold more than ${MAX_PATH_FEATURES} distinct features`);
+  if (!patternsFit(t, p)) {
+    throw new VigilError(
+      'InvalidModel',
+      `paths may hold more than ${MAX_PATH_FEATURES} distinct features (or the model reads more than ${MAX_FEATURES})`,
+    );
   }
   const fast = new LeafPatternShap(t, p.frac, p.scale, options);
   return {
