@@ -39,6 +39,9 @@ export interface Evaluation {
     readonly production: number | null;
     readonly target: number;
     readonly band: readonly [number, number];
+    /** 99 % Wilson score interval of the candidate's rate on this holdout. */
+    readonly interval: readonly [number, number];
+    /** Whether the interval meets the band: missed only when the holdout says so beyond its sampling error. */
     readonly withinBand: boolean;
   };
   /** KS two-sample test between the candidate's and production's holdout scores. */
@@ -63,11 +66,33 @@ export interface Evaluation {
   };
 }
 
+/** z of a two-sided 99 % interval (the normal quantile at 0.995). */
+const BAND_Z = 2.5758293035489004;
+
+/**
+ * Wilson score interval of `k` successes in `n` trials at normal quantile `z` (Wilson 1927):
+ * center (p̂ + z²/2n) / (1 + z²/n), half width z·√(p̂(1−p̂)/n + z²/4n²) / (1 + z²/n). Unlike the
+ * normal approximation it stays inside [0, 1] and is not empty at k = 0.
+ * @example wilsonInterval(2, 4, 2.5758293035489004) // [0.1051, 0.8949]
+ */
+export function wilsonInterval(k: number, n: number, z: number): [number, number] {
+  if (n <= 0) return [0, 1];
+  const p = k / n;
+  const z2 = z * z;
+  const denom = 1 + z2 / n;
+  const center = (p + z2 / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}
+
 /**
  * Evaluate (DESIGN.md §8): the candidate against production on the same holdout.
  *
  * - anomaly rate: share of holdout scores ≥ threshold; the band is
- *   [max(0, target − tolerance), target + tolerance].
+ *   [max(0, target − tolerance), target + tolerance], and the candidate is within it unless its
+ *   99 % Wilson interval on this holdout misses the band entirely: a few hundred holdout rows
+ *   estimate a 4 % rate to ±3 points, so a fixed cut on the point estimate failed good candidates
+ *   by chance.
  * - score shift: two-sample KS between the two models' holdout scores
  *   (`ks2samp`, SciPy's semantics).
  * - labelled: where ≥ `minLabelsPerClass` rows of each class are labelled,
@@ -82,20 +107,23 @@ export function evaluateCandidate(input: EvaluateInput): Evaluation {
   if (prod && prod.holdout.length !== n)
     throw new Error('candidate and production must score the same holdout');
   if (labels && labels.length !== n) throw new Error('labels must align with the holdout');
-  const rate = (s: ModelScores) => {
+  const flagged = (s: ModelScores) => {
     let k = 0;
     for (let i = 0; i < s.holdout.length; i++) if (s.holdout[i] >= s.threshold) k++;
-    return s.holdout.length > 0 ? k / s.holdout.length : Number.NaN;
+    return k;
   };
+  const rate = (s: ModelScores) => (s.holdout.length > 0 ? flagged(s) / s.holdout.length : Number.NaN);
   const { target, tolerance } = input.anomalyRate;
   const band: [number, number] = [Math.max(0, target - tolerance), target + tolerance];
   const candRate = rate(cand);
+  const interval = wilsonInterval(flagged(cand), n, BAND_Z);
   const anomalyRate = {
     candidate: candRate,
     production: prod ? rate(prod) : null,
     target,
     band,
-    withinBand: candRate >= band[0] && candRate <= band[1],
+    interval,
+    withinBand: n > 0 && interval[1] >= band[0] && interval[0] <= band[1],
   };
 
   let scoreShift: Evaluation['scoreShift'] = null;

@@ -13,13 +13,38 @@ describe('evaluateCandidate', () => {
       production: { threshold: 0.5, holdout: f64([0.1, 0.55, 0.7, 0.8]) },
       anomalyRate: band,
     });
-    expect(e.anomalyRate).toEqual({
+    // 2 of 4 is 0.5, outside [0.15, 0.35]; but 4 rows cannot tell 0.5 from 0.35: the 99 % Wilson
+    // interval of 2/4 is [0.1051, 0.8949] (by hand: center 0.5, half 2.5758·√(1/16 + 6.6349/64)/2.6587).
+    expect(e.anomalyRate).toMatchObject({
       candidate: 0.5,
       production: 0.75,
       target: 0.25,
       band: [0.15, 0.35],
-      withinBand: false,
+      withinBand: true,
     });
+    expect(e.anomalyRate.interval[0]).toBeCloseTo(0.10507, 4);
+    expect(e.anomalyRate.interval[1]).toBeCloseTo(0.89493, 4);
+  });
+
+  it('misses the band only when the holdout says so beyond its sampling error', () => {
+    // 2,000 rows at 0.5: interval ≈ 0.5 ± 0.0288, entirely above 0.35 → outside.
+    const many = Float64Array.from({ length: 2000 }, (_, i) => (i % 2 === 0 ? 0.9 : 0.1));
+    const out = evaluateCandidate({ candidate: { threshold: 0.5, holdout: many }, anomalyRate: band });
+    expect(out.anomalyRate.candidate).toBe(0.5);
+    expect(out.anomalyRate.withinBand).toBe(false);
+    expect(out.anomalyRate.interval[0]).toBeGreaterThan(0.35);
+    // 200 rows at 10 % against the defaults' [0, 5 %] band: 99 % interval ≈ [5.8 %, 16.8 %] → outside;
+    // at 7 %: ≈ [3.6 %, 13.2 %] → the holdout cannot rule 5 % out, so within (computed by hand).
+    const at = (k: number) =>
+      evaluateCandidate({
+        candidate: {
+          threshold: 0.5,
+          holdout: Float64Array.from({ length: 200 }, (_, i) => (i < k ? 0.9 : 0.1)),
+        },
+        anomalyRate: { target: 0.01, tolerance: 0.04 },
+      }).anomalyRate;
+    expect(at(20).withinBand).toBe(false);
+    expect(at(14).withinBand).toBe(true);
   });
 
   it('clamps the band at 0 and accepts a rate on its edge', () => {

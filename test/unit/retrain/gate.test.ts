@@ -5,7 +5,14 @@ import { describeGateFailures, gate } from '#core/retrain/gate.ts';
 const T = { aucTolerance: 0.02, minAuc: 0.7, requireAnomalyRateInBand: true };
 const evaluation = (candidate: number | null, production: number | null, rate = 0.02): Evaluation => ({
   holdoutRows: 100,
-  anomalyRate: { candidate: rate, production: 0.02, target: 0.01, band: [0, 0.05], withinBand: rate <= 0.05 },
+  anomalyRate: {
+    candidate: rate,
+    production: 0.02,
+    target: 0.01,
+    band: [0, 0.05],
+    interval: [rate, rate],
+    withinBand: rate <= 0.05,
+  },
   scoreShift: null,
   labelled: null,
   injected: null,
