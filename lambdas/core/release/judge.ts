@@ -1,39 +1,54 @@
 import jStat from 'jstat';
 import { ks2samp } from '#core/drift/ks.ts';
 import type { ReleaseSettings } from './policy.ts';
-import type { Breach, Judgement, ShadowComparison, VersionReadings } from './types.ts';
+import type { Breach, ExpectedDifference, Judgement, ShadowComparison, VersionReadings } from './types.ts';
 
-/** Result of {@link twoProportionTest}. */
-export interface TwoProportion {
+/** Result of {@link rateRatioTest}. */
+export interface RateRatio {
   readonly blue: number;
   readonly green: number;
-  /** green rate / blue rate; Infinity when blue is 0 and green is not, 1 when both are 0. */
+  /** Observed green rate / blue rate; Infinity when blue is 0 and green is not, 1 when both are 0. */
   readonly ratio: number;
+  /** The ratio H0 says green's rate has to blue's (1 = the same rate). */
+  readonly expectedRatio: number;
   readonly z: number;
-  /** Two-sided p-value of H0: equal rates. */
+  /** Two-sided p-value of H0: green rate / blue rate = `expectedRatio`. */
   readonly pValue: number;
 }
 
 /**
- * Two-sided two-proportion z-test with the pooled variance (the textbook score test, as
- * statsmodels' `proportions_ztest`): z = (p_g − p_b) / √(p(1−p)(1/n_g + 1/n_b)), p = 2·(1 − Φ(|z|)).
- * Both rates 0 or 1 (no variance) give z = 0, p = 1.
+ * The log rate-ratio (Katz) test of H0: p_g / p_b = r, two-sided:
+ * z = (ln(p̂_g / p̂_b) − ln r) / √((1 − p̂_g)/(n_g·p̂_g) + (1 − p̂_b)/(n_b·p̂_b)), p = 2·(1 − Φ(|z|)).
+ * With r = 1 it tests equal rates (as the two-proportion test did, on the log scale, which is what
+ * lets a known ratio r ≠ 1 be the null).
+ *
+ * Zero guard: when either side has no hits the log is undefined, so both sides get the
+ * Haldane–Anscombe correction (½ added to each hit count, 1 to each row count) for z; the
+ * reported `ratio` stays the raw one. No variance at all (both sides flag every row) gives z = 0, p = 1.
+ * @throws RangeError without rows on both sides, or with a non-positive `expectedRatio`
  */
-export function twoProportionTest(
+export function rateRatioTest(
   blueHits: number,
   blueN: number,
   greenHits: number,
   greenN: number,
-): TwoProportion {
-  if (blueN <= 0 || greenN <= 0) throw new RangeError('twoProportionTest needs rows on both sides');
+  expectedRatio = 1,
+): RateRatio {
+  if (blueN <= 0 || greenN <= 0) throw new RangeError('rateRatioTest needs rows on both sides');
+  if (!(expectedRatio > 0 && Number.isFinite(expectedRatio))) {
+    throw new RangeError('rateRatioTest needs a positive, finite expected ratio');
+  }
   const pb = blueHits / blueN;
   const pg = greenHits / greenN;
-  const pooled = (blueHits + greenHits) / (blueN + greenN);
-  const se = Math.sqrt(pooled * (1 - pooled) * (1 / blueN + 1 / greenN));
-  const z = se > 0 ? (pg - pb) / se : 0;
-  const pValue = se > 0 ? 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1)) : 1;
   const ratio = pb > 0 ? pg / pb : pg > 0 ? Number.POSITIVE_INFINITY : 1;
-  return { blue: pb, green: pg, ratio, z, pValue: Math.min(1, pValue) };
+  const guard = blueHits === 0 || greenHits === 0 ? 0.5 : 0;
+  const [xb, nb, xg, ng] = [blueHits + guard, blueN + 2 * guard, greenHits + guard, greenN + 2 * guard];
+  // (1 − p̂)/(n·p̂) = 1/x − 1/n.
+  const variance = 1 / xb - 1 / nb + 1 / xg - 1 / ng;
+  const se = Math.sqrt(Math.max(0, variance));
+  const z = se > 0 ? (Math.log(xg / ng / (xb / nb)) - Math.log(expectedRatio)) / se : 0;
+  const pValue = se > 0 ? 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1)) : 1;
+  return { blue: pb, green: pg, ratio, expectedRatio, z, pValue: Math.min(1, pValue) };
 }
 
 /** Average ranks (1-based; ties share the mean of their positions). */
@@ -116,6 +131,11 @@ export interface JudgeInput {
   readonly lastStep: boolean;
   /** Pauses in a row before this judgement. */
   readonly pausesSoFar: number;
+  /**
+   * How green is expected to differ from blue (the release record's `expected`, from the
+   * candidate's evaluation); absent = no difference expected (ratio 1, D 0).
+   */
+  readonly expected?: Pick<ExpectedDifference, 'anomalyRateRatio' | 'scoreKsD'>;
 }
 
 /** The decision and every number it rests on (the `Judgement` minus where/when). */
@@ -143,9 +163,15 @@ const rateBreach = (
  *    `maxPauses` pauses in a row → `rollback` with signal `paused-too-long`.
  * 2. Any breach → `rollback`: green's errors, genuine 500s, capture errors (rates, with a
  *    minimum count), p99 (absolute, or relative to blue with a minimum delta), anomaly rate vs
- *    blue (significant *and* beyond the ratio), KS of the score distributions (significant
- *    *and* beyond `maxD`), and in the shadow phase disagreement, rank correlation, anomaly-rate
- *    ratio and added p99.
+ *    blue (the log rate-ratio test against the expected ratio r significant *and* the observed
+ *    ratio / r outside [1/maxRatio, maxRatio]), KS of the score distributions (significant *and*
+ *    D beyond the expected D + `maxD`), and in the shadow phase disagreement, rank correlation,
+ *    anomaly-rate ratio / r and added p99.
+ *
+ * The expected difference is what the retraining's Evaluate measured between this candidate and
+ * production on recent traffic: a retrained candidate is *meant* to flag shifted traffic less
+ * than the model it replaces, so the judgement asks whether green differs from blue by more than
+ * that, not whether it differs at all. Without one (r = 1, D = 0) it is a plain regression check.
  * 3. Otherwise `promote` after the last step, else `continue`.
  */
 export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
@@ -155,6 +181,8 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
   const { blue, green } = input;
   let anomalyRate: Verdict['anomalyRate'];
   let scoreKs: Verdict['scoreKs'];
+  const expectedRatio = input.expected?.anomalyRateRatio ?? 1;
+  const expectedD = input.expected?.scoreKsD ?? 0;
 
   const dependency = (blue?.dependencyErrors ?? 0) + (green?.dependencyErrors ?? 0);
   if (dependency >= j.pauseOnDependencyErrors) {
@@ -210,15 +238,22 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
     if (c) breaches.push(c);
 
     if (blue && blue.rowsScored > 0 && green.rowsScored >= j.anomalyRate.minRows) {
-      anomalyRate = twoProportionTest(blue.anomalies, blue.rowsScored, green.anomalies, green.rowsScored);
+      anomalyRate = rateRatioTest(
+        blue.anomalies,
+        blue.rowsScored,
+        green.anomalies,
+        green.rowsScored,
+        expectedRatio,
+      );
       const { ratio, pValue } = anomalyRate;
-      const beyond = ratio > j.anomalyRate.maxRatio || ratio < 1 / j.anomalyRate.maxRatio;
+      const relative = ratio / expectedRatio;
+      const beyond = relative > j.anomalyRate.maxRatio || relative < 1 / j.anomalyRate.maxRatio;
       if (pValue < j.anomalyRate.alpha && beyond) {
         breaches.push({
           signal: 'anomaly-rate',
-          value: ratio,
+          value: relative,
           limit: j.anomalyRate.maxRatio,
-          detail: `green ${fmt(anomalyRate.green)} vs blue ${fmt(anomalyRate.blue)}, p=${pValue.toExponential(2)}`,
+          detail: `green ${fmt(anomalyRate.green)} vs blue ${fmt(anomalyRate.blue)}: ratio ${fmt(ratio)}, expected ${fmt(expectedRatio)}, p=${pValue.toExponential(2)}`,
         });
       }
     } else {
@@ -229,13 +264,21 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
   const sc = input.scores;
   if (sc && sc.blue.length >= j.scoreKs.minSamples && sc.green.length >= j.scoreKs.minSamples) {
     const r = ks2samp(Float64Array.from(sc.blue).sort(), Float64Array.from(sc.green).sort(), 'auto');
-    scoreKs = { d: r.statistic, pValue: r.pvalue, nBlue: sc.blue.length, nGreen: sc.green.length };
-    if (r.statistic > j.scoreKs.maxD && r.pvalue < j.scoreKs.alpha) {
+    const limitD = expectedD + j.scoreKs.maxD;
+    scoreKs = {
+      d: r.statistic,
+      pValue: r.pvalue,
+      nBlue: sc.blue.length,
+      nGreen: sc.green.length,
+      expectedD,
+      limitD,
+    };
+    if (r.statistic > limitD && r.pvalue < j.scoreKs.alpha) {
       breaches.push({
         signal: 'score-ks',
         value: r.statistic,
-        limit: j.scoreKs.maxD,
-        detail: `p=${r.pvalue.toExponential(2)}, n=${sc.blue.length}/${sc.green.length}`,
+        limit: limitD,
+        detail: `expected D ${fmt(expectedD)} + maxD ${j.scoreKs.maxD}; p=${r.pvalue.toExponential(2)}, n=${sc.blue.length}/${sc.green.length}`,
       });
     }
   } else if (green) {
@@ -259,8 +302,14 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
         });
       }
       const max = j.anomalyRate.maxRatio;
-      if (sh.anomalyRateRatio > max || sh.anomalyRateRatio < 1 / max) {
-        breaches.push({ signal: 'shadow-anomaly-rate', value: sh.anomalyRateRatio, limit: max });
+      const relative = sh.anomalyRateRatio / expectedRatio;
+      if (relative > max || relative < 1 / max) {
+        breaches.push({
+          signal: 'shadow-anomaly-rate',
+          value: relative,
+          limit: max,
+          detail: `ratio ${fmt(sh.anomalyRateRatio)}, expected ${fmt(expectedRatio)}`,
+        });
       }
     } else {
       notJudged.push(`shadow: ${sh.rows} rows < ${s.minRows}`);

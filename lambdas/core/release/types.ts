@@ -87,24 +87,54 @@ export interface Judgement {
   readonly window: { readonly from: string; readonly to: string };
   readonly blue?: VersionReadings;
   readonly green?: VersionReadings;
-  /** Two-proportion test of green's anomaly rate against blue's. */
+  /**
+   * Log rate-ratio test of green's anomaly rate against blue's, with H0 ratio = `expectedRatio`
+   * (the release's `expected.anomalyRateRatio`). `expectedRatio` is absent on judgements
+   * recorded before releases had an expected difference (they tested ratio 1).
+   */
   readonly anomalyRate?: {
     readonly blue: number;
     readonly green: number;
+    /** Observed green rate / blue rate. */
     readonly ratio: number;
+    readonly expectedRatio?: number;
     readonly z: number;
     readonly pValue: number;
   };
-  /** KS distance between green's and blue's score distributions (captures split by model version). */
+  /**
+   * KS distance between green's and blue's score distributions (captures split by model version);
+   * a breach needs D > `limitD` = `expectedD` (the release's `expected.scoreKsD`) + `maxD`.
+   */
   readonly scoreKs?: {
     readonly d: number;
     readonly pValue: number;
     readonly nBlue: number;
     readonly nGreen: number;
+    readonly expectedD?: number;
+    readonly limitD?: number;
   };
   readonly shadow?: ShadowComparison;
   readonly decision: 'continue' | 'promote' | 'rollback' | 'pause';
   readonly breaches: readonly Breach[];
+}
+
+/**
+ * How the candidate is expected to differ from production, fixed when the release starts:
+ * what the retraining's Evaluate measured between the two on recent traffic (the candidate
+ * version's `eval.*` metrics). The judgement tests green against blue relative to it.
+ */
+export interface ExpectedDifference {
+  /** Candidate anomaly rate / production's on the evaluation's holdout; 1 = the same rate. */
+  readonly anomalyRateRatio: number;
+  /** KS D between the two models' holdout scores; 0 = the same distribution. */
+  readonly scoreKsD: number;
+  /**
+   * `evaluation`: from the candidate's recorded evaluation against this release's baseline;
+   * `none`: no usable evaluation (released by hand, first model, another parent), ratio 1, D 0.
+   */
+  readonly source: 'evaluation' | 'none';
+  /** The numbers it rests on, or why there is none. */
+  readonly detail: string;
 }
 
 /** One release of a model, as recorded in the registry (one non-terminal release per model). */
@@ -129,6 +159,11 @@ export interface ReleaseRecord {
   readonly executionArn?: string;
   /** `retraining:<execution arn>` or `api:<caller>`. */
   readonly startedBy: string;
+  /**
+   * The difference the judgement expects between green and blue; absent on releases recorded
+   * before it existed (judged as `source: 'none'`).
+   */
+  readonly expected?: ExpectedDifference;
   /** Shadow phase bounds, when the policy has one. */
   readonly shadow?: { readonly rows?: number; readonly minutes?: number };
   readonly judgements: readonly Judgement[];

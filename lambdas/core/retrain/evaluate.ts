@@ -185,18 +185,29 @@ export function labelledMetrics(
 }
 
 /**
+ * Names of the registry metrics {@link evaluationMetrics} writes that other steps read back
+ * (the release's expected difference, `#core/release/expected.ts`).
+ */
+export const EVAL_METRIC = {
+  holdoutRows: 'eval.holdoutRows',
+  anomalyRate: 'eval.anomalyRate',
+  productionAnomalyRate: 'eval.production.anomalyRate',
+  scoreKs: 'eval.scoreKs',
+} as const;
+
+/**
  * The evaluation as flat numbers for the candidate's registry `metrics`
  * (a `Record<string, number>`): only finite values are kept.
  */
 export function evaluationMetrics(e: Evaluation): Record<string, number> {
   const out: Record<string, number> = {
-    'eval.holdoutRows': e.holdoutRows,
-    'eval.anomalyRate': e.anomalyRate.candidate,
+    [EVAL_METRIC.holdoutRows]: e.holdoutRows,
+    [EVAL_METRIC.anomalyRate]: e.anomalyRate.candidate,
     'eval.anomalyRateTarget': e.anomalyRate.target,
   };
-  if (e.anomalyRate.production !== null) out['eval.production.anomalyRate'] = e.anomalyRate.production;
+  if (e.anomalyRate.production !== null) out[EVAL_METRIC.productionAnomalyRate] = e.anomalyRate.production;
   if (e.scoreShift) {
-    out['eval.scoreKs'] = e.scoreShift.ks;
+    out[EVAL_METRIC.scoreKs] = e.scoreShift.ks;
     out['eval.scoreKsPvalue'] = e.scoreShift.pvalue;
   }
   if (e.labelled) {

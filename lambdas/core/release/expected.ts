@@ -1,0 +1,57 @@
+import type { ModelVersion } from '#core/registry/types.ts';
+import { EVAL_METRIC } from '#core/retrain/evaluate.ts';
+import type { ExpectedDifference } from './types.ts';
+
+/** No difference expected: the judgement is a plain regression check (ratio 1, D 0). */
+const none = (detail: string): ExpectedDifference => ({
+  anomalyRateRatio: 1,
+  scoreKsD: 0,
+  source: 'none',
+  detail,
+});
+
+/**
+ * The difference a release of `candidate` against production `baselineVersion` should expect
+ * (pure): what the retraining's Evaluate recorded in the candidate's metrics, on recent traffic
+ * the candidate did not train on.
+ *
+ * - ratio r = candidate anomalies / production anomalies on the holdout (same rows, so the
+ *   rates' ratio is the counts' ratio). A zero count on either side would make r 0 or ∞, so
+ *   then both counts get ½ added (add-half smoothing, the same guard as the judgement's test):
+ *   0 vs 30 anomalies gives r = 0.5/30.5, a candidate the canary may still see flag a few rows.
+ * - D = the KS statistic between the two models' holdout scores.
+ *
+ * The evaluation only describes *this* baseline when production is still the version it was
+ * evaluated against (the candidate's `lineage.parentVersion`); otherwise, and for a version
+ * without an evaluation (registered by hand), nothing is expected (`source: 'none'`).
+ */
+export function expectedDifference(
+  candidate: Pick<ModelVersion, 'metrics' | 'lineage'>,
+  baselineVersion: number,
+): ExpectedDifference {
+  const m = candidate.metrics;
+  const rows = m[EVAL_METRIC.holdoutRows];
+  const cand = m[EVAL_METRIC.anomalyRate];
+  const prod = m[EVAL_METRIC.productionAnomalyRate];
+  if (rows === undefined || cand === undefined || prod === undefined || !(rows > 0)) {
+    return none('no evaluation against production recorded on the candidate');
+  }
+  const parent = candidate.lineage.parentVersion;
+  if (parent !== baselineVersion) {
+    return none(
+      `evaluated against version ${parent ?? '(none)'}, production is ${baselineVersion}: evaluation not used`,
+    );
+  }
+  const kc = Math.round(cand * rows);
+  const kp = Math.round(prod * rows);
+  const guard = kc === 0 || kp === 0 ? 0.5 : 0;
+  const ratio = (kc + guard) / (kp + guard);
+  const d = m[EVAL_METRIC.scoreKs];
+  const scoreKsD = d !== undefined && d >= 0 && d <= 1 ? d : 0;
+  return {
+    anomalyRateRatio: ratio,
+    scoreKsD,
+    source: 'evaluation',
+    detail: `evaluation on ${rows} holdout rows: candidate flagged ${kc}, production ${kp}${guard ? ' (½ added to each)' : ''}; score KS D ${scoreKsD.toFixed(4)}${d === undefined ? ' (not recorded)' : ''}`,
+  };
+}
