@@ -1,9 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '#contracts';
 import { toCsv } from '#core/csv.ts';
+import { judge } from '#core/release/judge.ts';
+import { parseReleaseSettings } from '#core/release/policy.ts';
 import { modelsCli } from '../../bin/commands/models-cli.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
 import { defaultManifest, referenceRows } from '../integration/drift-handlers/helpers.ts';
@@ -65,7 +68,7 @@ describe('retraining on the local twin', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('drift starts a retraining whose Release step promotes the candidate: production serves it', async () => {
+  it('drift starts a retraining whose Release step promotes the candidate while shifted traffic flows: production serves it', async () => {
     // 1,500 rows: a holdout of 300 keeps the candidate's anomaly rate (target 5 %) well inside
     // the gate's ±4 % band whatever seed the execution name gives.
     const rows = referenceRows(1500, 21, 1.5);
@@ -80,7 +83,31 @@ describe('retraining on the local twin', () => {
     const [[summary]] = (await twin.evaluateDrift()) as Json[][];
     expect(summary).toMatchObject({ model: 'default', drift: true, published: true });
     const runner = await twin.retraining.runner();
-    await runner.whenIdle();
+    // Shifted traffic keeps arriving through the canary, as it would in production: blue (the old
+    // model) flags much of it, the retrained green about its target rate. Requests of 50 rows,
+    // paced, from the moment the release machine starts until the loop is idle; the 5 s bake
+    // then sees enough green rows (≥ 100) and captured scores (≥ 50) to judge anomaly rate and KS.
+    const canaryRows = referenceRows(1450, 22, 1.5);
+    let flowing = true;
+    let canaryRequests = 0;
+    const traffic = (async () => {
+      while (flowing) {
+        await sleep(25);
+        if (runner.list('release').length === 0) continue;
+        const at = (canaryRequests * 50) % 1400;
+        const res = await fetch(`${twin.url}/v1/models/default/score`, {
+          method: 'POST',
+          headers: headers(twin.scoreApiKey),
+          body: JSON.stringify({ rows: canaryRows.slice(at, at + 50) }),
+        });
+        expect(res.status).toBe(200);
+        canaryRequests++;
+      }
+    })();
+    await runner.whenIdle().finally(() => {
+      flowing = false;
+    });
+    await traffic;
     const [execution] = runner.list('retraining');
     expect(execution.input).toMatchObject({
       model: 'default',
@@ -111,6 +138,30 @@ describe('retraining on the local twin', () => {
       state: 'Promoted',
     });
     expect(release.input).toMatchObject({ model: 'default', version: 2 });
+
+    // The release expected the difference Evaluate measured, and the canary saw it on live
+    // traffic: green flags far less than blue, beyond the plain check's [1/1.5, 1.5], yet it
+    // promoted because that is the evaluated ratio.
+    expect(canaryRequests).toBeGreaterThan(0);
+    const [record] = (await get('/v1/models/default/releases')).releases as Json[];
+    expect(record).toMatchObject({ candidateVersion: 2, baselineVersion: 1, phase: 'promoted' });
+    expect(record.expected.source).toBe('evaluation');
+    expect(record.expected.anomalyRateRatio).toBeLessThan(1 / 1.5);
+    const canary = (record.judgements as Json[]).filter((j) => j.phase === 'traffic');
+    expect(canary).toHaveLength(1);
+    const [judged] = canary;
+    expect(judged).toMatchObject({ decision: 'promote', breaches: [] });
+    expect(judged.green.rowsScored).toBeGreaterThanOrEqual(100);
+    expect(judged.anomalyRate.expectedRatio).toBe(record.expected.anomalyRateRatio);
+    expect(judged.anomalyRate.expectedLogVariance).toBe(record.expected.anomalyRateLogVariance);
+    expect(judged.anomalyRate.ratio).toBeLessThan(1 / 1.5);
+    expect(judged.scoreKs.expectedD).toBe(record.expected.scoreKsD);
+    // The same readings judged as a plain regression check (no expected difference) roll back.
+    const plain = judge(
+      { blue: judged.blue, green: judged.green, lastStep: true, pausesSoFar: 0 },
+      parseReleaseSettings({}),
+    );
+    expect(plain.breaches.map((b) => b.signal)).toContain('anomaly-rate');
 
     const versions = (await get('/v1/models/default/versions')).versions as Json[];
     const v2 = versions.find((v) => v.version === 2);

@@ -5,6 +5,7 @@ import type { ExpectedDifference } from './types.ts';
 /** No difference expected: the judgement is a plain regression check (ratio 1, D 0). */
 const none = (detail: string): ExpectedDifference => ({
   anomalyRateRatio: 1,
+  anomalyRateLogVariance: 0,
   scoreKsD: 0,
   source: 'none',
   detail,
@@ -19,6 +20,8 @@ const none = (detail: string): ExpectedDifference => ({
  *   rates' ratio is the counts' ratio). A zero count on either side would make r 0 or ∞, so
  *   then both counts get ½ added (add-half smoothing, the same guard as the judgement's test):
  *   0 vs 30 anomalies gives r = 0.5/30.5, a candidate the canary may still see flag a few rows.
+ *   Its uncertainty (the holdout is a few hundred rows) is the variance of ln r the Katz way,
+ *   1/k_c − 1/n + 1/k_p − 1/n on the (guarded) counts, which the judgement's test adds to its own.
  * - D = the KS statistic between the two models' holdout scores.
  *
  * The evaluation only describes *this* baseline when production is still the version it was
@@ -46,10 +49,13 @@ export function expectedDifference(
   const kp = Math.round(prod * rows);
   const guard = kc === 0 || kp === 0 ? 0.5 : 0;
   const ratio = (kc + guard) / (kp + guard);
+  const [xc, xp, nn] = [kc + guard, kp + guard, rows + 2 * guard];
+  const variance = kc === 0 && kp === 0 ? 0 : Math.max(0, 1 / xc - 1 / nn + 1 / xp - 1 / nn);
   const d = m[EVAL_METRIC.scoreKs];
   const scoreKsD = d !== undefined && d >= 0 && d <= 1 ? d : 0;
   return {
     anomalyRateRatio: ratio,
+    anomalyRateLogVariance: variance,
     scoreKsD,
     source: 'evaluation',
     detail: `evaluation on ${rows} holdout rows: candidate flagged ${kc}, production ${kp}${guard ? ' (½ added to each)' : ''}; score KS D ${scoreKsD.toFixed(4)}${d === undefined ? ' (not recorded)' : ''}`,

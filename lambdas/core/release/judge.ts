@@ -11,6 +11,8 @@ export interface RateRatio {
   readonly ratio: number;
   /** The ratio H0 says green's rate has to blue's (1 = the same rate). */
   readonly expectedRatio: number;
+  /** Variance of ln(`expectedRatio`) added to the test's (0 = the ratio is known exactly). */
+  readonly expectedLogVariance: number;
   readonly z: number;
   /** Two-sided p-value of H0: green rate / blue rate = `expectedRatio`. */
   readonly pValue: number;
@@ -20,7 +22,11 @@ export interface RateRatio {
  * The log rate-ratio (Katz) test of H0: p_g / p_b = r, two-sided:
  * z = (ln(p̂_g / p̂_b) − ln r) / √((1 − p̂_g)/(n_g·p̂_g) + (1 − p̂_b)/(n_b·p̂_b)), p = 2·(1 − Φ(|z|)).
  * With r = 1 it tests equal rates (as the two-proportion test did, on the log scale, which is what
- * lets a known ratio r ≠ 1 be the null).
+ * lets a ratio r ≠ 1 be the null).
+ *
+ * An r that was itself estimated (the candidate's evaluation, on a few hundred holdout rows) is
+ * uncertain too: its variance `expectedLogVariance` of ln r is added under the root, so the noise
+ * of a small evaluation cannot roll a good candidate back. 0 (the default) treats r as exact.
  *
  * Zero guard: when either side has no hits the log is undefined, so both sides get the
  * Haldane–Anscombe correction (½ added to each hit count, 1 to each row count) for z; the
@@ -33,10 +39,14 @@ export function rateRatioTest(
   greenHits: number,
   greenN: number,
   expectedRatio = 1,
+  expectedLogVariance = 0,
 ): RateRatio {
   if (blueN <= 0 || greenN <= 0) throw new RangeError('rateRatioTest needs rows on both sides');
   if (!(expectedRatio > 0 && Number.isFinite(expectedRatio))) {
     throw new RangeError('rateRatioTest needs a positive, finite expected ratio');
+  }
+  if (!(expectedLogVariance >= 0 && Number.isFinite(expectedLogVariance))) {
+    throw new RangeError('rateRatioTest needs a finite, non-negative variance of the expected ratio');
   }
   const pb = blueHits / blueN;
   const pg = greenHits / greenN;
@@ -44,11 +54,11 @@ export function rateRatioTest(
   const guard = blueHits === 0 || greenHits === 0 ? 0.5 : 0;
   const [xb, nb, xg, ng] = [blueHits + guard, blueN + 2 * guard, greenHits + guard, greenN + 2 * guard];
   // (1 − p̂)/(n·p̂) = 1/x − 1/n.
-  const variance = 1 / xb - 1 / nb + 1 / xg - 1 / ng;
+  const variance = 1 / xb - 1 / nb + 1 / xg - 1 / ng + expectedLogVariance;
   const se = Math.sqrt(Math.max(0, variance));
   const z = se > 0 ? (Math.log(xg / ng / (xb / nb)) - Math.log(expectedRatio)) / se : 0;
   const pValue = se > 0 ? 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1)) : 1;
-  return { blue: pb, green: pg, ratio, expectedRatio, z, pValue: Math.min(1, pValue) };
+  return { blue: pb, green: pg, ratio, expectedRatio, expectedLogVariance, z, pValue: Math.min(1, pValue) };
 }
 
 /** Average ranks (1-based; ties share the mean of their positions). */
@@ -135,7 +145,8 @@ export interface JudgeInput {
    * How green is expected to differ from blue (the release record's `expected`, from the
    * candidate's evaluation); absent = no difference expected (ratio 1, D 0).
    */
-  readonly expected?: Pick<ExpectedDifference, 'anomalyRateRatio' | 'scoreKsD'>;
+  readonly expected?: Pick<ExpectedDifference, 'anomalyRateRatio' | 'scoreKsD'> &
+    Partial<Pick<ExpectedDifference, 'anomalyRateLogVariance'>>;
 }
 
 /** The decision and every number it rests on (the `Judgement` minus where/when). */
@@ -183,6 +194,7 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
   let scoreKs: Verdict['scoreKs'];
   const expectedRatio = input.expected?.anomalyRateRatio ?? 1;
   const expectedD = input.expected?.scoreKsD ?? 0;
+  const expectedLogVariance = input.expected?.anomalyRateLogVariance ?? 0;
 
   const dependency = (blue?.dependencyErrors ?? 0) + (green?.dependencyErrors ?? 0);
   if (dependency >= j.pauseOnDependencyErrors) {
@@ -244,6 +256,7 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
         green.anomalies,
         green.rowsScored,
         expectedRatio,
+        expectedLogVariance,
       );
       const { ratio, pValue } = anomalyRate;
       const relative = ratio / expectedRatio;

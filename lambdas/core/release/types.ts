@@ -98,6 +98,8 @@ export interface Judgement {
     /** Observed green rate / blue rate. */
     readonly ratio: number;
     readonly expectedRatio?: number;
+    /** Variance of ln(expectedRatio) the test allowed for (the evaluation's own noise). */
+    readonly expectedLogVariance?: number;
     readonly z: number;
     readonly pValue: number;
   };
@@ -126,6 +128,12 @@ export interface Judgement {
 export interface ExpectedDifference {
   /** Candidate anomaly rate / production's on the evaluation's holdout; 1 = the same rate. */
   readonly anomalyRateRatio: number;
+  /**
+   * Variance of ln(`anomalyRateRatio`) from the evaluation's counts (1/k_c − 1/n + 1/k_p − 1/n,
+   * as if the two were independent: the models flag the same rows together, so the true variance
+   * is smaller and this errs towards keeping the candidate); the judgement's test adds it. 0 = none.
+   */
+  readonly anomalyRateLogVariance: number;
   /** KS D between the two models' holdout scores; 0 = the same distribution. */
   readonly scoreKsD: number;
   /**

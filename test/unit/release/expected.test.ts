@@ -23,6 +23,8 @@ describe('expectedDifference', () => {
     const e = expectedDifference(version(metricsOf(300, 0.05, 0.4, 0.42), 1), 1);
     expect(e).toMatchObject({ source: 'evaluation', scoreKsD: 0.42 });
     expect(e.anomalyRateRatio).toBeCloseTo(0.125, 12);
+    // Var ln r = 1/15 − 1/300 + 1/120 − 1/300.
+    expect(e.anomalyRateLogVariance).toBeCloseTo(0.06833333333333334, 12);
     expect(e.detail).toContain('candidate flagged 15, production 120');
   });
 
@@ -35,7 +37,10 @@ describe('expectedDifference', () => {
       12,
     );
     // Neither flagged anything: no difference.
-    expect(expectedDifference(version(metricsOf(300, 0, 0), 1), 1).anomalyRateRatio).toBe(1);
+    expect(expectedDifference(version(metricsOf(300, 0, 0), 1), 1)).toMatchObject({
+      anomalyRateRatio: 1,
+      anomalyRateLogVariance: 0,
+    });
   });
 
   it.each<[string, Record<string, number>, number | undefined, number]>([
@@ -46,6 +51,7 @@ describe('expectedDifference', () => {
     expect(expectedDifference(version(metrics, parent), baseline)).toMatchObject({
       source: 'none',
       anomalyRateRatio: 1,
+      anomalyRateLogVariance: 0,
       scoreKsD: 0,
     });
   });

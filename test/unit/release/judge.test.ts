@@ -53,6 +53,29 @@ describe('rateRatioTest (log rate ratio, Katz)', () => {
     expect(rateRatioTest(450, 1000, 45, 1000).pValue).toBeLessThan(1e-40);
   });
 
+  // The evaluated ratio's own variance joins the test's under the root (same closed form + v).
+  it.each([
+    [400, 9000, 10, 1000, 0.1, 0.05, 2.084186038316836, 0.03714324822732118],
+    // A canary seen on the twin: blue 2639/4600, green 24/350, evaluated 12 vs 171 of 300 rows
+    // (v = 1/12 − 1/300 + 1/171 − 1/300): significant at 0.007 if r were exact, not with v.
+    [2639, 4600, 24, 350, 12 / 171, 0, 2.6975907879197423, 0.006984323708946877],
+    [
+      2639,
+      4600,
+      24,
+      350,
+      12 / 171,
+      1 / 12 - 1 / 300 + 1 / 171 - 1 / 300,
+      1.527863830107207,
+      0.12654635023491853,
+    ],
+  ])('blue %i/%i vs green %i/%i, H0 ratio %f ± variance %f: z %f, p %f', (bh, bn, gh, gn, r, v, z, p) => {
+    const t = rateRatioTest(bh, bn, gh, gn, r, v);
+    expect(t.z).toBeCloseTo(z, 9);
+    expect(t.pValue).toBeCloseTo(p, 9);
+    expect(t.expectedLogVariance).toBe(v);
+  });
+
   it('is symmetric: swapping the sides and inverting r negates z and keeps p', () => {
     fc.assert(
       fc.property(
@@ -80,6 +103,7 @@ describe('rateRatioTest (log rate ratio, Katz)', () => {
     expect(rateRatioTest(0, 100, 0, 100)).toMatchObject({ ratio: 1, z: 0 });
     expect(rateRatioTest(0, 100, 5, 100).ratio).toBe(Number.POSITIVE_INFINITY);
     expect(() => rateRatioTest(1, 100, 1, 100, 0)).toThrow(RangeError);
+    expect(() => rateRatioTest(1, 100, 1, 100, 1, -1)).toThrow(RangeError);
     expect(() => rateRatioTest(1, 0, 1, 100)).toThrow(RangeError);
   });
 });
