@@ -15,14 +15,15 @@ import { defaultManifest, referenceRows } from '../integration/drift-handlers/he
 type Json = any;
 
 /**
- * A fast release for the twin's Release step: the 15-minute canary bakes 5 s (timeScale 0.005)
- * and promotion waits 1 s for alias caches (the score path's cache is 1 s too).
+ * A fast release for the twin's Release step, with the shadow phase on as in staging and prod:
+ * the 10-minute shadow phase takes 3 s and the 15-minute canary bakes 5 s (timeScale 0.005);
+ * promotion waits 1 s for alias caches (the score path's cache is 1 s too).
  */
 const FAST_RELEASE = {
   [ENV.RELEASE_CONFIG]: JSON.stringify({
     timeScale: 0.005,
     aliasCacheSeconds: 1,
-    shadow: { enabled: false },
+    shadow: { enabled: true, minutes: 10 },
   }),
   [ENV.ALIAS_CACHE_SECONDS]: '1',
 };
@@ -85,8 +86,9 @@ describe('retraining on the local twin', () => {
     const runner = await twin.retraining.runner();
     // Shifted traffic keeps arriving through the canary, as it would in production: blue (the old
     // model) flags much of it, the retrained green about its target rate. Requests of 50 rows,
-    // paced, from the moment the release machine starts until the loop is idle; the 5 s bake
-    // then sees enough green rows (≥ 100) and captured scores (≥ 50) to judge anomaly rate and KS.
+    // paced, from the moment the release machine starts until the loop is idle: the 3 s shadow
+    // phase pairs ≥ 200 rows, and the 5 s bake sees enough green rows (≥ 100) and captured
+    // scores (≥ 50) to judge anomaly rate and KS.
     const canaryRows = referenceRows(1450, 22, 1.5);
     let flowing = true;
     let canaryRequests = 0;
@@ -147,6 +149,13 @@ describe('retraining on the local twin', () => {
     expect(record).toMatchObject({ candidateVersion: 2, baselineVersion: 1, phase: 'promoted' });
     expect(record.expected.source).toBe('evaluation');
     expect(record.expected.anomalyRateRatio).toBeLessThan(1 / 1.5);
+    // The shadow phase: verdicts differ on far more rows than the plain 5 %, as evaluated.
+    const shadowed = (record.judgements as Json[]).filter((j) => j.phase === 'shadow');
+    expect(shadowed).toHaveLength(1);
+    expect(shadowed[0]).toMatchObject({ decision: 'continue', breaches: [] });
+    expect(shadowed[0].shadow.rows).toBeGreaterThanOrEqual(200);
+    expect(shadowed[0].shadow.disagreement).toBeGreaterThan(0.05);
+    expect(record.expected.disagreement).toBeGreaterThan(0.05);
     const canary = (record.judgements as Json[]).filter((j) => j.phase === 'traffic');
     expect(canary).toHaveLength(1);
     const [judged] = canary;
@@ -162,6 +171,11 @@ describe('retraining on the local twin', () => {
       parseReleaseSettings({}),
     );
     expect(plain.breaches.map((b) => b.signal)).toContain('anomaly-rate');
+    const plainShadow = judge(
+      { shadow: shadowed[0].shadow, lastStep: false, pausesSoFar: 0 },
+      parseReleaseSettings({}),
+    );
+    expect(plainShadow.breaches.map((b) => b.signal)).toContain('shadow-disagreement');
 
     const versions = (await get('/v1/models/default/versions')).versions as Json[];
     const v2 = versions.find((v) => v.version === 2);

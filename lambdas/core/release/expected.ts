@@ -7,6 +7,10 @@ const none = (detail: string): ExpectedDifference => ({
   anomalyRateRatio: 1,
   anomalyRateLogVariance: 0,
   scoreKsD: 0,
+  disagreement: 0,
+  disagreementStdErr: 0,
+  rankCorrelation: 1,
+  rankCorrelationStdErr: 0,
   source: 'none',
   detail,
 });
@@ -23,6 +27,11 @@ const none = (detail: string): ExpectedDifference => ({
  *   Its uncertainty (the holdout is a few hundred rows) is the variance of ln r the Katz way,
  *   1/k_c − 1/n + 1/k_p − 1/n on the (guarded) counts, which the judgement's test adds to its own.
  * - D = the KS statistic between the two models' holdout scores.
+ * - disagreement and rank correlation = the share of holdout rows whose verdicts differ and
+ *   Spearman's correlation of the two models' scores (what a shadow phase measures); 0 and 1
+ *   when the evaluation did not record them (older evaluations, constant scores). Each carries
+ *   its standard error on the holdout (√(d(1−d)/n), and (1 − ρ²)/√n, the large-sample one of a
+ *   correlation), so the shadow judgement can allow for the evaluation's own noise.
  *
  * The evaluation only describes *this* baseline when production is still the version it was
  * evaluated against (the candidate's `lineage.parentVersion`); otherwise, and for a version
@@ -53,11 +62,21 @@ export function expectedDifference(
   const variance = kc === 0 && kp === 0 ? 0 : Math.max(0, 1 / xc - 1 / nn + 1 / xp - 1 / nn);
   const d = m[EVAL_METRIC.scoreKs];
   const scoreKsD = d !== undefined && d >= 0 && d <= 1 ? d : 0;
+  const dis = m[EVAL_METRIC.disagreement];
+  const rho = m[EVAL_METRIC.rankCorrelation];
+  const disagreement = dis !== undefined && dis >= 0 && dis <= 1 ? dis : 0;
+  const rankCorrelation = rho !== undefined && rho >= -1 && rho <= 1 ? rho : 1;
+  const disagreementStdErr = Math.sqrt((disagreement * (1 - disagreement)) / rows);
+  const rankCorrelationStdErr = (1 - rankCorrelation ** 2) / Math.sqrt(rows);
   return {
     anomalyRateRatio: ratio,
     anomalyRateLogVariance: variance,
     scoreKsD,
+    disagreement,
+    disagreementStdErr,
+    rankCorrelation,
+    rankCorrelationStdErr,
     source: 'evaluation',
-    detail: `evaluation on ${rows} holdout rows: candidate flagged ${kc}, production ${kp}${guard ? ' (½ added to each)' : ''}; score KS D ${scoreKsD.toFixed(4)}${d === undefined ? ' (not recorded)' : ''}`,
+    detail: `evaluation on ${rows} holdout rows: candidate flagged ${kc}, production ${kp}${guard ? ' (½ added to each)' : ''}; score KS D ${scoreKsD.toFixed(4)}${d === undefined ? ' (not recorded)' : ''}; verdicts differ on ${(disagreement * 100).toFixed(1)} %, Spearman ${rankCorrelation.toFixed(3)}`,
   };
 }

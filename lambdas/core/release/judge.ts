@@ -130,6 +130,13 @@ export function compareShadow(pairs: readonly ShadowPair[], addedP99Ms: number):
   };
 }
 
+/**
+ * Standard errors of an evaluated disagreement or rank correlation the shadow judgement allows
+ * beyond its tolerance: 3 keeps a good candidate's false rollback from the evaluation's noise
+ * alone near 0.1 % (one-sided normal tail).
+ */
+export const EVALUATION_NOISE_ALLOWANCE = 3;
+
 /** Everything one judgement looks at. */
 export interface JudgeInput {
   readonly blue?: VersionReadings;
@@ -146,7 +153,7 @@ export interface JudgeInput {
    * candidate's evaluation); absent = no difference expected (ratio 1, D 0).
    */
   readonly expected?: Pick<ExpectedDifference, 'anomalyRateRatio' | 'scoreKsD'> &
-    Partial<Pick<ExpectedDifference, 'anomalyRateLogVariance'>>;
+    Partial<Omit<ExpectedDifference, 'anomalyRateRatio' | 'scoreKsD' | 'source' | 'detail'>>;
 }
 
 /** The decision and every number it rests on (the `Judgement` minus where/when). */
@@ -176,8 +183,10 @@ const rateBreach = (
  *    minimum count), p99 (absolute, or relative to blue with a minimum delta), anomaly rate vs
  *    blue (the log rate-ratio test against the expected ratio r significant *and* the observed
  *    ratio / r outside [1/maxRatio, maxRatio]), KS of the score distributions (significant *and*
- *    D beyond the expected D + `maxD`), and in the shadow phase disagreement, rank correlation,
- *    anomaly-rate ratio / r and added p99.
+ *    D beyond the expected D + `maxD`), and in the shadow phase disagreement (beyond the expected
+ *    + `maxDisagreement` + 3 of its standard errors), rank correlation (below
+ *    `minRankCorrelation` − (1 − the expected) − 3 standard errors), anomaly-rate ratio / r and
+ *    added p99.
  *
  * The expected difference is what the retraining's Evaluate measured between this candidate and
  * production on recent traffic: a retrained candidate is *meant* to flag shifted traffic less
@@ -304,14 +313,29 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
   if (sh) {
     const s = settings.shadow;
     if (sh.rows >= s.minRows) {
-      if (sh.disagreement > s.maxDisagreement) {
-        breaches.push({ signal: 'shadow-disagreement', value: sh.disagreement, limit: s.maxDisagreement });
+      // Tolerances around what the evaluation saw between the two models on recent traffic.
+      // The evaluated numbers rest on a few hundred holdout rows: their noise is allowed for with
+      // EVALUATION_NOISE_ALLOWANCE standard errors (0 without an evaluation).
+      const e = input.expected;
+      const expDis = e?.disagreement ?? 0;
+      const expRho = e?.rankCorrelation ?? 1;
+      const maxDis = expDis + s.maxDisagreement + EVALUATION_NOISE_ALLOWANCE * (e?.disagreementStdErr ?? 0);
+      const minRho =
+        s.minRankCorrelation - (1 - expRho) - EVALUATION_NOISE_ALLOWANCE * (e?.rankCorrelationStdErr ?? 0);
+      if (sh.disagreement > maxDis) {
+        breaches.push({
+          signal: 'shadow-disagreement',
+          value: sh.disagreement,
+          limit: maxDis,
+          ...(expDis > 0 ? { detail: `expected ${fmt(expDis)} + ${s.maxDisagreement}` } : {}),
+        });
       }
-      if (!(sh.rankCorrelation >= s.minRankCorrelation)) {
+      if (!(sh.rankCorrelation >= minRho)) {
         breaches.push({
           signal: 'shadow-rank-correlation',
           value: sh.rankCorrelation,
-          limit: s.minRankCorrelation,
+          limit: minRho,
+          ...(expRho < 1 ? { detail: `expected ${fmt(expRho)} − ${fmt(1 - s.minRankCorrelation)}` } : {}),
         });
       }
       const max = j.anomalyRate.maxRatio;

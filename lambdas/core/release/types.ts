@@ -136,6 +136,14 @@ export interface ExpectedDifference {
   readonly anomalyRateLogVariance: number;
   /** KS D between the two models' holdout scores; 0 = the same distribution. */
   readonly scoreKsD: number;
+  /** Share of holdout rows whose verdicts differ between the two (the shadow phase's measure); 0 = none. */
+  readonly disagreement: number;
+  /** Standard error of `disagreement` on the holdout, √(d(1−d)/n); 0 = none. */
+  readonly disagreementStdErr: number;
+  /** Spearman correlation of the two models' holdout scores; 1 = the same ranking. */
+  readonly rankCorrelation: number;
+  /** Standard error of `rankCorrelation` on the holdout, (1 − ρ²)/√n; 0 = none. */
+  readonly rankCorrelationStdErr: number;
   /**
    * `evaluation`: from the candidate's recorded evaluation against this release's baseline;
    * `none`: no usable evaluation (released by hand, first model, another parent), ratio 1, D 0.

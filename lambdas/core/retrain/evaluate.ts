@@ -1,5 +1,6 @@
 import { ks2samp } from '#core/drift/ks.ts';
 import { averagePrecision, rocAuc } from '#core/evaluation.ts';
+import { spearman } from '#core/release/judge.ts';
 import { sortedCopy } from '#core/stats.ts';
 
 /** Scores of one model on the evaluation sets, plus its anomaly cut. */
@@ -43,6 +44,12 @@ export interface Evaluation {
   };
   /** KS two-sample test between the candidate's and production's holdout scores. */
   readonly scoreShift: { readonly ks: number; readonly pvalue: number } | null;
+  /**
+   * How the two models agree row by row on the holdout, as a release's shadow phase compares
+   * them: the share of rows whose anomaly verdicts differ, and Spearman's correlation of the
+   * scores (NaN when a side is constant). Null without production.
+   */
+  readonly agreement: { readonly disagreement: number; readonly rankCorrelation: number } | null;
   readonly labelled: {
     readonly rows: number;
     readonly anomalies: number;
@@ -104,6 +111,18 @@ export function evaluateCandidate(input: EvaluateInput): Evaluation {
     scoreShift = { ks: r.statistic, pvalue: r.pvalue };
   }
 
+  let agreement: Evaluation['agreement'] = null;
+  if (prod && n > 0) {
+    let differ = 0;
+    for (let i = 0; i < n; i++) {
+      if (cand.holdout[i] >= cand.threshold !== prod.holdout[i] >= prod.threshold) differ++;
+    }
+    agreement = {
+      disagreement: differ / n,
+      rankCorrelation: spearman(Array.from(prod.holdout), Array.from(cand.holdout)),
+    };
+  }
+
   let labelled: Evaluation['labelled'] = null;
   const minPerClass = input.minLabelsPerClass ?? 5;
   if (labels) {
@@ -157,7 +176,7 @@ export function evaluateCandidate(input: EvaluateInput): Evaluation {
     : injected
       ? { source: 'injected', candidate: injected.candidate, production: injected.production }
       : { source: 'none', candidate: null, production: null };
-  return { holdoutRows: n, anomalyRate, scoreShift, labelled, injected, quality };
+  return { holdoutRows: n, anomalyRate, scoreShift, agreement, labelled, injected, quality };
 }
 
 /** Precision/recall at `threshold` (score ≥ threshold = anomaly), ROC AUC and AP. NaN where undefined. */
@@ -193,6 +212,8 @@ export const EVAL_METRIC = {
   anomalyRate: 'eval.anomalyRate',
   productionAnomalyRate: 'eval.production.anomalyRate',
   scoreKs: 'eval.scoreKs',
+  disagreement: 'eval.disagreement',
+  rankCorrelation: 'eval.rankCorrelation',
 } as const;
 
 /**
@@ -209,6 +230,10 @@ export function evaluationMetrics(e: Evaluation): Record<string, number> {
   if (e.scoreShift) {
     out[EVAL_METRIC.scoreKs] = e.scoreShift.ks;
     out['eval.scoreKsPvalue'] = e.scoreShift.pvalue;
+  }
+  if (e.agreement) {
+    out[EVAL_METRIC.disagreement] = e.agreement.disagreement;
+    out[EVAL_METRIC.rankCorrelation] = e.agreement.rankCorrelation;
   }
   if (e.labelled) {
     out['eval.labelledRows'] = e.labelled.rows;

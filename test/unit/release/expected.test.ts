@@ -8,6 +8,7 @@ const metricsOf = (rows: number, candidate: number, production: number | null, k
     holdoutRows: rows,
     anomalyRate: { candidate, production, target: 0.05, band: [0.01, 0.09], withinBand: true },
     scoreShift: ks === undefined ? null : { ks, pvalue: 1e-9 },
+    agreement: production === null ? null : { disagreement: 0.3, rankCorrelation: 0.6 },
     labelled: null,
     injected: null,
     quality: { source: 'none', candidate: null, production: null },
@@ -21,8 +22,16 @@ describe('expectedDifference', () => {
   it('takes the ratio of the anomaly counts and the KS D from the evaluation against this baseline', () => {
     // 300 holdout rows: the candidate flagged 15 (5 %), production 120 (40 %) → r = 15/120.
     const e = expectedDifference(version(metricsOf(300, 0.05, 0.4, 0.42), 1), 1);
-    expect(e).toMatchObject({ source: 'evaluation', scoreKsD: 0.42 });
+    expect(e).toMatchObject({
+      source: 'evaluation',
+      scoreKsD: 0.42,
+      disagreement: 0.3,
+      rankCorrelation: 0.6,
+    });
     expect(e.anomalyRateRatio).toBeCloseTo(0.125, 12);
+    // √(0.3·0.7/300) and (1 − 0.6²)/√300.
+    expect(e.disagreementStdErr).toBeCloseTo(0.026457513110645904, 12);
+    expect(e.rankCorrelationStdErr).toBeCloseTo(0.036950417228136044, 12);
     // Var ln r = 1/15 − 1/300 + 1/120 − 1/300.
     expect(e.anomalyRateLogVariance).toBeCloseTo(0.06833333333333334, 12);
     expect(e.detail).toContain('candidate flagged 15, production 120');
@@ -53,6 +62,8 @@ describe('expectedDifference', () => {
       anomalyRateRatio: 1,
       anomalyRateLogVariance: 0,
       scoreKsD: 0,
+      disagreement: 0,
+      rankCorrelation: 1,
     });
   });
 });

@@ -304,22 +304,50 @@ describe('judge with an expected difference (a retrained candidate on shifted tr
     expect(beyond.breaches[0]?.value).toBeCloseTo(0.7, 2);
   });
 
-  it('judges the shadow anomaly-rate ratio relative to the expected ratio', () => {
+  it('judges the shadow comparison relative to the evaluated disagreement, correlation and ratio', () => {
+    // Evaluated: verdicts differed on 36 % of the holdout, Spearman 0.6.
+    const exp = { ...expected, disagreement: 0.36, rankCorrelation: 0.6 };
     const sh: ShadowComparison = {
       rows: 500,
-      disagreement: 0.01,
-      rankCorrelation: 0.97,
+      disagreement: 0.37,
+      rankCorrelation: 0.58,
       anomalyRateRatio: 0.12,
       addedP99Ms: 4,
     };
-    expect(judge({ ...base, shadow: sh, expected }, settings).decision).toBe('continue');
+    expect(judge({ ...base, shadow: sh, expected: exp }, settings).decision).toBe('continue');
     expect(judge({ ...base, shadow: sh }, settings).breaches.map((b) => b.signal)).toEqual([
+      'shadow-disagreement',
+      'shadow-rank-correlation',
       'shadow-anomaly-rate',
     ]);
+    const beyond = judge(
+      { ...base, shadow: { ...sh, disagreement: 0.5, rankCorrelation: 0.3 }, expected: exp },
+      settings,
+    );
+    expect(beyond.breaches.map((b) => [b.signal, b.limit])).toEqual([
+      ['shadow-disagreement', 0.36 + 0.05],
+      ['shadow-rank-correlation', 0.8 - (1 - 0.6)],
+    ]);
+    // The evaluation's own noise widens both by 3 standard errors: 0.45 and 0.3 pass with them.
+    const noisy = { ...exp, disagreementStdErr: 0.03, rankCorrelationStdErr: 0.04 };
+    const widened = { ...sh, disagreement: 0.45, rankCorrelation: 0.3 };
+    expect(judge({ ...base, shadow: widened, expected: noisy }, settings).decision).toBe('continue');
+    expect(
+      judge({ ...base, shadow: widened, expected: exp }, settings).breaches.map((b) => b.signal),
+    ).toEqual(['shadow-disagreement', 'shadow-rank-correlation']);
+    const far = judge({ ...base, shadow: { ...sh, disagreement: 0.55 }, expected: noisy }, settings);
+    expect(far.breaches[0]?.signal).toBe('shadow-disagreement');
+    expect(far.breaches[0]?.limit).toBeCloseTo(0.36 + 0.05 + 3 * 0.03, 12);
   });
 
-  it('with r = 1 and D = 0 decides exactly as without an expected difference', () => {
-    const none = { anomalyRateRatio: 1, scoreKsD: 0 };
+  it('with no expected difference (r = 1, D = 0, …) decides exactly as without one', () => {
+    const none = {
+      anomalyRateRatio: 1,
+      anomalyRateLogVariance: 0,
+      scoreKsD: 0,
+      disagreement: 0,
+      rankCorrelation: 1,
+    };
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 20_000 }),
@@ -327,12 +355,20 @@ describe('judge with an expected difference (a retrained candidate on shifted tr
         fc.integer({ min: 1, max: 5000 }),
         fc.integer({ min: 0, max: 1000 }),
         fc.double({ min: 0, max: 0.5, noNaN: true }),
-        (nb, kb, ng, kg, shift) => {
+        fc.record({
+          rows: fc.integer({ min: 0, max: 1000 }),
+          disagreement: fc.double({ min: 0, max: 1, noNaN: true }),
+          rankCorrelation: fc.double({ min: -1, max: 1, noNaN: true }),
+          anomalyRateRatio: fc.double({ min: 0, max: 5, noNaN: true }),
+          addedP99Ms: fc.double({ min: 0, max: 100, noNaN: true }),
+        }),
+        (nb, kb, ng, kg, shift, shadow) => {
           const input = {
             ...base,
             blue: blue({ rowsScored: nb, anomalies: Math.min(kb, nb) }),
             green: green({ rowsScored: ng, anomalies: Math.min(kg, ng) }),
             scores: { blue: grid(120, 0), green: grid(80, shift) },
+            shadow,
           };
           const a = judge(input, settings);
           const b = judge({ ...input, expected: none }, settings);

@@ -7,6 +7,7 @@ const evaluation = (candidate: number | null, production: number | null, rate = 
   holdoutRows: 100,
   anomalyRate: { candidate: rate, production: 0.02, target: 0.01, band: [0, 0.05], withinBand: rate <= 0.05 },
   scoreShift: null,
+  agreement: null,
   labelled: null,
   injected: null,
   quality: { source: 'injected', candidate, production },
