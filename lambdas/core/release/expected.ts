@@ -41,14 +41,15 @@ export function expectedDifference(
   candidate: Pick<ModelVersion, 'metrics' | 'lineage'>,
   baselineVersion: number,
 ): ExpectedDifference {
-  const m = candidate.metrics;
+  // Read defensively: a version record written by hand or by an older release may lack either.
+  const m: Readonly<Record<string, number>> = candidate.metrics ?? {};
   const rows = m[EVAL_METRIC.holdoutRows];
   const cand = m[EVAL_METRIC.anomalyRate];
   const prod = m[EVAL_METRIC.productionAnomalyRate];
   if (rows === undefined || cand === undefined || prod === undefined || !(rows > 0)) {
     return none('no evaluation against production recorded on the candidate');
   }
-  const parent = candidate.lineage.parentVersion;
+  const parent = candidate.lineage?.parentVersion;
   if (parent !== baselineVersion) {
     return none(
       `evaluated against version ${parent ?? '(none)'}, production is ${baselineVersion}: evaluation not used`,
