@@ -123,7 +123,7 @@ export const run: BenchModule = async () => {
       ],
       rows,
       notes: [
-        'Simulated: binomial anomaly counts per version, judged by lambdas/core/release/judge.ts (two-sided two-proportion z-test AND the rate ratio outside [1/maxRatio, maxRatio]).',
+        'Simulated: binomial anomaly counts per version, judged by lambdas/core/release/judge.ts (two-sided log rate-ratio test of H0 ratio = 1 AND the rate ratio outside [1/maxRatio, maxRatio]; with a retrained candidate’s expected ratio r both are taken relative to r).',
       ],
     },
     {

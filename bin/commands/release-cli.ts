@@ -189,12 +189,12 @@ export function describeJudgement(j: Judgement): string {
   if (j.anomalyRate) {
     const a = j.anomalyRate;
     parts.push(
-      `    anomaly rate green ${a.green.toFixed(4)} vs blue ${a.blue.toFixed(4)} (ratio ${a.ratio.toFixed(2)}, z ${a.z.toFixed(2)}, p ${a.pValue.toExponential(2)})`,
+      `    anomaly rate green ${a.green.toFixed(4)} vs blue ${a.blue.toFixed(4)} (ratio ${a.ratio.toFixed(2)}, expected ${(a.expectedRatio ?? 1).toFixed(2)}, z ${a.z.toFixed(2)}, p ${a.pValue.toExponential(2)})`,
     );
   }
   if (j.scoreKs)
     parts.push(
-      `    score KS D ${j.scoreKs.d.toFixed(3)} p ${j.scoreKs.pValue.toExponential(2)} (n ${j.scoreKs.nBlue}/${j.scoreKs.nGreen})`,
+      `    score KS D ${j.scoreKs.d.toFixed(3)} (expected ${(j.scoreKs.expectedD ?? 0).toFixed(3)}, limit ${j.scoreKs.limitD?.toFixed(3) ?? '-'}) p ${j.scoreKs.pValue.toExponential(2)} (n ${j.scoreKs.nBlue}/${j.scoreKs.nGreen})`,
     );
   if (j.shadow) {
     const s = j.shadow;

@@ -12,6 +12,7 @@ import {
   type RegistryPolicy,
 } from '#core/registry/rules.ts';
 import type { ModelRegistry } from '#core/registry/types.ts';
+import { expectedDifference } from '#core/release/expected.ts';
 import { compareShadow, judge, type ShadowPair } from '#core/release/judge.ts';
 import { planRelease, type ReleasePlan, type ReleaseSettings } from '#core/release/policy.ts';
 import type {
@@ -113,6 +114,7 @@ async function beginRecord(
     releaseId: `${at.replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`,
     candidateVersion: input.version,
     baselineVersion: production.version,
+    expected: expectedDifference(candidate, production.version),
     policy,
     phase: plan.shadowSeconds > 0 ? 'shadow' : 'traffic',
     weight: 0,
@@ -486,6 +488,7 @@ export function createReleaseSteps(deps: ReleaseDeps) {
           ...(shadow ? { shadow } : {}),
           lastStep,
           pausesSoFar,
+          ...(record.expected ? { expected: record.expected } : {}),
         },
         deps.settings,
       );

@@ -1,9 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '#contracts';
 import { toCsv } from '#core/csv.ts';
+import { judge } from '#core/release/judge.ts';
+import { parseReleaseSettings } from '#core/release/policy.ts';
 import { modelsCli } from '../../bin/commands/models-cli.ts';
 import { startTwin, type Twin } from '../../local/twin.ts';
 import { defaultManifest, referenceRows } from '../integration/drift-handlers/helpers.ts';
@@ -12,14 +15,15 @@ import { defaultManifest, referenceRows } from '../integration/drift-handlers/he
 type Json = any;
 
 /**
- * A fast release for the twin's Release step: the 15-minute canary bakes 5 s (timeScale 0.005)
- * and promotion waits 1 s for alias caches (the score path's cache is 1 s too).
+ * A fast release for the twin's Release step, with the shadow phase on as in staging and prod:
+ * the 10-minute shadow phase takes 3 s and the 15-minute canary bakes 5 s (timeScale 0.005);
+ * promotion waits 1 s for alias caches (the score path's cache is 1 s too).
  */
 const FAST_RELEASE = {
   [ENV.RELEASE_CONFIG]: JSON.stringify({
     timeScale: 0.005,
     aliasCacheSeconds: 1,
-    shadow: { enabled: false },
+    shadow: { enabled: true, minutes: 10 },
   }),
   [ENV.ALIAS_CACHE_SECONDS]: '1',
 };
@@ -65,7 +69,7 @@ describe('retraining on the local twin', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('drift starts a retraining whose Release step promotes the candidate: production serves it', async () => {
+  it('drift starts a retraining whose Release step promotes the candidate while shifted traffic flows: production serves it', async () => {
     // 1,500 rows: a holdout of 300 keeps the candidate's anomaly rate (target 5 %) well inside
     // the gate's ±4 % band whatever seed the execution name gives.
     const rows = referenceRows(1500, 21, 1.5);
@@ -80,7 +84,32 @@ describe('retraining on the local twin', () => {
     const [[summary]] = (await twin.evaluateDrift()) as Json[][];
     expect(summary).toMatchObject({ model: 'default', drift: true, published: true });
     const runner = await twin.retraining.runner();
-    await runner.whenIdle();
+    // Shifted traffic keeps arriving through the canary, as it would in production: blue (the old
+    // model) flags much of it, the retrained green about its target rate. Requests of 50 rows,
+    // paced, from the moment the release machine starts until the loop is idle: the 3 s shadow
+    // phase pairs ≥ 200 rows, and the 5 s bake sees enough green rows (≥ 100) and captured
+    // scores (≥ 50) to judge anomaly rate and KS.
+    const canaryRows = referenceRows(1450, 22, 1.5);
+    let flowing = true;
+    let canaryRequests = 0;
+    const traffic = (async () => {
+      while (flowing) {
+        await sleep(25);
+        if (runner.list('release').length === 0) continue;
+        const at = (canaryRequests * 50) % 1400;
+        const res = await fetch(`${twin.url}/v1/models/default/score`, {
+          method: 'POST',
+          headers: headers(twin.scoreApiKey),
+          body: JSON.stringify({ rows: canaryRows.slice(at, at + 50) }),
+        });
+        expect(res.status).toBe(200);
+        canaryRequests++;
+      }
+    })();
+    await runner.whenIdle().finally(() => {
+      flowing = false;
+    });
+    await traffic;
     const [execution] = runner.list('retraining');
     expect(execution.input).toMatchObject({
       model: 'default',
@@ -111,6 +140,42 @@ describe('retraining on the local twin', () => {
       state: 'Promoted',
     });
     expect(release.input).toMatchObject({ model: 'default', version: 2 });
+
+    // The release expected the difference Evaluate measured, and the canary saw it on live
+    // traffic: green flags far less than blue, beyond the plain check's [1/1.5, 1.5], yet it
+    // promoted because that is the evaluated ratio.
+    expect(canaryRequests).toBeGreaterThan(0);
+    const [record] = (await get('/v1/models/default/releases')).releases as Json[];
+    expect(record).toMatchObject({ candidateVersion: 2, baselineVersion: 1, phase: 'promoted' });
+    expect(record.expected.source).toBe('evaluation');
+    expect(record.expected.anomalyRateRatio).toBeLessThan(1 / 1.5);
+    // The shadow phase: verdicts differ on far more rows than the plain 5 %, as evaluated.
+    const shadowed = (record.judgements as Json[]).filter((j) => j.phase === 'shadow');
+    expect(shadowed).toHaveLength(1);
+    expect(shadowed[0]).toMatchObject({ decision: 'continue', breaches: [] });
+    expect(shadowed[0].shadow.rows).toBeGreaterThanOrEqual(200);
+    expect(shadowed[0].shadow.disagreement).toBeGreaterThan(0.05);
+    expect(record.expected.disagreement).toBeGreaterThan(0.05);
+    const canary = (record.judgements as Json[]).filter((j) => j.phase === 'traffic');
+    expect(canary).toHaveLength(1);
+    const [judged] = canary;
+    expect(judged).toMatchObject({ decision: 'promote', breaches: [] });
+    expect(judged.green.rowsScored).toBeGreaterThanOrEqual(100);
+    expect(judged.anomalyRate.expectedRatio).toBe(record.expected.anomalyRateRatio);
+    expect(judged.anomalyRate.expectedLogVariance).toBe(record.expected.anomalyRateLogVariance);
+    expect(judged.anomalyRate.ratio).toBeLessThan(1 / 1.5);
+    expect(judged.scoreKs.expectedD).toBe(record.expected.scoreKsD);
+    // The same readings judged as a plain regression check (no expected difference) roll back.
+    const plain = judge(
+      { blue: judged.blue, green: judged.green, lastStep: true, pausesSoFar: 0 },
+      parseReleaseSettings({}),
+    );
+    expect(plain.breaches.map((b) => b.signal)).toContain('anomaly-rate');
+    const plainShadow = judge(
+      { shadow: shadowed[0].shadow, lastStep: false, pausesSoFar: 0 },
+      parseReleaseSettings({}),
+    );
+    expect(plainShadow.breaches.map((b) => b.signal)).toContain('shadow-disagreement');
 
     const versions = (await get('/v1/models/default/versions')).versions as Json[];
     const v2 = versions.find((v) => v.version === 2);

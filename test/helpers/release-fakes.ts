@@ -115,11 +115,13 @@ export class FakeMetrics implements ReleaseMetricsReader {
 export class FakeRegistry implements Pick<ModelRegistry, 'getVersion' | 'getAlias' | 'writeAlias'> {
   readonly aliases = new Map<string, StoredAlias>();
   readonly writes: AliasWrite[] = [];
+  /** Further fields of a version (metrics, lineage), by version number. */
+  readonly details = new Map<number, Partial<ModelVersion>>();
   constructor(readonly versions: Record<number, ModelVersion['approval']>) {}
   async getVersion(name: string, version: number): Promise<ModelVersion> {
     const approval = this.versions[version];
     if (!approval) throw new VigilError('VersionNotFound', `no version ${version}`);
-    return { name, version, approval } as ModelVersion;
+    return { ...this.details.get(version), name, version, approval } as ModelVersion;
   }
   async getAlias(model: string, alias: string) {
     return this.aliases.get(`${model}/${alias}`);

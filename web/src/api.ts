@@ -112,6 +112,8 @@ export interface Release {
   releaseId: string;
   candidateVersion: number;
   baselineVersion: number;
+  /** How green is expected to differ from blue (the candidate's evaluation); absent on older releases. */
+  expected?: { anomalyRateRatio: number; scoreKsD: number; source: string; detail: string };
   policy: string;
   phase: string;
   weight: number;
@@ -129,8 +131,23 @@ export interface Release {
     window: { from: string; to: string };
     blue?: ReleaseReadings;
     green?: ReleaseReadings;
-    anomalyRate?: { blue: number; green: number; ratio: number; z: number; pValue: number };
-    scoreKs?: { d: number; pValue: number; nBlue: number; nGreen: number };
+    /** `expectedRatio`/`expectedD`/`limitD` are absent on judgements recorded before expected differences. */
+    anomalyRate?: {
+      blue: number;
+      green: number;
+      ratio: number;
+      expectedRatio?: number;
+      z: number;
+      pValue: number;
+    };
+    scoreKs?: {
+      d: number;
+      pValue: number;
+      nBlue: number;
+      nGreen: number;
+      expectedD?: number;
+      limitD?: number;
+    };
     decision: string;
     breaches: Array<{ signal: string; value: number; limit: number; detail?: string }>;
   }>;

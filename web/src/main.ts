@@ -1005,6 +1005,13 @@ function renderReleases(el: HTMLElement, _model: string, releases: Release[]): v
           r.endedAt ? `; ended ${r.endedAt}` : '; running',
           r.outcome ? `; outcome: ${r.outcome.reason}` : '',
         ),
+        h(
+          'p',
+          {},
+          r.expected && r.expected.source === 'evaluation'
+            ? `expected from the candidate's evaluation: anomaly-rate ratio ${fmt(r.expected.anomalyRateRatio, 3)}, score KS D ${fmt(r.expected.scoreKsD, 3)} (${r.expected.detail})`
+            : `expected: no difference (ratio 1, D 0)${r.expected ? `: ${r.expected.detail}` : ''}`,
+        ),
         r.judgements.length === 0
           ? empty('No judgement yet (or none: this policy promotes without a traffic step).')
           : table(
@@ -1015,8 +1022,8 @@ function renderReleases(el: HTMLElement, _model: string, releases: Release[]): v
                 'green weight',
                 'blue',
                 'green',
-                'anomaly rate (green / blue)',
-                'score KS',
+                'anomaly rate (green / blue; ratio vs expected)',
+                'score KS (D vs expected)',
                 'breaches',
                 'decision',
               ],
@@ -1028,9 +1035,11 @@ function renderReleases(el: HTMLElement, _model: string, releases: Release[]): v
                 readings(j.blue),
                 readings(j.green),
                 j.anomalyRate
-                  ? `${pct(j.anomalyRate.green)} / ${pct(j.anomalyRate.blue)}, p=${fmt(j.anomalyRate.pValue, 3)}`
+                  ? `${pct(j.anomalyRate.green)} / ${pct(j.anomalyRate.blue)}; ratio ${fmt(j.anomalyRate.ratio, 3)} vs expected ${fmt(j.anomalyRate.expectedRatio ?? 1, 3)}, p=${fmt(j.anomalyRate.pValue, 3)}`
                   : '—',
-                j.scoreKs ? `D=${fmt(j.scoreKs.d, 3)}, p=${fmt(j.scoreKs.pValue, 3)}` : '—',
+                j.scoreKs
+                  ? `D=${fmt(j.scoreKs.d, 3)} vs expected ${fmt(j.scoreKs.expectedD ?? 0, 3)}, p=${fmt(j.scoreKs.pValue, 3)}`
+                  : '—',
                 j.breaches.length
                   ? j.breaches.map((b) => `${b.signal} ${fmt(b.value, 3)} > ${fmt(b.limit, 3)}`).join('; ')
                   : 'none',

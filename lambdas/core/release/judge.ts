@@ -1,39 +1,64 @@
 import jStat from 'jstat';
 import { ks2samp } from '#core/drift/ks.ts';
 import type { ReleaseSettings } from './policy.ts';
-import type { Breach, Judgement, ShadowComparison, VersionReadings } from './types.ts';
+import type { Breach, ExpectedDifference, Judgement, ShadowComparison, VersionReadings } from './types.ts';
 
-/** Result of {@link twoProportionTest}. */
-export interface TwoProportion {
+/** Result of {@link rateRatioTest}. */
+export interface RateRatio {
   readonly blue: number;
   readonly green: number;
-  /** green rate / blue rate; Infinity when blue is 0 and green is not, 1 when both are 0. */
+  /** Observed green rate / blue rate; Infinity when blue is 0 and green is not, 1 when both are 0. */
   readonly ratio: number;
+  /** The ratio H0 says green's rate has to blue's (1 = the same rate). */
+  readonly expectedRatio: number;
+  /** Variance of ln(`expectedRatio`) added to the test's (0 = the ratio is known exactly). */
+  readonly expectedLogVariance: number;
   readonly z: number;
-  /** Two-sided p-value of H0: equal rates. */
+  /** Two-sided p-value of H0: green rate / blue rate = `expectedRatio`. */
   readonly pValue: number;
 }
 
 /**
- * Two-sided two-proportion z-test with the pooled variance (the textbook score test, as
- * statsmodels' `proportions_ztest`): z = (p_g − p_b) / √(p(1−p)(1/n_g + 1/n_b)), p = 2·(1 − Φ(|z|)).
- * Both rates 0 or 1 (no variance) give z = 0, p = 1.
+ * The log rate-ratio (Katz) test of H0: p_g / p_b = r, two-sided:
+ * z = (ln(p̂_g / p̂_b) − ln r) / √((1 − p̂_g)/(n_g·p̂_g) + (1 − p̂_b)/(n_b·p̂_b)), p = 2·(1 − Φ(|z|)).
+ * With r = 1 it tests equal rates (as the two-proportion test did, on the log scale, which is what
+ * lets a ratio r ≠ 1 be the null).
+ *
+ * An r that was itself estimated (the candidate's evaluation, on a few hundred holdout rows) is
+ * uncertain too: its variance `expectedLogVariance` of ln r is added under the root, so the noise
+ * of a small evaluation cannot roll a good candidate back. 0 (the default) treats r as exact.
+ *
+ * Zero guard: when either side has no hits the log is undefined, so both sides get the
+ * Haldane–Anscombe correction (½ added to each hit count, 1 to each row count) for z; the
+ * reported `ratio` stays the raw one. No variance at all (both sides flag every row) gives z = 0, p = 1.
+ * @throws RangeError without rows on both sides, or with a non-positive `expectedRatio`
  */
-export function twoProportionTest(
+export function rateRatioTest(
   blueHits: number,
   blueN: number,
   greenHits: number,
   greenN: number,
-): TwoProportion {
-  if (blueN <= 0 || greenN <= 0) throw new RangeError('twoProportionTest needs rows on both sides');
+  expectedRatio = 1,
+  expectedLogVariance = 0,
+): RateRatio {
+  if (blueN <= 0 || greenN <= 0) throw new RangeError('rateRatioTest needs rows on both sides');
+  if (!(expectedRatio > 0 && Number.isFinite(expectedRatio))) {
+    throw new RangeError('rateRatioTest needs a positive, finite expected ratio');
+  }
+  if (!(expectedLogVariance >= 0 && Number.isFinite(expectedLogVariance))) {
+    throw new RangeError('rateRatioTest needs a finite, non-negative variance of the expected ratio');
+  }
   const pb = blueHits / blueN;
   const pg = greenHits / greenN;
-  const pooled = (blueHits + greenHits) / (blueN + greenN);
-  const se = Math.sqrt(pooled * (1 - pooled) * (1 / blueN + 1 / greenN));
-  const z = se > 0 ? (pg - pb) / se : 0;
-  const pValue = se > 0 ? 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1)) : 1;
   const ratio = pb > 0 ? pg / pb : pg > 0 ? Number.POSITIVE_INFINITY : 1;
-  return { blue: pb, green: pg, ratio, z, pValue: Math.min(1, pValue) };
+  const guard = blueHits === 0 || greenHits === 0 ? 0.5 : 0;
+  const [xb, nb, xg, ng] = [blueHits + guard, blueN + 2 * guard, greenHits + guard, greenN + 2 * guard];
+  // (1 − p̂)/(n·p̂) = 1/x − 1/n.
+  const variance = 1 / xb - 1 / nb + 1 / xg - 1 / ng + expectedLogVariance;
+  const se = Math.sqrt(Math.max(0, variance));
+  const z = se > 0 ? (Math.log(xg / ng / (xb / nb)) - Math.log(expectedRatio)) / se : 0;
+  const pValue = se > 0 ? 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1)) : 1;
+  return { blue: pb, green: pg, ratio, expectedRatio, expectedLogVariance, z, pValue: Math.min(1, pValue) };
 }
 
 /** Average ranks (1-based; ties share the mean of their positions). */
@@ -105,6 +130,13 @@ export function compareShadow(pairs: readonly ShadowPair[], addedP99Ms: number):
   };
 }
 
+/**
+ * Standard errors of an evaluated disagreement or rank correlation the shadow judgement allows
+ * beyond its tolerance: 3 keeps a good candidate's false rollback from the evaluation's noise
+ * alone near 0.1 % (one-sided normal tail).
+ */
+export const EVALUATION_NOISE_ALLOWANCE = 3;
+
 /** Everything one judgement looks at. */
 export interface JudgeInput {
   readonly blue?: VersionReadings;
@@ -116,6 +148,12 @@ export interface JudgeInput {
   readonly lastStep: boolean;
   /** Pauses in a row before this judgement. */
   readonly pausesSoFar: number;
+  /**
+   * How green is expected to differ from blue (the release record's `expected`, from the
+   * candidate's evaluation); absent = no difference expected (ratio 1, D 0).
+   */
+  readonly expected?: Pick<ExpectedDifference, 'anomalyRateRatio' | 'scoreKsD'> &
+    Partial<Omit<ExpectedDifference, 'anomalyRateRatio' | 'scoreKsD' | 'source' | 'detail'>>;
 }
 
 /** The decision and every number it rests on (the `Judgement` minus where/when). */
@@ -143,9 +181,17 @@ const rateBreach = (
  *    `maxPauses` pauses in a row → `rollback` with signal `paused-too-long`.
  * 2. Any breach → `rollback`: green's errors, genuine 500s, capture errors (rates, with a
  *    minimum count), p99 (absolute, or relative to blue with a minimum delta), anomaly rate vs
- *    blue (significant *and* beyond the ratio), KS of the score distributions (significant
- *    *and* beyond `maxD`), and in the shadow phase disagreement, rank correlation, anomaly-rate
- *    ratio and added p99.
+ *    blue (the log rate-ratio test against the expected ratio r significant *and* the observed
+ *    ratio / r outside [1/maxRatio, maxRatio]), KS of the score distributions (significant *and*
+ *    D beyond the expected D + `maxD`), and in the shadow phase disagreement (beyond the expected
+ *    + `maxDisagreement` + 3 of its standard errors), rank correlation (below
+ *    `minRankCorrelation` − (1 − the expected) − 3 standard errors), anomaly-rate ratio / r and
+ *    added p99.
+ *
+ * The expected difference is what the retraining's Evaluate measured between this candidate and
+ * production on recent traffic: a retrained candidate is *meant* to flag shifted traffic less
+ * than the model it replaces, so the judgement asks whether green differs from blue by more than
+ * that, not whether it differs at all. Without one (r = 1, D = 0) it is a plain regression check.
  * 3. Otherwise `promote` after the last step, else `continue`.
  */
 export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
@@ -155,6 +201,9 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
   const { blue, green } = input;
   let anomalyRate: Verdict['anomalyRate'];
   let scoreKs: Verdict['scoreKs'];
+  const expectedRatio = input.expected?.anomalyRateRatio ?? 1;
+  const expectedD = input.expected?.scoreKsD ?? 0;
+  const expectedLogVariance = input.expected?.anomalyRateLogVariance ?? 0;
 
   const dependency = (blue?.dependencyErrors ?? 0) + (green?.dependencyErrors ?? 0);
   if (dependency >= j.pauseOnDependencyErrors) {
@@ -210,15 +259,23 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
     if (c) breaches.push(c);
 
     if (blue && blue.rowsScored > 0 && green.rowsScored >= j.anomalyRate.minRows) {
-      anomalyRate = twoProportionTest(blue.anomalies, blue.rowsScored, green.anomalies, green.rowsScored);
+      anomalyRate = rateRatioTest(
+        blue.anomalies,
+        blue.rowsScored,
+        green.anomalies,
+        green.rowsScored,
+        expectedRatio,
+        expectedLogVariance,
+      );
       const { ratio, pValue } = anomalyRate;
-      const beyond = ratio > j.anomalyRate.maxRatio || ratio < 1 / j.anomalyRate.maxRatio;
+      const relative = ratio / expectedRatio;
+      const beyond = relative > j.anomalyRate.maxRatio || relative < 1 / j.anomalyRate.maxRatio;
       if (pValue < j.anomalyRate.alpha && beyond) {
         breaches.push({
           signal: 'anomaly-rate',
-          value: ratio,
+          value: relative,
           limit: j.anomalyRate.maxRatio,
-          detail: `green ${fmt(anomalyRate.green)} vs blue ${fmt(anomalyRate.blue)}, p=${pValue.toExponential(2)}`,
+          detail: `green ${fmt(anomalyRate.green)} vs blue ${fmt(anomalyRate.blue)}: ratio ${fmt(ratio)}, expected ${fmt(expectedRatio)}, p=${pValue.toExponential(2)}`,
         });
       }
     } else {
@@ -229,13 +286,21 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
   const sc = input.scores;
   if (sc && sc.blue.length >= j.scoreKs.minSamples && sc.green.length >= j.scoreKs.minSamples) {
     const r = ks2samp(Float64Array.from(sc.blue).sort(), Float64Array.from(sc.green).sort(), 'auto');
-    scoreKs = { d: r.statistic, pValue: r.pvalue, nBlue: sc.blue.length, nGreen: sc.green.length };
-    if (r.statistic > j.scoreKs.maxD && r.pvalue < j.scoreKs.alpha) {
+    const limitD = expectedD + j.scoreKs.maxD;
+    scoreKs = {
+      d: r.statistic,
+      pValue: r.pvalue,
+      nBlue: sc.blue.length,
+      nGreen: sc.green.length,
+      expectedD,
+      limitD,
+    };
+    if (r.statistic > limitD && r.pvalue < j.scoreKs.alpha) {
       breaches.push({
         signal: 'score-ks',
         value: r.statistic,
-        limit: j.scoreKs.maxD,
-        detail: `p=${r.pvalue.toExponential(2)}, n=${sc.blue.length}/${sc.green.length}`,
+        limit: limitD,
+        detail: `expected D ${fmt(expectedD)} + maxD ${j.scoreKs.maxD}; p=${r.pvalue.toExponential(2)}, n=${sc.blue.length}/${sc.green.length}`,
       });
     }
   } else if (green) {
@@ -248,19 +313,40 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
   if (sh) {
     const s = settings.shadow;
     if (sh.rows >= s.minRows) {
-      if (sh.disagreement > s.maxDisagreement) {
-        breaches.push({ signal: 'shadow-disagreement', value: sh.disagreement, limit: s.maxDisagreement });
+      // Tolerances around what the evaluation saw between the two models on recent traffic.
+      // The evaluated numbers rest on a few hundred holdout rows: their noise is allowed for with
+      // EVALUATION_NOISE_ALLOWANCE standard errors (0 without an evaluation).
+      const e = input.expected;
+      const expDis = e?.disagreement ?? 0;
+      const expRho = e?.rankCorrelation ?? 1;
+      const maxDis = expDis + s.maxDisagreement + EVALUATION_NOISE_ALLOWANCE * (e?.disagreementStdErr ?? 0);
+      const minRho =
+        s.minRankCorrelation - (1 - expRho) - EVALUATION_NOISE_ALLOWANCE * (e?.rankCorrelationStdErr ?? 0);
+      if (sh.disagreement > maxDis) {
+        breaches.push({
+          signal: 'shadow-disagreement',
+          value: sh.disagreement,
+          limit: maxDis,
+          ...(expDis > 0 ? { detail: `expected ${fmt(expDis)} + ${s.maxDisagreement}` } : {}),
+        });
       }
-      if (!(sh.rankCorrelation >= s.minRankCorrelation)) {
+      if (!(sh.rankCorrelation >= minRho)) {
         breaches.push({
           signal: 'shadow-rank-correlation',
           value: sh.rankCorrelation,
-          limit: s.minRankCorrelation,
+          limit: minRho,
+          ...(expRho < 1 ? { detail: `expected ${fmt(expRho)} − ${fmt(1 - s.minRankCorrelation)}` } : {}),
         });
       }
       const max = j.anomalyRate.maxRatio;
-      if (sh.anomalyRateRatio > max || sh.anomalyRateRatio < 1 / max) {
-        breaches.push({ signal: 'shadow-anomaly-rate', value: sh.anomalyRateRatio, limit: max });
+      const relative = sh.anomalyRateRatio / expectedRatio;
+      if (relative > max || relative < 1 / max) {
+        breaches.push({
+          signal: 'shadow-anomaly-rate',
+          value: relative,
+          limit: max,
+          detail: `ratio ${fmt(sh.anomalyRateRatio)}, expected ${fmt(expectedRatio)}`,
+        });
       }
     } else {
       notJudged.push(`shadow: ${sh.rows} rows < ${s.minRows}`);

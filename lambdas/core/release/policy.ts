@@ -68,20 +68,25 @@ export const ReleaseSettingsSchema = z.object({
         })
         .prefault({}),
       /**
-       * Anomaly rate of green vs blue: a two-sided two-proportion z-test *and* an effect-size
-       * floor (the rate ratio outside [1/maxRatio, maxRatio]), so a large canary cannot roll back
-       * on a trivial difference and a small one cannot on noise.
+       * Anomaly rate of green vs blue: a two-sided log rate-ratio test of H0 ratio = r (the
+       * release's expected ratio, 1 without an evaluation) *and* an effect-size floor (the ratio
+       * / r outside [1/maxRatio, maxRatio]), so a large canary cannot roll back on a trivial
+       * difference and a small one cannot on noise.
        */
       anomalyRate: z
         .object({
-          // From the bench (README "Model releases"): α 0.01 gave 1.1 % false rollbacks at 100 req/s.
+          // From the bench (README "Model releases"): with the pooled two-proportion test α 0.01 gave
+          // 1.1 % false rollbacks at 100 req/s; the log rate-ratio test keeps α 0.005 at 0.5 %.
           alpha: z.number().gt(0).lt(1).default(0.005),
           maxRatio: z.number().min(1).default(1.5),
           /** Green rows below which the test is not run. */
           minRows: z.number().int().positive().default(100),
         })
         .prefault({}),
-      /** KS distance of green's scores against blue's (captures split by model version). */
+      /**
+       * KS distance of green's scores against blue's (captures split by model version): a breach
+       * needs D > the release's expected D + `maxD`, a tolerance around the evaluated difference.
+       */
       scoreKs: z
         .object({
           maxD: z.number().gt(0).max(1).default(0.2),

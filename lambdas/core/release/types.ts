@@ -87,24 +87,70 @@ export interface Judgement {
   readonly window: { readonly from: string; readonly to: string };
   readonly blue?: VersionReadings;
   readonly green?: VersionReadings;
-  /** Two-proportion test of green's anomaly rate against blue's. */
+  /**
+   * Log rate-ratio test of green's anomaly rate against blue's, with H0 ratio = `expectedRatio`
+   * (the release's `expected.anomalyRateRatio`). `expectedRatio` is absent on judgements
+   * recorded before releases had an expected difference (they tested ratio 1).
+   */
   readonly anomalyRate?: {
     readonly blue: number;
     readonly green: number;
+    /** Observed green rate / blue rate. */
     readonly ratio: number;
+    readonly expectedRatio?: number;
+    /** Variance of ln(expectedRatio) the test allowed for (the evaluation's own noise). */
+    readonly expectedLogVariance?: number;
     readonly z: number;
     readonly pValue: number;
   };
-  /** KS distance between green's and blue's score distributions (captures split by model version). */
+  /**
+   * KS distance between green's and blue's score distributions (captures split by model version);
+   * a breach needs D > `limitD` = `expectedD` (the release's `expected.scoreKsD`) + `maxD`.
+   */
   readonly scoreKs?: {
     readonly d: number;
     readonly pValue: number;
     readonly nBlue: number;
     readonly nGreen: number;
+    readonly expectedD?: number;
+    readonly limitD?: number;
   };
   readonly shadow?: ShadowComparison;
   readonly decision: 'continue' | 'promote' | 'rollback' | 'pause';
   readonly breaches: readonly Breach[];
+}
+
+/**
+ * How the candidate is expected to differ from production, fixed when the release starts:
+ * what the retraining's Evaluate measured between the two on recent traffic (the candidate
+ * version's `eval.*` metrics). The judgement tests green against blue relative to it.
+ */
+export interface ExpectedDifference {
+  /** Candidate anomaly rate / production's on the evaluation's holdout; 1 = the same rate. */
+  readonly anomalyRateRatio: number;
+  /**
+   * Variance of ln(`anomalyRateRatio`) from the evaluation's counts (1/k_c − 1/n + 1/k_p − 1/n,
+   * as if the two were independent: the models flag the same rows together, so the true variance
+   * is smaller and this errs towards keeping the candidate); the judgement's test adds it. 0 = none.
+   */
+  readonly anomalyRateLogVariance: number;
+  /** KS D between the two models' holdout scores; 0 = the same distribution. */
+  readonly scoreKsD: number;
+  /** Share of holdout rows whose verdicts differ between the two (the shadow phase's measure); 0 = none. */
+  readonly disagreement: number;
+  /** Standard error of `disagreement` on the holdout, √(d(1−d)/n); 0 = none. */
+  readonly disagreementStdErr: number;
+  /** Spearman correlation of the two models' holdout scores; 1 = the same ranking. */
+  readonly rankCorrelation: number;
+  /** Standard error of `rankCorrelation` on the holdout, (1 − ρ²)/√n; 0 = none. */
+  readonly rankCorrelationStdErr: number;
+  /**
+   * `evaluation`: from the candidate's recorded evaluation against this release's baseline;
+   * `none`: no usable evaluation (released by hand, first model, another parent), ratio 1, D 0.
+   */
+  readonly source: 'evaluation' | 'none';
+  /** The numbers it rests on, or why there is none. */
+  readonly detail: string;
 }
 
 /** One release of a model, as recorded in the registry (one non-terminal release per model). */
@@ -129,6 +175,11 @@ export interface ReleaseRecord {
   readonly executionArn?: string;
   /** `retraining:<execution arn>` or `api:<caller>`. */
   readonly startedBy: string;
+  /**
+   * The difference the judgement expects between green and blue; absent on releases recorded
+   * before it existed (judged as `source: 'none'`).
+   */
+  readonly expected?: ExpectedDifference;
   /** Shadow phase bounds, when the policy has one. */
   readonly shadow?: { readonly rows?: number; readonly minutes?: number };
   readonly judgements: readonly Judgement[];

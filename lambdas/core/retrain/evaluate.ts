@@ -1,5 +1,6 @@
 import { ks2samp } from '#core/drift/ks.ts';
 import { averagePrecision, rocAuc } from '#core/evaluation.ts';
+import { spearman } from '#core/release/judge.ts';
 import { sortedCopy } from '#core/stats.ts';
 
 /** Scores of one model on the evaluation sets, plus its anomaly cut. */
@@ -46,6 +47,12 @@ export interface Evaluation {
   };
   /** KS two-sample test between the candidate's and production's holdout scores. */
   readonly scoreShift: { readonly ks: number; readonly pvalue: number } | null;
+  /**
+   * How the two models agree row by row on the holdout, as a release's shadow phase compares
+   * them: the share of rows whose anomaly verdicts differ, and Spearman's correlation of the
+   * scores (NaN when a side is constant). Null without production.
+   */
+  readonly agreement: { readonly disagreement: number; readonly rankCorrelation: number } | null;
   readonly labelled: {
     readonly rows: number;
     readonly anomalies: number;
@@ -132,6 +139,18 @@ export function evaluateCandidate(input: EvaluateInput): Evaluation {
     scoreShift = { ks: r.statistic, pvalue: r.pvalue };
   }
 
+  let agreement: Evaluation['agreement'] = null;
+  if (prod && n > 0) {
+    let differ = 0;
+    for (let i = 0; i < n; i++) {
+      if (cand.holdout[i] >= cand.threshold !== prod.holdout[i] >= prod.threshold) differ++;
+    }
+    agreement = {
+      disagreement: differ / n,
+      rankCorrelation: spearman(Array.from(prod.holdout), Array.from(cand.holdout)),
+    };
+  }
+
   let labelled: Evaluation['labelled'] = null;
   const minPerClass = input.minLabelsPerClass ?? 5;
   if (labels) {
@@ -185,7 +204,7 @@ export function evaluateCandidate(input: EvaluateInput): Evaluation {
     : injected
       ? { source: 'injected', candidate: injected.candidate, production: injected.production }
       : { source: 'none', candidate: null, production: null };
-  return { holdoutRows: n, anomalyRate, scoreShift, labelled, injected, quality };
+  return { holdoutRows: n, anomalyRate, scoreShift, agreement, labelled, injected, quality };
 }
 
 /** Precision/recall at `threshold` (score ≥ threshold = anomaly), ROC AUC and AP. NaN where undefined. */
@@ -213,19 +232,36 @@ export function labelledMetrics(
 }
 
 /**
+ * Names of the registry metrics {@link evaluationMetrics} writes that other steps read back
+ * (the release's expected difference, `#core/release/expected.ts`).
+ */
+export const EVAL_METRIC = {
+  holdoutRows: 'eval.holdoutRows',
+  anomalyRate: 'eval.anomalyRate',
+  productionAnomalyRate: 'eval.production.anomalyRate',
+  scoreKs: 'eval.scoreKs',
+  disagreement: 'eval.disagreement',
+  rankCorrelation: 'eval.rankCorrelation',
+} as const;
+
+/**
  * The evaluation as flat numbers for the candidate's registry `metrics`
  * (a `Record<string, number>`): only finite values are kept.
  */
 export function evaluationMetrics(e: Evaluation): Record<string, number> {
   const out: Record<string, number> = {
-    'eval.holdoutRows': e.holdoutRows,
-    'eval.anomalyRate': e.anomalyRate.candidate,
+    [EVAL_METRIC.holdoutRows]: e.holdoutRows,
+    [EVAL_METRIC.anomalyRate]: e.anomalyRate.candidate,
     'eval.anomalyRateTarget': e.anomalyRate.target,
   };
-  if (e.anomalyRate.production !== null) out['eval.production.anomalyRate'] = e.anomalyRate.production;
+  if (e.anomalyRate.production !== null) out[EVAL_METRIC.productionAnomalyRate] = e.anomalyRate.production;
   if (e.scoreShift) {
-    out['eval.scoreKs'] = e.scoreShift.ks;
+    out[EVAL_METRIC.scoreKs] = e.scoreShift.ks;
     out['eval.scoreKsPvalue'] = e.scoreShift.pvalue;
+  }
+  if (e.agreement) {
+    out[EVAL_METRIC.disagreement] = e.agreement.disagreement;
+    out[EVAL_METRIC.rankCorrelation] = e.agreement.rankCorrelation;
   }
   if (e.labelled) {
     out['eval.labelledRows'] = e.labelled.rows;

@@ -23,6 +23,7 @@ const MODEL = 'cpu';
 /** A world with production at v1 and an approved candidate v2. */
 function world(
   opts: {
+    blue?: Partial<VersionReadings>;
     green?: Partial<VersionReadings>;
     rows?: CapturedRow[];
     shadow?: boolean;
@@ -47,7 +48,7 @@ function world(
   });
   const metrics = new FakeMetrics((_v: VersionRef, which) => ({
     ...healthy(which),
-    ...(which === 'green' ? opts.green : {}),
+    ...(which === 'green' ? opts.green : opts.blue),
   }));
   const events: DomainEvent[] = [];
   const notes: Array<{ subject: string }> = [];
@@ -141,6 +142,42 @@ async function drive(steps: Steps, input: Record<string, unknown>) {
 }
 
 describe('release use cases', () => {
+  it('a retrained candidate is judged against the difference its evaluation recorded, a hand-made one is not', async () => {
+    // Shifted traffic: blue flags 40 %, green 5 %. The candidate's evaluation against v1 saw
+    // 15 vs 120 anomalies on 300 holdout rows (r = 0.125) and KS D 0.5.
+    const shifted = { blue: { anomalies: 3600 }, green: { anomalies: 50 } };
+    const evaluated = world(shifted);
+    evaluated.registry.details.set(2, {
+      metrics: {
+        'eval.holdoutRows': 300,
+        'eval.anomalyRate': 0.05,
+        'eval.production.anomalyRate': 0.4,
+        'eval.scoreKs': 0.5,
+      },
+      lineage: { parentVersion: 1 },
+    });
+    expect(await drive(evaluated.steps, { model: MODEL, version: 2, policy: 'canary10-15m' })).toEqual([
+      'begin',
+      'weight:0.1',
+      'promote',
+      'promoted',
+    ]);
+    const [record] = await evaluated.releases.list(MODEL);
+    expect(record?.expected).toMatchObject({ source: 'evaluation', anomalyRateRatio: 0.125, scoreKsD: 0.5 });
+    expect(record?.judgements[0]?.anomalyRate).toMatchObject({ ratio: 0.125, expectedRatio: 0.125 });
+
+    const byHand = world(shifted);
+    expect(await drive(byHand.steps, { model: MODEL, version: 2, policy: 'canary10-15m' })).toEqual([
+      'begin',
+      'weight:0.1',
+      'rollback',
+      'rolled-back',
+    ]);
+    const [plain] = await byHand.releases.list(MODEL);
+    expect(plain?.expected).toMatchObject({ source: 'none', anomalyRateRatio: 1 });
+    expect(plain?.outcome?.breaches?.map((b) => b.signal)).toEqual(['anomaly-rate']);
+  });
+
   it('a good candidate goes shadow → 10 % → promoted; production then serves it and the history shows each step', async () => {
     const rows = [0.2, 0.4, 0.7, 0.3].map((s, i) =>
       capture(1, s, { index: i, shadow: { version: 2, score: s + 0.01, anomaly: s + 0.01 > 0.6 } }),

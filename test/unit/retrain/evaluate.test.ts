@@ -70,6 +70,19 @@ describe('evaluateCandidate', () => {
     expect(e.scoreShift?.pvalue).toBeLessThan(0.05);
   });
 
+  it('counts the rows whose verdicts differ and rank-correlates the two models, as a shadow phase would', () => {
+    // Candidate cut 0.5, production cut 0.25: verdicts differ on 0.3 and 0.4 (production only).
+    // Ranks: production 1,2,3,4,5 vs candidate 1,2,4,3,5 → Spearman 1 − 6·2/(5·24) = 0.9.
+    const e = evaluateCandidate({
+      candidate: { threshold: 0.5, holdout: f64([0.1, 0.2, 0.45, 0.4, 0.9]) },
+      production: { threshold: 0.25, holdout: f64([0.1, 0.2, 0.3, 0.4, 0.9]) },
+      anomalyRate: band,
+    });
+    expect(e.agreement?.disagreement).toBeCloseTo(2 / 5, 12);
+    expect(e.agreement?.rankCorrelation).toBeCloseTo(0.9, 12);
+    expect(evaluationMetrics(e)).toMatchObject({ 'eval.disagreement': 0.4, 'eval.rankCorrelation': 0.9 });
+  });
+
   it('uses labelled ROC AUC for quality when each class has enough labels', () => {
     const holdout = f64([0.9, 0.8, 0.3, 0.7, 0.2, 0.1, 0.65, 0.4, 0.35, 0.5]);
     const labels = f64([1, 1, 0, 1, 0, 0, 0, Number.NaN, 1, 0]);

@@ -14,6 +14,7 @@ const evaluation = (candidate: number | null, production: number | null, rate = 
     withinBand: rate <= 0.05,
   },
   scoreShift: null,
+  agreement: null,
   labelled: null,
   injected: null,
   quality: { source: 'injected', candidate, production },
