@@ -6,7 +6,14 @@ import { type Evaluation, evaluationMetrics } from '#core/retrain/evaluate.ts';
 const metricsOf = (rows: number, candidate: number, production: number | null, ks?: number) =>
   evaluationMetrics({
     holdoutRows: rows,
-    anomalyRate: { candidate, production, target: 0.05, band: [0.01, 0.09], withinBand: true },
+    anomalyRate: {
+      candidate,
+      production,
+      target: 0.05,
+      band: [0.01, 0.09],
+      interval: [candidate, candidate],
+      withinBand: true,
+    },
     scoreShift: ks === undefined ? null : { ks, pvalue: 1e-9 },
     agreement: production === null ? null : { disagreement: 0.3, rankCorrelation: 0.6 },
     labelled: null,
