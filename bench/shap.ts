@@ -1,7 +1,9 @@
 /**
- * Explanation cost: exact TreeSHAP per row, next to brute-force Shapley
- * enumeration and a Kernel-SHAP-style budget of model evaluations
- * (SageMaker Clarify's default: 2M + 2048 evaluations per record at M features).
+ * Explanation cost: exact TreeSHAP per row (the leaf-pattern tables the explain
+ * path uses) against the paper's Algorithm 2 measured in the same process, in
+ * alternating rounds, next to brute-force Shapley enumeration and a
+ * Kernel-SHAP-style budget of model evaluations (SageMaker Clarify's default:
+ * 2M + 2048 evaluations per record at M features).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +11,10 @@ import { TreeScorer } from '#core/forest/fast-path.ts';
 import { trainIsolationForest } from '#core/forest/train.ts';
 import { parseOnnx } from '#core/onnx/parse.ts';
 import { withCovers } from '#core/shap/covers.ts';
-import { treeShap } from '#core/shap/treeshap.ts';
+import { createTreeShap, treeShap, treeShapReference, treeShapStats } from '#core/shap/treeshap.ts';
 import type { TreeEnsemble } from '#core/trees.ts';
 import { bruteForceShap, rng } from '../test/unit/shap/helpers.ts';
+import { GOAL_COLUMNS, type Goal, goalRow, loadNow, summarize, withSpread } from './judge.ts';
 import type { BenchModule } from './types.ts';
 
 const quantile = (sorted: number[], q: number): number =>
@@ -72,37 +75,97 @@ function loadDefaultModel(): { t: TreeEnsemble; rows: Float64Array[] } | null {
   }
 }
 
+/**
+ * `rounds` alternating rounds of the pattern-table TreeSHAP and Algorithm 2 on the same rows:
+ * per round the p50 (and p99) of per-call µs of each, and the ratio of the two p50s.
+ */
+function sideBySide(
+  t: TreeEnsemble,
+  rows: Float64Array[],
+  nRounds: number,
+): {
+  fast: ReturnType<typeof summarize>;
+  fastP99: ReturnType<typeof summarize>;
+  ref: ReturnType<typeof summarize>;
+  refP99: ReturnType<typeof summarize>;
+  ratio: ReturnType<typeof summarize>;
+  load: number;
+} {
+  const out = new Float64Array(t.nFeatures);
+  const f50: number[] = [];
+  const f99: number[] = [];
+  const r50: number[] = [];
+  const r99: number[] = [];
+  const ratio: number[] = [];
+  let load = loadNow();
+  for (let k = 0; k < nRounds; k++) {
+    const f = timeCalls(1000, k === 0 ? 300 : 50, (i) => treeShap(t, rows[(i + k * 37) % rows.length], out));
+    const r = timeCalls(200, k === 0 ? 50 : 10, (i) =>
+      treeShapReference(t, rows[(i + k * 37) % rows.length], out),
+    );
+    f50.push(f.p50);
+    f99.push(f.p99);
+    r50.push(r.p50);
+    r99.push(r.p99);
+    ratio.push(r.p50 / f.p50);
+    load = Math.max(load, loadNow());
+  }
+  return {
+    fast: summarize(f50),
+    fastP99: summarize(f99),
+    ref: summarize(r50),
+    refP99: summarize(r99),
+    ratio: summarize(ratio),
+    load,
+  };
+}
+
 export const run: BenchModule = async () => {
   const M = 10;
   const data = syntheticData(20_000, M, 7);
   const { ensemble: forest } = trainIsolationForest(data, { nEstimators: 100, maxSamples: 256, seed: 1 });
   const rows = rowsOf(data, 1000);
   const nodesPerTree = Math.round(forest.feature.length / forest.roots.length);
-  const phi = new Float64Array(M);
 
-  const tree = timeCalls(2000, 300, (i) => treeShap(forest, rows[i % rows.length], phi));
+  // Precomputation: build time of a fresh copy (the cached one is built by the first call).
+  const t0 = performance.now();
+  createTreeShap(forest, {});
+  const buildMs = performance.now() - t0;
+  const stats = treeShapStats(forest);
+
+  const ROUNDS = 7;
+  const side = sideBySide(forest, rows, ROUNDS);
+  const tree = { p50: side.fast.median, p99: side.fastP99.median };
   const tableRows: Array<Array<string | number>> = [
     [
-      `TreeSHAP (exact, path-dependent)`,
+      'TreeSHAP, leaf-pattern tables (exact; the explain path)',
       `IF 10 features, 100 trees, ψ=256 (${nodesPerTree} nodes/tree)`,
-      fmt(tree.p50),
-      fmt(tree.p99),
+      withSpread(side.fast, 1),
+      withSpread(side.fastP99, 1),
       1,
-      tree.p50 <= 1000 ? 'meets ≤ 1000 µs' : 'misses ≤ 1000 µs',
+      `${withSpread(side.ratio)}× Algorithm 2`,
+    ],
+    [
+      'TreeSHAP, Algorithm 2 (exact; the reference)',
+      'same IF',
+      withSpread(side.ref, 1),
+      withSpread(side.refP99, 1),
+      fmt(side.ref.median / tree.p50),
+      '',
     ],
   ];
 
   const def = loadDefaultModel();
+  let defSide: ReturnType<typeof sideBySide> | null = null;
   if (def) {
-    const out = new Float64Array(def.t.nFeatures);
-    const d = timeCalls(2000, 300, (i) => treeShap(def.t, def.rows[i % def.rows.length], out));
+    defSide = sideBySide(def.t, def.rows, ROUNDS);
     tableRows.push([
-      'TreeSHAP (exact, path-dependent)',
+      'TreeSHAP, leaf-pattern tables',
       `models/default (${def.t.nFeatures} features, ${def.t.roots.length} trees)`,
-      fmt(d.p50),
-      fmt(d.p99),
+      withSpread(defSide.fast, 1),
+      withSpread(defSide.fastP99, 1),
       '',
-      '',
+      `${withSpread(defSide.ratio)}× Algorithm 2 (${withSpread(defSide.ref, 1)} µs)`,
     ]);
   }
 
@@ -146,13 +209,40 @@ export const run: BenchModule = async () => {
     'lower bound for Kernel SHAP; still approximate',
   ]);
 
+  // The goal is ≤ 100 µs/row; as a ratio against Algorithm 2 (≈ 1,000 µs/row when it was set) that is ≥ 10×.
+  const absolute: Goal = {
+    kind: 'absolute',
+    text: 'TreeSHAP ≤ 100 µs/row p50',
+    target: 100,
+    better: 'lower',
+  };
+  const speedup: Goal = {
+    kind: 'ratio',
+    text: 'TreeSHAP ≥ 10× Algorithm 2 (same goal as a ratio)',
+    target: 10,
+    better: 'higher',
+  };
   return [
+    {
+      title: 'Explain: TreeSHAP goal (10-feature, 100-tree, ψ=256 isolation forest)',
+      columns: [...GOAL_COLUMNS],
+      rows: [goalRow(absolute, side.fast, side.load, 'µs'), goalRow(speedup, side.ratio, side.load, '×')],
+      notes: [
+        `${ROUNDS} alternating rounds in one process: 1,000 calls of the leaf-pattern TreeSHAP, then 200 of Algorithm 2, per round; p50 of each, ratio per round.`,
+        `Precomputation: ${stats?.tableEntries ?? 0} table entries over ${stats?.tableLeaves ?? 0} of ${stats?.leaves ?? 0} leaves, ${((stats?.bytes ?? 0) / 2 ** 20).toFixed(2)} MB with the node layout, built in ${buildMs.toFixed(0)} ms (once per loaded model).`,
+        ...(defSide && def
+          ? [
+              `models/default: ${treeShapStats(def.t)?.tableEntries ?? 0} table entries, ${((treeShapStats(def.t)?.bytes ?? 0) / 2 ** 20).toFixed(2)} MB.`,
+            ]
+          : []),
+      ],
+    },
     {
       title: 'Explain: µs per explained row',
       columns: ['method', 'model', 'p50 µs', 'p99 µs', '× TreeSHAP p50', 'note'],
       rows: tableRows,
       notes: [
-        'Target: TreeSHAP ≤ 1000 µs per row p50 on the 10-feature, 100-tree, ψ=256 isolation forest.',
+        'p50/p99 columns of the TreeSHAP rows: median (min–max) over the rounds above.',
         'The isolation forest is trained by lambdas/core/forest/train.ts on 20,000 synthetic rows (seed 7).',
         `Kernel-SHAP cost = 2M + 2048 = ${evals} evaluations per record (SageMaker Clarify default) at M = ${M}.`,
         'Brute force is the independent reference used by the tests (test/unit/shap/helpers.ts).',

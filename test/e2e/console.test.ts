@@ -325,10 +325,20 @@ describe('the console, in Chromium, against the twin', () => {
       expect(cells[7]).toBe(String(s.retries));
     });
     expect(detail.steps.at(-1).name).toBe(run.step);
+    // The run ended with a release of its candidate (no traffic to judge in between: promoted).
+    expect(await production()).toBe(2);
   }, 240_000);
 
   it('approves, promotes and rolls back with an admin key, each behind a confirmation that can be cancelled', async () => {
-    // v2 is the retrained candidate (Approved by the dev gate); v3 a registration waiting for a person.
+    // v2 is the retrained candidate (Approved by the dev gate, and released by that run: the twin's
+    // retraining ends with the release machine); v3 a registration waiting for a person. The
+    // admin actions below start from the original model in production.
+    expect(await production()).toBe(2);
+    expect(
+      (await call('POST', '/v1/models/default/aliases/production/rollback', { reason: 'console test setup' }))
+        .status,
+    ).toBe(200);
+    expect(await production()).toBe(1);
     const zip = zipPackage(await readPackageDir(DEFAULT_MODEL_DIR));
     const reg = await fetch(`${twin.url}/v1/models/default/versions?force=true&reason=console%20test`, {
       method: 'POST',
