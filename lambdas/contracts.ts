@@ -192,6 +192,12 @@ export const FEEDBACK_KEYS = {
 } as const;
 
 /**
+ * A Step Functions execution name as Vigil's executions have them (the service's generated
+ * UUIDs, the twin's `local-<time>-<id>`): at most 80 characters, none that need escaping.
+ */
+export const EXECUTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
  * A model name: lower-case letters, digits, `-` and `_`, starting with a letter or digit, at most
  * 63 characters. Used in URLs, DynamoDB keys, S3 prefixes, schedule and alarm names.
  */
@@ -575,6 +581,13 @@ export const ROUTES: ReadonlyArray<{
   // Retraining (DESIGN.md §8): start an execution; list executions with their status and step.
   { method: 'POST', path: '/v1/models/{model}/retrain', handler: 'models', auth: 'admin' },
   { method: 'GET', path: '/v1/models/{model}/retraining', handler: 'models', auth: 'key' },
+  // One execution with its steps (state entered, exited, outcome, error), same scope as the list.
+  {
+    method: 'GET',
+    path: '/v1/models/{model}/retraining/{executionName}',
+    handler: 'models',
+    auth: 'key',
+  },
   { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}', handler: 'models', auth: 'admin' },
   { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/rollback', handler: 'models', auth: 'admin' },
   // Model releases (issue 11): start one, read them with every judgement.

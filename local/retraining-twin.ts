@@ -5,8 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { ENV, type HANDLERS, type StateMachineKey } from '#contracts';
 import { VigilError } from '#core/errors.ts';
 import type { ExecutionInfo } from '#core/retrain/ports.ts';
+import { executionSteps, MAX_HISTORY_EVENTS } from '#core/retrain/steps.ts';
 import type { LocalStepFunctions } from '#runtime/retrain-control.ts';
-import { type LocalExecution, StateMachineRunner } from './state-machine-runner.ts';
+import {
+  type LocalExecution,
+  localExecutionArn,
+  localStepEvents,
+  StateMachineRunner,
+} from './state-machine-runner.ts';
 import { applyRule, type BusEvent, type SynthesizedMachine } from './state-machines.ts';
 
 /**
@@ -143,6 +149,18 @@ export class LocalRetraining {
         describe: async (arn) => {
           const e = this.#runner ? (await this.#runner).describe(arn) : undefined;
           return e ? info(e) : undefined;
+        },
+        arnOf: (name) => localExecutionArn('retraining', name),
+        history: async (arn) => {
+          const e = this.#runner ? (await this.#runner).describe(arn) : undefined;
+          if (!e) return undefined;
+          return {
+            steps: executionSteps(localStepEvents(e.history.slice(0, MAX_HISTORY_EVENTS)), {
+              status: e.status,
+              ...(e.error ? { error: e.error.error, cause: e.error.cause } : {}),
+            }),
+            truncated: e.history.length > MAX_HISTORY_EVENTS,
+          };
         },
       },
       answer: {

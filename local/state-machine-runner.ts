@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HANDLERS, StateMachineKey } from '#contracts';
+import { STATE_TYPES, type StateType, type StepEvent } from '#core/retrain/steps.ts';
 import {
   type AslDefinition,
   type AslState,
@@ -34,12 +35,18 @@ export function installPromiseWithResolvers(): void {
 
 type Handler = (event: unknown) => Promise<unknown>;
 
+/** The ARN an execution of machine `key` named `name` has on the twin. */
+export const localExecutionArn = (key: string, name: string): string =>
+  `arn:aws:states:local:000000000000:execution:${key}:${name}`;
+
 /** One history event, as `GetExecutionHistory` lists them (names only: no state payloads kept). */
 export interface LocalHistoryEvent {
   readonly type: string;
   readonly timestamp: string;
   /** The state entered/exited/failed …; absent for execution-level events. */
   readonly state?: string;
+  /** Its type (`Task`, `Choice` …), with `state`. */
+  readonly stateType?: string;
   /** Index of the Map iteration the event belongs to. */
   readonly index?: number;
   readonly error?: string;
@@ -193,7 +200,7 @@ export class StateMachineRunner<K extends string = StateMachineKey> {
     const m = this.machine(key);
     const name =
       opts.name ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-    const executionArn = `arn:aws:states:local:000000000000:execution:${key}:${name}`;
+    const executionArn = localExecutionArn(key, name);
     if (this.#executions.has(executionArn))
       throw taskError('ExecutionAlreadyExists', `Execution ${name} already exists on ${key}`);
     const exec: LocalExecution<K> = {
@@ -440,7 +447,7 @@ export class StateMachineRunner<K extends string = StateMachineKey> {
         const ev = e as {
           type: string;
           timestamp: number;
-          state?: { name: string };
+          state?: { name: string; type: string };
           index?: number;
           Error?: string;
           Cause?: unknown;
@@ -449,7 +456,7 @@ export class StateMachineRunner<K extends string = StateMachineKey> {
         exec.history.push({
           type: ev.type,
           timestamp: new Date(ev.timestamp).toISOString(),
-          ...(ev.state ? { state: ev.state.name } : {}),
+          ...(ev.state ? { state: ev.state.name, stateType: ev.state.type } : {}),
           ...(ev.index !== undefined ? { index: ev.index } : {}),
           ...(ev.Error !== undefined ? { error: ev.Error, cause: String(ev.Cause ?? '') } : {}),
         });
@@ -478,6 +485,28 @@ export class StateMachineRunner<K extends string = StateMachineKey> {
     exec.stopDate = new Date().toISOString();
     this.#opts.onEnd?.(exec);
     return exec;
+  }
+}
+
+/**
+ * The twin's history as the step fold reads it (the library's StateEntered/Exited/Failed/
+ * Retried events name their state and its type; see `executionSteps`).
+ */
+export function* localStepEvents(history: Iterable<LocalHistoryEvent>): Generator<StepEvent> {
+  for (const e of history) {
+    if (e.state === undefined || e.stateType === undefined || !STATE_TYPES.has(e.stateType)) continue;
+    const type = e.stateType as StateType;
+    if (e.type === 'StateEntered') yield { kind: 'entered', state: e.state, type, at: e.timestamp };
+    else if (e.type === 'StateExited') yield { kind: 'exited', state: e.state, type, at: e.timestamp };
+    else if (e.type === 'StateFailed')
+      yield {
+        kind: 'attempt-failed',
+        scope: type === 'Map' || type === 'Parallel' ? 'container' : 'task',
+        state: e.state,
+        error: e.error ?? 'States.Runtime',
+        cause: e.cause ?? '',
+      };
+    else if (e.type === 'StateRetried') yield { kind: 'retried', state: e.state };
   }
 }
 

@@ -56,8 +56,9 @@ const HELP: Record<string, string> = {
   Starts a retraining execution (admin): on the captured window, or on --data (s3://… CSV or Parquet; a path on
   the twin). --params overrides production's training params, e.g. '{"nEstimators":200}'.
   Prints the execution ARN; follow it with 'vigil models retraining <model>'.`,
-  retraining: `vigil models retraining <model>   (also: vigil retrain list <model>)
-  The model's recent retraining executions: status and the step each is in (or ended in).`,
+  retraining: `vigil models retraining <model> [<execution>]   (also: vigil retrain list <model>)
+  The model's recent retraining executions: status and the step each is in (or ended in).
+  With an execution name (from that list): its steps in order, each with outcome, times, retries and error.`,
   feedback: `vigil models feedback <requestId> --label anomaly|normal [--index <n>] [--model <m>] [--version <N>]   (also: vigil feedback …)
   Labels row <n> (default 0) of a scored request (any key). The model and version come from the
   request's captures; a request sampling did not capture needs --model (and --version if known).
@@ -82,7 +83,7 @@ export const MODELS_USAGE = `Usage: vigil models <command> [options]   (vigil mo
   history <model> [--alias <a>] [--at <ISO time>]
   delete-alias <model> --alias <a>
   retrain <model> [--data <uri>] [--params <json>] [--seed <n>]   start a retraining execution
-  retraining <model>                            retraining executions, status and step
+  retraining <model> [<execution>]              retraining executions, status and step; one's steps
   feedback <requestId> --label anomaly|normal [--index <n>] [--model <m>]   label a prediction
   quality <model> [--window 7d]                 labelled precision/recall/AUC per version
 
@@ -295,7 +296,45 @@ export async function modelsCli(argv: string[], deps: ModelsCliDeps = {}): Promi
       }
       case 'retraining': {
         const m = model();
-        noExtra(args, 1);
+        noExtra(args, 2);
+        if (args[1] !== undefined) {
+          const r = (await api('GET', `/v1/models/${m}/retraining/${encodeURIComponent(args[1])}`)) as {
+            name: string;
+            status: string;
+            error?: string;
+            cause?: string;
+            historyTruncated: boolean;
+            steps: {
+              name: string;
+              type: string;
+              outcome: string;
+              enteredAt: string;
+              exitedAt?: string;
+              retries: number;
+              error?: string;
+              next?: string;
+            }[];
+          };
+          print(r, () =>
+            [
+              `${r.name}: ${r.status}${r.error ? ` (${r.error}${r.cause ? `: ${r.cause}` : ''})` : ''}`,
+              table(
+                ['STEP', 'TYPE', 'OUTCOME', 'ENTERED', 'EXITED', 'RETRIES', 'ERROR'],
+                r.steps.map((s) => [
+                  s.name,
+                  s.type,
+                  s.outcome === 'caught' && s.next ? `caught -> ${s.next}` : s.outcome,
+                  s.enteredAt,
+                  s.exitedAt ?? '',
+                  String(s.retries),
+                  s.error ?? '',
+                ]),
+              ),
+              ...(r.historyTruncated ? ['(history cut: only its first events were read)'] : []),
+            ].join('\n'),
+          );
+          return 0;
+        }
         const r = (await api('GET', `/v1/models/${m}/retraining`)) as {
           executions: {
             name: string;

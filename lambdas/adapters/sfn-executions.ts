@@ -1,5 +1,13 @@
-import type { DescribeExecutionCommandOutput, SFNClient } from '@aws-sdk/client-sfn';
+import type { DescribeExecutionCommandOutput, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import type { ExecutionInfo, RetrainingExecutions, TaskAnswer } from '#core/retrain/ports.ts';
+import {
+  type ExecutionHistory,
+  executionSteps,
+  MAX_HISTORY_EVENTS,
+  STATE_TYPES,
+  type StateType,
+  type StepEvent,
+} from '#core/retrain/steps.ts';
 
 /** The part of the SFN client the adapters call (tests pass their own `send`). */
 export type SfnSend = Pick<SFNClient, 'send'>;
@@ -49,6 +57,49 @@ export class SfnExecutions implements RetrainingExecutions {
     return described.filter((e): e is ExecutionInfo => e !== undefined);
   }
 
+  /** `arn:…:stateMachine:M` → `arn:…:execution:M:name`, as Step Functions names executions. */
+  arnOf(name: string): string {
+    return `${this.#arn.replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  /**
+   * DescribeExecution for the status, then GetExecutionHistory oldest first, page by page
+   * (without execution data: errors and causes still come, inputs and outputs do not), up to
+   * {@link MAX_HISTORY_EVENTS} events.
+   */
+  async history(executionArn: string): Promise<ExecutionHistory | undefined> {
+    const { DescribeExecutionCommand, GetExecutionHistoryCommand } = await sdk();
+    let d: DescribeExecutionCommandOutput;
+    try {
+      d = await this.#client.send(new DescribeExecutionCommand({ executionArn }));
+    } catch (e) {
+      if ((e as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw e;
+    }
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#client.send(
+        new GetExecutionHistoryCommand({
+          executionArn,
+          maxResults: Math.min(500, MAX_HISTORY_EVENTS - events.length),
+          includeExecutionData: false,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken && events.length < MAX_HISTORY_EVENTS);
+    return {
+      steps: executionSteps(stepEventsOf(events.slice(0, MAX_HISTORY_EVENTS)), {
+        status: d.status as ExecutionInfo['status'],
+        ...(d.error ? { error: String(d.error) } : {}),
+        ...(d.cause ? { cause: String(d.cause) } : {}),
+      }),
+      truncated: Boolean(nextToken) || events.length > MAX_HISTORY_EVENTS,
+    };
+  }
+
   async describe(executionArn: string): Promise<ExecutionInfo | undefined> {
     const { DescribeExecutionCommand, GetExecutionHistoryCommand } = await sdk();
     let d: DescribeExecutionCommandOutput;
@@ -79,6 +130,61 @@ export class SfnExecutions implements RetrainingExecutions {
       ...(d.error ? { error: String(d.error) } : {}),
       ...(d.cause ? { cause: String(d.cause) } : {}),
     };
+  }
+}
+
+/** Events that schedule one attempt of a Task state (the first is no retry). */
+const SCHEDULED = new Set(['TaskScheduled', 'LambdaFunctionScheduled', 'ActivityScheduled']);
+/** Events that end one attempt of a Task state in failure (it may then be retried or caught). */
+const TASK_FAILED = new Set([
+  'TaskFailed',
+  'TaskTimedOut',
+  'TaskStartFailed',
+  'TaskSubmitFailed',
+  'LambdaFunctionFailed',
+  'LambdaFunctionTimedOut',
+  'LambdaFunctionStartFailed',
+  'LambdaFunctionScheduleFailed',
+  'ActivityFailed',
+  'ActivityTimedOut',
+  'ActivityScheduleFailed',
+]);
+const CONTAINER_FAILED = new Set(['MapStateFailed', 'ParallelStateFailed']);
+
+/** The `error`/`cause` of whichever `…EventDetails` member the event carries. */
+function errorOf(ev: HistoryEvent): { error: string; cause: string } {
+  for (const [k, v] of Object.entries(ev)) {
+    if (!k.endsWith('EventDetails') || !v || typeof v !== 'object') continue;
+    const d = v as { error?: unknown; cause?: unknown };
+    if (d.error !== undefined || d.cause !== undefined)
+      return { error: String(d.error ?? ev.type), cause: String(d.cause ?? '') };
+  }
+  return { error: String(ev.type), cause: '' };
+}
+
+/**
+ * GetExecutionHistory's events (HistoryEvent, oldest first) as the step fold reads them:
+ * `<Type>StateEntered/Exited` name the state (in `stateEntered/ExitedEventDetails.name`) and
+ * its type (the prefix); the attempt events in between (TaskScheduled, TaskFailed …) name none.
+ */
+export function* stepEventsOf(events: Iterable<HistoryEvent>): Generator<StepEvent> {
+  for (const ev of events) {
+    const type = String(ev.type ?? '');
+    const at = ev.timestamp ? new Date(ev.timestamp).toISOString() : '';
+    const state = /^(\w+?)State(Entered|Exited)$/.exec(type);
+    if (state && STATE_TYPES.has(state[1])) {
+      const name =
+        state[2] === 'Entered' ? ev.stateEnteredEventDetails?.name : ev.stateExitedEventDetails?.name;
+      if (name === undefined) continue;
+      yield {
+        kind: state[2] === 'Entered' ? 'entered' : 'exited',
+        state: name,
+        type: state[1] as StateType,
+        at,
+      };
+    } else if (SCHEDULED.has(type)) yield { kind: 'scheduled' };
+    else if (TASK_FAILED.has(type)) yield { kind: 'attempt-failed', scope: 'task', ...errorOf(ev) };
+    else if (CONTAINER_FAILED.has(type)) yield { kind: 'attempt-failed', scope: 'container', ...errorOf(ev) };
   }
 }
 

@@ -6,6 +6,7 @@ import type {
   RetrainingLedger,
   TaskAnswer,
 } from '#core/retrain/ports.ts';
+import type { ExecutionStep } from '#core/retrain/steps.ts';
 
 /**
  * The retraining control plane (DESIGN.md §8 triggers and approval): start an execution by
@@ -67,6 +68,53 @@ export async function startRetraining(
 /** How many of the machine's recent executions a listing looks through for the model's. */
 const SCAN = 100;
 
+/** A run as the API shows it, from the execution's description. */
+const runOf = (e: ExecutionInfo): RetrainingRun => ({
+  executionArn: e.executionArn,
+  name: e.name,
+  status: e.status,
+  ...(e.step ? { step: e.step } : {}),
+  ...(typeof (e.input as { trigger?: unknown } | undefined)?.trigger === 'string'
+    ? { trigger: (e.input as { trigger: string }).trigger }
+    : {}),
+  startDate: e.startDate,
+  ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+  ...(e.error ? { error: e.error } : {}),
+  ...(e.cause ? { cause: e.cause } : {}),
+});
+
+const modelOf = (e: ExecutionInfo): unknown => (e.input as { model?: unknown } | undefined)?.model;
+
+/** One run with the steps it went through. */
+export interface RetrainingRunDetail extends RetrainingRun {
+  readonly steps: ExecutionStep[];
+  /** The history was longer than was read (its first events only are steps here). */
+  readonly historyTruncated: boolean;
+}
+
+/**
+ * One retraining execution of `model`, by name, with its steps in order.
+ * @throws VigilError NotFound for an unknown execution, or one that retrains another model
+ */
+export async function describeRetraining(
+  deps: Pick<RetrainControlDeps, 'executions'>,
+  model: string,
+  name: string,
+): Promise<RetrainingRunDetail> {
+  const arn = deps.executions.arnOf(name);
+  const e = await deps.executions.describe(arn);
+  // Another model's execution is as unknown here as a missing one: the route is per model.
+  const notFound = () =>
+    new VigilError('NotFound', `No retraining execution '${name}' of model '${model}'`, {
+      model,
+      execution: name,
+    });
+  if (!e || modelOf(e) !== model) throw notFound();
+  const h = await deps.executions.history(arn);
+  if (!h) throw notFound();
+  return { ...runOf(e), steps: h.steps, historyTruncated: h.truncated };
+}
+
 /** The model's recent retraining executions, newest first (at most `limit`). */
 export async function listRetraining(
   deps: Pick<RetrainControlDeps, 'executions'>,
@@ -75,21 +123,9 @@ export async function listRetraining(
 ): Promise<RetrainingRun[]> {
   const all = await deps.executions.list(SCAN);
   return all
-    .filter((e) => (e.input as { model?: unknown } | undefined)?.model === model)
+    .filter((e) => modelOf(e) === model)
     .slice(0, limit)
-    .map((e) => ({
-      executionArn: e.executionArn,
-      name: e.name,
-      status: e.status,
-      ...(e.step ? { step: e.step } : {}),
-      ...(typeof (e.input as { trigger?: unknown }).trigger === 'string'
-        ? { trigger: (e.input as { trigger: string }).trigger }
-        : {}),
-      startDate: e.startDate,
-      ...(e.stopDate ? { stopDate: e.stopDate } : {}),
-      ...(e.error ? { error: e.error } : {}),
-      ...(e.cause ? { cause: e.cause } : {}),
-    }));
+    .map(runOf);
 }
 
 /**

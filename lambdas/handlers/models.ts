@@ -2,11 +2,12 @@ import * as z from 'zod/mini';
 import * as models from '#app/models.ts';
 import {
   decideVersion,
+  describeRetraining,
   listRetraining,
   type RetrainControlDeps,
   startRetraining,
 } from '#app/retrain-control.ts';
-import { ALIAS_NAME_PATTERN, MODEL_NAME_PATTERN, ROUTES, routeKey } from '#contracts';
+import { ALIAS_NAME_PATTERN, EXECUTION_NAME_PATTERN, MODEL_NAME_PATTERN, ROUTES, routeKey } from '#contracts';
 import { VigilError } from '#core/errors.ts';
 import {
   caller,
@@ -66,6 +67,8 @@ const RetrainBody = z.strictObject({
 const RetrainingQuery = z.strictObject({
   limit: z.optional(z.pipe(z.string().check(z.regex(/^([1-9][0-9]?|100)$/)), z.transform(Number))),
 });
+
+const ExecutionPath = z.object({ executionName: z.string().check(z.regex(EXECUTION_NAME_PATTERN)) });
 
 const needRetraining = (deps: ModelsDeps): RetrainControlDeps => {
   if (!deps.retraining)
@@ -201,6 +204,14 @@ async function answer(deps: ModelsDeps, raw: HttpEvent): Promise<HttpResult> {
     case 'GET /v1/models/{model}/retraining': {
       const q = validate(RetrainingQuery, event.queryStringParameters ?? {}, 'BadRequest');
       return json(200, { model, executions: await listRetraining(needRetraining(deps), model, q.limit) });
+    }
+    case 'GET /v1/models/{model}/retraining/{executionName}': {
+      const { executionName: name } = validate(
+        ExecutionPath,
+        { executionName: event.pathParameters?.executionName },
+        'BadRequest',
+      );
+      return json(200, { model, ...(await describeRetraining(needRetraining(deps), model, name)) });
     }
     case 'PUT /v1/models/{model}/aliases/{alias}': {
       const b = validate(SetAliasBody, parseJsonBody(event));

@@ -449,9 +449,10 @@ export class ApiStack extends Stack {
   }
 
   /**
-   * `POST …/retrain`, `GET …/retraining` and the approval answers: start/list the retraining
-   * machine's executions by its fixed name (no reference to the Pipeline stack, which deploys
-   * after this one), describe them, and answer their task tokens.
+   * `POST …/retrain`, `GET …/retraining[/{executionName}]` and the approval answers: start/list
+   * the retraining machine's executions by its fixed name (no reference to the Pipeline stack,
+   * which deploys after this one), describe them and read their history (the steps), and answer
+   * their task tokens.
    */
   private grantRetrainingControl(f: ModelFunction, config: VigilConfig): void {
     const arns = retrainingMachineArns(this, config);

@@ -28,6 +28,7 @@ interface PageGlobals {
   location: { hash: string };
   document: {
     querySelector(s: string): { textContent: string | null } | null;
+    activeElement: { tagName: string } | null;
     getElementById(id: string): { value: string } | null;
     documentElement: { scrollWidth: number; clientWidth: number };
   };
@@ -301,6 +302,29 @@ describe('the console, in Chromium, against the twin', () => {
     const row = await page.locator('#retraining-detail table tbody tr').first().innerText();
     for (const v of [run.name, 'manual', run.status, run.step]) expect(row).toContain(v);
     expect(run.status).toBe('SUCCEEDED');
+    // Opened from the keyboard: focus the execution's button, press Enter, read the steps table.
+    const detail = await api(`/v1/models/default/retraining/${run.name}`);
+    expect(detail.steps.length).toBeGreaterThan(5);
+    const button = page.getByRole('button', { name: `Steps of ${run.name}` });
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#retraining-steps table').waitFor();
+    expect(await button.getAttribute('aria-expanded')).toBe('true');
+    expect(
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.tagName),
+    ).toBe('H3');
+    const shown = await page.locator('#retraining-steps table tbody tr').allInnerTexts();
+    expect(shown).toHaveLength(detail.steps.length);
+    detail.steps.forEach((s: Json, i: number) => {
+      const cells = shown[i].split('\t');
+      expect(cells[1]).toBe(s.name);
+      expect(cells[2]).toBe(s.type);
+      expect(cells[3]).toContain(s.outcome);
+      expect(cells[4]).toBe(s.enteredAt);
+      expect(cells[5]).toBe(s.exitedAt ?? '—');
+      expect(cells[7]).toBe(String(s.retries));
+    });
+    expect(detail.steps.at(-1).name).toBe(run.step);
     // The run ended with a release of its candidate (no traffic to judge in between: promoted).
     expect(await production()).toBe(2);
   }, 240_000);

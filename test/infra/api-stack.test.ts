@@ -307,9 +307,10 @@ describe('HTTP API routes and authorizer', () => {
         'POST /v1/models/{model}/versions/{version}/approve',
         'POST /v1/models/{model}/versions/{version}/reject',
         'PUT /v1/models/{model}/aliases/{alias}',
-        // Retraining (DESIGN.md §8): the manual trigger (admin) and the listing.
+        // Retraining (DESIGN.md §8): the manual trigger (admin), the listing and one run's steps.
         'POST /v1/models/{model}/retrain',
         'GET /v1/models/{model}/retraining',
+        'GET /v1/models/{model}/retraining/{executionName}',
         // Model releases (issue 11, admin scope).
         'GET /v1/models/{model}/releases',
         'POST /v1/models/{model}/releases',
@@ -374,6 +375,15 @@ describe('retraining control from the models function', () => {
     expect(resourceOf('states:ListExecutions')).toContain('stateMachine:vigil-prod-retraining"');
     expect(resourceOf('states:DescribeExecution')).toContain('execution:vigil-prod-retraining:*');
     expect(resourceOf('states:StartExecution')).not.toContain('*');
+  });
+
+  it("reads an execution's steps (GetExecutionHistory) on the retraining machine's executions only", () => {
+    const resource = resourceOf('states:GetExecutionHistory');
+    expect(resource).toContain(':execution:vigil-prod-retraining:*');
+    // Not the release machine's, nor every machine's: the one pattern and nothing else.
+    expect(JSON.parse(resource)).not.toBeInstanceOf(Array);
+    expect(resource).not.toContain('stateMachine:');
+    expect(resource).not.toMatch(/execution:\*|execution:vigil-prod-release/);
   });
 
   it('answers task tokens (no resource type exists for them) and nothing else on Step Functions', () => {

@@ -164,6 +164,23 @@ export interface RetrainingRun {
   cause?: string;
 }
 
+/** One top-level state an execution entered (`GET …/retraining/{executionName}`). */
+export interface ExecutionStep {
+  name: string;
+  type: string;
+  enteredAt: string;
+  exitedAt?: string;
+  outcome: 'running' | 'succeeded' | 'failed' | 'caught' | 'aborted' | 'timed-out';
+  error?: string;
+  cause?: string;
+  next?: string;
+  retries: number;
+}
+export interface RetrainingRunDetail extends RetrainingRun {
+  steps: ExecutionStep[];
+  historyTruncated: boolean;
+}
+
 export interface ModelSummary {
   name: string;
   createdAt: string;

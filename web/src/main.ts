@@ -13,6 +13,7 @@ import {
   type PackageDocument,
   type Release,
   type RetrainingRun,
+  type RetrainingRunDetail,
   setKey,
 } from './api.ts';
 import { ecdf, lineChart } from './charts.ts';
@@ -1052,31 +1053,111 @@ function renderReleases(el: HTMLElement, _model: string, releases: Release[]): v
   );
 }
 
+const statusClass = (status: string) =>
+  status === 'SUCCEEDED' || status === 'succeeded'
+    ? 'ok'
+    : status === 'RUNNING' || status === 'running'
+      ? 'running'
+      : 'drift';
+
+/** Seconds between two ISO times, or '—' when the step has not ended. */
+const took = (from: string, to?: string) =>
+  to === undefined ? '—' : `${fmt((Date.parse(to) - Date.parse(from)) / 1000, 3)} s`;
+
 function renderRetraining(el: HTMLElement, model: string, runs: RetrainingRun[]): void {
+  const steps = h('section', { id: 'retraining-steps', 'aria-live': 'polite' });
+  const buttons: HTMLButtonElement[] = [];
+  const open = async (run: RetrainingRun, button: HTMLButtonElement) => {
+    for (const b of buttons) b.setAttribute('aria-expanded', String(b === button));
+    steps.replaceChildren(h('p', {}, 'Loading…'));
+    try {
+      const d = await api<RetrainingRunDetail>(
+        `/v1/models/${model}/retraining/${encodeURIComponent(run.name)}`,
+      );
+      renderSteps(steps, d);
+    } catch (e) {
+      showError(steps, e);
+    }
+  };
   el.replaceChildren(
     table(
       ['execution', 'trigger', 'status', 'step (current or last)', 'started', 'stopped', 'error'],
-      runs.map((r) => [
-        r.name,
-        r.trigger ?? '—',
-        h(
-          'span',
-          { class: r.status === 'SUCCEEDED' ? 'ok' : r.status === 'RUNNING' ? 'running' : 'drift' },
-          r.status,
-        ),
-        r.step ?? '—',
-        r.startDate,
-        r.stopDate ?? '—',
-        r.error ? `${r.error}${r.cause ? `: ${r.cause}` : ''}` : '—',
-      ]),
+      runs.map((r) => {
+        const b = h(
+          'button',
+          {
+            type: 'button',
+            'aria-expanded': 'false',
+            'aria-controls': 'retraining-steps',
+            'aria-label': `Steps of ${r.name}`,
+            'data-execution': r.name,
+          },
+          r.name,
+        );
+        b.addEventListener('click', () => void open(r, b));
+        buttons.push(b);
+        return [
+          b,
+          r.trigger ?? '—',
+          h('span', { class: statusClass(r.status) }, r.status),
+          r.step ?? '—',
+          r.startDate,
+          r.stopDate ?? '—',
+          r.error ? `${r.error}${r.cause ? `: ${r.cause}` : ''}` : '—',
+        ];
+      }),
       `retraining executions of ${model}, newest first`,
     ),
     h(
       'p',
       { class: 'empty' },
-      'A run waiting in WaitForApproval is answered by approving or rejecting its version on the Models page.',
+      'Open an execution to see its steps. A run waiting in WaitForApproval is answered by approving or rejecting its version on the Models page.',
     ),
+    steps,
   );
+}
+
+/** An execution's steps in order: each with its outcome, timing, retries and error. */
+function renderSteps(el: HTMLElement, d: RetrainingRunDetail): void {
+  const heading = h(
+    'h3',
+    { tabindex: -1 },
+    `Steps of ${d.name}: `,
+    h('span', { class: statusClass(d.status) }, d.status),
+  );
+  el.replaceChildren(
+    heading,
+    d.steps.length === 0
+      ? empty('No step entered yet.')
+      : table(
+          ['#', 'step', 'type', 'outcome', 'entered', 'exited', 'took', 'retries', 'error'],
+          d.steps.map((s, i) => [
+            i + 1,
+            s.name,
+            s.type,
+            h(
+              'span',
+              { class: statusClass(s.outcome), 'data-outcome': s.outcome },
+              s.outcome === 'caught' && s.next ? `caught → ${s.next}` : s.outcome,
+            ),
+            s.enteredAt,
+            s.exitedAt ?? '—',
+            took(s.enteredAt, s.exitedAt),
+            s.retries,
+            s.error ? `${s.error}${s.cause ? `: ${s.cause}` : ''}` : '—',
+          ]),
+          `steps of ${d.name}, in order`,
+        ),
+    d.historyTruncated
+      ? h(
+          'p',
+          { class: 'empty' },
+          'The history is longer than the API reads: only its first events are shown.',
+        )
+      : '',
+  );
+  // Keyboard users land on what they opened.
+  heading.focus();
 }
 
 /* ---------- routing ---------- */

@@ -3,6 +3,8 @@
  * Adapters: `adapters/blob-store-*.ts`, `adapters/dynamodb-retraining.ts`, `adapters/sns-notifier.ts`.
  */
 
+import type { ExecutionHistory } from './steps.ts';
+
 /**
  * Bytes between steps: Step Functions carries at most 256 KB per state, so
  * datasets and staged candidate packages go here and only their URIs travel.
@@ -119,6 +121,13 @@ export interface RetrainingExecutions {
   list(limit: number): Promise<ExecutionInfo[]>;
   /** One execution; undefined when it does not exist. */
   describe(executionArn: string): Promise<ExecutionInfo | undefined>;
+  /** The ARN an execution of the retraining machine named `name` has (it may not exist). */
+  arnOf(name: string): string;
+  /**
+   * The execution's top-level steps in order, with outcome, timing and error (from its first
+   * {@link import('./steps.ts').MAX_HISTORY_EVENTS} history events); undefined when it does not exist.
+   */
+  history(executionArn: string): Promise<ExecutionHistory | undefined>;
 }
 
 /** Answers a waiting Step Functions task (`SendTaskSuccess` / `SendTaskFailure`). */

@@ -4,7 +4,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { StateMachineRunner } from '../../../local/state-machine-runner.ts';
+import { executionSteps } from '#core/retrain/steps.ts';
+import { localStepEvents, StateMachineRunner } from '../../../local/state-machine-runner.ts';
 import {
   localFunctionArn,
   localStateMachineArn,
@@ -158,6 +159,31 @@ describe('the local state-machine runner', () => {
     const cause = JSON.parse(error.Cause);
     expect(cause).toMatchObject({ Status: 'FAILED', Error: 'ChildBroke', Cause: 'value was negative' });
     expect(r.list('child')[0]).toMatchObject({ status: 'FAILED', error: { error: 'ChildBroke' } });
+  }, 120_000);
+
+  it('folds its history into steps: a caught task names where it went, an uncaught one fails with its error', async () => {
+    const r = runner();
+    const e = await r.start('parent', { value: -1 }).done;
+    const steps = executionSteps(localStepEvents(e.history), { status: e.status });
+    // RunSync's child failed and its Catch went to ChildFailed, where the run ends (no Next).
+    expect(steps.map((s) => [s.name, s.type, s.outcome, s.next])).toEqual([
+      ['RunSync', 'Task', 'caught', 'ChildFailed'],
+      ['ChildFailed', 'Pass', 'succeeded', undefined],
+    ]);
+    expect(steps[0].error).toBe('States.TaskFailed');
+    expect(JSON.parse(steps[0].cause ?? '')).toMatchObject({ Error: 'ChildBroke' });
+    const child = r.list('child')[0];
+    const childSteps = executionSteps(localStepEvents(child.history), {
+      status: child.status,
+      ...(child.error ? { error: child.error.error, cause: child.error.cause } : {}),
+    });
+    expect(childSteps.map((s) => [s.name, s.type, s.outcome])).toEqual([
+      ['Work', 'Task', 'succeeded'],
+      ['Ok?', 'Choice', 'succeeded'],
+      ['Broke', 'Fail', 'failed'],
+    ]);
+    expect(childSteps[2]).toMatchObject({ error: 'ChildBroke', cause: 'value was negative' });
+    expect(childSteps[2].exitedAt).toBeUndefined();
   }, 120_000);
 
   it('fails a waiting task with SendTaskFailure’s error, which the definition catches', async () => {
