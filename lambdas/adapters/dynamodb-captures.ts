@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { CAPTURE_LAYOUT, CAPTURE_REQUEST_INDEX } from '#contracts';
-import { windowHours } from '#core/drift/partitions.ts';
+import { newestFirst } from '#core/capture/recent.ts';
 import type { CapturedPrediction, CaptureLookup } from '#core/feedback/ports.ts';
 import type { CapturedRow, CaptureSink, CaptureWriteResult, RecentCaptureReader } from '#core/ports.ts';
 import { classifyError, describeError } from './dependency-errors.ts';
@@ -344,8 +344,7 @@ export class DynamoCaptureSink implements CaptureSink, CaptureLookup, RecentCapt
   ): Promise<CapturedRow[]> {
     const lo = new Date(opts.from).toISOString();
     const hi = new Date(opts.to).toISOString();
-    const out: CapturedRow[] = [];
-    for (const hour of windowHours(new Date(opts.from), new Date(opts.to)).reverse()) {
+    return newestFirst(opts, async (hour) => {
       const found: CapturedRow[] = [];
       for (let shard = 0; shard < this.o.shards; shard++) {
         let key: Record<string, unknown> | undefined;
@@ -374,11 +373,8 @@ export class DynamoCaptureSink implements CaptureSink, CaptureLookup, RecentCapt
           key = res.LastEvaluatedKey;
         } while (key && kept < opts.limit);
       }
-      found.sort((a, b) => compareKeys(captureSortKey(b), captureSortKey(a)));
-      out.push(...found.slice(0, opts.limit - out.length));
-      if (out.length >= opts.limit) break;
-    }
-    return out;
+      return found;
+    });
   }
 }
 

@@ -2,12 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { CAPTURE_LAYOUT } from '#contracts';
-import { windowHours } from '#core/drift/partitions.ts';
+import { compareCaptures, newestFirst } from '#core/capture/recent.ts';
 import type { CapturedRow, CaptureReader, RecentCaptureReader } from '#core/ports.ts';
 import { decodeCaptureParquet } from './capture-parquet.ts';
-
-/** Time order of captured rows (the DynamoDB sort key's order). */
-const rowKey = (r: CapturedRow): string => `${r.at}#${r.requestId}#${String(r.index).padStart(4, '0')}`;
 
 /** Objects under a prefix of the capture bucket (S3) or directory (the twin). */
 export interface CaptureObjects {
@@ -87,7 +84,7 @@ export class ParquetCaptureReader implements CaptureReader, RecentCaptureReader 
           if (row.at >= lo && row.at < hi) out.push(row);
       }
     }
-    return out.sort((a, b) => (rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0));
+    return out.sort(compareCaptures);
   }
 
   /**
@@ -100,18 +97,13 @@ export class ParquetCaptureReader implements CaptureReader, RecentCaptureReader 
   ): Promise<CapturedRow[]> {
     const lo = new Date(opts.from).toISOString();
     const hi = new Date(opts.to).toISOString();
-    const out: CapturedRow[] = [];
-    for (const hour of windowHours(new Date(opts.from), new Date(opts.to)).reverse()) {
+    return newestFirst(opts, async (hour) => {
       const found: CapturedRow[] = [];
-      const prefix = CAPTURE_LAYOUT.s3Partition(model, hour);
-      for (const key of await this.objects.list(prefix)) {
+      for (const key of await this.objects.list(CAPTURE_LAYOUT.s3Partition(model, hour))) {
         for (const row of await decodeCaptureParquet(await this.objects.get(key), model))
           if (row.at >= lo && row.at < hi) found.push(row);
       }
-      found.sort((a, b) => (rowKey(a) < rowKey(b) ? 1 : rowKey(a) > rowKey(b) ? -1 : 0));
-      out.push(...found.slice(0, opts.limit - out.length));
-      if (out.length >= opts.limit) break;
-    }
-    return out;
+      return found;
+    });
   }
 }
