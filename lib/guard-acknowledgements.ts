@@ -98,6 +98,53 @@ const acceptances = (config: VigilConfig): GuardAcceptance[] => [
         'The server access log bucket: S3 log delivery needs SSE-S3, its objects expire after a year (no versions to keep), and logging it to itself would loop.',
     }),
   ),
+  // The console (lib/constructs/console-site.ts): static files of this repository's web/ build on
+  // S3 behind CloudFront, and a bucket for CloudFront's and S3's access logs.
+  {
+    rule: 'cloudfront_origin_failover_enabled_check',
+    applies: (r) => r.cfnResourceType === 'AWS::CloudFront::Distribution' && pathHas(r, '/Console/'),
+    reason:
+      "The console's one S3 origin and the API origin behind /v1/*: failover would need a replica bucket in a second region, and the console is of no use while the API's region is down anyway.",
+  },
+  ...[
+    'cloudfront_custom_ssl_certificate_check',
+    'cloudfront_sni_enabled_check',
+    'cloudfront_security_policy_check',
+  ].map(
+    (rule): GuardAcceptance => ({
+      rule,
+      applies: (r) =>
+        r.cfnResourceType === 'AWS::CloudFront::Distribution' &&
+        pathHas(r, '/Console/') &&
+        !config.console.certificateArn,
+      reason: `No console domain in ${config.envName}: CloudFront serves its default *.cloudfront.net certificate, which takes no custom certificate, SNI setting or TLS policy; set console.domainName and certificateArn (lib/config.ts) and these controls hold.`,
+    }),
+  ),
+  {
+    rule: 's3_bucket_default_encryption_kms_check',
+    applies: (r) => r.cfnResourceType === 'AWS::S3::Bucket' && pathHas(r, '/Console/'),
+    reason:
+      'Console buckets hold the public web build (no data) and access logs; CloudFront standard-log delivery writes as the log-delivery account, which SSE-S3 serves without granting it a KMS key.',
+  },
+  {
+    rule: 's3_bucket_versioning_enabled_check',
+    applies: (r) => r.cfnResourceType === 'AWS::S3::Bucket' && pathHas(r, '/Console/'),
+    reason:
+      'The files bucket is rebuilt from the repository and pruned on every deploy (old builds live in git), and the log bucket expires its objects after 90 days: no versions worth keeping.',
+  },
+  {
+    rule: 's3_lifecycle_policy_check',
+    applies: (r) => r.cfnResourceType === 'AWS::S3::Bucket' && pathHas(r, '/Console/Files/'),
+    reason: 'The files bucket holds only the current build, replaced whole on deploy: nothing in it ages.',
+  },
+  ...['s3_bucket_logging_enabled_check', 's3_bucket_acl_prohibited_check'].map(
+    (rule): GuardAcceptance => ({
+      rule,
+      applies: (r) => r.cfnResourceType === 'AWS::S3::Bucket' && pathHas(r, '/Console/Logs/'),
+      reason:
+        "The console's log bucket: CloudFront standard logs are delivered by ACL (object-writer ownership, LogDeliveryWrite), and logging the log bucket to itself would loop.",
+    }),
+  ),
   {
     rule: 'api_gw_v2_authorization_type_configured_check',
     applies: (r, p) => r.cfnResourceType === 'AWS::ApiGatewayV2::Route' && p.routeKey === 'GET /health',

@@ -14,6 +14,8 @@ import { ENV_NAMES } from '../lib/config.ts';
 import { REPO_ROOT } from '../lib/constructs/model-function.ts';
 
 const SCORE_BUDGET_BYTES = 1024 * 1024;
+/** A finding line of `@cdklabs/cdk-validator-cfnguard`, e.g. `ERROR [CT.S3.PR.2]: … (cdk-validator-cfnguard)`. */
+const GUARD_FINDING = /^ERROR \[CT\.[A-Z0-9.]+\]:.*\(cdk-validator-cfnguard\)$/gm;
 /** Per-entry overhead of a zip archive (local header + central directory), name length aside. */
 const ZIP_ENTRY_OVERHEAD = 76;
 
@@ -70,14 +72,27 @@ for (const env of ENV_NAMES) {
   const started = performance.now();
   const result = spawnSync('npx', ['cdk', 'synth', '-c', `env=${env}`, '-o', outDir, '-q'], {
     cwd: REPO_ROOT,
-    stdio: 'inherit',
+    stdio: ['inherit', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
     env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
   });
+  process.stdout.write(result.stdout ?? '');
+  process.stderr.write(result.stderr ?? '');
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (result.status !== 0) {
     console.error(`synth ${env}: FAILED after ${seconds} s (exit ${result.status})`);
     failed = true;
     continue;
+  }
+  // The CDK CLI exits 0 when only the guard plugin (CDK policy validation) reports: count its
+  // findings here, so an unacknowledged Control Tower control fails the synth like cdk-nag does.
+  const guardFindings = `${result.stdout}\n${result.stderr}`.match(GUARD_FINDING) ?? [];
+  if (guardFindings.length > 0) {
+    console.error(
+      `synth ${env}: ${guardFindings.length} unacknowledged guard finding(s) above (acknowledge with a reason in lib/guard-acknowledgements.ts, or fix them)`,
+    );
+    failed = true;
   }
   console.log(`synth ${env}: ${seconds} s -> ${outDir}`);
   for (const b of bundleSizes(outDir)) {
