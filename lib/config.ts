@@ -119,8 +119,8 @@ const configSchema = z.strictObject({
       /** `CapturesParked` (sum per alarm period) at or above which the parked-rows alarm fires. */
       parkedAlarm: positiveInt,
       /**
-       * The drain of the Firehose path's parking queue (`CaptureDrainer`): a message that cannot be
-       * drained yet (stream down) is retried every `visibilitySeconds`, and after `maxReceiveCount`
+       * The drain of the parking queue of either path (`CaptureDrainer`): a message that cannot be
+       * drained yet (stream or table down) is retried every `visibilitySeconds`, and after `maxReceiveCount`
        * receives moves to the parking queue's dead-letter queue (alarmed, 14 days from parking).
        * The visibility is at least 6 × the drain function's 60 s timeout (Lambda's advice for SQS sources).
        */

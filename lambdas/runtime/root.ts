@@ -275,11 +275,8 @@ export const captureSpool = /* @__PURE__ */ member((): FileCaptureSpool | undefi
   return file ? new FileCaptureSpool(file) : undefined;
 });
 
-// The DynamoDB path parks only on the twin (its spool): in AWS it has no parking queue.
-const captureTable = /* @__PURE__ */ member(() => {
-  const spool = captureSpool();
-  return dynamoSink(spool ? (rows, reason) => spool.park(rows, reason) : undefined);
-});
+/** The DynamoDB capture sink, parking what it gives up on like the stream (`captureParking`). */
+const captureTable = /* @__PURE__ */ member(() => dynamoSink(captureParking()));
 
 /**
  * The twin's stand-in for the capture stream, writing Parquet under the artifact directory; also
@@ -303,7 +300,7 @@ export async function replayCaptureSpool(): Promise<SpoolReplay | undefined> {
   return spool.replay((batches) => drainParkedCaptures(batches, captureDrain()));
 }
 
-/** The SQS parking queue of the Firehose path (`VIGIL_CAPTURE_PARKING_QUEUE`); undefined elsewhere. */
+/** The SQS parking queue of either capture path in AWS (`VIGIL_CAPTURE_PARKING_QUEUE`); undefined elsewhere. */
 const captureParkingQueue = /* @__PURE__ */ member((): SqsCaptureParking | undefined => {
   const url = config().captureParkingQueue;
   return url ? new SqsCaptureParking(lazySqs(), url) : undefined;

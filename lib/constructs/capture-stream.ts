@@ -5,10 +5,10 @@ import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CAPTURE_COLUMNS, CAPTURE_LAYOUT, CAPTURE_PARTITION_KEYS } from '#contracts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
+import { CaptureParking } from './capture-parking.ts';
 
 /** Properties of {@link CaptureStream}. */
 export interface CaptureStreamProps {
@@ -27,12 +27,11 @@ export interface CaptureStreamProps {
   /** Firehose buffer size, MiB (Parquet conversion needs at least 64). @default 128 */
   readonly bufferMb?: number;
   /**
-   * Visibility timeout of the parking queue: how long a message its drain could not write stays
-   * hidden before the next attempt (at least 6 × the drain function's timeout, as Lambda advises).
+   * Visibility timeout of the parking queue (`CaptureParkingProps.visibility`).
    * @default Duration.seconds(360)
    */
   readonly parkingVisibility?: Duration;
-  /** Receives of a parked message before it moves to the dead-letter queue. @default 100 */
+  /** Receives of a parked message before its dead-letter queue. @default 100 */
   readonly maxReceiveCount?: number;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -51,15 +50,14 @@ export const CAPTURE_PARTITION_QUERY = '{model: .model, date: .at[0:10], hour: .
  * The Glue table (`features map<string,double>`, columns `CAPTURE_COLUMNS`) uses partition
  * projection, so Athena queries new hours without crawlers or `MSCK REPAIR`. Entries the stream
  * rejects at PutRecordBatch never reach its error prefix: the producer parks them in
- * `parkingQueue` (KMS, TLS only, 14 days) and counts them (`CapturesParked`).
+ * `parking` ({@link CaptureParking}: KMS, TLS only, 14 days) and counts them (`CapturesParked`).
  */
 export class CaptureStream extends Construct {
   public readonly deliveryStream: firehose.CfnDeliveryStream;
   public readonly database: glue.CfnDatabase;
   public readonly table: glue.CfnTable;
-  public readonly parkingQueue: sqs.Queue;
-  /** Parked messages the drain could not write after `maxReceiveCount` receives (alarmed). */
-  public readonly parkingDeadLetters: sqs.Queue;
+  /** The parking queue (and its dead-letter queue) of the rows PutRecordBatch gave up on. */
+  public readonly parking: CaptureParking;
   /** Name of the delivery stream (`VIGIL_CAPTURE_STREAM`). */
   public readonly streamName: string;
   public readonly streamArn: string;
@@ -117,28 +115,11 @@ export class CaptureStream extends Construct {
     this.table.addDependency(this.database);
     this.table.applyRemovalPolicy(props.removalPolicy);
 
-    // Expiry counts from the original enqueue time in a dead-letter queue too: 14 days from parking.
-    this.parkingDeadLetters = new sqs.Queue(this, 'ParkingDeadLetters', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.key,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: props.removalPolicy,
-    });
-    Validations.of(this.parkingDeadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        "This queue is itself the parking queue's dead-letter queue: messages its drain could not write (redrive them to the parking queue once the cause is fixed).",
-    });
-    this.parkingQueue = new sqs.Queue(this, 'ParkingQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.key,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      visibilityTimeout: props.parkingVisibility ?? Duration.seconds(360),
-      deadLetterQueue: { queue: this.parkingDeadLetters, maxReceiveCount: props.maxReceiveCount ?? 100 },
+    // Id `Default`: the queues keep the logical ids they had when this construct made them itself.
+    this.parking = new CaptureParking(this, 'Default', {
+      key: props.key,
+      ...(props.parkingVisibility ? { visibility: props.parkingVisibility } : {}),
+      ...(props.maxReceiveCount ? { maxReceiveCount: props.maxReceiveCount } : {}),
       removalPolicy: props.removalPolicy,
     });
 

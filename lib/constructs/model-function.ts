@@ -13,6 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV, METRICS_NAMESPACE, TRACER } from '#contracts';
 import type { ArtifactBucket } from './artifact-bucket.ts';
+import type { CaptureParking } from './capture-parking.ts';
 import type { CaptureStream } from './capture-stream.ts';
 
 /** Repository root: entries in `HANDLERS` are relative to it. */
@@ -75,9 +76,10 @@ export const tracerBuildCommand = (inputDir: string, outputDir: string): string 
 /** How much of a table a function may touch. */
 /**
  * `read`, `write`, `readWrite`; `record`: reads, single puts and queries, no updates or batches
- * (the feedback labels: one conditional put per label).
+ * (the feedback labels: one conditional put per label); `append`: puts and batch writes only
+ * (the capture drain writing parked rows back).
  */
-export type TableAccessMode = 'read' | 'write' | 'readWrite' | 'record';
+export type TableAccessMode = 'read' | 'write' | 'readWrite' | 'record' | 'append';
 
 const TABLE_ACTIONS: Record<TableAccessMode, string[]> = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
@@ -92,6 +94,7 @@ const TABLE_ACTIONS: Record<TableAccessMode, string[]> = {
     'dynamodb:DescribeTable',
   ],
   record: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+  append: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
 };
 
 /** Properties of {@link ModelFunction}. */
@@ -346,18 +349,26 @@ export class ModelFunction extends Construct {
   }
 
   /**
-   * Passes the Firehose capture path to the function: the stream name and the parking queue URL
-   * (`VIGIL_CAPTURE_STREAM`, `VIGIL_CAPTURE_PARKING_QUEUE`), with PutRecordBatch on that stream,
-   * SendMessage on that queue and the key use its encryption needs — nothing else.
+   * Passes the Firehose capture path to the function: the stream name (`VIGIL_CAPTURE_STREAM`)
+   * with PutRecordBatch on that stream, and its parking queue ({@link bindCaptureParking}) —
+   * nothing else.
    */
   public bindCaptureStream(stream: CaptureStream, key: kms.IKey): this {
     this.function.addEnvironment(ENV.CAPTURE_STREAM, stream.streamName);
-    this.function.addEnvironment(ENV.CAPTURE_PARKING_QUEUE, stream.parkingQueue.queueUrl);
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: [stream.streamArn] }),
     );
+    return this.bindCaptureParking(stream.parking, key);
+  }
+
+  /**
+   * Passes a capture parking queue to the function: its URL (`VIGIL_CAPTURE_PARKING_QUEUE`),
+   * SendMessage on that queue and the key use its encryption needs.
+   */
+  public bindCaptureParking(parking: CaptureParking, key: kms.IKey): this {
+    this.function.addEnvironment(ENV.CAPTURE_PARKING_QUEUE, parking.queue.queueUrl);
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [stream.parkingQueue.queueArn] }),
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [parking.queue.queueArn] }),
     );
     this.allowKey(key, 'encryptDecrypt');
     return this;

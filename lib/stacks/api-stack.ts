@@ -154,7 +154,11 @@ export class ApiStack extends Stack {
       .bindBucket({ bucket: data.artifacts, envVar: ENV.ARTIFACT_BUCKET });
     // Either capture path, with exactly its own grants.
     if (data.captureStream) this.score.bindCaptureStream(data.captureStream, data.key);
-    else this.score.bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'write' });
+    else {
+      this.score
+        .bindTable({ table: data.capturesTable, envVar: ENV.CAPTURES_TABLE, accessMode: 'write' })
+        .bindCaptureParking(data.captureParking, data.key);
+    }
 
     this.explain = new ModelFunction(this, 'Explain', {
       ...fnDefaults,

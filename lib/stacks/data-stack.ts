@@ -6,7 +6,8 @@ import type { Construct } from 'constructs';
 import { CAPTURE_REQUEST_INDEX, TABLE_KEYS } from '#contracts';
 import type { VigilConfig } from '../config.ts';
 import { ArtifactBucket } from '../constructs/artifact-bucket.ts';
-import { CaptureDrainer } from '../constructs/capture-drainer.ts';
+import { CaptureDrainer, type CaptureDrainTarget } from '../constructs/capture-drainer.ts';
+import { CaptureParking } from '../constructs/capture-parking.ts';
 import { CaptureStream } from '../constructs/capture-stream.ts';
 import { DefaultModelSeed } from '../constructs/default-model-seed.ts';
 import { restrictGrantsToAwsServices } from '../constructs/key-grants.ts';
@@ -46,8 +47,13 @@ export class DataStack extends Stack {
   public readonly defaultModelSeed: DefaultModelSeed;
   /** The Firehose capture path (`config.capture.path` 'firehose'); undefined on the DynamoDB path. */
   public readonly captureStream?: CaptureStream;
-  /** The consumer of the stream's parking queue (Firehose path only). */
-  public readonly captureDrainer?: CaptureDrainer;
+  /**
+   * Where the score function parks capture rows its write gave up on, on either path (on the
+   * Firehose path, the stream's own `parking`).
+   */
+  public readonly captureParking: CaptureParking;
+  /** The consumer of the parking queue, writing rows back into the stream or the captures table. */
+  public readonly captureDrainer: CaptureDrainer;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -98,6 +104,16 @@ export class DataStack extends Stack {
     }
 
     this.artifacts = new ArtifactBucket(this, 'Artifacts', { encryptionKey: this.key, removalPolicy });
+    const drain = config.capture.drain;
+    const drainer = (target: CaptureDrainTarget): CaptureDrainer =>
+      new CaptureDrainer(this, 'CaptureDrainer', {
+        target,
+        key: this.key,
+        entry: handlerEntries(props.entries).captureDrain,
+        environmentName: config.envName,
+        logRetention: config.logRetentionDays,
+        logRemovalPolicy: removalPolicy,
+      });
     if (config.capture.path === 'firehose') {
       this.captureStream = new CaptureStream(this, 'CaptureStream', {
         artifacts: this.artifacts,
@@ -106,17 +122,24 @@ export class DataStack extends Stack {
         ttlDays: config.captureTtlDays,
         bufferSeconds: config.capture.bufferSeconds,
         bufferMb: config.capture.bufferMb,
-        parkingVisibility: Duration.seconds(config.capture.drain.visibilitySeconds),
-        maxReceiveCount: config.capture.drain.maxReceiveCount,
+        parkingVisibility: Duration.seconds(drain.visibilitySeconds),
+        maxReceiveCount: drain.maxReceiveCount,
         removalPolicy,
       });
-      this.captureDrainer = new CaptureDrainer(this, 'CaptureDrainer', {
-        stream: this.captureStream,
+      this.captureParking = this.captureStream.parking;
+      this.captureDrainer = drainer({ stream: this.captureStream });
+    } else {
+      this.captureParking = new CaptureParking(this, 'CaptureTable', {
         key: this.key,
-        entry: handlerEntries(props.entries).captureDrain,
-        environmentName: config.envName,
-        logRetention: config.logRetentionDays,
-        logRemovalPolicy: removalPolicy,
+        visibility: Duration.seconds(drain.visibilitySeconds),
+        maxReceiveCount: drain.maxReceiveCount,
+        removalPolicy,
+      });
+      this.captureDrainer = drainer({
+        table: this.capturesTable,
+        parking: this.captureParking,
+        shards: config.capture.shards,
+        ttlDays: config.captureTtlDays,
       });
     }
 

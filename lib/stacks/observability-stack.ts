@@ -222,21 +222,21 @@ export class ObservabilityStack extends Stack {
         comparisonOperator: atLeast,
       });
     }
-    const stream = data?.captureStream;
-    if (stream) {
+    const parking = data?.captureParking;
+    if (parking) {
       // The drain empties the queue on its own; a message still there after three of its retry
-      // intervals means the stream is still refusing (or the drain is failing).
+      // intervals means the path is still refusing (or the drain is failing).
       const stuck = 3 * config.capture.drain.visibilitySeconds;
       alarm('CaptureParkingBacklog', {
-        alarmDescription: `Parked capture rows not drained for ${stuck} s: the stream still refuses them or the drain fails (see the vigil-capture-drain logs)`,
-        metric: stream.parkingQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+        alarmDescription: `Parked capture rows not drained for ${stuck} s: the ${data.captureStream ? 'stream' : 'captures table'} still refuses them or the drain fails (see the vigil-capture-drain logs)`,
+        metric: parking.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
         threshold: stuck,
         evaluationPeriods: 1,
         comparisonOperator: atLeast,
       });
       alarm('CaptureParkingDeadLetters', {
         alarmDescription: `Parked capture messages the drain gave up on after ${config.capture.drain.maxReceiveCount} receives: redrive the dead-letter queue to the parking queue once the cause is fixed`,
-        metric: stream.parkingDeadLetters.metricApproximateNumberOfMessagesVisible({
+        metric: parking.deadLetters.metricApproximateNumberOfMessagesVisible({
           period,
           statistic: 'Maximum',
         }),
@@ -244,6 +244,9 @@ export class ObservabilityStack extends Stack {
         evaluationPeriods: 1,
         comparisonOperator: atLeast,
       });
+    }
+    const stream = data?.captureStream;
+    if (stream) {
       // Records older than two buffer intervals (plus the retry window) are not reaching S3.
       const fresh = 2 * config.capture.bufferSeconds + 300;
       alarm('CaptureDeliveryFreshness', {

@@ -259,8 +259,117 @@ describe('capture paths in CDK', () => {
       expect(envOf(dev, 'vigil-score')[ENV.CAPTURE_PATH]).toBe('dynamodb');
       dev.templates.data.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
       dev.templates.data.resourceCountIs('AWS::Glue::Table', 0);
-      dev.templates.data.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
       expect(grants(dev, 'api').some((s) => s.actions.some((a) => a.startsWith('firehose:')))).toBe(false);
+    });
+
+    it('parks given-up rows in a KMS-encrypted, TLS-only queue with a dead-letter queue, both kept 14 days', () => {
+      const t = dev.templates.data;
+      const queues = resourcesOf(t, 'AWS::SQS::Queue');
+      expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+        'CaptureTableParkingDeadLetters',
+        'CaptureTableParkingQueue',
+      ]);
+      for (const [, q] of queues) {
+        expect(q.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] });
+        expect(q.MessageRetentionPeriod).toBe(14 * 86_400);
+      }
+      const [, queue] = queues.find(([id]) => id.startsWith('CaptureTableParkingQueue')) as [
+        string,
+        CfnProps,
+      ];
+      expect(queue.VisibilityTimeout).toBe(dev.config.capture.drain.visibilitySeconds);
+      expect(queue.RedrivePolicy.maxReceiveCount).toBe(dev.config.capture.drain.maxReceiveCount);
+      expect(queue.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0]).toMatch(
+        /^CaptureTableParkingDeadLetters/,
+      );
+      const policies = resourcesOf(t, 'AWS::SQS::QueuePolicy');
+      expect(policies.length).toBe(2);
+      for (const [, p] of policies) expect(JSON.stringify(p)).toMatch(/aws:SecureTransport/);
+    });
+
+    it('gives the score function the parking queue URL and SendMessage on that queue only', () => {
+      const vars = envOf(dev, 'vigil-score');
+      expect(JSON.stringify(vars[ENV.CAPTURE_PARKING_QUEUE])).toMatch(/CaptureTableParkingQueue/);
+      expect(vars[ENV.CAPTURE_STREAM]).toBeUndefined();
+      const sqsGrants = grants(dev, 'api').filter((s) => s.actions.some((a) => a.startsWith('sqs:')));
+      expect(sqsGrants.map((s) => s.actions)).toEqual([['sqs:SendMessage']]);
+      expect(sqsGrants[0]?.resources).toMatch(/CaptureTableParkingQueue/);
+    });
+
+    it('drains the parking queue into the captures table with the writer’s shard count and TTL', () => {
+      const t = dev.templates.data;
+      const [[drainId, drain]] = resourcesOf(t, 'AWS::Lambda::Function').filter(
+        ([, p]) => p.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'vigil-capture-drain',
+      );
+      const vars = drain.Environment.Variables;
+      expect(vars[ENV.CAPTURE_PATH]).toBe('dynamodb');
+      expect(vars[ENV.CAPTURE_SHARDS]).toBe('8');
+      expect(vars[ENV.CAPTURE_TTL_DAYS]).toBe(String(dev.config.captureTtlDays));
+      expect(vars[ENV.CAPTURES_TABLE]).toEqual({ Ref: expect.stringMatching(/^Captures/) });
+      expect(JSON.stringify(vars[ENV.CAPTURE_PARKING_QUEUE])).toMatch(/CaptureTableParkingQueue/);
+      expect(vars[ENV.CAPTURE_STREAM]).toBeUndefined();
+      const [[queueId, queue]] = resourcesOf(t, 'AWS::SQS::Queue').filter(([id]) =>
+        id.startsWith('CaptureTableParkingQueue'),
+      );
+      t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+      t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: drainId },
+        EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 10,
+        ScalingConfig: { MaximumConcurrency: 2 },
+      });
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * drain.Timeout);
+    });
+
+    it('grants the drain PutItem/BatchWriteItem on the captures table, the parking queue and the key, nothing else', () => {
+      const t = dev.templates.data;
+      const statements = resourcesOf(t, 'AWS::IAM::Policy')
+        .filter(([id]) => id.startsWith('CaptureDrainerDrain'))
+        .flatMap(([, p]) => p.PolicyDocument.Statement as CfnProps[]);
+      const byService = (prefix: string) =>
+        statements.filter((st) => [st.Action].flat().some((a: string) => a.startsWith(prefix)));
+      const ddb = byService('dynamodb:');
+      expect(ddb.flatMap((st) => [st.Action].flat()).sort()).toEqual([
+        'dynamodb:BatchWriteItem',
+        'dynamodb:PutItem',
+      ]);
+      for (const st of ddb)
+        expect(st.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Captures/), 'Arn'] });
+      const sqsActions = byService('sqs:').flatMap((st) => [st.Action].flat() as string[]);
+      expect(sqsActions).toContain('sqs:SendMessage');
+      expect(sqsActions).toContain('sqs:DeleteMessage');
+      expect(sqsActions).toContain('sqs:ReceiveMessage');
+      for (const st of byService('sqs:'))
+        expect(JSON.stringify(st.Resource)).toMatch(/CaptureTableParkingQueue/);
+      for (const st of byService('kms:')) expect(JSON.stringify(st.Resource)).toMatch(/DataKey/);
+      // Its own log group (logs:) and tracing (xray:) aside.
+      const other = statements
+        .flatMap((st) => [st.Action].flat() as string[])
+        .filter((a) => !/^(dynamodb|sqs|kms|xray|logs):/.test(a));
+      expect(other).toEqual([]);
+    });
+
+    it('alarms on the parking backlog and on dead letters, and has no delivery-freshness alarm', () => {
+      const o = dev.templates.observability;
+      o.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Threshold: 3 * dev.config.capture.drain.visibilitySeconds,
+        AlarmDescription: Match.stringLikeRegexp('captures table still refuses them'),
+      });
+      o.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 1,
+        AlarmDescription: Match.stringLikeRegexp('redrive the dead-letter queue'),
+      });
+      const alarms = resourcesOf(o, 'AWS::CloudWatch::Alarm').map(([, a]) => JSON.stringify(a));
+      expect(alarms.filter((a) => /ApproximateAgeOfOldestMessage/.test(a)).join()).toMatch(
+        /CaptureTableParkingQueue/,
+      );
+      expect(alarms.filter((a) => /ApproximateNumberOfMessagesVisible/.test(a)).join()).toMatch(
+        /CaptureTableParkingDeadLetters/,
+      );
+      expect(alarms.some((a) => /DeliveryToS3/.test(a))).toBe(false);
     });
 
     it('lets the captures API query the captures table (no Scan, no writes) with the writer’s shard count', () => {

@@ -12,7 +12,8 @@ import { FirehoseCaptureSink } from '#adapters/firehose-captures.ts';
 import { LocalFirehose } from '#adapters/firehose-local.ts';
 import { logger, PowertoolsMetricsSink } from '#adapters/observability.ts';
 import { FsCaptureObjects, ParquetCaptureReader } from '#adapters/parquet-captures-reader.ts';
-import { drainParkedCaptures } from '#app/drain-captures.ts';
+import { type SendMessageBatchClient, SqsCaptureParking } from '#adapters/sqs-capture-parking.ts';
+import { drainParkedCaptures, parkedBatchesOf } from '#app/drain-captures.ts';
 import { readPackageDir } from '#app/package-dir.ts';
 import { scoreRows } from '#app/score.ts';
 import { singlePackageCache } from '#app/serve.ts';
@@ -60,6 +61,36 @@ function faulty(real: DynamoDBDocumentClient) {
     },
   });
   return { client, state };
+}
+
+/**
+ * An SQS queue in memory, as far as parking and its event source use one: SendMessageBatch
+ * appends messages (or, while `down`, refuses every entry as SQS reports a failed entry), a
+ * receive sees every message, and only the messages a drain acknowledged are deleted.
+ */
+function memoryQueue() {
+  const messages: { messageId: string; body: string }[] = [];
+  const state = { down: false, sent: 0 };
+  const client: SendMessageBatchClient = {
+    async sendMessageBatch(input) {
+      const entries = input.Entries ?? [];
+      if (state.down)
+        return {
+          Failed: entries.map((e) => ({ Id: e.Id, Code: 'KMS.ThrottlingException', SenderFault: false })),
+        };
+      for (const e of entries) messages.push({ messageId: `m${state.sent++}`, body: e.MessageBody ?? '' });
+      return { Failed: [] };
+    },
+  };
+  /** The event source's part: deliver every message, delete all but those the drain keeps. */
+  const deliver = async (drain: (records: typeof messages) => Promise<readonly string[]>) => {
+    const delivered = messages.splice(0, messages.length);
+    const keep = new Set(await drain(delivered));
+    messages.unshift(...delivered.filter((m) => keep.has(m.messageId)));
+  };
+  const rowsHeld = () =>
+    messages.reduce((n, m) => n + (JSON.parse(m.body) as { rows: unknown[] }).rows.length, 0);
+  return { client, messages, state, deliver, rowsHeld };
 }
 
 /** Sums every EMF metric named in `names` over the lines `fn` printed. */
@@ -203,6 +234,107 @@ describe('capture no-loss invariant under injected faults', () => {
     const stored = await sink.readWindow('default', ...window);
     expect(stored).toHaveLength(written + parked);
     expect(stored.some((r) => r.features.cpu === 1e16 && r.features.network === 3e38)).toBe(true);
+  });
+
+  it('holds on the DynamoDB path in AWS: given-up rows parked in the SQS queue, drained back into the table', async () => {
+    const pkg = await readPackageDir(path.resolve(import.meta.dirname, '../../models/default'));
+    const { client, state } = faulty(real);
+    const queue = memoryQueue();
+    const parking = new SqsCaptureParking(queue.client, 'https://sqs.example/parking');
+    const park = (rows: readonly CapturedRow[], reason: string) => parking.park(rows, reason);
+    const sink = new DynamoCaptureSink({
+      client,
+      tableName: TABLE,
+      maxAttempts: 3,
+      sleep: async () => {},
+      park,
+    });
+    const seeded = new Rng(29);
+    const rng = () => seeded.next();
+    const metrics = new Metrics({ namespace: 'VigilTest', serviceName: 'vigil-score' });
+    const core = scoreHttp(
+      scoreRows({
+        models: singlePackageCache(pkg),
+        captures: sink,
+        captureSampleRate: 0.7,
+        maxRows: 1000,
+        metrics: new PowertoolsMetricsSink(metrics),
+        logger,
+        random: rng,
+        now: () => new Date('2026-01-07T03:40:00.000Z'),
+      }),
+      { alias: 'production' },
+    );
+    // The last request meets an outage while the queue refuses too: those rows are the only loss.
+    const schedule: { fault: Fault; queueDown: boolean }[] = [
+      { fault: 'none', queueDown: false },
+      { fault: 'throttle', queueDown: false },
+      { fault: 'unprocessed', queueDown: false },
+      { fault: 'outage', queueDown: false },
+      { fault: 'none', queueDown: false },
+      { fault: 'outage', queueDown: true },
+    ];
+    let scored = 0;
+    const sums = await metricSums(async () => {
+      for (const [i, step] of schedule.entries()) {
+        state.fault = step.fault;
+        queue.state.down = step.queueDown;
+        const n = 30 + 5 * i;
+        const rows = Array.from({ length: n }, (_, k) => ({
+          cpu: k % 4 === 0 ? 1e16 : 10 + k,
+          memory: 50 + (k % 7),
+          network: 400 + k,
+          disk_io: 90,
+          latency: 20 + (k % 11),
+        }));
+        const res = await runOnBody(core, 'default', 'score', JSON.stringify({ rows }));
+        expect(res.status).toBe(200);
+        scored += n;
+      }
+    });
+    queue.state.down = false;
+    const written = sums[METRICS.capturesWritten];
+    const parked = sums[METRICS.capturesParked];
+    const sampledOut = sums[METRICS.capturesSampledOut];
+    const lost = sums[METRICS.capturesLost] ?? 0;
+    expect(sums[METRICS.rowsScored]).toBe(scored);
+    expect(written + parked + sampledOut + lost).toBe(scored);
+    expect(parked).toBeGreaterThan(0);
+    expect(sampledOut).toBeGreaterThan(0);
+    // Only the rows that found both the table and the queue refusing are lost.
+    expect(lost).toBeGreaterThan(0);
+    const window = ['2026-01-07T03:00:00Z', '2026-01-07T04:00:00Z'] as const;
+    expect(await sink.readWindow('default', ...window)).toHaveLength(written);
+    expect(queue.rowsHeld()).toBe(parked);
+
+    // The parking queue's consumer: its handler's parsing and drain, over the table's sink.
+    const drainDeps = {
+      openSink: (p: (rows: readonly CapturedRow[], reason: string) => Promise<void>) =>
+        new DynamoCaptureSink({ client, tableName: TABLE, maxAttempts: 3, sleep: async () => {}, park: p }),
+      repark: park,
+      metrics: new PowertoolsMetricsSink(metrics),
+      logger,
+    };
+    const drain = async (records: readonly { messageId: string; body: string }[]) => {
+      const { batches, malformed } = parkedBatchesOf(records);
+      const r = await drainParkedCaptures(batches, drainDeps);
+      return [...malformed, ...r.keep];
+    };
+    // While the table is down, every message stays in the queue: nothing written, nothing lost.
+    state.fault = 'outage';
+    const held = queue.messages.length;
+    await queue.deliver(drain);
+    expect(queue.messages).toHaveLength(held);
+    expect(queue.rowsHeld()).toBe(parked);
+    // Once it is back, the drain writes every parked row and the queue empties.
+    state.fault = 'none';
+    const drainSums = await metricSums(() => queue.deliver(drain));
+    expect(drainSums[METRICS.capturesDrained]).toBe(parked);
+    expect(queue.messages).toHaveLength(0);
+    const stored = await sink.readWindow('default', ...window);
+    expect(stored).toHaveLength(written + parked);
+    expect(new Set(stored.map((r) => `${r.requestId}#${r.index}`)).size).toBe(written + parked);
+    expect(stored.some((r) => r.features.cpu === 1e16)).toBe(true);
   });
 
   it('counts rows as lost, with the real reason, when there is nowhere to park them', async () => {
