@@ -116,7 +116,15 @@ describe('retraining on the local twin', () => {
       trigger: 'drift',
       driftReportId: summary.reportId,
     });
-    expect(execution.error).toBeUndefined();
+    // On failure, say which signal the release broke (the judgements' breaches).
+    const breaches = execution.error
+      ? JSON.stringify(
+          ((await get('/v1/models/default/releases?limit=1')).releases as Json[])[0]?.judgements?.map(
+            (j: Json) => ({ phase: j.phase, decision: j.decision, breaches: j.breaches }),
+          ),
+        )
+      : '';
+    expect(execution.error, breaches).toBeUndefined();
     expect(execution.status).toBe('SUCCEEDED');
     expect(execution.state).toBe('Succeeded');
     const entered = execution.history.filter((h) => h.type === 'StateEntered').map((h) => h.state);

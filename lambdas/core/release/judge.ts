@@ -126,6 +126,8 @@ export function compareShadow(pairs: readonly ShadowPair[], addedP99Ms: number):
       pairs.map((p) => p.greenScore),
     ),
     anomalyRateRatio: blueHits > 0 ? greenHits / blueHits : greenHits > 0 ? Number.POSITIVE_INFINITY : 1,
+    blueAnomalies: blueHits,
+    greenAnomalies: greenHits,
     addedP99Ms,
   };
 }
@@ -340,12 +342,29 @@ export function judge(input: JudgeInput, settings: ReleaseSettings): Verdict {
       }
       const max = j.anomalyRate.maxRatio;
       const relative = sh.anomalyRateRatio / expectedRatio;
-      if (relative > max || relative < 1 / max) {
+      // As at a traffic step: beyond the ratio band *and* significant by the log rate-ratio test
+      // (the evaluation's own noise in r included), so a few hundred shadow rows with a handful of
+      // anomalies cannot roll a good candidate back on chance. Records without counts: band only.
+      const test =
+        sh.blueAnomalies !== undefined && sh.greenAnomalies !== undefined
+          ? rateRatioTest(
+              sh.blueAnomalies,
+              sh.rows,
+              sh.greenAnomalies,
+              sh.rows,
+              expectedRatio,
+              expectedLogVariance,
+            )
+          : undefined;
+      if (
+        (relative > max || relative < 1 / max) &&
+        (test === undefined || test.pValue < j.anomalyRate.alpha)
+      ) {
         breaches.push({
           signal: 'shadow-anomaly-rate',
           value: relative,
           limit: max,
-          detail: `ratio ${fmt(sh.anomalyRateRatio)}, expected ${fmt(expectedRatio)}`,
+          detail: `ratio ${fmt(sh.anomalyRateRatio)}, expected ${fmt(expectedRatio)}${test ? `, p=${test.pValue.toExponential(2)}` : ''}`,
         });
       }
     } else {

@@ -73,6 +73,9 @@ export interface ShadowComparison {
   readonly rankCorrelation: number;
   /** Candidate anomaly rate / blue anomaly rate (Infinity when blue flagged none and green some). */
   readonly anomalyRateRatio: number;
+  /** Rows of the `rows` blue and the candidate flagged (absent in records written before them). */
+  readonly blueAnomalies?: number;
+  readonly greenAnomalies?: number;
   /** p99 latency the in-process candidate added to blue's requests, ms. */
   readonly addedP99Ms: number;
 }

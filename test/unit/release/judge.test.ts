@@ -304,6 +304,38 @@ describe('judge with an expected difference (a retrained candidate on shifted tr
     expect(beyond.breaches[0]?.value).toBeCloseTo(0.7, 2);
   });
 
+  it('rolls back on the shadow anomaly-rate ratio only when the shadow counts make it significant', () => {
+    // What a loaded CI twin saw: 273 shadow rows, blue flagged 78, green 6: ratio 0.0769 against an
+    // expected 0.1193 (Var ln r 0.09 from the evaluation) is 0.645 of it, below 1/1.5, but with 6
+    // anomalies the log ratio's standard error is √(1/78 − 1/273 + 1/6 − 1/273 + 0.09) ≈ 0.51 for a
+    // distance of ln 0.645 ≈ −0.44: z ≈ −0.86, p ≈ 0.39 — chance, not a breach.
+    const exp = {
+      anomalyRateRatio: 0.1193,
+      scoreKsD: 0.3,
+      anomalyRateLogVariance: 0.09,
+      disagreement: 0.25,
+      rankCorrelation: 0.9,
+    };
+    const few: ShadowComparison = {
+      rows: 273,
+      disagreement: 0.25,
+      rankCorrelation: 0.9,
+      anomalyRateRatio: 6 / 78,
+      blueAnomalies: 78,
+      greenAnomalies: 6,
+      addedP99Ms: 4,
+    };
+    const calm = judge({ ...base, shadow: few, expected: exp }, settings);
+    expect(calm.breaches).toEqual([]);
+    // The same ratio over 100× the rows, r taken as exact, is significant (z ≈ −0.44 / 0.041 ≈ −10.6):
+    // a breach.
+    const many: ShadowComparison = { ...few, rows: 27_300, blueAnomalies: 7800, greenAnomalies: 600 };
+    const tight = { ...exp, anomalyRateLogVariance: 0 };
+    const breach = judge({ ...base, shadow: many, expected: tight }, settings);
+    expect(breach.breaches.map((b) => b.signal)).toEqual(['shadow-anomaly-rate']);
+    expect(breach.breaches[0]?.value).toBeCloseTo(6 / 78 / 0.1193, 6);
+  });
+
   it('judges the shadow comparison relative to the evaluated disagreement, correlation and ratio', () => {
     // Evaluated: verdicts differed on 36 % of the holdout, Spearman 0.6.
     const exp = { ...expected, disagreement: 0.36, rankCorrelation: 0.6 };
