@@ -57,6 +57,17 @@ export class SfnExecutions implements RetrainingExecutions {
     return described.filter((e): e is ExecutionInfo => e !== undefined);
   }
 
+  /** DescribeExecution; undefined when the execution does not exist. */
+  async #described(executionArn: string): Promise<DescribeExecutionCommandOutput | undefined> {
+    const { DescribeExecutionCommand } = await sdk();
+    try {
+      return await this.#client.send(new DescribeExecutionCommand({ executionArn }));
+    } catch (e) {
+      if ((e as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw e;
+    }
+  }
+
   /** `arn:…:stateMachine:M` → `arn:…:execution:M:name`, as Step Functions names executions. */
   arnOf(name: string): string {
     return `${this.#arn.replace(':stateMachine:', ':execution:')}:${name}`;
@@ -68,14 +79,9 @@ export class SfnExecutions implements RetrainingExecutions {
    * {@link MAX_HISTORY_EVENTS} events.
    */
   async history(executionArn: string): Promise<ExecutionHistory | undefined> {
-    const { DescribeExecutionCommand, GetExecutionHistoryCommand } = await sdk();
-    let d: DescribeExecutionCommandOutput;
-    try {
-      d = await this.#client.send(new DescribeExecutionCommand({ executionArn }));
-    } catch (e) {
-      if ((e as Error).name === 'ExecutionDoesNotExist') return undefined;
-      throw e;
-    }
+    const { GetExecutionHistoryCommand } = await sdk();
+    const d = await this.#described(executionArn);
+    if (!d) return undefined;
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
     do {
@@ -101,14 +107,9 @@ export class SfnExecutions implements RetrainingExecutions {
   }
 
   async describe(executionArn: string): Promise<ExecutionInfo | undefined> {
-    const { DescribeExecutionCommand, GetExecutionHistoryCommand } = await sdk();
-    let d: DescribeExecutionCommandOutput;
-    try {
-      d = await this.#client.send(new DescribeExecutionCommand({ executionArn }));
-    } catch (e) {
-      if ((e as Error).name === 'ExecutionDoesNotExist') return undefined;
-      throw e;
-    }
+    const { GetExecutionHistoryCommand } = await sdk();
+    const d = await this.#described(executionArn);
+    if (!d) return undefined;
     const h = await this.#client.send(
       new GetExecutionHistoryCommand({
         executionArn,

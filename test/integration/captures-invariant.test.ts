@@ -113,6 +113,20 @@ async function metricSums(fn: () => Promise<void>): Promise<Record<string, numbe
   return sums;
 }
 
+/**
+ * The invariant's buckets from the emitted metrics alone, asserted to add up: every scored row
+ * (`RowsScored` = `scored`) is written, parked, sampled out or counted lost.
+ */
+function accounted(sums: Record<string, number>, scored: number) {
+  const written = sums[METRICS.capturesWritten];
+  const parked = sums[METRICS.capturesParked];
+  const sampledOut = sums[METRICS.capturesSampledOut];
+  const lost = sums[METRICS.capturesLost] ?? 0;
+  expect(sums[METRICS.rowsScored]).toBe(scored);
+  expect(written + parked + sampledOut + lost).toBe(scored);
+  return { written, parked, sampledOut, lost };
+}
+
 describe('capture no-loss invariant under injected faults', () => {
   let db: LocalDynamo;
   let real: DynamoDBDocumentClient;
@@ -187,13 +201,8 @@ describe('capture no-loss invariant under injected faults', () => {
         scored += n;
       }
     });
-    expect(sums[METRICS.rowsScored]).toBe(scored);
-    const written = sums[METRICS.capturesWritten];
-    const parked = sums[METRICS.capturesParked];
-    const sampledOut = sums[METRICS.capturesSampledOut];
-    const lost = sums[METRICS.capturesLost] ?? 0;
     // The invariant, from the emitted metrics alone.
-    expect(written + parked + sampledOut + lost).toBe(scored);
+    const { written, parked, sampledOut, lost } = accounted(sums, scored);
     // Faults really happened, and sampling really left rows out.
     expect(parked).toBeGreaterThan(0);
     expect(sampledOut).toBeGreaterThan(0);
@@ -293,12 +302,7 @@ describe('capture no-loss invariant under injected faults', () => {
       }
     });
     queue.state.down = false;
-    const written = sums[METRICS.capturesWritten];
-    const parked = sums[METRICS.capturesParked];
-    const sampledOut = sums[METRICS.capturesSampledOut];
-    const lost = sums[METRICS.capturesLost] ?? 0;
-    expect(sums[METRICS.rowsScored]).toBe(scored);
-    expect(written + parked + sampledOut + lost).toBe(scored);
+    const { written, parked, sampledOut, lost } = accounted(sums, scored);
     expect(parked).toBeGreaterThan(0);
     expect(sampledOut).toBeGreaterThan(0);
     // Only the rows that found both the table and the queue refusing are lost.
@@ -454,12 +458,7 @@ describe('capture no-loss invariant under injected faults', () => {
       }
     });
     await stream.close();
-    const written = sums[METRICS.capturesWritten];
-    const parked = sums[METRICS.capturesParked];
-    const sampledOut = sums[METRICS.capturesSampledOut];
-    const lost = sums[METRICS.capturesLost] ?? 0;
-    expect(sums[METRICS.rowsScored]).toBe(scored);
-    expect(written + parked + sampledOut + lost).toBe(scored);
+    const { written, parked, sampledOut, lost } = accounted(sums, scored);
     expect(parked).toBeGreaterThan(0);
     expect(sampledOut).toBeGreaterThan(0);
     expect(lost).toBe(0);
