@@ -3,6 +3,8 @@
  * targets side by side. Not a test: numbers vary with the machine.
  * `npm run bench -- scoring shap` runs a subset.
  */
+import os from 'node:os';
+import { BUSY_LOAD, GOAL_COLUMNS, loadNow } from './judge.ts';
 import type { BenchModule, BenchTable } from './types.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -34,9 +36,37 @@ function print(t: BenchTable): void {
   for (const n of t.notes ?? []) process.stdout.write(`\n${n}\n`);
 }
 
+/**
+ * A goal table is one whose columns end in the judge's `GOAL_COLUMNS` (some put a case column in
+ * front). Every such row is repeated at the end of the run under its module, so one run's verdicts
+ * — with the figures, spread and load each was judged at — read as one table.
+ */
+const isGoalTable = (t: BenchTable) =>
+  t.columns.length >= GOAL_COLUMNS.length &&
+  GOAL_COLUMNS.every((c, i) => t.columns[t.columns.length - GOAL_COLUMNS.length + i] === c);
+
+function goalSummary(
+  rows: readonly { module: string; row: readonly string[]; prefix: string }[],
+): BenchTable {
+  return {
+    title: 'Every goal in this run',
+    columns: ['module', ...GOAL_COLUMNS],
+    rows: rows.map(({ module, row, prefix }) => {
+      const tail = row.slice(row.length - GOAL_COLUMNS.length);
+      return [module, prefix ? `${prefix}: ${tail[0]}` : tail[0], ...tail.slice(1)];
+    }),
+    notes: [
+      `Ratio goals are judged at any load; time goals only at a 1-minute load ≤ ${BUSY_LOAD} (else "not judged: busy"). Load now: ${loadNow().toFixed(2)}, ${os.cpus().length} CPUs.`,
+    ],
+  };
+}
+
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length ? wanted : Object.keys(MODULES);
-process.stdout.write(`Vigil bench — node ${process.version}, ${new Date().toISOString()}\n`);
+process.stdout.write(
+  `Vigil bench — node ${process.version}, ${new Date().toISOString()}, ${os.cpus().length} CPUs, 1-minute load ${loadNow().toFixed(2)}\n`,
+);
+const goals: { module: string; row: readonly string[]; prefix: string }[] = [];
 for (const name of names) {
   const load = MODULES[name];
   if (!load) {
@@ -45,5 +75,12 @@ for (const name of names) {
     continue;
   }
   const tables = await (await load()).run();
-  for (const t of tables) print(t);
+  for (const t of tables) {
+    print(t);
+    if (!isGoalTable(t)) continue;
+    const extra = t.columns.length - GOAL_COLUMNS.length;
+    for (const r of t.rows)
+      goals.push({ module: name, row: r.map(String), prefix: r.slice(0, extra).join(' ') });
+  }
 }
+if (goals.length) print(goalSummary(goals));
