@@ -3,7 +3,7 @@ import { averagePathLength, isolationScore } from '#core/forest/isolation.ts';
 import { Rng } from '#core/forest/rng.ts';
 import type { TrainedForest } from '#core/forest/train.ts';
 import { exportOnnx } from '#core/onnx/export.ts';
-import { meanStd, quantileSorted } from '#core/stats.ts';
+import { meanStd, quantileSorted, sortedCopy } from '#core/stats.ts';
 import { type FeatureReference, type Manifest, ManifestSchema, type ModelPackage } from './manifest.ts';
 import { sha256Hex } from './package-io.ts';
 
@@ -92,7 +92,19 @@ export function trainingScores(
 function thresholdFor(scores: () => Float64Array, c: number | 'auto'): number {
   if (c === 'auto') return AUTO_THRESHOLD;
   if (!(c > 0 && c < 0.5)) throw new Error('contamination must be in (0, 0.5) or "auto"');
-  return quantileSorted(scores().slice().sort(), 1 - c);
+  return quantileSorted(sortedForStats(scores()), 1 - c);
+}
+
+/**
+ * A sorted copy in `Float64Array.prototype.sort`'s order: the radix sort (1M-row packages spent
+ * most of their statistics time in the built-in sort: 10 columns 1.9 → 1.1 s), unless a missing
+ * value (NaN) is present, which the radix sort does not order; then the built-in sort (NaN last).
+ * Measured and not kept: quickselect for the 9 deciles was no faster than the radix sort at 1M.
+ */
+function sortedForStats(col: ArrayLike<number>): Float64Array {
+  const copy = Float64Array.from(col);
+  for (let i = 0; i < copy.length; i++) if (Number.isNaN(copy[i])) return copy.sort();
+  return sortedCopy(copy);
 }
 
 /** Row-aligned reference sample (≤ 10,000 rows) plus per-feature statistics over all rows. */
@@ -114,7 +126,7 @@ export function referenceData(
   const out: Record<string, FeatureReference> = {};
   features.forEach((f, k) => {
     const col = columns[k];
-    const sorted = Float64Array.from(col).sort();
+    const sorted = sortedForStats(col);
     const { mean, std } = meanStd(col);
     out[f] = {
       sample: idx.map((i) => col[i]),
