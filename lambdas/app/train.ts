@@ -127,21 +127,28 @@ export function trainFromCsv(csv: string, opts: TrainFromCsvOptions): ModelPacka
   });
   opts.onStage?.('build', `${opts.nEstimators ?? 100} trees`);
   const metrics: Record<string, number> = {};
-  // Scored once: for the labelled metrics here and for the contamination threshold.
-  const scores = trainingScores(forest, columns);
-  if (opts.label) {
+  // Scored once, and only when something reads the scores: the labelled metrics here and the
+  // contamination threshold (an 'auto' threshold is a constant).
+  const contamination = opts.contamination ?? 'auto';
+  const scores = opts.label || contamination !== 'auto' ? trainingScores(forest, columns) : undefined;
+  if (opts.label && scores) {
     const labels = table.data[features.length];
     metrics.rocAuc = rocAuc(scores, labels);
     metrics.averagePrecision = averagePrecision(scores, labels);
     metrics.labelledRows = table.rows;
   }
-  opts.onStage?.('score', `${table.rows} training rows scored`);
+  opts.onStage?.(
+    'score',
+    scores
+      ? `${table.rows} training rows scored`
+      : "skipped (threshold 'auto' and no --label need no training scores)",
+  );
   return buildIsolationForestPackage({
     name: opts.name,
     features,
     columns,
     forest,
-    contamination: opts.contamination ?? 'auto',
+    contamination,
     createdAt: opts.createdAt ?? new Date().toISOString(),
     dataSha256: createHash('sha256').update(csv).digest('hex'),
     metrics,

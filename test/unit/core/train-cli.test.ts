@@ -105,6 +105,22 @@ describe('vigil train, as a newcomer meets it', () => {
     expect(stages).toEqual(['parse', 'build', 'score', 'write']);
     expect(err).toMatch(/^parse: 300 rows, features cpu, mem$/m);
     expect(err).toMatch(/^build: 7 trees$/m);
+    expect(err).toMatch(/^score: skipped \(threshold 'auto' and no --label need no training scores\)$/m);
+  });
+
+  it('scores the training rows when a contamination threshold needs them', async () => {
+    expect(
+      await trainCommand([
+        '--data',
+        f('plain.csv'),
+        '--out',
+        f('m6c'),
+        '--trees',
+        '7',
+        '--contamination',
+        '0.1',
+      ]),
+    ).toBe(0);
     expect(err).toMatch(/^score: 300 training rows scored$/m);
   });
 

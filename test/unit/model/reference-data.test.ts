@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_REFERENCE_ROWS, referenceData } from '#core/model/build.ts';
+import { TreeScorer } from '#core/forest/fast-path.ts';
+import { isolationScore } from '#core/forest/isolation.ts';
+import { trainIsolationForest } from '#core/forest/train.ts';
+import { MAX_REFERENCE_ROWS, referenceData, trainingScores } from '#core/model/build.ts';
 
 /** NumPy 'linear' quantile (type 7) on a built-in sort, written out here as the reference. */
 function npQuantile(values: ArrayLike<number>, q: number): number {
@@ -53,5 +56,23 @@ describe('referenceData statistics (radix-sorted columns)', () => {
     for (const [i, v] of ref.features.a.sample.entries()) expect(ref.features.b.sample[i]).toBe(2 * v + 1);
     expect(ref.features.a.n).toBe(n);
     expect(ref.features.a.deciles[4]).toBe(npQuantile(a, 0.5));
+  });
+});
+
+describe('trainingScores (the served kernel)', () => {
+  it('equals the plain walk bit for bit on every row, including rows with a missing value', () => {
+    const n = 3000;
+    const columns = [0, 1, 2].map((f) =>
+      Float64Array.from({ length: n }, (_, i) => (i % 401 === f ? Number.NaN : Math.sin(i * (f + 1.3)) * 5)),
+    );
+    const clean = columns.map((c) => c.map((v) => (Number.isNaN(v) ? 0 : v)));
+    const forest = trainIsolationForest(clean, { nEstimators: 20, maxSamples: 64, seed: 5 });
+    const got = trainingScores(forest, columns);
+    const x = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) for (let f = 0; f < 3; f++) x[i * 3 + f] = columns[f][i];
+    const raw = new TreeScorer(forest.ensemble).predictRaw(x, n);
+    for (let i = 0; i < n; i++) {
+      expect(Object.is(got[i], isolationScore(raw[i], forest.psi)), `row ${i}`).toBe(true);
+    }
   });
 });
